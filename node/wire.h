@@ -1,0 +1,120 @@
+/*  node/wire.h - the codec for every message nodes exchange over ZeroMQ.
+
+    The wire format is specified in docs/PROTOCOL.md; this module is its one
+    implementation. A header frame is a msgpack array [version, type, ...];
+    bodies travel in their own frame and are never copied here.
+
+    Encoders write into a caller-owned msgpack_sbuffer (cleared first), so a
+    node reuses one buffer for every message it sends. The decoder is a
+    reusable context: wire_decode () parses a frame once, then wire_get_*
+    extracts the typed fields. Decoding never trusts its input: every field's
+    type and size is checked, and a bad frame yields WEFT_EPROTO and a reason
+    in wire_decoder_error () - never a crash.
+    Thread: an encoder call or a decoder context belongs to one thread.
+*/
+#ifndef WEFT_NODE_WIRE_H
+#define WEFT_NODE_WIRE_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_VERSION     1   //  bump on any incompatible change
+#define WIRE_UUID_SIZE   16  //  node UUIDs are 16 raw bytes on the wire
+#define WIRE_NAME_MAX    63  //  node names, bytes
+#define WIRE_EP_MAX      127 //  ZeroMQ endpoints, bytes
+#define WIRE_PEERS_MAX   256 //  entries in one PEERS message
+#define WIRE_HEADERS_MAX 32  //  user headers on one topic message
+#define WIRE_HEADER_MAX  8192 //  default cap on a header frame, bytes
+
+typedef enum {
+    WIRE_HELLO = 1, //  handshake: who I am, where I listen, what I can do
+    WIRE_PEERS = 2, //  gossip: the live peers I know
+    WIRE_PING = 3,  //  liveness when beacons do not reach
+    WIRE_BYE = 4,   //  I am leaving (clean stop)
+    WIRE_MSG = 5    //  a topic message (on PUB/SUB; frames: topic, header, body)
+} wire_type_t;
+
+//  Capability bits carried in HELLO.
+#define WIRE_CAP_PUBSUB  0x01u
+#define WIRE_CAP_JOURNAL 0x02u
+#define WIRE_CAP_QUEUES  0x04u
+
+//  Roles, as in beacons.
+#define WIRE_ROLE_MEMBER 0
+#define WIRE_ROLE_CLIENT 1
+
+typedef struct {
+    uint8_t uuid[WIRE_UUID_SIZE];    //  sender's node UUID
+    uint64_t incarnation;            //  changes every time the node starts
+    char name[WIRE_NAME_MAX + 1];    //  human-readable node name
+    uint8_t role;                    //  WIRE_ROLE_*
+    char router_ep[WIRE_EP_MAX + 1]; //  where its ROUTER listens, "tcp://ip:port"
+    char pub_ep[WIRE_EP_MAX + 1];    //  where its PUB listens
+    uint32_t caps;                   //  WIRE_CAP_* bits
+} wire_hello_t;
+
+typedef struct {
+    uint8_t uuid[WIRE_UUID_SIZE];    //  a peer's node UUID
+    uint64_t incarnation;            //  its incarnation as the sender knows it
+    uint8_t role;                    //  WIRE_ROLE_*
+    char router_ep[WIRE_EP_MAX + 1]; //  its ROUTER endpoint
+    char pub_ep[WIRE_EP_MAX + 1];    //  its PUB endpoint
+} wire_peer_t;
+
+typedef struct {
+    size_t count;                     //  entries used
+    wire_peer_t peers[WIRE_PEERS_MAX]; //  large: allocate, do not put on a small stack
+} wire_peers_t;
+
+//  A user header; both strings borrow from the decoded frame (not NUL-terminated).
+typedef struct {
+    const char *key;   //  key bytes
+    size_t key_len;    //  key length
+    const char *value; //  value bytes
+    size_t value_len;  //  value length
+} wire_kv_t;
+
+typedef struct {
+    uint8_t sender[WIRE_UUID_SIZE];       //  publisher's node UUID
+    uint64_t seq;                         //  per (publisher, topic) sequence, from 1
+    int64_t time_us;                      //  publisher's wall clock, microseconds
+    uint32_t flags;                       //  reserved, 0
+    size_t nheaders;                      //  user headers used
+    wire_kv_t headers[WIRE_HEADERS_MAX];  //  user headers
+} wire_msg_t;
+
+//  Encoders: clear OUT and write one header frame into it. Return 0, or
+//  WEFT_EINVAL when a field is out of range (e.g. too many headers).
+int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg);
+int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t count);
+int wire_encode_ping (msgpack_sbuffer *out);
+int wire_encode_bye (msgpack_sbuffer *out);
+int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg);
+
+typedef struct wire_decoder wire_decoder_t;
+
+//  Creates a decoder that rejects header frames over MAX_HEADER bytes
+//  (0: WIRE_HEADER_MAX). Returns NULL when out of memory.
+wire_decoder_t *wire_decoder_new (size_t max_header);
+void wire_decoder_destroy (wire_decoder_t **self_p);
+
+//  Parses header frame DATA (LEN bytes) and stores its type in *TYPE.
+//  Returns 0, or WEFT_EPROTO when the frame is malformed, too large or of
+//  another protocol version. An unknown type of this version decodes (0) so
+//  the caller can count and drop it. DATA must stay valid until the
+//  wire_get_* calls for it are done.
+int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type);
+
+//  Extract the fields of the frame last decoded; each returns WEFT_EPROTO when
+//  the frame is not of that type or a field is missing, mistyped or too long.
+//  Borrowed pointers stay valid until the next wire_decode ().
+int wire_get_hello (wire_decoder_t *self, wire_hello_t *out);
+int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
+int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
+
+//  Why the last call on SELF failed ("" if it did not).
+const char *wire_decoder_error (const wire_decoder_t *self);
+
+#endif
