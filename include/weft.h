@@ -105,10 +105,10 @@ WEFT_EXPORT int weft_config_load (weft_config_t *self, const char *path);
     the config; valid until the next call on it. */
 WEFT_EXPORT const char *weft_config_error (const weft_config_t *self);
 
-/*  Calls back for each known key in order, for --help and docs:
-    returns the number of keys, and when index < count stores the key, its
-    current value and a one-line description through the pointers (borrowed,
-    valid until the next set or destroy). */
+/*  Enumerates the known keys, for --help and docs: returns the number of
+    keys, and when INDEX < that number stores key INDEX, its current value and
+    a one-line description through the non-NULL pointers (borrowed, valid
+    until the next set or destroy). */
 WEFT_EXPORT int weft_config_key (const weft_config_t *self, int index, const char **key,
                                  const char **value, const char **help);
 
@@ -236,6 +236,13 @@ WEFT_EXPORT const char *weft_peers_get (const weft_peers_t *self, size_t index, 
 /*  Returns the node's status and counters as a JSON object in *JSON_P
     (freed with weft_free ()). Thread: any. */
 WEFT_EXPORT int weft_status (weft_node_t *self, char **json_p);
+
+/*  Asks peer PEER_UUID (32 hex digits) for its status over the network and
+    waits up to TIMEOUT_MS for the JSON answer, stored in *JSON_P (freed with
+    weft_free ()). WEFT_ENOTFOUND for an unknown peer, WEFT_ETIMEDOUT when it
+    does not answer in time. Thread: any. */
+WEFT_EXPORT int weft_peer_status (weft_node_t *self, const char *peer_uuid, int timeout_ms,
+                                  char **json_p);
 
 #ifdef __cplusplus
 }

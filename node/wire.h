@@ -33,7 +33,9 @@ typedef enum {
     WIRE_PEERS = 2, //  gossip: the live peers I know
     WIRE_PING = 3,  //  liveness when beacons do not reach
     WIRE_BYE = 4,   //  I am leaving (clean stop)
-    WIRE_MSG = 5    //  a topic message (on PUB/SUB; frames: topic, header, body)
+    WIRE_MSG = 5,   //  a topic message (on PUB/SUB; frames: topic, header, body)
+    WIRE_STATUS_REQ = 6, //  ask a node for its status: [v, 6, request id]
+    WIRE_STATUS_REP = 7  //  its answer: [v, 7, request id]; body frame = JSON text
 } wire_type_t;
 
 //  Capability bits carried in HELLO.
@@ -92,6 +94,8 @@ int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t co
 int wire_encode_ping (msgpack_sbuffer *out);
 int wire_encode_bye (msgpack_sbuffer *out);
 int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg);
+//  STATUS_REQ and STATUS_REP carry only a request id (the reply echoes it).
+int wire_encode_status (msgpack_sbuffer *out, int type, uint64_t request_id);
 
 typedef struct wire_decoder wire_decoder_t;
 
@@ -113,6 +117,7 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type);
 int wire_get_hello (wire_decoder_t *self, wire_hello_t *out);
 int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
 int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
+int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
 
 //  Why the last call on SELF failed ("" if it did not).
 const char *wire_decoder_error (const wire_decoder_t *self);
