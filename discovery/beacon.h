@@ -34,36 +34,44 @@
 #define BEACON_ROLE_CLIENT 1
 
 typedef struct {
-    uint8_t version;       //  BEACON_VERSION when encoding
-    bool leaving;          //  the node is stopping: drop it now
-    uint8_t role;          //  BEACON_ROLE_*
-    uint64_t cluster_id;   //  beacon_cluster_id (cluster name)
-    uint8_t uuid[16];      //  node UUID
-    uint64_t incarnation;  //  node incarnation
-    uint16_t router_port;  //  ROUTER port on the sender's address
-    uint16_t pub_port;     //  PUB port on the sender's address
+    uint8_t version;      //  BEACON_VERSION when encoding
+    bool leaving;         //  the node is stopping: drop it now
+    uint8_t role;         //  BEACON_ROLE_*
+    uint64_t cluster_id;  //  beacon_cluster_id (cluster name)
+    uint8_t uuid[16];     //  node UUID
+    uint64_t incarnation; //  node incarnation
+    uint16_t router_port; //  ROUTER port on the sender's address
+    uint16_t pub_port;    //  PUB port on the sender's address
 } beacon_t;
 
 //  Outcome of beacon_decode (); the receiver counts each kind.
 typedef enum {
-    BEACON_OK = 0,          //  valid
-    BEACON_BAD_MAGIC = -1,  //  not a Weft beacon (someone else's traffic)
+    BEACON_OK = 0,           //  valid
+    BEACON_BAD_MAGIC = -1,   //  not a Weft beacon (someone else's traffic)
     BEACON_BAD_VERSION = -2, //  a Weft beacon of another version
-    BEACON_TRUNCATED = -3,  //  shorter than BEACON_SIZE
-    BEACON_BAD_FIELD = -4   //  role out of range or a zero port
+    BEACON_TRUNCATED = -3,   //  shorter than BEACON_SIZE
+    BEACON_BAD_FIELD = -4    //  role out of range or a zero port
 } beacon_result_t;
 
-//  Writes BEACON into BUF (CAP bytes). Returns BEACON_SIZE, or -1 when CAP is
-//  too small or a field is out of range.
+//  Writes BEACON into BUF (CAP bytes). The version is written as given
+//  (BEACON_VERSION for a real beacon; 0 is refused, so a zeroed beacon_t that
+//  was never filled in is caught). Returns BEACON_SIZE, or -1 when an argument
+//  is NULL, CAP is too small or a field is out of range (role, zero port).
 int beacon_encode (const beacon_t *beacon, uint8_t *buf, size_t cap);
 
-//  Parses LEN bytes of BUF into *BEACON; returns a beacon_result_t.
+//  Parses LEN bytes of BUF into *BEACON; returns a beacon_result_t. Checks, in
+//  order: magic, version, size, fields - so a short datagram of someone else is
+//  BAD_MAGIC, a beacon of another version (whatever its size) is BAD_VERSION,
+//  and a cut-off prefix of a version-1 beacon is TRUNCATED. *BEACON is
+//  written only on BEACON_OK; BEACON may be NULL to validate only. Never reads
+//  past LEN; safe on any bytes.
 beacon_result_t beacon_decode (const uint8_t *buf, size_t len, beacon_t *beacon);
 
 //  Returns a short description of RESULT for logs.
 const char *beacon_result_str (beacon_result_t result);
 
-//  The stable 64-bit cluster id of a cluster NAME (FNV-1a, see common/hash.h).
+//  The stable 64-bit cluster id of a cluster NAME: hash64_str (NAME), FNV-1a
+//  with a finalizer (see common/hash.h). NULL counts as "".
 uint64_t beacon_cluster_id (const char *name);
 
 #endif

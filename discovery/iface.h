@@ -19,8 +19,12 @@
 //   - a dotted IPv4 address of a local interface: that interface;
 //   - "auto" or "" : the first interface that is up, not loopback, can
 //     broadcast and has an IPv4 address.
-//  Returns 0, or WEFT_ENODEV with ERR (ERRLEN bytes) saying what was asked and
-//  which interfaces exist.
+//  An interface that matches but is down is refused rather than returned, as
+//  beacons sent through it would vanish without an error.
+//  Returns 0, or WEFT_ENODEV with ERR (ERRLEN bytes; may be NULL) saying what
+//  was asked and which IPv4 interfaces exist; WEFT_EINVAL when ADDR or BCAST
+//  is NULL; WEFT_EIO when getifaddrs fails. NAME NULL counts as "".
+//  ADDR and BCAST are written only on success.
 int iface_resolve (const char *name, char *addr, char *bcast, char *err, size_t errlen);
 
 #endif
