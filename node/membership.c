@@ -1,0 +1,488 @@
+/*  node/membership.c - who is out there: beacons, the peer table, the
+    HELLO / PEERS / PING / BYE handshake, evasive and expired peers.
+
+    A peer enters the table when we hear its beacon, when it says HELLO to us,
+    or when another peer gossips it (PEERS). Entering means: a DEALER to its
+    ROUTER, our SUB connected to its PUB, and our HELLO + PEERS sent to it. It
+    is reported as joined when its own HELLO arrives. Any beacon or message
+    from it refreshes it; silence makes it evasive, then expired. A leaving
+    beacon or a BYE removes it at once. The protocol is in docs/PROTOCOL.md.
+*/
+#include "node/node.h"
+
+#include "discovery/beacon.h"
+#include "node/config.h"
+
+#define MAX_PEERS 1024 //  gossip never grows the table beyond this
+#define SEED_TAG  'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
+
+static const char s_hex[] = "0123456789abcdef";
+
+//  Writes the 32-digit hex form of UUID into OUT (33 bytes).
+static void uuid_to_hex (const uint8_t *uuid, char *out)
+{
+    for (int i = 0; i < WIRE_UUID_SIZE; i++) {
+        out[2 * i] = s_hex[uuid[i] >> 4];
+        out[2 * i + 1] = s_hex[uuid[i] & 15];
+    }
+    out[2 * WIRE_UUID_SIZE] = 0;
+}
+
+peer_t *membership_find_hex (node_t *self, const char *uuid_hex)
+{
+    return zhashx_lookup (self->peers, uuid_hex);
+}
+
+peer_t *membership_find (node_t *self, const uint8_t *uuid)
+{
+    char hex[WIRE_UUID_SIZE * 2 + 1];
+    uuid_to_hex (uuid, hex);
+    return membership_find_hex (self, hex);
+}
+
+//  True for an endpoint we are willing to connect to: tcp only.
+static bool endpoint_ok (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://", 6) == 0 && strlen (endpoint) > 8;
+}
+
+//  Creates a DEALER whose routing id is our UUID (plus TAG if not 0),
+//  connected to ENDPOINT. NULL on failure (logged).
+static zsock_t *dealer_new (node_t *self, const char *endpoint, char tag)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (!dealer)
+        return NULL;
+    uint8_t id[WIRE_UUID_SIZE + 1];
+    memcpy (id, self->uuid, WIRE_UUID_SIZE);
+    id[WIRE_UUID_SIZE] = (uint8_t)tag;
+    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, id, tag ? sizeof id : WIRE_UUID_SIZE);
+    zsock_set_linger (dealer, 0);
+    zsock_set_sndhwm (dealer, 10000);
+    zsock_set_reconnect_ivl (dealer, 100);
+    zsock_set_reconnect_ivl_max (dealer, (int)self->interval);
+    if (zsock_connect (dealer, "%s", endpoint) < 0) {
+        wlog_warn (&self->log, "cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&dealer);
+    }
+    return dealer;
+}
+
+//  Encodes our HELLO into self->sbuf.
+static void encode_hello (node_t *self)
+{
+    wire_hello_t hello = {
+        .incarnation = self->incarnation, .role = self->role, .caps = WIRE_CAP_PUBSUB};
+    memcpy (hello.uuid, self->uuid, WIRE_UUID_SIZE);
+    snprintf (hello.name, sizeof hello.name, "%s", self->name);
+    snprintf (hello.router_ep, sizeof hello.router_ep, "%s", self->router_ep);
+    snprintf (hello.pub_ep, sizeof hello.pub_ep, "%s", self->pub_ep);
+    wire_encode_hello (&self->sbuf, &hello);
+}
+
+//  Sends PEERS (the joined, live peers other than TO) to peer TO.
+static void send_peers (node_t *self, peer_t *to)
+{
+    size_t cap = zhashx_size (self->peers);
+    cap = cap < WIRE_PEERS_MAX ? cap : WIRE_PEERS_MAX;
+    wire_peer_t *list = calloc (cap ? cap : 1, sizeof *list);
+    if (!list)
+        return;
+    size_t count = 0;
+    for (peer_t *p = zhashx_first (self->peers); p && count < cap; p = zhashx_next (self->peers)) {
+        if (p == to || !p->joined || p->evasive)
+            continue;
+        wire_peer_t *w = &list[count++];
+        memcpy (w->uuid, p->uuid, WIRE_UUID_SIZE);
+        w->incarnation = p->incarnation;
+        w->role = p->role;
+        snprintf (w->router_ep, sizeof w->router_ep, "%s", p->router_ep);
+        snprintf (w->pub_ep, sizeof w->pub_ep, "%s", p->pub_ep);
+    }
+    if (wire_encode_peers (&self->sbuf, list, count) == 0)
+        node_send (self, to->dealer, NULL, 0);
+    free (list);
+}
+
+//  Frees a peer (zhashx destructor): its DEALER, its sequence table.
+static void peer_free (void **item)
+{
+    peer_t *peer = *item;
+    if (!peer)
+        return;
+    zsock_destroy (&peer->dealer);
+    zhashx_destroy (&peer->rx_seqs);
+    free (peer);
+    *item = NULL;
+}
+
+//  Adds a peer, connects to it and greets it. Returns it, or NULL on failure.
+static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation, uint8_t role,
+                         const char *router_ep, const char *pub_ep, peer_source_t source)
+{
+    if (zhashx_size (self->peers) >= MAX_PEERS || !endpoint_ok (router_ep) || !endpoint_ok (pub_ep))
+        return NULL;
+    peer_t *peer = calloc (1, sizeof *peer);
+    if (!peer)
+        return NULL;
+    memcpy (peer->uuid, uuid, WIRE_UUID_SIZE);
+    uuid_to_hex (uuid, peer->uuid_hex);
+    peer->incarnation = incarnation;
+    peer->role = role;
+    peer->source = source;
+    peer->last_seen = node_now ();
+    snprintf (peer->router_ep, sizeof peer->router_ep, "%s", router_ep);
+    snprintf (peer->pub_ep, sizeof peer->pub_ep, "%s", pub_ep);
+    peer->dealer = dealer_new (self, router_ep, 0);
+    peer->rx_seqs = zhashx_new ();
+    if (!peer->dealer || !peer->rx_seqs) {
+        peer_free ((void **)&peer);
+        return NULL;
+    }
+    zhashx_set_destructor (peer->rx_seqs, (zhashx_destructor_fn *)zstr_free);
+    zhashx_insert (self->peers, peer->uuid_hex, peer);
+    pubsub_peer_added (self, peer);
+    encode_hello (self);
+    node_send (self, peer->dealer, NULL, 0);
+    send_peers (self, peer);
+    wlog_debug (&self->log, "peer %s at %s (via %s)", peer->uuid_hex, router_ep,
+                (const char *[]){"beacon", "seed", "gossip", "hello"}[source]);
+    return peer;
+}
+
+//  Removes PEER, reporting KIND (WEFT_MSG_LEAVE or WEFT_MSG_EXPIRED) if it had joined.
+static void peer_remove (node_t *self, peer_t *peer, int kind)
+{
+    if (peer->joined) {
+        node_emit_peer (self, kind, peer);
+        if (kind == WEFT_MSG_LEAVE)
+            self->counters.leaves++;
+        else
+            self->counters.expiries++;
+        wlog_info (&self->log, "%s %s (%s)", kind == WEFT_MSG_LEAVE ? "leave" : "expired",
+                   peer->name, peer->uuid_hex);
+    }
+    pubsub_peer_removed (self, peer);
+    zhashx_delete (self->peers, peer->uuid_hex);
+}
+
+//  Marks PEER as heard from now.
+static void peer_touch (peer_t *peer)
+{
+    peer->last_seen = node_now ();
+    peer->evasive = false;
+}
+
+int membership_start (node_t *self, char *err, size_t errlen)
+{
+    zhashx_set_destructor (self->peers, peer_free);
+    if (config_bool (self->cfg, CFG_DISCOVERY_ENABLED)) {
+        int port = (int)config_int (self->cfg, CFG_DISCOVERY_PORT);
+        int rc = udp_new (self->addr, self->bcast, (uint16_t)port, &self->udp, err, errlen);
+        if (rc)
+            return rc;
+    }
+    const char *seeds = config_value (self->cfg, CFG_DISCOVERY_SEEDS);
+    while (*seeds) {
+        size_t len = strcspn (seeds, ",");
+        if (len && len <= WIRE_EP_MAX) {
+            seed_t *seed = calloc (1, sizeof *seed);
+            if (!seed)
+                return WEFT_ENOMEM;
+            memcpy (seed->endpoint, seeds, len);
+            seed->dealer = dealer_new (self, seed->endpoint, SEED_TAG);
+            zlistx_add_end (self->seeds, seed);
+        }
+        seeds += len + (seeds[len] == ',');
+    }
+    return 0;
+}
+
+//  Encodes and broadcasts our beacon.
+static void send_beacon (node_t *self, bool leaving)
+{
+    beacon_t beacon = {.version = BEACON_VERSION,
+                       .leaving = leaving,
+                       .role = self->role,
+                       .cluster_id = self->cluster_id,
+                       .incarnation = self->incarnation,
+                       .router_port = self->router_port,
+                       .pub_port = self->pub_port};
+    memcpy (beacon.uuid, self->uuid, WIRE_UUID_SIZE);
+    uint8_t buf[BEACON_SIZE];
+    if (beacon_encode (&beacon, buf, sizeof buf) == BEACON_SIZE &&
+        udp_send (self->udp, buf, sizeof buf))
+        wlog_debug (&self->log, "beacon to %s not sent", self->bcast);
+}
+
+void membership_stop (node_t *self)
+{
+    if (self->udp) {
+        send_beacon (self, true);
+        udp_destroy (&self->udp);
+    }
+    wire_encode_bye (&self->sbuf);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        zsock_set_linger (p->dealer, 200); //  let BYE leave before the socket closes
+        node_send (self, p->dealer, NULL, 0);
+    }
+    zhashx_purge (self->peers);
+    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds)) {
+        zsock_destroy (&s->dealer);
+        free (s);
+    }
+    zlistx_purge (self->seeds);
+}
+
+//  Handles one decoded beacon from address FROM.
+static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
+{
+    peer_t *peer = membership_find (self, beacon->uuid);
+    if (peer && (beacon->leaving || peer->incarnation != beacon->incarnation)) {
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer = NULL;
+    }
+    if (beacon->leaving)
+        return;
+    if (!peer) {
+        char router_ep[64], pub_ep[64];
+        snprintf (router_ep, sizeof router_ep, "tcp://%s:%u", from, beacon->router_port);
+        snprintf (pub_ep, sizeof pub_ep, "tcp://%s:%u", from, beacon->pub_port);
+        peer = peer_add (self, beacon->uuid, beacon->incarnation, beacon->role, router_ep, pub_ep,
+                         SOURCE_BEACON);
+    }
+    if (peer)
+        peer_touch (peer);
+}
+
+void membership_on_beacon (node_t *self)
+{
+    for (int i = 0; i < 256; i++) {
+        uint8_t buf[512];
+        size_t len = 0;
+        char from[INET_ADDRSTRLEN];
+        if (udp_recv (self->udp, buf, sizeof buf, &len, from))
+            return; //  nothing more waiting (or an error, which the next poll retries)
+        beacon_t beacon;
+        beacon_result_t result = beacon_decode (buf, len, &beacon);
+        if (result == BEACON_BAD_MAGIC || result == BEACON_BAD_VERSION)
+            self->counters.foreign_beacons++;
+        else if (result != BEACON_OK)
+            self->counters.bad_beacons++;
+        else if (beacon.cluster_id != self->cluster_id)
+            self->counters.foreign_beacons++;
+        else if (memcmp (beacon.uuid, self->uuid, WIRE_UUID_SIZE) != 0)
+            on_beacon (self, &beacon, from);
+    }
+}
+
+//  HELLO: the sender introduces itself. Unknown senders are added.
+static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
+{
+    wire_hello_t hello;
+    if (wire_get_hello (self->decoder, &hello) || memcmp (hello.uuid, from, WIRE_UUID_SIZE) != 0) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (peer && peer->incarnation != hello.incarnation) {
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer = NULL;
+    }
+    bool known = peer != NULL;
+    if (!peer)
+        peer = peer_add (self, hello.uuid, hello.incarnation, hello.role, hello.router_ep,
+                         hello.pub_ep, SOURCE_HELLO);
+    if (!peer) {
+        self->counters.bad_frames++;
+        return;
+    }
+    peer_touch (peer);
+    snprintf (peer->name, sizeof peer->name, "%s", hello.name);
+    peer->role = hello.role;
+    if (known)
+        send_peers (self, peer); //  seeds say HELLO every interval: keep them informed
+    if (!peer->joined) {
+        peer->joined = true;
+        self->counters.joins++;
+        node_emit_peer (self, WEFT_MSG_JOIN, peer);
+        wlog_info (&self->log, "join %s (%s) at %s", peer->name, peer->uuid_hex, peer->router_ep);
+    }
+}
+
+//  PEERS: gossip of peers the sender knows; connect to the ones we do not.
+static void on_peers (node_t *self)
+{
+    wire_peers_t *list = malloc (sizeof *list);
+    if (!list)
+        return;
+    if (wire_get_peers (self->decoder, list) == 0) {
+        for (size_t i = 0; i < list->count; i++) {
+            wire_peer_t *w = &list->peers[i];
+            if (memcmp (w->uuid, self->uuid, WIRE_UUID_SIZE) == 0 ||
+                membership_find (self, w->uuid))
+                continue;
+            peer_add (self, w->uuid, w->incarnation, w->role, w->router_ep, w->pub_ep,
+                      SOURCE_GOSSIP);
+        }
+    } else
+        self->counters.bad_frames++;
+    free (list);
+}
+
+//  STATUS_REQ: answer with our status; STATUS_REP: complete a pending request.
+static void on_status (node_t *self, int type, peer_t *peer, zframe_t *body)
+{
+    uint64_t id = 0;
+    if (wire_get_status (self->decoder, &id)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (type == WIRE_STATUS_REQ) {
+        char *json = node_status_json (self);
+        if (json && wire_encode_status (&self->sbuf, WIRE_STATUS_REP, id) == 0)
+            node_send (self, peer->dealer, json, strlen (json));
+        zstr_free (&json);
+        return;
+    }
+    for (pending_status_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
+        if (p->id == id) {
+            char *json = body ? zframe_strdup (body) : strdup ("{}");
+            zsock_send (self->pipe, "is", 0, json ? json : "{}");
+            zstr_free (&json);
+            zlistx_delete (self->pending, zlistx_cursor (self->pending));
+            return;
+        }
+}
+
+void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body)
+{
+    size_t id_size = zframe_size (from);
+    int type = 0;
+    if ((id_size != WIRE_UUID_SIZE && id_size != WIRE_UUID_SIZE + 1) ||
+        wire_decode (self->decoder, zframe_data (header), zframe_size (header), &type)) {
+        self->counters.bad_frames++;
+        wlog_debug (&self->log, "bad frame dropped: %s", wire_decoder_error (self->decoder));
+        return;
+    }
+    if (body && zframe_size (body) > self->max_message) {
+        self->counters.oversized++;
+        return;
+    }
+    const uint8_t *uuid = zframe_data (from);
+    peer_t *peer = membership_find (self, uuid);
+    if (type == WIRE_HELLO) {
+        on_hello (self, uuid, peer);
+        return;
+    }
+    if (!peer)
+        return; //  not (or no longer) a peer: it will say HELLO again if it is alive
+    peer_touch (peer);
+    if (type == WIRE_PEERS)
+        on_peers (self);
+    else if (type == WIRE_BYE)
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+    else if (type == WIRE_STATUS_REQ || type == WIRE_STATUS_REP)
+        on_status (self, type, peer, body);
+    else if (type != WIRE_PING)
+        self->counters.unknown_type++;
+}
+
+//  Beacon, PING to every peer, HELLO to every seed.
+static void on_interval (node_t *self)
+{
+    if (self->silenced)
+        return;
+    if (self->udp)
+        send_beacon (self, false);
+    wire_encode_ping (&self->sbuf);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        node_send (self, p->dealer, NULL, 0);
+    encode_hello (self);
+    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds))
+        if (s->dealer)
+            node_send (self, s->dealer, NULL, 0);
+}
+
+//  Reports evasive peers and removes expired ones.
+static void check_peers (node_t *self, int64_t now)
+{
+    zlistx_t *expired = zlistx_new ();
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        int64_t silence = now - p->last_seen;
+        if (silence >= self->expire_after)
+            zlistx_add_end (expired, p);
+        else if (silence >= self->evasive_after && !p->evasive) {
+            p->evasive = true;
+            if (p->joined)
+                node_emit_peer (self, WEFT_MSG_EVASIVE, p);
+        }
+    }
+    for (peer_t *p = zlistx_first (expired); p; p = zlistx_next (expired))
+        peer_remove (self, p, WEFT_MSG_EXPIRED);
+    zlistx_destroy (&expired);
+}
+
+//  Answers status requests whose deadline has passed.
+static void check_pending (node_t *self, int64_t now)
+{
+    pending_status_t *p = zlistx_first (self->pending);
+    while (p) {
+        pending_status_t *next = zlistx_next (self->pending);
+        if (now >= p->deadline) {
+            zsock_send (self->pipe, "is", WEFT_ETIMEDOUT, "");
+            zlistx_delete (self->pending, zlistx_find (self->pending, p));
+        }
+        p = next;
+    }
+}
+
+void membership_on_timer (node_t *self, int64_t now)
+{
+    if (now >= self->beacon_at) {
+        on_interval (self);
+        self->beacon_at = now + self->interval;
+    }
+    if (now >= self->tick_at) {
+        check_peers (self, now);
+        check_pending (self, now);
+        int64_t tick = self->evasive_after / 5;
+        self->tick_at = now + (tick < 10 ? 10 : tick > 100 ? 100 : tick);
+    }
+}
+
+size_t membership_snapshot (node_t *self, node_peer_info_t *rows, size_t count)
+{
+    size_t n = 0;
+    int64_t now = node_now ();
+    for (peer_t *p = zhashx_first (self->peers); p && n < count; p = zhashx_next (self->peers)) {
+        node_peer_info_t *row = &rows[n++];
+        snprintf (row->uuid, sizeof row->uuid, "%s", p->uuid_hex);
+        snprintf (row->name, sizeof row->name, "%s", p->name);
+        snprintf (row->role, sizeof row->role, "%s",
+                  p->role == WIRE_ROLE_CLIENT ? "client" : "member");
+        snprintf (row->endpoint, sizeof row->endpoint, "%s", p->router_ep);
+        snprintf (row->pub_endpoint, sizeof row->pub_endpoint, "%s", p->pub_ep);
+        snprintf (row->state, sizeof row->state, "%s",
+                  !p->joined   ? "connecting"
+                  : p->evasive ? "evasive"
+                               : "alive");
+        snprintf (row->source, sizeof row->source, "%s",
+                  (const char *[]){"beacon", "seed", "gossip", "hello"}[p->source]);
+        snprintf (row->ready, sizeof row->ready, "%s", p->ready ? "yes" : "no");
+        snprintf (row->last_seen_ms, sizeof row->last_seen_ms, "%lld",
+                  (long long)(now - p->last_seen));
+    }
+    return n;
+}
+
+uint64_t membership_request_status (node_t *self, const char *uuid_hex)
+{
+    peer_t *peer = membership_find_hex (self, uuid_hex);
+    if (!peer)
+        return 0;
+    uint64_t id = ++self->next_request;
+    if (wire_encode_status (&self->sbuf, WIRE_STATUS_REQ, id) ||
+        node_send (self, peer->dealer, NULL, 0))
+        return 0;
+    return id;
+}

@@ -1,0 +1,435 @@
+/*  node/node.c - the node actor: lifecycle, poll loop, commands, status.
+
+    See node.h for the command protocol between the API thread and the actor.
+*/
+#include "node/node.h"
+
+#include <time.h>
+
+#include "discovery/beacon.h"
+#include "discovery/iface.h"
+#include "node/config.h"
+
+#define BATCH 512 //  messages handled from one socket before polling again
+
+int64_t node_now (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+//  Default node name: HOST-PID.
+static void default_name (char *out, size_t cap)
+{
+    char host[64] = "node";
+    gethostname (host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf (out, cap, "%.40s-%d", host, (int)getpid ());
+}
+
+node_t *node_new (const weft_config_t *cfg)
+{
+    node_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = config_dup (cfg);
+    if (!self->cfg) {
+        free (self);
+        return NULL;
+    }
+    const char *name = config_value (cfg, CFG_NODE_NAME);
+    if (*name)
+        snprintf (self->name, sizeof self->name, "%s", name);
+    else
+        default_name (self->name, sizeof self->name);
+    zuuid_t *uuid = zuuid_new ();
+    memcpy (self->uuid, zuuid_data (uuid), WIRE_UUID_SIZE);
+    snprintf (self->uuid_hex, sizeof self->uuid_hex, "%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
+    for (char *p = self->uuid_hex; *p; p++)
+        *p = (char)tolower (*p);
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    self->incarnation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    wlog_level_t level = WLOG_WARN;
+    wlog_parse_level (config_value (cfg, CFG_LOG_LEVEL), &level);
+    wlog_init (&self->log, level, self->name);
+    return self;
+}
+
+void node_destroy (node_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_t *self = *self_p;
+    weft_config_destroy (&self->cfg);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Reads the settings the loop uses on every turn.
+static void load_settings (node_t *self)
+{
+    const char *role = config_value (self->cfg, CFG_NODE_ROLE);
+    self->role = strcmp (role, "client") == 0 ? WIRE_ROLE_CLIENT : WIRE_ROLE_MEMBER;
+    self->cluster_id = beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
+    self->interval = config_int (self->cfg, CFG_DISCOVERY_INTERVAL);
+    self->evasive_after = config_int (self->cfg, CFG_DISCOVERY_EVASIVE);
+    self->expire_after = config_int (self->cfg, CFG_DISCOVERY_EXPIRED);
+    if (self->expire_after <= self->evasive_after)
+        self->expire_after = self->evasive_after + self->interval;
+    self->max_message = (size_t)config_int (self->cfg, CFG_LIMITS_MAX_MESSAGE);
+}
+
+//  Binds the ROUTER. Returns 0 or a WEFT_E* code with the reason in ERR.
+static int router_start (node_t *self, const char *bind, char *err, size_t errlen)
+{
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router)
+        return WEFT_ENOMEM;
+    zsock_set_router_handover (self->router, 1);
+    zsock_set_linger (self->router, 0);
+    zsock_set_rcvhwm (self->router, 100000);
+    zsock_set_maxmsgsize (self->router, (int64_t)self->max_message +
+                                            config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64);
+    long long port = config_int (self->cfg, CFG_TRANSPORT_PORT);
+    int rc = port ? zsock_bind (self->router, "tcp://%s:%lld", bind, port)
+                  : zsock_bind (self->router, "tcp://%s:*", bind);
+    if (rc < 0) {
+        int e = zmq_errno ();
+        snprintf (err, errlen, "cannot bind ROUTER to tcp://%s:%s: %s", bind,
+                  port ? config_value (self->cfg, CFG_TRANSPORT_PORT) : "*", zmq_strerror (e));
+        return e == EADDRINUSE ? WEFT_EADDRINUSE : WEFT_EIO;
+    }
+    self->router_port = (uint16_t)(port ? port : rc);
+    snprintf (self->router_ep, sizeof self->router_ep, "tcp://%s:%u", self->addr,
+              self->router_port);
+    return 0;
+}
+
+//  Resolves the interface, then starts every part. Returns 0 or WEFT_E*.
+static int node_start (node_t *self, char *err, size_t errlen)
+{
+    load_settings (self);
+    int rc = iface_resolve (config_value (self->cfg, CFG_DISCOVERY_INTERFACE), self->addr,
+                            self->bcast, err, errlen);
+    if (rc)
+        return rc;
+    const char *bcast = config_value (self->cfg, CFG_DISCOVERY_BROADCAST);
+    if (*bcast)
+        snprintf (self->bcast, sizeof self->bcast, "%s", bcast);
+    const char *bind = config_value (self->cfg, CFG_TRANSPORT_BIND);
+    if (*bind && strcmp (bind, "0.0.0.0") != 0)
+        snprintf (self->addr, sizeof self->addr, "%s", bind);
+    if (!*bind)
+        bind = self->addr;
+    self->peers = zhashx_new ();
+    self->seeds = zlistx_new ();
+    self->early_ready = zhashx_new ();
+    self->subs = topic_set_new ();
+    self->pub_seqs = zhashx_new ();
+    self->pending = zlistx_new ();
+    self->decoder = wire_decoder_new ((size_t)config_int (self->cfg, CFG_LIMITS_MAX_HEADER));
+    msgpack_sbuffer_init (&self->sbuf);
+    if (!self->peers || !self->seeds || !self->early_ready || !self->subs || !self->pub_seqs ||
+        !self->pending || !self->decoder)
+        return WEFT_ENOMEM;
+    zhashx_set_destructor (self->pub_seqs, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (self->pending, (zlistx_destructor_fn *)zstr_free);
+    if ((rc = router_start (self, bind, err, errlen)) || (rc = pubsub_start (self, err, errlen)) ||
+        (rc = membership_start (self, err, errlen)))
+        return rc;
+    self->started_at = node_now ();
+    self->beacon_at = self->started_at;
+    self->tick_at = self->started_at;
+    wlog_info (&self->log, "started uuid=%s router=%s pub=%s beacons=%s:%s", self->uuid_hex,
+               self->router_ep, self->pub_ep, self->udp ? self->bcast : "off",
+               config_value (self->cfg, CFG_DISCOVERY_PORT));
+    return 0;
+}
+
+//  Closes whatever node_start opened.
+static void node_teardown (node_t *self)
+{
+    if (self->peers)
+        membership_stop (self);
+    zhashx_destroy (&self->peers);
+    zlistx_destroy (&self->seeds);
+    zhashx_destroy (&self->early_ready);
+    topic_set_destroy (&self->subs);
+    zhashx_destroy (&self->pub_seqs);
+    zlistx_destroy (&self->pending);
+    wire_decoder_destroy (&self->decoder);
+    msgpack_sbuffer_destroy (&self->sbuf);
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->xpub);
+    zsock_destroy (&self->sub);
+}
+
+void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                zmq_msg_t *headers)
+{
+    void *sock = zsock_resolve (self->events);
+    zmq_msg_t *parts[3] = {topic, body, headers};
+    int last = 0;
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            last = i + 1;
+    int rc = zmq_send (sock, ev, sizeof *ev, ZMQ_DONTWAIT | (last ? ZMQ_SNDMORE : 0));
+    if (rc < 0)
+        self->counters.app_drops++;
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i])
+            continue;
+        if (rc < 0)
+            zmq_msg_close (parts[i]);
+        else {
+            //  a PAIR accepts the rest of a message once it took the first frame
+            zmq_msg_t *part = parts[i];
+            zmq_msg_send (part, sock, i + 1 < last ? ZMQ_SNDMORE : 0);
+        }
+    }
+}
+
+void node_emit_peer (node_t *self, int kind, const peer_t *peer)
+{
+    node_event_t ev = {.kind = kind};
+    snprintf (ev.sender, sizeof ev.sender, "%s", peer->uuid_hex);
+    snprintf (ev.sender_name, sizeof ev.sender_name, "%s", peer->name);
+    node_emit (self, &ev, NULL, NULL, NULL);
+}
+
+int node_send (node_t *self, zsock_t *dealer, const void *body, size_t len)
+{
+    void *sock = zsock_resolve (dealer);
+    int more = body ? ZMQ_SNDMORE : 0;
+    if (zmq_send (sock, self->sbuf.data, self->sbuf.size, ZMQ_DONTWAIT | more) < 0)
+        return -1;
+    if (body && zmq_send (sock, body, len, ZMQ_DONTWAIT) < 0)
+        return -1;
+    return 0;
+}
+
+char *node_status_json (node_t *self)
+{
+    const node_counters_t *c = &self->counters;
+    return zsys_sprintf (
+        "{\"name\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\",\"cluster\":\"%s\","
+        "\"version\":\"%d.%d.%d\",\"incarnation\":%" PRIu64 ",\"router\":\"%s\",\"pub\":\"%s\","
+        "\"beacons\":%s,\"uptime_ms\":%" PRId64 ",\"peers\":%zu,\"subscriptions\":%zu,"
+        "\"counters\":{\"published\":%" PRIu64 ",\"received\":%" PRIu64 ",\"delivered\":%" PRIu64
+        ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+        ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"oversized\":%" PRIu64
+        ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
+        ",\"expiries\":%" PRIu64 "}}",
+        self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
+        config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
+        WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
+        self->udp ? "true" : "false", node_now () - self->started_at, zhashx_size (self->peers),
+        topic_set_size (self->subs), c->published, c->received, c->delivered, c->gaps, c->app_drops,
+        c->bad_frames, c->bad_beacons, c->foreign_beacons, c->oversized, c->unknown_type, c->joins,
+        c->leaves, c->expiries);
+}
+
+//  --- Commands -------------------------------------------------------------
+
+typedef void (command_fn) (node_t *self);
+
+static void cmd_start (node_t *self)
+{
+    char err[256] = "";
+    int rc = node_start (self, err, sizeof err);
+    if (rc) {
+        wlog_error (&self->log, "start failed: %s", err);
+        node_teardown (self);
+    }
+    self->running = rc == 0;
+    zsock_send (self->pipe, "is", rc, err);
+}
+
+static void cmd_publish (node_t *self)
+{
+    pubsub_on_publish (self);
+}
+
+//  Reads the pattern frame of SUB / UNSUB and answers with the result.
+static void cmd_pattern (node_t *self, int (*fn) (node_t *, const char *))
+{
+    char *pattern = zstr_recv (self->pipe);
+    int rc = pattern ? fn (self, pattern) : WEFT_EINVAL;
+    zstr_free (&pattern);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_subscribe (node_t *self)
+{
+    cmd_pattern (self, pubsub_subscribe);
+}
+
+static void cmd_unsubscribe (node_t *self)
+{
+    cmd_pattern (self, pubsub_unsubscribe);
+}
+
+static void cmd_peers (node_t *self)
+{
+    size_t count = zhashx_size (self->peers);
+    node_peer_info_t *rows = calloc (count ? count : 1, sizeof *rows);
+    if (rows)
+        count = membership_snapshot (self, rows, count);
+    else
+        count = 0;
+    zsock_send (self->pipe, "ib", (int)count, rows, count * sizeof *rows);
+    free (rows);
+}
+
+static void cmd_status (node_t *self)
+{
+    char *json = node_status_json (self);
+    zsock_send (self->pipe, "is", json ? 0 : WEFT_ENOMEM, json ? json : "");
+    zstr_free (&json);
+}
+
+static void cmd_peer_status (node_t *self)
+{
+    char *uuid = NULL;
+    int timeout = 0;
+    zsock_recv (self->pipe, "si", &uuid, &timeout);
+    uint64_t id = uuid ? membership_request_status (self, uuid) : 0;
+    zstr_free (&uuid);
+    if (!id) {
+        zsock_send (self->pipe, "is", WEFT_ENOTFOUND, "");
+        return;
+    }
+    pending_status_t *p = calloc (1, sizeof *p);
+    if (!p) {
+        zsock_send (self->pipe, "is", WEFT_ENOMEM, "");
+        return;
+    }
+    p->id = id;
+    p->deadline = node_now () + timeout;
+    zlistx_add_end (self->pending, p);
+}
+
+static void cmd_silence (node_t *self)
+{
+    char *on = zstr_recv (self->pipe);
+    self->silenced = on && strcmp (on, "1") == 0;
+    zstr_free (&on);
+    zsock_send (self->pipe, "i", 0);
+}
+
+static void cmd_term (node_t *self)
+{
+    self->terminated = true;
+}
+
+static const struct {
+    const char *name;
+    command_fn *fn;
+} s_commands[] = {
+    {"PUB", cmd_publish},     {"SUB", cmd_subscribe}, {"UNSUB", cmd_unsubscribe},
+    {"PEERS", cmd_peers},     {"STATUS", cmd_status}, {"PSTATUS", cmd_peer_status},
+    {"SILENCE", cmd_silence}, {"START", cmd_start},   {"$TERM", cmd_term},
+};
+
+//  Handles one command from the pipe. Unknown commands are a bug in api.c:
+//  logged and skipped, never fatal.
+static void on_command (node_t *self)
+{
+    char name[16];
+    int size = zmq_recv (zsock_resolve (self->pipe), name, sizeof name - 1, 0);
+    if (size < 0)
+        return;
+    name[size < (int)sizeof name ? size : (int)sizeof name - 1] = 0;
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp (name, s_commands[i].name) == 0) {
+            if (!self->running && s_commands[i].fn != cmd_start && s_commands[i].fn != cmd_term)
+                break;
+            s_commands[i].fn (self);
+            return;
+        }
+    wlog_error (&self->log, "unexpected command '%s' (a bug: please report it)", name);
+    zsock_flush (self->pipe);
+}
+
+//  Handles every ROUTER message waiting, up to BATCH.
+static void on_router (node_t *self)
+{
+    for (int i = 0; i < BATCH && (zsock_events (self->router) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv (self->router);
+        if (!msg)
+            return;
+        zframe_t *from = zmsg_pop (msg);
+        zframe_t *header = zmsg_pop (msg);
+        zframe_t *body = zmsg_pop (msg);
+        if (!from || !header || zmsg_size (msg) > 0)
+            self->counters.bad_frames++;
+        else
+            membership_on_router (self, from, header, body);
+        zframe_destroy (&from);
+        zframe_destroy (&header);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+}
+
+//  Milliseconds until the next timer is due (0 if one is due now).
+static long next_timeout (node_t *self)
+{
+    int64_t next = self->beacon_at < self->tick_at ? self->beacon_at : self->tick_at;
+    int64_t wait = next - node_now ();
+    return wait > 0 ? (long)wait : 0;
+}
+
+//  Polls every socket once and handles what is ready.
+static void loop_once (node_t *self)
+{
+    zmq_pollitem_t items[] = {
+        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+        {self->running ? zsock_resolve (self->router) : NULL, 0, ZMQ_POLLIN, 0},
+        {self->running ? zsock_resolve (self->sub) : NULL, 0, ZMQ_POLLIN, 0},
+        {self->running ? zsock_resolve (self->xpub) : NULL, 0, ZMQ_POLLIN, 0},
+        {NULL, self->running && self->udp ? udp_fd (self->udp) : -1, ZMQ_POLLIN, 0},
+    };
+    int count = self->running ? (self->udp ? 5 : 4) : 1;
+    long timeout = self->running ? next_timeout (self) : -1;
+    if (zmq_poll (items, count, timeout) < 0)
+        return; //  EINTR: go round again
+    if (items[0].revents & ZMQ_POLLIN)
+        for (int i = 0; i < BATCH && !self->terminated; i++) {
+            on_command (self);
+            if (!(zsock_events (self->pipe) & ZMQ_POLLIN))
+                break;
+        }
+    if (!self->running || self->terminated)
+        return;
+    if (items[1].revents & ZMQ_POLLIN)
+        on_router (self);
+    if (items[2].revents & ZMQ_POLLIN)
+        pubsub_on_sub (self);
+    if (items[3].revents & ZMQ_POLLIN)
+        pubsub_on_xpub (self);
+    if (count == 5 && (items[4].revents & ZMQ_POLLIN))
+        membership_on_beacon (self);
+    int64_t now = node_now ();
+    if (now >= self->beacon_at || now >= self->tick_at)
+        membership_on_timer (self, now);
+}
+
+void node_actor (zsock_t *pipe, void *args)
+{
+    node_t *self = args;
+    self->pipe = pipe;
+    zsock_signal (pipe, 0);
+    while (!self->terminated)
+        loop_once (self);
+    if (self->running)
+        node_teardown (self);
+    node_event_t closed = {.kind = NODE_EVENT_CLOSED};
+    //  the closing event must get through: wait for room, but not forever
+    zsock_set_sndtimeo (self->events, 1000);
+    zmq_send (zsock_resolve (self->events), &closed, sizeof closed, 0);
+    wlog_info (&self->log, "stopped");
+}

@@ -1,0 +1,249 @@
+/*  node/node.h - the node actor's state, shared by the files that make it up.
+
+    One thread, the actor, owns every socket and every table below, so none
+    of it is locked. The API thread (api.c) talks to it over the actor pipe:
+
+      command frames                      reply
+      "START"                             rc (int), error text
+      "PUB" topic body [headers]          none (fire and forget, pipe HWM is the brake)
+      "SUB" pattern / "UNSUB" pattern     rc
+      "PEERS"                             count, then a frame of node_peer_info_t[count]
+      "STATUS"                            rc, json
+      "PSTATUS" uuid-hex timeout-ms       rc, json (answered by the actor, also on timeout)
+      "SILENCE" 0|1                       rc (tests: stop or resume beacons and pings)
+      "$TERM"                             none; the actor says goodbye and exits
+
+    Messages and events for the application go out on a PAIR socket
+    (node->events) as [node_event_t][topic][body][headers]; api.c turns them
+    into weft_msg_t. A final event of kind NODE_EVENT_CLOSED says the actor
+    has stopped.
+
+    The actor is split by responsibility:
+      node.c        lifecycle, the poll loop, command dispatch, timers, status
+      membership.c  beacons, the peer table, HELLO/PEERS/PING/BYE, expiry
+      pubsub.c      publish, subscriptions, topic delivery, readiness markers
+*/
+#ifndef WEFT_NODE_NODE_H
+#define WEFT_NODE_NODE_H
+
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/log.h"
+#include "discovery/udp.h"
+#include "node/topic.h"
+#include "node/wire.h"
+#include "weft.h"
+
+#define NODE_EVENT_CLOSED 100 //  internal: the actor has exited
+
+//  The fixed part of an event sent to the API thread. Never leaves the process.
+typedef struct {
+    int kind;                            //  WEFT_MSG_* or NODE_EVENT_CLOSED
+    uint64_t seq;                        //  message sequence, or lost count for GAP
+    int64_t time_us;                     //  publisher's clock
+    char sender[WIRE_UUID_SIZE * 2 + 1]; //  peer UUID, hex
+    char sender_name[WIRE_NAME_MAX + 1]; //  peer name
+} node_event_t;
+
+//  One row of a peer snapshot (copied to the API thread).
+typedef struct {
+    char uuid[WIRE_UUID_SIZE * 2 + 1];  //  hex
+    char name[WIRE_NAME_MAX + 1];       //  "" until its HELLO arrives
+    char role[8];                       //  member | client
+    char endpoint[WIRE_EP_MAX + 1];     //  ROUTER
+    char pub_endpoint[WIRE_EP_MAX + 1]; //  PUB
+    char state[12];                     //  connecting | alive | evasive
+    char source[8];                     //  beacon | seed | gossip | hello
+    char ready[4];                      //  yes | no
+    char last_seen_ms[24];              //  ms since last heard
+} node_peer_info_t;
+
+typedef enum { SOURCE_BEACON, SOURCE_SEED, SOURCE_GOSSIP, SOURCE_HELLO } peer_source_t;
+
+//  A peer in the table; owned by node->peers.
+typedef struct {
+    uint8_t uuid[WIRE_UUID_SIZE];          //  raw UUID
+    char uuid_hex[WIRE_UUID_SIZE * 2 + 1]; //  table key
+    uint64_t incarnation;                  //  as last heard
+    char name[WIRE_NAME_MAX + 1];          //  from HELLO
+    uint8_t role;                          //  WIRE_ROLE_*
+    char router_ep[WIRE_EP_MAX + 1];       //  its ROUTER
+    char pub_ep[WIRE_EP_MAX + 1];          //  its PUB
+    zsock_t *dealer;                       //  our DEALER connected to its ROUTER
+    peer_source_t source;                  //  how we learned of it
+    bool joined;                           //  its HELLO arrived; JOIN reported
+    bool ready;                            //  its readiness marker reached our XPUB
+    bool evasive;                          //  EVASIVE reported, not heard since
+    int64_t last_seen;                     //  monotonic ms of the last beacon or message
+    zhashx_t *rx_seqs;                     //  topic -> last seq received (uint64_t *)
+} peer_t;
+
+//  A seed endpoint: HELLO is sent there every interval.
+typedef struct {
+    char endpoint[WIRE_EP_MAX + 1]; //  tcp://host:port
+    zsock_t *dealer;                //  connected to it
+} seed_t;
+
+//  A peer status request waiting for its answer.
+typedef struct {
+    uint64_t id;      //  request id on the wire
+    int64_t deadline; //  monotonic ms; answered ETIMEDOUT after
+} pending_status_t;
+
+typedef struct {
+    uint64_t published;       //  topic messages sent
+    uint64_t received;        //  topic messages received from the SUB
+    uint64_t delivered;       //  topic messages handed to the application
+    uint64_t gaps;            //  topic messages detected lost (sequence jumps)
+    uint64_t app_drops;       //  events dropped because the application did not read
+    uint64_t bad_frames;      //  malformed ZeroMQ messages dropped
+    uint64_t bad_beacons;     //  malformed beacons dropped
+    uint64_t foreign_beacons; //  beacons of another cluster or version ignored
+    uint64_t oversized;       //  messages over a size limit dropped
+    uint64_t unknown_type;    //  messages of an unknown type dropped
+    uint64_t joins;           //  peers joined
+    uint64_t leaves;          //  peers left cleanly
+    uint64_t expiries;        //  peers expired
+} node_counters_t;
+
+typedef struct node {
+    //  Identity and settings
+    weft_config_t *cfg;                    //  our copy of the config
+    wlog_t log;                            //  logger, prefix = node name
+    char name[WIRE_NAME_MAX + 1];          //  node name
+    uint8_t uuid[WIRE_UUID_SIZE];          //  node UUID
+    char uuid_hex[WIRE_UUID_SIZE * 2 + 1]; //  same, hex
+    uint64_t incarnation;                  //  this run, from the wall clock
+    uint8_t role;                          //  WIRE_ROLE_*
+    uint64_t cluster_id;                   //  beacon_cluster_id (cluster.name)
+    int64_t interval;                      //  discovery.interval_ms
+    int64_t evasive_after;                 //  discovery.evasive_ms
+    int64_t expire_after;                  //  discovery.expired_ms
+    size_t max_message;                    //  limits.max_message
+    int64_t started_at;                    //  monotonic ms
+
+    //  Sockets, all owned by the actor thread
+    zsock_t *pipe;                   //  actor pipe (commands in, replies out)
+    zsock_t *events;                 //  PAIR: events to the API thread
+    zsock_t *router;                 //  inbound point-to-point traffic
+    zsock_t *xpub;                   //  outbound topic messages
+    zsock_t *sub;                    //  inbound topic messages
+    udp_t *udp;                      //  beacons; NULL when discovery is off
+    char addr[INET_ADDRSTRLEN];      //  our interface address
+    char bcast[INET_ADDRSTRLEN];     //  where beacons go
+    char router_ep[WIRE_EP_MAX + 1]; //  advertised ROUTER endpoint
+    char pub_ep[WIRE_EP_MAX + 1];    //  advertised PUB endpoint
+    uint16_t router_port;            //  bound ROUTER port
+    uint16_t pub_port;               //  bound PUB port
+
+    //  State
+    zhashx_t *peers;          //  uuid hex -> peer_t
+    zlistx_t *seeds;          //  seed_t, owned
+    zhashx_t *early_ready;    //  uuid hex of markers seen before the peer was known
+    topic_set_t *subs;        //  our subscription patterns
+    zhashx_t *pub_seqs;       //  topic -> last seq published (uint64_t *)
+    zlistx_t *pending;        //  pending_status_t, owned
+    uint64_t next_request;    //  next status request id
+    msgpack_sbuffer sbuf;     //  reused encode buffer
+    wire_decoder_t *decoder;  //  reused decoder
+    node_counters_t counters; //  see node_counters_t
+    bool silenced;            //  tests: beacons and pings off
+    bool running;             //  START succeeded
+    bool terminated;          //  $TERM received
+
+    //  Timers (monotonic ms)
+    int64_t beacon_at; //  next beacon + pings + seed HELLOs
+    int64_t tick_at;   //  next liveness check
+} node_t;
+
+//  The actor function (zactor_fn): ARGS is the node_t, created by api.c and
+//  owned by it; the actor fills in and tears down the sockets.
+void node_actor (zsock_t *pipe, void *args);
+
+//  Creates a node_t for CFG (copied), with its identity. NULL when out of memory.
+node_t *node_new (const weft_config_t *cfg);
+
+//  Frees what node_new made (after the actor has exited). NULL-safe.
+void node_destroy (node_t **self_p);
+
+//  --- node.c helpers used by the other parts -------------------------------
+
+//  Sends event EV with optional frames (NULL to omit) to the application,
+//  without blocking: counts and drops it if the application is not reading.
+//  Takes ownership of the non-NULL zmq_msg_t frames' contents.
+void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                zmq_msg_t *headers);
+
+//  Emits a membership event of KIND about PEER.
+void node_emit_peer (node_t *self, int kind, const peer_t *peer);
+
+//  Sends the header in self->sbuf, plus BODY (LEN bytes) if BODY is not NULL,
+//  through DEALER without blocking. Returns 0 or -1 (dropped: peer too slow).
+int node_send (node_t *self, zsock_t *dealer, const void *body, size_t len);
+
+//  Writes the node's status as JSON into a new string (caller frees).
+char *node_status_json (node_t *self);
+
+//  Monotonic milliseconds.
+int64_t node_now (void);
+
+//  --- membership.c ------------------------------------------------------------
+
+//  Opens beacons (if enabled) and the seed DEALERs. Returns 0 or a WEFT_E*
+//  code with the reason in ERR.
+int membership_start (node_t *self, char *err, size_t errlen);
+
+//  Says goodbye (leaving beacon, BYE to every peer) and closes every peer.
+void membership_stop (node_t *self);
+
+//  Handles every beacon waiting on the UDP socket.
+void membership_on_beacon (node_t *self);
+
+//  Handles one message from the ROUTER: FROM is the sender's routing id,
+//  HEADER and BODY its frames (BODY may be NULL). Returns after counting and
+//  dropping anything malformed.
+void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body);
+
+//  Periodic work: beacon, pings, seed HELLOs, evasive and expired peers,
+//  status request timeouts. Called when a timer is due.
+void membership_on_timer (node_t *self, int64_t now);
+
+//  Looks up a peer by raw UUID (NULL if unknown).
+peer_t *membership_find (node_t *self, const uint8_t *uuid);
+
+//  Looks up a peer by hex UUID (NULL if unknown).
+peer_t *membership_find_hex (node_t *self, const char *uuid_hex);
+
+//  Fills INFO (COUNT rows max) with the peer table; returns the number of rows.
+size_t membership_snapshot (node_t *self, node_peer_info_t *info, size_t count);
+
+//  Sends a STATUS_REQ to the peer with hex UUID; returns the request id, 0 if unknown.
+uint64_t membership_request_status (node_t *self, const char *uuid_hex);
+
+//  --- pubsub.c -----------------------------------------------------------------
+
+//  Binds the XPUB, creates the SUB and subscribes our readiness marker.
+int pubsub_start (node_t *self, char *err, size_t errlen);
+
+//  Handles a "PUB" command whose frames follow on the pipe.
+void pubsub_on_publish (node_t *self);
+
+//  Subscribes / unsubscribes a pattern. Return 0 or a WEFT_E* code.
+int pubsub_subscribe (node_t *self, const char *pattern);
+int pubsub_unsubscribe (node_t *self, const char *pattern);
+
+//  Handles every topic message waiting on the SUB (bounded batch).
+void pubsub_on_sub (node_t *self);
+
+//  Handles subscription notices on the XPUB (readiness markers).
+void pubsub_on_xpub (node_t *self);
+
+//  Connects / disconnects our SUB to a peer's PUB; marks it ready if its
+//  marker arrived earlier.
+void pubsub_peer_added (node_t *self, peer_t *peer);
+void pubsub_peer_removed (node_t *self, peer_t *peer);
+
+#endif

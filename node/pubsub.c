@@ -1,0 +1,318 @@
+/*  node/pubsub.c - topics: publish, subscribe, deliver, readiness markers.
+
+    Out: the API thread hands us [topic][body][headers] on the pipe; we stamp
+    the per-(publisher, topic) sequence and the time, and send
+    [topic][MSG header][body] on the XPUB. Topic and body frames move through
+    without a copy.
+    In: the SUB is filtered by the literal prefix of each pattern
+    (pattern_prefix); we check the full pattern, the header and the sizes,
+    detect sequence gaps per (publisher, topic), and pass the message on to
+    the application.
+    Ready: our SUB subscribes to the marker "\0" + our UUID. When a peer's
+    XPUB sees that subscription arrive, it knows our subscriptions have
+    reached it, and reports us as "ready" (docs/PROTOCOL.md).
+*/
+#include "node/node.h"
+
+#include <time.h>
+
+#include "node/config.h"
+
+#define BATCH      512                //  messages read from the SUB per wake-up
+#define MARKER_LEN (1 + WIRE_UUID_SIZE) //  "\0" + UUID
+
+//  Wall-clock microseconds (publisher time on messages).
+static int64_t wall_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  Binds the XPUB. Returns 0 or a WEFT_E* code with the reason in ERR.
+static int xpub_start (node_t *self, const char *bind, char *err, size_t errlen)
+{
+    self->xpub = zsock_new (ZMQ_XPUB);
+    if (!self->xpub)
+        return WEFT_ENOMEM;
+    int hwm = (int) config_int (self->cfg, CFG_PUBSUB_HWM);
+    zsock_set_sndhwm (self->xpub, hwm);
+    zsock_set_linger (self->xpub, 0);
+    long long port = config_int (self->cfg, CFG_TRANSPORT_PUB_PORT);
+    int rc = port ? zsock_bind (self->xpub, "tcp://%s:%lld", bind, port)
+                  : zsock_bind (self->xpub, "tcp://%s:*", bind);
+    if (rc < 0) {
+        int e = zmq_errno ();
+        snprintf (err, errlen, "cannot bind PUB to tcp://%s:%s: %s", bind,
+                  port ? config_value (self->cfg, CFG_TRANSPORT_PUB_PORT) : "*",
+                  zmq_strerror (e));
+        return e == EADDRINUSE ? WEFT_EADDRINUSE : WEFT_EIO;
+    }
+    self->pub_port = (uint16_t) (port ? port : rc);
+    snprintf (self->pub_ep, sizeof self->pub_ep, "tcp://%s:%u", self->addr, self->pub_port);
+    return 0;
+}
+
+int pubsub_start (node_t *self, char *err, size_t errlen)
+{
+    const char *bind = config_value (self->cfg, CFG_TRANSPORT_BIND);
+    int rc = xpub_start (self, *bind ? bind : self->addr, err, errlen);
+    if (rc)
+        return rc;
+    self->sub = zsock_new (ZMQ_SUB);
+    if (!self->sub)
+        return WEFT_ENOMEM;
+    zsock_set_rcvhwm (self->sub, (int) config_int (self->cfg, CFG_PUBSUB_HWM));
+    zsock_set_linger (self->sub, 0);
+    zsock_set_maxmsgsize (self->sub, (int64_t) self->max_message +
+                                         config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 512);
+    uint8_t marker[MARKER_LEN] = {0};
+    memcpy (marker + 1, self->uuid, WIRE_UUID_SIZE);
+    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, marker, sizeof marker);
+    return 0;
+}
+
+//  Parses a headers frame ("k\0v\0k\0v\0...") into MSG's header table.
+static void parse_headers (zmq_msg_t *frame, wire_msg_t *msg)
+{
+    const char *p = zmq_msg_data (frame);
+    const char *end = p + zmq_msg_size (frame);
+    while (p < end && msg->nheaders < WIRE_HEADERS_MAX) {
+        const char *key = p;
+        const char *value = memchr (key, 0, (size_t) (end - key));
+        if (!value++ || value >= end)
+            return;
+        const char *next = memchr (value, 0, (size_t) (end - value));
+        if (!next)
+            return;
+        wire_kv_t *kv = &msg->headers[msg->nheaders++];
+        kv->key = key;
+        kv->key_len = (size_t) (value - 1 - key);
+        kv->value = value;
+        kv->value_len = (size_t) (next - value);
+        p = next + 1;
+    }
+}
+
+//  Returns the next sequence number for TOPIC (a NUL-terminated copy).
+static uint64_t next_pub_seq (node_t *self, const char *topic)
+{
+    uint64_t *seq = zhashx_lookup (self->pub_seqs, topic);
+    if (!seq) {
+        seq = calloc (1, sizeof *seq);
+        if (!seq)
+            return 0; //  out of memory: sequence 0 tells subscribers "unknown"
+        zhashx_insert (self->pub_seqs, topic, seq);
+    }
+    return ++*seq;
+}
+
+void pubsub_on_publish (node_t *self)
+{
+    void *pipe = zsock_resolve (self->pipe);
+    zmq_msg_t topic, body, headers;
+    zmq_msg_init (&topic);
+    zmq_msg_init (&body);
+    zmq_msg_init (&headers);
+    zmq_msg_recv (&topic, pipe, 0);
+    zmq_msg_recv (&body, pipe, 0);
+    if (zmq_msg_more (&body))
+        zmq_msg_recv (&headers, pipe, 0);
+
+    char name[TOPIC_MAX + 1];
+    size_t len = zmq_msg_size (&topic);
+    len = len > TOPIC_MAX ? TOPIC_MAX : len; //  api.c validated it; stay safe anyway
+    memcpy (name, zmq_msg_data (&topic), len);
+    name[len] = 0;
+    wire_msg_t msg = {.seq = next_pub_seq (self, name), .time_us = wall_us ()};
+    memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
+    parse_headers (&headers, &msg);
+    void *xpub = zsock_resolve (self->xpub);
+    if (wire_encode_msg (&self->sbuf, &msg) == 0 &&
+        zmq_msg_send (&topic, xpub, ZMQ_SNDMORE) >= 0 &&
+        zmq_send (xpub, self->sbuf.data, self->sbuf.size, ZMQ_SNDMORE) >= 0 &&
+        zmq_msg_send (&body, xpub, 0) >= 0)
+        self->counters.published++;
+    zmq_msg_close (&topic);
+    zmq_msg_close (&body);
+    zmq_msg_close (&headers);
+}
+
+int pubsub_subscribe (node_t *self, const char *pattern)
+{
+    if (pattern_validate (pattern))
+        return WEFT_EINVAL;
+    int rc = topic_set_add (self->subs, pattern);
+    if (rc < 0)
+        return rc;
+    char prefix[TOPIC_MAX + 1];
+    size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
+    //  libzmq counts subscriptions too: one SUBSCRIBE per subscribe call
+    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, prefix, len);
+    return 0;
+}
+
+int pubsub_unsubscribe (node_t *self, const char *pattern)
+{
+    int rc = topic_set_remove (self->subs, pattern);
+    if (rc < 0)
+        return rc;
+    char prefix[TOPIC_MAX + 1];
+    size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
+    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_UNSUBSCRIBE, prefix, len);
+    return 0;
+}
+
+//  Checks the sequence of a message from PEER on TOPIC; returns how many
+//  messages were lost before it (0 if none or unknown).
+static uint64_t check_gap (node_t *self, peer_t *peer, const char *topic, uint64_t seq)
+{
+    if (!peer || seq == 0)
+        return 0;
+    uint64_t *last = zhashx_lookup (peer->rx_seqs, topic);
+    if (!last) {
+        last = calloc (1, sizeof *last);
+        if (!last)
+            return 0;
+        *last = seq;
+        zhashx_insert (peer->rx_seqs, topic, last);
+        return 0; //  first message we see from it: nothing to compare
+    }
+    uint64_t lost = seq > *last + 1 ? seq - *last - 1 : 0;
+    *last = seq; //  a lower seq means the publisher restarted its count
+    return lost;
+}
+
+//  Builds the headers frame ("k\0v\0...") of MSG into FRAME.
+static void pack_headers (const wire_msg_t *msg, zmq_msg_t *frame)
+{
+    size_t size = 0;
+    for (size_t i = 0; i < msg->nheaders; i++)
+        size += msg->headers[i].key_len + msg->headers[i].value_len + 2;
+    zmq_msg_init_size (frame, size);
+    char *p = zmq_msg_data (frame);
+    for (size_t i = 0; i < msg->nheaders; i++) {
+        memcpy (p, msg->headers[i].key, msg->headers[i].key_len);
+        p += msg->headers[i].key_len;
+        *p++ = 0;
+        memcpy (p, msg->headers[i].value, msg->headers[i].value_len);
+        p += msg->headers[i].value_len;
+        *p++ = 0;
+    }
+}
+
+//  Validates one received message and passes it to the application.
+//  TOPIC and BODY are handed over (closed here or sent on).
+static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_t *body)
+{
+    size_t len = zmq_msg_size (topic);
+    const char *data = zmq_msg_data (topic);
+    int type = 0;
+    wire_msg_t msg;
+    if (len == 0 || len > TOPIC_MAX || topic_validate (data, len) ||
+        wire_decode (self->decoder, zmq_msg_data (header), zmq_msg_size (header), &type) ||
+        type != WIRE_MSG || wire_get_msg (self->decoder, &msg)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (zmq_msg_size (body) > self->max_message) {
+        self->counters.oversized++;
+        return;
+    }
+    self->counters.received++;
+    char name[TOPIC_MAX + 1];
+    memcpy (name, data, len);
+    name[len] = 0;
+    if (!topic_set_match (self->subs, name, len))
+        return; //  passed the prefix filter, not the pattern
+    peer_t *peer = membership_find (self, msg.sender);
+    node_event_t ev = {.kind = WEFT_MSG_GAP, .seq = check_gap (self, peer, name, msg.seq),
+                       .time_us = msg.time_us};
+    if (peer) {
+        memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+        memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    }
+    if (ev.seq) {
+        self->counters.gaps += ev.seq;
+        zmq_msg_t copy;
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, topic);
+        node_emit (self, &ev, &copy, NULL, NULL);
+    }
+    ev.kind = WEFT_MSG_MESSAGE;
+    ev.seq = msg.seq;
+    zmq_msg_t headers;
+    if (msg.nheaders)
+        pack_headers (&msg, &headers);
+    node_emit (self, &ev, topic, body, msg.nheaders ? &headers : NULL);
+    self->counters.delivered++;
+}
+
+void pubsub_on_sub (node_t *self)
+{
+    void *sub = zsock_resolve (self->sub);
+    for (int i = 0; i < BATCH; i++) {
+        zmq_msg_t frames[3];
+        int count = 0;
+        bool more = true;
+        while (more) {
+            zmq_msg_t spare;
+            zmq_msg_t *part = count < 3 ? &frames[count] : &spare;
+            zmq_msg_init (part);
+            if (zmq_msg_recv (part, sub, count ? 0 : ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (part);
+                break;
+            }
+            more = zmq_msg_more (part);
+            if (part == &spare)
+                zmq_msg_close (part);
+            count++;
+        }
+        if (count == 0)
+            return; //  nothing more waiting
+        if (count == 3)
+            deliver (self, &frames[0], &frames[1], &frames[2]);
+        else
+            self->counters.bad_frames++;
+        for (int f = 0; f < count && f < 3; f++)
+            zmq_msg_close (&frames[f]);
+    }
+}
+
+void pubsub_on_xpub (node_t *self)
+{
+    void *xpub = zsock_resolve (self->xpub);
+    for (int i = 0; i < BATCH; i++) {
+        uint8_t notice[1 + MARKER_LEN];
+        int size = zmq_recv (xpub, notice, sizeof notice, ZMQ_DONTWAIT);
+        if (size < 0)
+            return;
+        if (size != (int) sizeof notice || notice[1] != 0)
+            continue; //  a user-topic subscription: nothing to do
+        peer_t *peer = membership_find (self, notice + 2);
+        char hex[WIRE_UUID_SIZE * 2 + 1];
+        for (int b = 0; b < WIRE_UUID_SIZE; b++)
+            snprintf (hex + 2 * b, 3, "%02x", notice[2 + b]);
+        if (peer)
+            peer->ready = notice[0] == 1;
+        else if (notice[0] == 1)
+            zhashx_update (self->early_ready, hex, "1");
+        else
+            zhashx_delete (self->early_ready, hex);
+    }
+}
+
+void pubsub_peer_added (node_t *self, peer_t *peer)
+{
+    if (zsock_connect (self->sub, "%s", peer->pub_ep) < 0)
+        wlog_warn (&self->log, "cannot connect SUB to %s", peer->pub_ep);
+    if (zhashx_lookup (self->early_ready, peer->uuid_hex)) {
+        peer->ready = true;
+        zhashx_delete (self->early_ready, peer->uuid_hex);
+    }
+}
+
+void pubsub_peer_removed (node_t *self, peer_t *peer)
+{
+    zsock_disconnect (self->sub, "%s", peer->pub_ep);
+}
