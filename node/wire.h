@@ -20,20 +20,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION     1   //  bump on any incompatible change
-#define WIRE_UUID_SIZE   16  //  node UUIDs are 16 raw bytes on the wire
-#define WIRE_NAME_MAX    63  //  node names, bytes
-#define WIRE_EP_MAX      127 //  ZeroMQ endpoints, bytes
-#define WIRE_PEERS_MAX   256 //  entries in one PEERS message
-#define WIRE_HEADERS_MAX 32  //  user headers on one topic message
+#define WIRE_VERSION     1    //  bump on any incompatible change
+#define WIRE_UUID_SIZE   16   //  node UUIDs are 16 raw bytes on the wire
+#define WIRE_NAME_MAX    63   //  node names, bytes
+#define WIRE_EP_MAX      127  //  ZeroMQ endpoints, bytes
+#define WIRE_PEERS_MAX   256  //  entries in one PEERS message
+#define WIRE_HEADERS_MAX 32   //  user headers on one topic message
 #define WIRE_HEADER_MAX  8192 //  default cap on a header frame, bytes
 
 typedef enum {
-    WIRE_HELLO = 1, //  handshake: who I am, where I listen, what I can do
-    WIRE_PEERS = 2, //  gossip: the live peers I know
-    WIRE_PING = 3,  //  liveness when beacons do not reach
-    WIRE_BYE = 4,   //  I am leaving (clean stop)
-    WIRE_MSG = 5,   //  a topic message (on PUB/SUB; frames: topic, header, body)
+    WIRE_HELLO = 1,      //  handshake: who I am, where I listen, what I can do
+    WIRE_PEERS = 2,      //  gossip: the live peers I know
+    WIRE_PING = 3,       //  liveness when beacons do not reach
+    WIRE_BYE = 4,        //  I am leaving (clean stop)
+    WIRE_MSG = 5,        //  a topic message (on PUB/SUB; frames: topic, header, body)
     WIRE_STATUS_REQ = 6, //  ask a node for its status: [v, 6, request id]
     WIRE_STATUS_REP = 7  //  its answer: [v, 7, request id]; body frame = JSON text
 } wire_type_t;
@@ -66,7 +66,7 @@ typedef struct {
 } wire_peer_t;
 
 typedef struct {
-    size_t count;                     //  entries used
+    size_t count;                      //  entries used
     wire_peer_t peers[WIRE_PEERS_MAX]; //  large: allocate, do not put on a small stack
 } wire_peers_t;
 
@@ -79,47 +79,82 @@ typedef struct {
 } wire_kv_t;
 
 typedef struct {
-    uint8_t sender[WIRE_UUID_SIZE];       //  publisher's node UUID
-    uint64_t seq;                         //  per (publisher, topic) sequence, from 1
-    int64_t time_us;                      //  publisher's wall clock, microseconds
-    uint32_t flags;                       //  reserved, 0
-    size_t nheaders;                      //  user headers used
-    wire_kv_t headers[WIRE_HEADERS_MAX];  //  user headers
+    uint8_t sender[WIRE_UUID_SIZE];      //  publisher's node UUID
+    uint64_t seq;                        //  per (publisher, topic) sequence, from 1
+    int64_t time_us;                     //  publisher's wall clock, microseconds
+    uint32_t flags;                      //  reserved, 0
+    size_t nheaders;                     //  user headers used
+    wire_kv_t headers[WIRE_HEADERS_MAX]; //  user headers
 } wire_msg_t;
 
-//  Encoders: clear OUT and write one header frame into it. Return 0, or
-//  WEFT_EINVAL when a field is out of range (e.g. too many headers).
+//  Encoders: clear OUT and write one header frame into it. Return 0,
+//  WEFT_EINVAL when a field is out of range (a string not NUL-terminated
+//  within its array, longer than its max or holding a NUL byte, a role other
+//  than WIRE_ROLE_*, too many peers or headers, a header key or value that is
+//  NULL with a non-zero length), or WEFT_ENOMEM when OUT cannot grow.
+//  Integers are written in their shortest msgpack form.
 int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg);
 int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t count);
 int wire_encode_ping (msgpack_sbuffer *out);
 int wire_encode_bye (msgpack_sbuffer *out);
 int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg);
 //  STATUS_REQ and STATUS_REP carry only a request id (the reply echoes it).
+//  TYPE must be WIRE_STATUS_REQ or WIRE_STATUS_REP (else WEFT_EINVAL).
 int wire_encode_status (msgpack_sbuffer *out, int type, uint64_t request_id);
 
+//  Returns how many of the COUNT first PEERS fit in one PEERS frame of at most
+//  MAX_HEADER bytes (0: WIRE_HEADER_MAX), never more than WIRE_PEERS_MAX. A
+//  node with a long peer list sends it as several PEERS frames (receivers
+//  merge them): about 100 typical entries fit in the default 8192 bytes, and
+//  256 entries with long endpoints need about 73 KB.
+size_t wire_peers_fit (const wire_peer_t *peers, size_t count, size_t max_header);
+
 typedef struct wire_decoder wire_decoder_t;
+
+//  Why the last decoder call failed, so that the caller counts it in the
+//  right counter (see "Bad input" in docs/PROTOCOL.md).
+typedef enum {
+    WIRE_FAULT_NONE = 0,      //  the last call succeeded
+    WIRE_FAULT_MALFORMED = 1, //  not msgpack, or a field missing, mistyped or too long
+    WIRE_FAULT_OVERSIZED = 2, //  the frame is larger than max_header
+    WIRE_FAULT_VERSION = 3,   //  a well-formed header of another protocol version
+    WIRE_FAULT_NOMEM = 4      //  out of memory (WEFT_ENOMEM): not the peer's fault
+} wire_fault_t;
 
 //  Creates a decoder that rejects header frames over MAX_HEADER bytes
 //  (0: WIRE_HEADER_MAX). Returns NULL when out of memory.
 wire_decoder_t *wire_decoder_new (size_t max_header);
+//  Destroys a decoder and nulls *SELF_P. NULL-safe.
 void wire_decoder_destroy (wire_decoder_t **self_p);
 
-//  Parses header frame DATA (LEN bytes) and stores its type in *TYPE.
-//  Returns 0, or WEFT_EPROTO when the frame is malformed, too large or of
-//  another protocol version. An unknown type of this version decodes (0) so
-//  the caller can count and drop it. DATA must stay valid until the
-//  wire_get_* calls for it are done.
+//  Parses header frame DATA (LEN bytes) and stores its type in *TYPE (0 on
+//  failure). Returns 0, or WEFT_EPROTO when the frame is malformed, too large
+//  or of another protocol version (WEFT_ENOMEM only when out of memory).
+//  The frame must be exactly one msgpack array (no trailing bytes) holding at
+//  least the fields of its type; fields past those are ignored. An unknown
+//  type of this version decodes (0) so the caller can count and drop it.
+//  DATA must stay valid until the wire_get_* calls for it are done: strings
+//  in the results point into it. Does not allocate per call once the
+//  decoder's zone has grown to the largest frame seen.
 int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type);
 
 //  Extract the fields of the frame last decoded; each returns WEFT_EPROTO when
 //  the frame is not of that type or a field is missing, mistyped or too long.
-//  Borrowed pointers stay valid until the next wire_decode ().
+//  Borrowed pointers stay valid until the next wire_decode () and while the
+//  frame's data does. On failure *OUT is partly written and must be ignored.
+//  Strings copied into the fixed arrays of *OUT are NUL-terminated; a string
+//  holding a NUL byte is rejected. Integers must be msgpack integers of the
+//  right sign and range: role 0..1, caps and flags 32 bits, time_us int64.
 int wire_get_hello (wire_decoder_t *self, wire_hello_t *out);
 int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
 int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
 int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
 
-//  Why the last call on SELF failed ("" if it did not).
+//  Why the last call on SELF failed ("" if it did not), e.g. "HELLO: name
+//  is 70 bytes, at most 63 allowed". Owned by SELF, valid until its next call.
 const char *wire_decoder_error (const wire_decoder_t *self);
+
+//  The kind of the last failure on SELF (WIRE_FAULT_NONE if it did not fail).
+wire_fault_t wire_decoder_fault (const wire_decoder_t *self);
 
 #endif
