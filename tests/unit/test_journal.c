@@ -1,0 +1,826 @@
+/*  tests/unit/test_journal.c - the LevelDB journal (journal/journal.h).
+    Every test works in a fresh directory under /tmp, removed afterwards. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <leveldb/c.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "journal/journal.h"
+#include "testutil.h"
+#include "weft.h"
+
+static char s_dir[64];  //  this test's directory
+static char s_err[512]; //  the last open error
+
+//  Removes one file or directory, for nftw.
+static int s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove (path);
+}
+
+//  Creates the test directory.
+static void s_setup (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/weft-journal-XXXXXX");
+    cr_assert_not_null (mkdtemp (s_dir), "mkdtemp: %s", strerror (errno));
+}
+
+//  Removes the test directory and everything in it.
+static void s_teardown (void)
+{
+    nftw (s_dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite (journal, .init = s_setup, .fini = s_teardown);
+
+//  Returns the path of SUB inside the test directory (static buffer).
+static const char *s_path (const char *sub)
+{
+    static char path[128];
+    snprintf (path, sizeof path, "%s/%s", s_dir, sub);
+    return path;
+}
+
+//  Opens the journal in the test directory's "db"; fails the test on error.
+static journal_t *s_open (void)
+{
+    journal_t *j = NULL;
+    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, 0, "journal_open: %d %s", rc, s_err);
+    return j;
+}
+
+//  Fills BUF (LEN bytes) with a pattern that depends on STREAM and SEQ.
+static void s_fill (uint8_t *buf, size_t len, int stream, uint64_t seq)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)(seq * 31 + (uint64_t)stream * 7 + i);
+}
+
+//  Appends entry SEQ of STREAM with a LEN-byte pattern and time SEQ * 1000.
+static void s_append (journal_t *j, const char *stream, int id, uint64_t seq, size_t len)
+{
+    uint8_t buf[2048];
+    cr_assert_leq (len, sizeof buf);
+    s_fill (buf, len, id, seq);
+    int rc = journal_append (j, stream, seq, (int64_t)seq * 1000, buf, len);
+    cr_assert_eq (rc, 0, "append %s/%llu: %d %s", stream, (unsigned long long)seq, rc,
+                  journal_error (j));
+}
+
+//  Reads STREAM from FROM and checks it holds exactly the seqs FIRST..LAST
+//  step STEP, each with its pattern of LEN bytes; returns the count read.
+static size_t s_check_range (journal_t *j, const char *stream, int id, uint64_t from,
+                             uint64_t first, uint64_t last, uint64_t step, size_t len)
+{
+    journal_iter_t *it = NULL;
+    cr_assert_eq (journal_iter_new (j, stream, from, &it), 0);
+    journal_entry_t e;
+    uint64_t want = first;
+    size_t n = 0;
+    uint8_t buf[2048];
+    int rc;
+    while ((rc = journal_iter_next (it, &e)) == 1) {
+        cr_assert_eq (e.seq, want, "%s: got seq %llu, want %llu", stream, (unsigned long long)e.seq,
+                      (unsigned long long)want);
+        cr_assert_eq (e.len, len);
+        cr_assert_eq (e.time_us, (int64_t)e.seq * 1000);
+        s_fill (buf, len, id, e.seq);
+        cr_assert_eq (memcmp (e.data, buf, len), 0, "payload of %llu differs",
+                      (unsigned long long)e.seq);
+        want += step;
+        n++;
+    }
+    cr_assert_eq (rc, 0, "iter_next: %d", rc);
+    cr_assert_eq (want, last + step, "%s: stopped before %llu", stream, (unsigned long long)want);
+    journal_iter_destroy (&it);
+    cr_assert_null (it);
+    return n;
+}
+
+//  Returns the stats of STREAM; fails the test if unknown.
+static journal_stats_t s_stats (journal_t *j, const char *stream)
+{
+    journal_stats_t st;
+    cr_assert_eq (journal_stats (j, stream, &st), 0, "no stream %s", stream);
+    return st;
+}
+
+Test (journal, append_commit_iterate, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 100; seq++)
+        s_append (j, "t/pub/a", 1, seq, 64);
+    cr_assert_eq (journal_pending (j), 100);
+    //  Not committed yet: reads see nothing, stats see everything.
+    s_check_range (j, "t/pub/a", 1, 1, 1, 0, 1, 64);
+    cr_assert_eq (s_stats (j, "t/pub/a").count, 100);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (journal_pending (j), 0);
+    cr_assert_eq (s_check_range (j, "t/pub/a", 1, 1, 1, 100, 1, 64), 100);
+    cr_assert_eq (s_check_range (j, "t/pub/a", 1, 42, 42, 100, 1, 64), 59);
+    cr_assert_eq (s_check_range (j, "t/pub/a", 1, 101, 1, 0, 1, 64), 0);
+    journal_stats_t st = s_stats (j, "t/pub/a");
+    cr_assert_eq (st.count, 100);
+    cr_assert_eq (st.bytes, 6400);
+    cr_assert_eq (st.first_seq, 1);
+    cr_assert_eq (st.last_seq, 100);
+    cr_assert_eq (st.first_time_us, 1000);
+    cr_assert_eq (st.last_time_us, 100000);
+    cr_assert_eq (journal_next_seq (j, "t/pub/a"), 101);
+    cr_assert_eq (journal_next_seq (j, "t/pub/none"), 1);
+    journal_iter_t *it = NULL;
+    cr_assert_eq (journal_iter_new (j, "t/pub/none", 1, &it), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_stats (j, "t/pub/none", &st), WEFT_ENOTFOUND);
+    journal_close (&j);
+    cr_assert_null (j);
+    journal_close (&j); //  NULL-safe
+}
+
+Test (journal, many_streams_interleaved, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    char names[10][32];
+    for (int s = 0; s < 10; s++)
+        snprintf (names[s], sizeof names[s], "q/queue-%d", s);
+    //  Stream s gets seqs s+1, s+1+10, ...: gaps are allowed, order is not.
+    for (uint64_t i = 0; i < 2000; i++) {
+        int s = (int)(i % 10);
+        s_append (j, names[s], s, i + 1, (size_t)(s * 10));
+        if (i % 37 == 0)
+            cr_assert_eq (journal_commit (j, false), 0);
+    }
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_stream_count (j), 10);
+    for (int s = 0; s < 10; s++) {
+        cr_assert_str_eq (journal_stream_name (j, (size_t)s), names[s]);
+        cr_assert_eq (s_check_range (j, names[s], s, 1, (uint64_t)s + 1, 1991 + (uint64_t)s, 10,
+                                     (size_t)(s * 10)),
+                      200);
+        journal_stats_t st = s_stats (j, names[s]);
+        cr_assert_eq (st.count, 200);
+        cr_assert_eq (st.bytes, 200u * (unsigned)s * 10);
+    }
+    cr_assert_null (journal_stream_name (j, 10));
+    journal_close (&j);
+}
+
+Test (journal, reopen_keeps_everything, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 500; seq++) {
+        s_append (j, "t/p/x", 1, seq, 100);
+        s_append (j, "t/p/y", 2, seq * 2, 10);
+    }
+    cr_assert_eq (journal_meta_put (j, "node.uuid", "0123456789abcdef", 16), 0);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (journal_delete (j, "t/p/x", 1), 0);
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_stats_t x = s_stats (j, "t/p/x"), y = s_stats (j, "t/p/y");
+    journal_close (&j);
+
+    j = s_open ();
+    cr_assert_eq (journal_stream_count (j), 2);
+    journal_stats_t x2 = s_stats (j, "t/p/x"), y2 = s_stats (j, "t/p/y");
+    cr_assert_eq (memcmp (&x, &x2, sizeof x), 0);
+    cr_assert_eq (memcmp (&y, &y2, sizeof y), 0);
+    cr_assert_eq (x2.count, 499);
+    cr_assert_eq (x2.first_seq, 2);
+    cr_assert_eq (journal_next_seq (j, "t/p/x"), 501);
+    cr_assert_eq (journal_next_seq (j, "t/p/y"), 1001);
+    s_check_range (j, "t/p/x", 1, 1, 2, 500, 1, 100);
+    s_check_range (j, "t/p/y", 2, 1, 2, 1000, 2, 10);
+    char buf[32];
+    size_t len = 0;
+    cr_assert_eq (journal_meta_get (j, "node.uuid", buf, sizeof buf, &len), 0);
+    cr_assert_eq (len, 16);
+    cr_assert_eq (memcmp (buf, "0123456789abcdef", 16), 0);
+    //  New appends continue after the persisted last_seq; a new stream gets a new id.
+    s_append (j, "t/p/x", 1, 501, 100);
+    s_append (j, "t/p/z", 3, 1, 5);
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (journal_stream_count (j), 3);
+    s_check_range (j, "t/p/x", 1, 1, 2, 501, 1, 100);
+    s_check_range (j, "t/p/z", 3, 1, 1, 1, 1, 5);
+    s_check_range (j, "t/p/y", 2, 1, 2, 1000, 2, 10);
+    journal_close (&j);
+}
+
+Test (journal, seq_must_increase, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    cr_assert_eq (journal_append (j, "s", 0, 0, "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_stream_count (j), 0, "a rejected append creates no stream");
+    s_append (j, "s", 0, 5, 8);
+    cr_assert_eq (journal_append (j, "s", 5, 0, "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_append (j, "s", 5, 0, "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_append (j, "s", 3, 0, "x", 1), WEFT_EINVAL);
+    cr_assert (strstr (journal_error (j), "not above"), "%s", journal_error (j));
+    s_append (j, "s", 0, 6, 8);
+    cr_assert_eq (journal_append (j, "s", 6, 0, "x", 1), WEFT_EINVAL, "staged seqs count too");
+    cr_assert_eq (journal_pending (j), 1);
+    cr_assert_eq (journal_append (j, "", 1, 0, "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_append (j, NULL, 1, 0, "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_append (j, "s", 7, 0, NULL, 1), WEFT_EINVAL);
+    cr_assert_eq (journal_append (j, "s", 7, 0, NULL, 0), 0, "an empty payload is fine");
+    cr_assert_eq (journal_append (j, "s", 8, 0, "x", (size_t)JOURNAL_ENTRY_MAX + 1), WEFT_EMSGSIZE);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_next_seq (j, "s"), 8);
+    journal_close (&j);
+}
+
+Test (journal, delete_entries, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 10; seq++)
+        s_append (j, "q/a", 1, seq, 50);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (journal_delete (j, "q/a", 5), 0); //  middle
+    cr_assert_eq (journal_delete (j, "q/a", 5), WEFT_ENOTFOUND, "already deleted in this batch");
+    cr_assert_eq (journal_delete (j, "q/a", 1), 0);  //  first
+    cr_assert_eq (journal_delete (j, "q/a", 10), 0); //  last
+    cr_assert_eq (journal_delete (j, "q/a", 11), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_delete (j, "q/a", 0), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_delete (j, "q/none", 1), WEFT_ENOTFOUND);
+    journal_stats_t st = s_stats (j, "q/a");
+    cr_assert_eq (st.count, 7);
+    cr_assert_eq (st.bytes, 350);
+    cr_assert_eq (st.first_seq, 2);
+    cr_assert_eq (st.first_time_us, 2000);
+    cr_assert_eq (st.last_seq, 10, "last_seq never goes back");
+    cr_assert_eq (journal_pending (j), 3);
+    //  Staged deletions are not seen by readers until committed.
+    cr_assert_eq (s_check_range (j, "q/a", 1, 1, 1, 10, 1, 50), 10);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (journal_delete (j, "q/a", 5), WEFT_ENOTFOUND, "deleted and committed");
+    cr_assert_eq (s_check_range (j, "q/a", 1, 6, 6, 9, 1, 50), 4);
+    //  Delete the first entries in order across the hole at 5.
+    for (uint64_t seq = 2; seq <= 6; seq++)
+        cr_assert_eq (journal_delete (j, "q/a", seq), seq == 5 ? WEFT_ENOTFOUND : 0);
+    st = s_stats (j, "q/a");
+    cr_assert_eq (st.first_seq, 7);
+    cr_assert_eq (st.count, 3);
+    //  An entry appended and deleted in the same batch.
+    s_append (j, "q/a", 1, 11, 50);
+    s_append (j, "q/a", 1, 12, 50);
+    cr_assert_eq (journal_delete (j, "q/a", 11), 0);
+    cr_assert_eq (journal_delete (j, "q/a", 11), WEFT_ENOTFOUND);
+    for (uint64_t seq = 7; seq <= 9; seq++)
+        cr_assert_eq (journal_delete (j, "q/a", seq), 0);
+    st = s_stats (j, "q/a");
+    cr_assert_eq (st.count, 1);
+    cr_assert_eq (st.first_seq, 12, "the next present entry is a staged one");
+    cr_assert_eq (st.first_time_us, 12000);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_delete (j, "q/a", 12), 0);
+    st = s_stats (j, "q/a");
+    cr_assert_eq (st.count, 0);
+    cr_assert_eq (st.bytes, 0);
+    cr_assert_eq (st.first_seq, 13, "empty: first_seq is next_seq");
+    cr_assert_eq (st.first_time_us, 0);
+    cr_assert_eq (st.last_seq, 12);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_close (&j);
+    j = s_open ();
+    st = s_stats (j, "q/a");
+    cr_assert_eq (st.count, 0);
+    cr_assert_eq (journal_next_seq (j, "q/a"), 13);
+    cr_assert_eq (s_check_range (j, "q/a", 1, 1, 1, 0, 1, 50), 0);
+    journal_close (&j);
+}
+
+Test (journal, meta_put_get_del, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    char buf[64];
+    size_t len = 99;
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_meta_put (j, "cursor/a", "41", 2), 0);
+    cr_assert_eq (journal_pending (j), 1);
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), 0, "read staged");
+    cr_assert_eq (len, 2);
+    cr_assert_eq (memcmp (buf, "41", 2), 0);
+    cr_assert_eq (journal_meta_put (j, "cursor/a", "42", 2), 0);
+    cr_assert_eq (journal_meta_put (j, "cursor/b", "x", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "empty", NULL, 0), 0);
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), 0);
+    cr_assert_eq (memcmp (buf, "42", 2), 0);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), 0, "read committed");
+    cr_assert_eq (memcmp (buf, "42", 2), 0);
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, 1, &len), WEFT_EMSGSIZE);
+    cr_assert_eq (len, 2, "the size needed");
+    cr_assert_eq (journal_meta_get (j, "cursor/a", NULL, 0, &len), WEFT_EMSGSIZE);
+    cr_assert_eq (journal_meta_get (j, "empty", NULL, 0, &len), 0);
+    cr_assert_eq (len, 0);
+    //  A staged delete hides the committed value; a put after it shows again.
+    cr_assert_eq (journal_meta_del (j, "cursor/a"), 0);
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_meta_del (j, "never/was"), 0);
+    cr_assert_eq (journal_meta_put (j, "cursor/b", "yy", 2), 0);
+    cr_assert_eq (journal_meta_del (j, "cursor/b"), 0);
+    cr_assert_eq (journal_meta_put (j, "cursor/b", "zzz", 3), 0);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (journal_meta_get (j, "cursor/a", buf, sizeof buf, &len), WEFT_ENOTFOUND);
+    cr_assert_eq (journal_meta_get (j, "cursor/b", buf, sizeof buf, &len), 0);
+    cr_assert_eq (len, 3);
+    cr_assert_eq (memcmp (buf, "zzz", 3), 0);
+    cr_assert_eq (journal_meta_put (j, "", "x", 1), WEFT_EINVAL);
+    cr_assert_eq (journal_meta_get (j, NULL, buf, sizeof buf, &len), WEFT_EINVAL);
+    journal_close (&j);
+}
+
+//  Collects what journal_meta_scan () reports: "key=value;" in a buffer.
+static void s_collect (const char *key, const void *value, size_t len, void *arg)
+{
+    char *out = arg;
+    size_t used = strlen (out);
+    snprintf (out + used, 256 - used, "%s=%.*s;", key, (int)len, (const char *)value);
+}
+
+Test (journal, meta_scan_by_prefix, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    cr_assert_eq (journal_meta_put (j, "c/b", "2", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "c/a", "1", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "c/c", "3", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "d/x", "9", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "c", "0", 1), 0);
+    char out[256] = "";
+    cr_assert_eq (journal_meta_scan (j, "c/", s_collect, out), 0);
+    cr_assert_eq (strlen (out), strlen ("c/a=1;c/b=2;c/c=3;"), "staged only: %s", out);
+    cr_assert_eq (journal_commit (j, true), 0);
+    out[0] = 0;
+    cr_assert_eq (journal_meta_scan (j, "c/", s_collect, out), 0);
+    cr_assert_str_eq (out, "c/a=1;c/b=2;c/c=3;", "committed, in order");
+    //  The batch deletes one, rewrites one, adds one.
+    cr_assert_eq (journal_meta_del (j, "c/a"), 0);
+    cr_assert_eq (journal_meta_put (j, "c/b", "22", 2), 0);
+    cr_assert_eq (journal_meta_put (j, "c/d", "4", 1), 0);
+    out[0] = 0;
+    cr_assert_eq (journal_meta_scan (j, "c/", s_collect, out), 0);
+    cr_assert_str_eq (out, "c/b=22;c/c=3;c/d=4;");
+    out[0] = 0;
+    cr_assert_eq (journal_meta_scan (j, "", s_collect, out), 0);
+    cr_assert_str_eq (out, "c=0;c/b=22;c/c=3;d/x=9;c/d=4;");
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_close (&j);
+    j = s_open ();
+    out[0] = 0;
+    cr_assert_eq (journal_meta_scan (j, "c/", s_collect, out), 0);
+    cr_assert_str_eq (out, "c/b=22;c/c=3;c/d=4;");
+    cr_assert_eq (journal_meta_scan (j, NULL, s_collect, out), WEFT_EINVAL);
+    journal_close (&j);
+}
+
+Test (journal, commit_sync_and_async, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    cr_assert_eq (journal_commit (j, true), 0, "nothing pending");
+    cr_assert_eq (journal_commit (j, false), 0, "nothing pending");
+    uint64_t seq = 1;
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 50; i++, seq++)
+            s_append (j, "t/s", 1, seq, 200);
+        cr_assert_eq (journal_commit (j, round % 2 == 0), 0);
+    }
+    cr_assert_eq (s_check_range (j, "t/s", 1, 1, 1, 1000, 1, 200), 1000);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (s_check_range (j, "t/s", 1, 1, 1, 1000, 1, 200), 1000);
+    journal_close (&j);
+}
+
+Test (journal, failed_commit_changes_nothing, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 20; seq++)
+        s_append (j, "q/old", 1, seq, 30);
+    cr_assert_eq (journal_meta_put (j, "mark", "1", 1), 0);
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_stats_t before = s_stats (j, "q/old");
+
+    //  A batch touching an existing stream, a new one, a deletion and meta.
+    for (uint64_t seq = 21; seq <= 30; seq++)
+        s_append (j, "q/old", 1, seq, 30);
+    s_append (j, "q/new", 2, 1, 30);
+    cr_assert_eq (journal_delete (j, "q/old", 1), 0);
+    cr_assert_eq (journal_meta_put (j, "mark", "2", 1), 0);
+    size_t retained = 0;
+    journal_limits_t lim = {.max_count = 5};
+    cr_assert_eq (journal_retention_step (j, "q/old", &lim, 0, 3, &retained), 0);
+    cr_assert_eq (retained, 3);
+    cr_assert_eq (journal_stream_count (j), 2);
+    journal_fail_next_commit (j, WEFT_ENOSPC);
+    cr_assert_eq (journal_commit (j, true), WEFT_ENOSPC);
+    cr_assert (strstr (journal_error (j), "disk full"), "%s", journal_error (j));
+
+    journal_stats_t after = s_stats (j, "q/old");
+    cr_assert_eq (memcmp (&before, &after, sizeof before), 0, "stats are as before the batch");
+    cr_assert_eq (journal_next_seq (j, "q/old"), 21);
+    cr_assert_eq (journal_stream_count (j), 1, "the batch's new stream is gone");
+    cr_assert_eq (journal_next_seq (j, "q/new"), 1);
+    cr_assert_eq (journal_pending (j), 0);
+    char buf[4];
+    size_t len;
+    cr_assert_eq (journal_meta_get (j, "mark", buf, sizeof buf, &len), 0);
+    cr_assert_eq (buf[0], '1');
+    cr_assert_eq (s_check_range (j, "q/old", 1, 1, 1, 20, 1, 30), 20);
+
+    //  The same ops again now succeed; another stream created meanwhile is fine.
+    for (uint64_t seq = 21; seq <= 30; seq++)
+        s_append (j, "q/old", 1, seq, 30);
+    s_append (j, "q/other", 3, 1, 30);
+    s_append (j, "q/new", 2, 1, 30);
+    cr_assert_eq (journal_delete (j, "q/old", 1), 0);
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (journal_stream_count (j), 3);
+    cr_assert_eq (s_check_range (j, "q/old", 1, 1, 2, 30, 1, 30), 29);
+    cr_assert_eq (s_check_range (j, "q/new", 2, 1, 1, 1, 1, 30), 1);
+    cr_assert_eq (s_check_range (j, "q/other", 3, 1, 1, 1, 1, 30), 1);
+    cr_assert_eq (s_stats (j, "q/old").count, 29);
+    journal_close (&j);
+}
+
+Test (journal, seek_time, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    uint64_t seq = 0;
+    cr_assert_eq (journal_seek_time (j, "t/time", 0, &seq), WEFT_ENOTFOUND);
+    //  Entry n has time n * 1000 (1 ms apart); entries 3001..3010 share a time.
+    for (uint64_t n = 1; n <= 5000; n++) {
+        int64_t t = n > 3000 && n <= 3010 ? 3001000 : (int64_t)n * 1000;
+        cr_assert_eq (journal_append (j, "t/time", n, t, "x", 1), 0);
+        if (n % 700 == 0)
+            cr_assert_eq (journal_commit (j, false), 0);
+    }
+    cr_assert_eq (journal_seek_time (j, "t/time", 0, &seq), 0);
+    cr_assert_eq (seq, 1, "uncommitted entries are not seen");
+    cr_assert_eq (journal_commit (j, false), 0);
+    struct {
+        int64_t time;
+        uint64_t seq;
+    } cases[] = {{INT64_MIN, 1},  {0, 1},          {1000, 1},        {1001, 2},
+                 {999999, 1000},  {1000000, 1000}, {1000001, 1001},  {2500500, 2501},
+                 {3001000, 3001}, {3001001, 3011}, {3011000, 3011},  {4999999, 5000},
+                 {5000000, 5000}, {5000001, 5001}, {INT64_MAX, 5001}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_eq (journal_seek_time (j, "t/time", cases[i].time, &seq), 0);
+        cr_assert_eq (seq, cases[i].seq, "time %lld: seq %llu, want %llu", (long long)cases[i].time,
+                      (unsigned long long)seq, (unsigned long long)cases[i].seq);
+    }
+    //  After retention removed the head, a seek before it lands on the new head.
+    journal_limits_t lim = {.max_count = 2500};
+    size_t deleted = 0;
+    cr_assert_eq (journal_retention_step (j, "t/time", &lim, 0, 10000, &deleted), 0);
+    cr_assert_eq (deleted, 2500);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_seek_time (j, "t/time", 0, &seq), 0);
+    cr_assert_eq (seq, 2501);
+    cr_assert_eq (journal_seek_time (j, "t/time", 3001000, &seq), 0);
+    cr_assert_eq (seq, 3001);
+    journal_close (&j);
+    j = s_open (); //  the index survives a restart, and new points are added after it
+    for (uint64_t n = 5001; n <= 6000; n++)
+        cr_assert_eq (journal_append (j, "t/time", n, (int64_t)n * 1000, "x", 1), 0);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (journal_seek_time (j, "t/time", 4200500, &seq), 0);
+    cr_assert_eq (seq, 4201);
+    cr_assert_eq (journal_seek_time (j, "t/time", 5500500, &seq), 0);
+    cr_assert_eq (seq, 5501);
+    journal_close (&j);
+}
+
+//  Returns the number of keys of type TYPE in the (closed) journal's
+//  database: a white-box check of the key layout of docs/JOURNAL.md.
+static int s_count_keys (char type)
+{
+    leveldb_options_t *options = leveldb_options_create ();
+    char *lerr = NULL;
+    leveldb_t *db = leveldb_open (options, s_path ("db"), &lerr);
+    cr_assert_not_null (db, "%s", lerr);
+    leveldb_readoptions_t *ropts = leveldb_readoptions_create ();
+    leveldb_iterator_t *it = leveldb_create_iterator (db, ropts);
+    int count = 0;
+    for (leveldb_iter_seek (it, &type, 1); leveldb_iter_valid (it); leveldb_iter_next (it)) {
+        size_t klen;
+        if (leveldb_iter_key (it, &klen)[0] != type)
+            break;
+        count++;
+    }
+    leveldb_iter_destroy (it);
+    leveldb_readoptions_destroy (ropts);
+    leveldb_close (db);
+    leveldb_options_destroy (options);
+    return count;
+}
+
+Test (journal, time_index_is_sparse_and_trimmed, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    //  1 ms apart: a point every 1000 entries (seqs 1, 1001, ... 4001).
+    for (uint64_t n = 1; n <= 5000; n++)
+        cr_assert_eq (journal_append (j, "t/fast", n, (int64_t)n * 1000, "x", 1), 0);
+    //  2 s apart: a point at every entry.
+    for (uint64_t n = 1; n <= 10; n++)
+        cr_assert_eq (journal_append (j, "t/slow", n, (int64_t)n * 2000000, "x", 1), 0);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_close (&j);
+    cr_assert_eq (s_count_keys ('I'), 15);
+    cr_assert_eq (s_count_keys ('E'), 5010);
+    cr_assert_eq (s_count_keys ('S'), 2);
+    j = s_open ();
+    //  Points below the new first seq go with the entries.
+    journal_limits_t lim = {.max_count = 2500};
+    size_t deleted;
+    cr_assert_eq (journal_retention_step (j, "t/fast", &lim, 0, 5000, &deleted), 0);
+    cr_assert_eq (deleted, 2500);
+    for (uint64_t n = 1; n <= 3; n++)
+        cr_assert_eq (journal_delete (j, "t/slow", n), 0);
+    cr_assert_eq (journal_commit (j, false), 0);
+    uint64_t seq;
+    cr_assert_eq (journal_seek_time (j, "t/slow", 5000000, &seq), 0);
+    cr_assert_eq (seq, 4);
+    cr_assert_eq (journal_seek_time (j, "t/slow", 9000000, &seq), 0);
+    cr_assert_eq (seq, 5);
+    journal_close (&j);
+    cr_assert_eq (s_count_keys ('I'), 2 + 7);
+    cr_assert_eq (s_count_keys ('E'), 2500 + 7);
+}
+
+//  Runs retention steps on STREAM with LIM and BUDGET, committing after each,
+//  until one deletes nothing; returns the number of steps that deleted.
+static int s_retain (journal_t *j, const char *stream, const journal_limits_t *lim, int64_t now,
+                     size_t budget, size_t *total)
+{
+    int steps = 0;
+    *total = 0;
+    for (int guard = 0; guard < 10000; guard++) {
+        size_t deleted = 0;
+        uint64_t next = journal_next_seq (j, stream);
+        cr_assert_eq (journal_retention_step (j, stream, lim, now, budget, &deleted), 0, "%s",
+                      journal_error (j));
+        cr_assert_leq (deleted, budget);
+        cr_assert_eq (journal_next_seq (j, stream), next, "next_seq never goes back");
+        cr_assert_eq (journal_commit (j, false), 0);
+        if (deleted == 0)
+            return steps;
+        *total += deleted;
+        steps++;
+    }
+    cr_assert_fail ("retention did not converge");
+    return steps;
+}
+
+Test (journal, retention_by_count, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 100; seq++)
+        s_append (j, "t/r", 1, seq, 10);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_limits_t lim = {.max_count = 10};
+    size_t total;
+    cr_assert_eq (s_retain (j, "t/r", &lim, 0, 7, &total), 13); //  ceil (90 / 7)
+    cr_assert_eq (total, 90);
+    journal_stats_t st = s_stats (j, "t/r");
+    cr_assert_eq (st.count, 10);
+    cr_assert_eq (st.first_seq, 91);
+    cr_assert_eq (st.bytes, 100);
+    cr_assert_eq (s_check_range (j, "t/r", 1, 1, 91, 100, 1, 10), 10);
+    //  Staged appends count too: with a limit of 1 only the newest stays.
+    s_append (j, "t/r", 1, 101, 10);
+    s_append (j, "t/r", 1, 102, 10);
+    lim.max_count = 1;
+    size_t deleted;
+    cr_assert_eq (journal_retention_step (j, "t/r", &lim, 0, 100, &deleted), 0);
+    cr_assert_eq (deleted, 11);
+    cr_assert_eq (s_stats (j, "t/r").first_seq, 102);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (s_check_range (j, "t/r", 1, 1, 102, 102, 1, 10), 1);
+    cr_assert_eq (journal_retention_step (j, "t/none", &lim, 0, 1, &deleted), WEFT_ENOTFOUND);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (s_stats (j, "t/r").count, 1);
+    cr_assert_eq (journal_next_seq (j, "t/r"), 103);
+    journal_close (&j);
+}
+
+Test (journal, retention_by_bytes, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 200; seq++)
+        s_append (j, "t/b", 1, seq, 100);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_limits_t lim = {.max_bytes = 1050};
+    size_t total;
+    cr_assert_eq (s_retain (j, "t/b", &lim, 0, 16, &total), 12); //  ceil (190 / 16)
+    cr_assert_eq (total, 190);
+    journal_stats_t st = s_stats (j, "t/b");
+    cr_assert_eq (st.bytes, 1000);
+    cr_assert_eq (st.count, 10);
+    cr_assert_eq (s_check_range (j, "t/b", 1, 1, 191, 200, 1, 100), 10);
+    journal_close (&j);
+}
+
+Test (journal, retention_by_age_never_reuses_seqs, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 300; seq++) //  times 1 ms .. 300 ms
+        s_append (j, "t/age", 1, seq, 20);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_limits_t lim = {.max_age_us = 100000};
+    size_t total;
+    //  Now 250 ms: keep entries with time >= 150 ms.
+    cr_assert_eq (s_retain (j, "t/age", &lim, 250000, 25, &total), 6);
+    cr_assert_eq (total, 149);
+    journal_stats_t st = s_stats (j, "t/age");
+    cr_assert_eq (st.first_seq, 150);
+    cr_assert_eq (st.first_time_us, 150000);
+    //  Much later: everything goes, but the sequence does not restart.
+    s_retain (j, "t/age", &lim, 10000000, 64, &total);
+    cr_assert_eq (total, 151);
+    st = s_stats (j, "t/age");
+    cr_assert_eq (st.count, 0);
+    cr_assert_eq (st.last_seq, 300);
+    cr_assert_eq (journal_next_seq (j, "t/age"), 301);
+    journal_close (&j);
+    j = s_open ();
+    cr_assert_eq (journal_next_seq (j, "t/age"), 301);
+    cr_assert_eq (s_stats (j, "t/age").count, 0);
+    cr_assert_eq (journal_append (j, "t/age", 300, 0, "x", 1), WEFT_EINVAL);
+    s_append (j, "t/age", 1, 301, 20);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (s_check_range (j, "t/age", 1, 1, 301, 301, 1, 20), 1);
+    journal_close (&j);
+}
+
+Test (journal, locked_in_same_process, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    journal_t *k = NULL;
+    int rc = journal_open (s_path ("db"), NULL, &k, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_ELOCKED, "rc %d: %s", rc, s_err);
+    cr_assert_null (k);
+    cr_assert (strstr (s_err, "already open"), "%s", s_err);
+    cr_assert_eq (journal_repair (s_path ("db"), s_err, sizeof s_err), WEFT_ELOCKED, "%s", s_err);
+    journal_close (&j);
+    j = s_open ();
+    journal_close (&j);
+}
+
+Test (journal, locked_by_another_process, .timeout = 30)
+{
+    int ready[2], release[2];
+    cr_assert_eq (pipe (ready), 0);
+    cr_assert_eq (pipe (release), 0);
+    //  The child opens the journal before this process touches LevelDB.
+    pid_t pid = fork ();
+    cr_assert_geq (pid, 0);
+    if (pid == 0) {
+        close (ready[0]);
+        close (release[1]);
+        journal_t *j = NULL;
+        int rc = journal_open (s_path ("db"), NULL, &j, NULL, 0);
+        char c = rc == 0 ? 'y' : 'n';
+        if (write (ready[1], &c, 1) != 1 || read (release[0], &c, 1) < 0)
+            rc = -1;
+        journal_close (&j);
+        _exit (rc == 0 ? 0 : 1);
+    }
+    close (ready[1]);
+    close (release[0]);
+    char c = 0;
+    cr_assert_eq (read (ready[0], &c, 1), 1);
+    cr_assert_eq (c, 'y', "the child could not open the journal");
+    journal_t *j = NULL;
+    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_ELOCKED, "rc %d: %s", rc, s_err);
+    cr_assert (strstr (s_err, "is in use by another process"), "%s", s_err);
+    close (release[1]); //  the child closes its journal and exits
+    int status = tu_stop_child (pid, 0, 10000);
+    cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0, "child status %d", status);
+    close (ready[0]);
+    j = s_open ();
+    journal_close (&j);
+}
+
+Test (journal, unwritable_path, .timeout = 30)
+{
+    FILE *f = fopen (s_path ("file"), "w");
+    cr_assert_not_null (f);
+    fclose (f);
+    journal_t *j = NULL;
+    char dir[160];
+    snprintf (dir, sizeof dir, "%s", s_path ("file"));
+    int rc = journal_open (dir, NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_EIO, "rc %d: %s", rc, s_err);
+    cr_assert_null (j);
+    cr_assert (strstr (s_err, "not a directory") && strstr (s_err, dir), "%s", s_err);
+    snprintf (dir, sizeof dir, "%s/sub", s_path ("file"));
+    rc = journal_open (dir, NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_EIO, "rc %d: %s", rc, s_err);
+    cr_assert (strstr (s_err, "not a directory"), "%s", s_err);
+    cr_assert_eq (journal_open (NULL, NULL, &j, s_err, sizeof s_err), WEFT_EINVAL);
+    //  Missing parents are created.
+    snprintf (dir, sizeof dir, "%s", s_path ("a/b/c"));
+    cr_assert_eq (journal_open (dir, NULL, &j, s_err, sizeof s_err), 0, "%s", s_err);
+    journal_close (&j);
+}
+
+//  Writes TEXT over the file NAME of the journal directory.
+static void s_overwrite (const char *name, const char *text)
+{
+    char path[160];
+    snprintf (path, sizeof path, "%s/%s", s_path ("db"), name);
+    FILE *f = fopen (path, "w");
+    cr_assert_not_null (f, "%s: %s", path, strerror (errno));
+    fputs (text, f);
+    fclose (f);
+}
+
+//  Creates a journal with 100 entries in stream "t/c" and closes it.
+static void s_make_journal (void)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 100; seq++)
+        s_append (j, "t/c", 1, seq, 40);
+    cr_assert_eq (journal_commit (j, true), 0);
+    journal_close (&j);
+}
+
+//  Expects open to report corruption, then repair to make the journal
+//  openable with its data.
+static void s_expect_corrupt_then_repair (void)
+{
+    journal_t *j = NULL;
+    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_ECORRUPT, "rc %d: %s", rc, s_err);
+    cr_assert (strstr (s_err, "weftd --repair"), "%s", s_err);
+    cr_assert_eq (journal_repair (s_path ("db"), s_err, sizeof s_err), 0, "%s", s_err);
+    j = s_open ();
+    cr_assert_eq (s_check_range (j, "t/c", 1, 1, 1, 100, 1, 40), 100);
+    cr_assert_eq (journal_next_seq (j, "t/c"), 101);
+    journal_close (&j);
+}
+
+Test (journal, corrupt_current_then_repair, .timeout = 30)
+{
+    s_make_journal ();
+    s_overwrite ("CURRENT", "garbage");
+    s_expect_corrupt_then_repair ();
+}
+
+Test (journal, corrupt_manifest_then_repair, .timeout = 30)
+{
+    s_make_journal ();
+    char current[64] = "", path[160];
+    snprintf (path, sizeof path, "%s/CURRENT", s_path ("db"));
+    FILE *f = fopen (path, "r");
+    cr_assert_not_null (f);
+    cr_assert_not_null (fgets (current, sizeof current, f));
+    fclose (f);
+    current[strcspn (current, "\n")] = 0;
+    s_overwrite (current, "this is not a manifest, not at all, not even close to one");
+    s_expect_corrupt_then_repair ();
+}
+
+Test (journal, repair_errors, .timeout = 30)
+{
+    cr_assert_eq (journal_repair (s_path ("missing"), s_err, sizeof s_err), WEFT_EIO);
+    cr_assert (strstr (s_err, "not a directory"), "%s", s_err);
+    cr_assert_eq (journal_repair (NULL, s_err, sizeof s_err), WEFT_EINVAL);
+}
+
+Test (journal, not_a_journal, .timeout = 30)
+{
+    //  A LevelDB that has keys but no journal format key is refused, not adopted.
+    leveldb_options_t *options = leveldb_options_create ();
+    leveldb_options_set_create_if_missing (options, 1);
+    char *lerr = NULL;
+    leveldb_t *db = leveldb_open (options, s_path ("db"), &lerr);
+    cr_assert_not_null (db, "%s", lerr);
+    leveldb_writeoptions_t *wopts = leveldb_writeoptions_create ();
+    leveldb_put (db, wopts, "a", 1, "b", 1, &lerr);
+    cr_assert_null (lerr);
+    leveldb_writeoptions_destroy (wopts);
+    leveldb_close (db);
+    leveldb_options_destroy (options);
+    journal_t *j = NULL;
+    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    cr_assert_eq (rc, WEFT_EINVAL, "rc %d: %s", rc, s_err);
+    cr_assert (strstr (s_err, "not a journal"), "%s", s_err);
+}
