@@ -1,0 +1,1068 @@
+/*  node/qstate.c - the in-memory state machine of one queue (see qstate.h).
+
+    Every held message is in exactly one place, which is its state:
+      READY      the binary min-heap of its priority, keyed by seq;
+      DELAYED    the timer heap, keyed by (deadline, seq);
+      IN_FLIGHT  the timer heap too, and its consumer's in-flight list;
+      DYING      the dying list, in the order the messages died.
+    Heap entries carry copies of their keys; the timer heap also keeps each
+    message's slot up to date, so any DELAYED or IN_FLIGHT message leaves it in
+    O(log n) without lazy deletion. Lookups go through two zhashx tables (seq,
+    msg_id) whose keys point into the messages themselves (no copies).
+    Heap arrays are reserved at enqueue time for every message of that
+    priority, so moving a message between states never allocates.
+    Consumers with room form a round-robin list: dispatch takes the head and
+    puts it back at the tail while it still has room.
+*/
+#include "node/qstate.h"
+
+#include "weft.h"
+
+#include <czmq.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct consumer consumer_t;
+
+//  One held message; allocated with room for its msg_id.
+typedef struct msg {
+    uint64_t seq;         //  journal sequence: hash key and FIFO order
+    int64_t deadline;     //  ack deadline, delay expiry or time it died; 0 when READY
+    void *payload;        //  cached body, owned by the queue
+    consumer_t *consumer; //  holder while IN_FLIGHT, else NULL
+    struct msg *prev;     //  neighbour in the consumer's in-flight list or the dying list
+    struct msg *next;     //  idem
+    size_t slot;          //  index in the heap that holds it
+    uint32_t deliveries;  //  deliveries so far
+    uint8_t priority;     //  0 .. priorities - 1
+    uint8_t state;        //  a qstate_state_t
+    char msg_id[];        //  producer id, NUL-terminated ("" when none)
+} msg_t;
+
+//  A doubly linked list of messages, linked through msg->prev / msg->next.
+typedef struct {
+    msg_t *head; //  first message
+    msg_t *tail; //  last message
+    size_t size; //  number of messages
+} mlist_t;
+
+//  A heap entry: the keys are copied in, so sifting never touches messages.
+typedef struct {
+    int64_t deadline; //  timer heap: when it fires; ready heaps: 0
+    uint64_t seq;     //  tie-break, and the only key of ready heaps
+    msg_t *msg;       //  the message
+} entry_t;
+
+//  A binary min-heap of messages by (deadline, seq). An indexed heap keeps
+//  msg->slot up to date, so any message can leave it; the others only give
+//  up their top (ready messages never leave otherwise), which saves a write
+//  into a cold message at every level of a sift.
+typedef struct {
+    entry_t *items; //  the heap array
+    size_t size;    //  messages in it
+    size_t cap;     //  room in items
+    bool indexed;   //  maintains msg->slot
+} heap_t;
+
+//  A registered consumer.
+struct consumer {
+    char name[QSTATE_CONSUMER_MAX + 1]; //  "<node-uuid>/<n>", hash key
+    uint32_t prefetch;                  //  most unacked deliveries it may hold
+    uint32_t credits;                   //  deliveries it still asked for
+    mlist_t flight;                     //  messages in flight to it
+    bool in_rr;                         //  on the round-robin list (has room)
+    consumer_t *rr_prev;                //  round-robin neighbours
+    consumer_t *rr_next;                //  idem
+    consumer_t *prev;                   //  neighbours in the list of all consumers
+    consumer_t *next;                   //  idem
+};
+
+//  The queue.
+struct qstate {
+    char *name;                        //  queue name
+    qstate_options_t opts;             //  options, validated
+    heap_t ready[QSTATE_PRIORITIES];   //  READY messages per priority
+    size_t held_at[QSTATE_PRIORITIES]; //  held messages per priority (heap reserve)
+    heap_t timer;                      //  DELAYED and IN_FLIGHT messages
+    mlist_t dying;                     //  DYING messages, oldest first
+    int64_t dying_since;               //  earliest death in the list, INT64_MAX if none
+    size_t held;                       //  messages held, every state
+    size_t delayed;                    //  DELAYED messages (the rest of timer is in flight)
+    zhashx_t *by_seq;                  //  seq -> msg_t
+    zhashx_t *by_id;                   //  msg_id -> msg_t, non-empty ids only
+    zhashx_t *by_name;                 //  consumer name -> consumer_t
+    consumer_t *all;                   //  every consumer
+    consumer_t *rr_head;               //  next consumer to serve
+    consumer_t *rr_tail;               //  last consumer to serve
+    qstate_stats_t stats;              //  totals (sizes are computed)
+};
+
+/* ------------------------------------------------------------------------ */
+/*  Small helpers                                                            */
+
+//  A + B for B >= 0, saturating at INT64_MAX.
+static int64_t s_add_sat (int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+//  Hashes a uint64_t key (the splitmix64 finalizer: sequential seqs spread well).
+static size_t s_seq_hash (const void *key)
+{
+    uint64_t x = *(const uint64_t *)key;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return (size_t)(x ^ (x >> 31));
+}
+
+//  Orders two uint64_t keys.
+static int s_seq_compare (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+//  Hashes a string key with FNV-1a (zhashx's default is weak on "m1".."m999999").
+static size_t s_str_hash (const void *key)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = key; *c; c++)
+        hash = (hash ^ *c) * 0x100000001b3ULL;
+    return (size_t)hash;
+}
+
+//  Orders two string keys.
+static int s_str_compare (const void *a, const void *b)
+{
+    return strcmp (a, b);
+}
+
+//  Creates a hash table whose keys point into the values (no copy, no free).
+static zhashx_t *s_table_new (zhashx_hash_fn *hasher, zhashx_comparator_fn *compare)
+{
+    zhashx_t *table = zhashx_new ();
+    if (table) {
+        zhashx_set_key_duplicator (table, NULL);
+        zhashx_set_key_destructor (table, NULL);
+        zhashx_set_key_hasher (table, hasher);
+        zhashx_set_key_comparator (table, compare);
+    }
+    return table;
+}
+
+//  Hands PAYLOAD to payload_free, if both exist.
+static void s_payload_free (qstate_t *self, void *payload)
+{
+    if (payload && self->opts.payload_free)
+        self->opts.payload_free (payload, self->opts.payload_free_arg);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Heaps                                                                    */
+
+//  True when A comes out of a heap before B.
+static bool s_before (const entry_t *a, const entry_t *b)
+{
+    if (a->deadline != b->deadline)
+        return a->deadline < b->deadline;
+    return a->seq < b->seq;
+}
+
+//  Stores ENTRY at SLOT; an indexed heap tells the message where it is.
+static void s_heap_set (heap_t *heap, size_t slot, entry_t entry)
+{
+    heap->items[slot] = entry;
+    if (heap->indexed)
+        entry.msg->slot = slot;
+}
+
+//  Moves the entry at SLOT up until its parent comes before it.
+static void s_heap_up (heap_t *heap, size_t slot)
+{
+    entry_t entry = heap->items[slot];
+    while (slot > 0) {
+        size_t parent = (slot - 1) / 2;
+        if (!s_before (&entry, &heap->items[parent]))
+            break;
+        s_heap_set (heap, slot, heap->items[parent]);
+        slot = parent;
+    }
+    s_heap_set (heap, slot, entry);
+}
+
+//  Moves the entry at SLOT down until it comes before its children.
+static void s_heap_down (heap_t *heap, size_t slot)
+{
+    entry_t entry = heap->items[slot];
+    for (;;) {
+        size_t child = 2 * slot + 1;
+        if (child >= heap->size)
+            break;
+        if (child + 1 < heap->size && s_before (&heap->items[child + 1], &heap->items[child]))
+            child++;
+        if (!s_before (&heap->items[child], &entry))
+            break;
+        s_heap_set (heap, slot, heap->items[child]);
+        slot = child;
+    }
+    s_heap_set (heap, slot, entry);
+}
+
+//  Makes room for WANT messages in HEAP. Returns 0 or WEFT_ENOMEM (unchanged).
+static int s_heap_reserve (heap_t *heap, size_t want)
+{
+    if (want <= heap->cap)
+        return 0;
+    size_t cap = heap->cap ? heap->cap : 16;
+    while (cap < want)
+        cap *= 2;
+    entry_t *items = realloc (heap->items, cap * sizeof *items);
+    if (!items)
+        return WEFT_ENOMEM;
+    heap->items = items;
+    heap->cap = cap;
+    return 0;
+}
+
+//  Adds MSG, keyed by its deadline and seq, to HEAP, whose room was reserved
+//  at enqueue time.
+static void s_heap_push (heap_t *heap, msg_t *msg)
+{
+    size_t slot = heap->size++;
+    s_heap_set (heap, slot, (entry_t){msg->deadline, msg->seq, msg});
+    s_heap_up (heap, slot);
+}
+
+//  Takes the entry at SLOT out of HEAP.
+static void s_heap_take (heap_t *heap, size_t slot)
+{
+    entry_t last = heap->items[--heap->size];
+    if (slot == heap->size)
+        return;
+    s_heap_set (heap, slot, last);
+    if (slot > 0 && s_before (&last, &heap->items[(slot - 1) / 2]))
+        s_heap_up (heap, slot);
+    else
+        s_heap_down (heap, slot);
+}
+
+//  Takes MSG out of indexed HEAP, wherever it is.
+static void s_heap_remove (heap_t *heap, msg_t *msg)
+{
+    s_heap_take (heap, msg->slot);
+}
+
+//  Takes the first message out of non-empty HEAP and returns it.
+static msg_t *s_heap_pop (heap_t *heap)
+{
+    msg_t *msg = heap->items[0].msg;
+    s_heap_take (heap, 0);
+    return msg;
+}
+
+//  The first message of HEAP, or NULL when it is empty.
+static msg_t *s_heap_top (const heap_t *heap)
+{
+    return heap->size ? heap->items[0].msg : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Lists                                                                    */
+
+//  Appends MSG to LIST.
+static void s_list_append (mlist_t *list, msg_t *msg)
+{
+    msg->next = NULL;
+    msg->prev = list->tail;
+    if (list->tail)
+        list->tail->next = msg;
+    else
+        list->head = msg;
+    list->tail = msg;
+    list->size++;
+}
+
+//  Unlinks MSG from LIST.
+static void s_list_unlink (mlist_t *list, msg_t *msg)
+{
+    if (msg->prev)
+        msg->prev->next = msg->next;
+    else
+        list->head = msg->next;
+    if (msg->next)
+        msg->next->prev = msg->prev;
+    else
+        list->tail = msg->prev;
+    msg->prev = msg->next = NULL;
+    list->size--;
+}
+
+//  True when CONSUMER may take one more delivery.
+static bool s_has_room (const consumer_t *consumer)
+{
+    return consumer->credits > 0 && consumer->flight.size < consumer->prefetch;
+}
+
+//  Puts CONSUMER at the tail of the round-robin list.
+static void s_rr_append (qstate_t *self, consumer_t *consumer)
+{
+    consumer->rr_next = NULL;
+    consumer->rr_prev = self->rr_tail;
+    if (self->rr_tail)
+        self->rr_tail->rr_next = consumer;
+    else
+        self->rr_head = consumer;
+    self->rr_tail = consumer;
+    consumer->in_rr = true;
+}
+
+//  Takes CONSUMER off the round-robin list, if it is on it.
+static void s_rr_unlink (qstate_t *self, consumer_t *consumer)
+{
+    if (!consumer->in_rr)
+        return;
+    if (consumer->rr_prev)
+        consumer->rr_prev->rr_next = consumer->rr_next;
+    else
+        self->rr_head = consumer->rr_next;
+    if (consumer->rr_next)
+        consumer->rr_next->rr_prev = consumer->rr_prev;
+    else
+        self->rr_tail = consumer->rr_prev;
+    consumer->rr_prev = consumer->rr_next = NULL;
+    consumer->in_rr = false;
+}
+
+//  Keeps CONSUMER on the round-robin list exactly when it has room; one that
+//  regains room joins at the tail.
+static void s_consumer_refresh (qstate_t *self, consumer_t *consumer)
+{
+    bool room = s_has_room (consumer);
+    if (room && !consumer->in_rr)
+        s_rr_append (self, consumer);
+    else if (!room && consumer->in_rr)
+        s_rr_unlink (self, consumer);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Message states                                                           */
+
+//  True when MSG has used every delivery max_deliver allows.
+static bool s_exhausted (const qstate_t *self, const msg_t *msg)
+{
+    return self->opts.max_deliver > 0 && msg->deliveries >= self->opts.max_deliver;
+}
+
+//  Makes detached MSG READY, at its seq position in its priority.
+static void s_make_ready (qstate_t *self, msg_t *msg)
+{
+    msg->state = QSTATE_READY;
+    msg->deadline = 0;
+    s_heap_push (&self->ready[msg->priority], msg);
+}
+
+//  Makes detached MSG DELAYED until AT.
+static void s_make_delayed (qstate_t *self, msg_t *msg, int64_t at)
+{
+    msg->state = QSTATE_DELAYED;
+    msg->deadline = at;
+    s_heap_push (&self->timer, msg);
+    self->delayed++;
+}
+
+//  Makes detached MSG DYING since NOW: the next tick dead-letters it.
+static void s_make_dying (qstate_t *self, msg_t *msg, int64_t now)
+{
+    msg->state = QSTATE_DYING;
+    msg->deadline = now;
+    s_list_append (&self->dying, msg);
+    if (now < self->dying_since)
+        self->dying_since = now;
+}
+
+//  Makes detached MSG IN_FLIGHT to CONSUMER with deadline NOW + ack timeout.
+static void s_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, int64_t now)
+{
+    msg->state = QSTATE_IN_FLIGHT;
+    msg->deadline = s_add_sat (now, self->opts.ack_timeout_ms);
+    msg->consumer = consumer;
+    s_heap_push (&self->timer, msg);
+    s_list_append (&consumer->flight, msg);
+}
+
+//  Takes MSG (not READY) out of the structure its state keeps it in; an
+//  in-flight message leaves its consumer, which may regain room.
+static void s_detach (qstate_t *self, msg_t *msg)
+{
+    consumer_t *consumer = msg->consumer;
+    switch (msg->state) {
+    case QSTATE_DELAYED:
+        s_heap_remove (&self->timer, msg);
+        self->delayed--;
+        break;
+    case QSTATE_IN_FLIGHT:
+        s_heap_remove (&self->timer, msg);
+        s_list_unlink (&consumer->flight, msg);
+        msg->consumer = NULL;
+        s_consumer_refresh (self, consumer);
+        break;
+    case QSTATE_DYING:
+        s_list_unlink (&self->dying, msg);
+        if (self->dying.size == 0)
+            self->dying_since = INT64_MAX;
+        break;
+    default: //  READY messages leave only through qstate_next, which pops them
+        break;
+    }
+}
+
+//  Puts detached MSG, back unacked, where it belongs: DYING when out of
+//  deliveries, else DELAYED until NOW + DELAY_MS (DELAY_MS > 0) or READY.
+static void s_requeue (qstate_t *self, msg_t *msg, int64_t delay_ms, int64_t now)
+{
+    if (s_exhausted (self, msg))
+        s_make_dying (self, msg, now);
+    else if (delay_ms > 0)
+        s_make_delayed (self, msg, s_add_sat (now, delay_ms));
+    else
+        s_make_ready (self, msg);
+}
+
+//  Forgets detached MSG (indexes, counts) and frees it. Returns its payload,
+//  which the caller owns from now on.
+static void *s_forget (qstate_t *self, msg_t *msg)
+{
+    zhashx_delete (self->by_seq, &msg->seq);
+    if (msg->msg_id[0])
+        zhashx_delete (self->by_id, msg->msg_id);
+    self->held--;
+    self->held_at[msg->priority]--;
+    void *payload = msg->payload;
+    free (msg);
+    return payload;
+}
+
+//  Describes detached MSG as a dead letter for REASON (static) in DEAD.
+static void s_dead_fill (const msg_t *msg, const char *reason, qstate_dead_t *dead)
+{
+    dead->seq = msg->seq;
+    strcpy (dead->msg_id, msg->msg_id); //  at most QSTATE_MSG_ID_MAX bytes, checked at enqueue
+    dead->priority = msg->priority;
+    dead->deliveries = msg->deliveries;
+    dead->reason = reason;
+    dead->payload = msg->payload;
+}
+
+//  Describes MSG in INFO.
+static void s_info_fill (const msg_t *msg, qstate_info_t *info)
+{
+    info->seq = msg->seq;
+    info->msg_id = msg->msg_id;
+    info->priority = msg->priority;
+    info->deliveries = msg->deliveries;
+    info->state = (qstate_state_t)msg->state;
+    info->consumer = msg->consumer ? msg->consumer->name : NULL;
+    info->deadline = msg->deadline;
+    info->payload = msg->payload;
+}
+
+//  The message SEQ when it is in flight to CONSUMER, else NULL.
+static msg_t *s_held_by (qstate_t *self, uint64_t seq, const char *consumer)
+{
+    msg_t *msg = zhashx_lookup (self->by_seq, &seq);
+    if (!msg || msg->state != QSTATE_IN_FLIGHT)
+        return NULL;
+    return strcmp (msg->consumer->name, consumer) == 0 ? msg : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Life cycle                                                               */
+
+void qstate_options_init (qstate_options_t *opts)
+{
+    if (!opts)
+        return;
+    memset (opts, 0, sizeof *opts);
+    opts->max_deliver = QSTATE_DEFAULT_MAX_DELIVER;
+    opts->ack_timeout_ms = QSTATE_DEFAULT_ACK_TIMEOUT_MS;
+    opts->priorities = QSTATE_PRIORITIES;
+    opts->max_messages = QSTATE_DEFAULT_MAX_MESSAGES;
+}
+
+//  True when OPTS can run a queue.
+static bool s_options_valid (const qstate_options_t *opts)
+{
+    return opts->ack_timeout_ms > 0 && opts->priorities >= 1 &&
+           opts->priorities <= QSTATE_PRIORITIES;
+}
+
+qstate_t *qstate_new (const char *name, const qstate_options_t *opts)
+{
+    qstate_options_t defaults;
+    qstate_options_init (&defaults);
+    if (!opts)
+        opts = &defaults;
+    size_t len = name ? strnlen (name, QSTATE_NAME_MAX + 1) : 0;
+    if (len == 0 || len > QSTATE_NAME_MAX || !s_options_valid (opts))
+        return NULL;
+    qstate_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->opts = *opts;
+    self->timer.indexed = true;
+    self->dying_since = INT64_MAX;
+    self->name = strdup (name);
+    self->by_seq = s_table_new (s_seq_hash, s_seq_compare);
+    self->by_id = s_table_new (s_str_hash, s_str_compare);
+    self->by_name = s_table_new (s_str_hash, s_str_compare);
+    if (!self->name || !self->by_seq || !self->by_id || !self->by_name)
+        qstate_destroy (&self);
+    return self;
+}
+
+//  Frees MSG and its payload, with no bookkeeping (the queue is going away).
+static void s_msg_drop (qstate_t *self, msg_t *msg)
+{
+    s_payload_free (self, msg->payload);
+    free (msg);
+}
+
+void qstate_destroy (qstate_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    qstate_t *self = *self_p;
+    for (int p = 0; p < QSTATE_PRIORITIES; p++) {
+        for (size_t i = 0; i < self->ready[p].size; i++)
+            s_msg_drop (self, self->ready[p].items[i].msg);
+        free (self->ready[p].items);
+    }
+    for (size_t i = 0; i < self->timer.size; i++)
+        s_msg_drop (self, self->timer.items[i].msg);
+    free (self->timer.items);
+    while (self->dying.head) {
+        msg_t *msg = self->dying.head;
+        self->dying.head = msg->next;
+        s_msg_drop (self, msg);
+    }
+    while (self->all) {
+        consumer_t *consumer = self->all;
+        self->all = consumer->next;
+        free (consumer);
+    }
+    zhashx_destroy (&self->by_seq);
+    zhashx_destroy (&self->by_id);
+    zhashx_destroy (&self->by_name);
+    free (self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *qstate_name (const qstate_t *self)
+{
+    return self ? self->name : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Messages                                                                 */
+
+//  Checks the arguments of an enqueue: 0, WEFT_EINVAL, WEFT_EMSGSIZE or
+//  WEFT_EAGAIN. Duplicates are found when indexing, to save a lookup.
+static int s_enqueue_check (qstate_t *self, const char *msg_id, uint8_t priority)
+{
+    if (priority >= self->opts.priorities)
+        return WEFT_EINVAL;
+    if (strnlen (msg_id, QSTATE_MSG_ID_MAX + 1) > QSTATE_MSG_ID_MAX)
+        return WEFT_EMSGSIZE;
+    if (self->opts.max_messages && self->held >= self->opts.max_messages)
+        return WEFT_EAGAIN;
+    return 0;
+}
+
+//  Why zhashx_insert refused KEY into TABLE: WEFT_EINVAL when the key is
+//  there already, else WEFT_ENOMEM.
+static int s_insert_error (zhashx_t *table, const void *key)
+{
+    return zhashx_lookup (table, key) ? WEFT_EINVAL : WEFT_ENOMEM;
+}
+
+//  Indexes new MSG by seq and msg_id. Returns 0, WEFT_EINVAL for a seq or
+//  msg_id already held, or WEFT_ENOMEM; nothing is indexed on failure.
+static int s_index (qstate_t *self, msg_t *msg)
+{
+    if (zhashx_insert (self->by_seq, &msg->seq, msg))
+        return s_insert_error (self->by_seq, &msg->seq);
+    if (msg->msg_id[0] && zhashx_insert (self->by_id, msg->msg_id, msg)) {
+        int rc = s_insert_error (self->by_id, msg->msg_id);
+        zhashx_delete (self->by_seq, &msg->seq);
+        return rc;
+    }
+    return 0;
+}
+
+int qstate_enqueue (qstate_t *self, uint64_t seq, const char *msg_id, uint8_t priority,
+                    uint32_t deliveries, void *payload)
+{
+    if (!self)
+        return WEFT_EINVAL;
+    if (!msg_id)
+        msg_id = "";
+    int rc = s_enqueue_check (self, msg_id, priority);
+    if (rc)
+        return rc;
+    if (s_heap_reserve (&self->ready[priority], self->held_at[priority] + 1) ||
+        s_heap_reserve (&self->timer, self->held + 1))
+        return WEFT_ENOMEM;
+    size_t id_len = strlen (msg_id);
+    msg_t *msg = calloc (1, sizeof *msg + id_len + 1);
+    if (!msg)
+        return WEFT_ENOMEM;
+    msg->seq = seq;
+    msg->priority = priority;
+    msg->deliveries = deliveries;
+    msg->payload = payload;
+    memcpy (msg->msg_id, msg_id, id_len + 1);
+    rc = s_index (self, msg);
+    if (rc) {
+        free (msg);
+        return rc;
+    }
+    self->held++;
+    self->held_at[priority]++;
+    self->stats.enqueued++;
+    if (s_exhausted (self, msg))
+        s_make_dying (self, msg, 0);
+    else
+        s_make_ready (self, msg);
+    return 0;
+}
+
+int qstate_find (qstate_t *self, uint64_t seq, qstate_info_t *info)
+{
+    if (!self || !info)
+        return WEFT_EINVAL;
+    msg_t *msg = zhashx_lookup (self->by_seq, &seq);
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    s_info_fill (msg, info);
+    return 0;
+}
+
+int qstate_find_id (qstate_t *self, const char *msg_id, qstate_info_t *info)
+{
+    if (!self || !msg_id || !info)
+        return WEFT_EINVAL;
+    msg_t *msg = msg_id[0] ? zhashx_lookup (self->by_id, msg_id) : NULL;
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    s_info_fill (msg, info);
+    return 0;
+}
+
+int qstate_set_payload (qstate_t *self, uint64_t seq, void *payload)
+{
+    if (!self)
+        return WEFT_EINVAL;
+    msg_t *msg = zhashx_lookup (self->by_seq, &seq);
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    if (msg->payload != payload)
+        s_payload_free (self, msg->payload);
+    msg->payload = payload;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Consumers                                                                */
+
+int qstate_consumer_add (qstate_t *self, const char *consumer, uint32_t prefetch)
+{
+    if (!self || !consumer || !consumer[0] || prefetch == 0)
+        return WEFT_EINVAL;
+    size_t len = strnlen (consumer, QSTATE_CONSUMER_MAX + 1);
+    if (len > QSTATE_CONSUMER_MAX)
+        return WEFT_EMSGSIZE;
+    if (zhashx_lookup (self->by_name, consumer))
+        return WEFT_EINVAL;
+    consumer_t *entry = calloc (1, sizeof *entry);
+    if (!entry)
+        return WEFT_ENOMEM;
+    memcpy (entry->name, consumer, len + 1);
+    entry->prefetch = prefetch;
+    entry->credits = prefetch;
+    if (zhashx_insert (self->by_name, entry->name, entry)) {
+        free (entry);
+        return WEFT_ENOMEM;
+    }
+    entry->next = self->all;
+    if (self->all)
+        self->all->prev = entry;
+    self->all = entry;
+    s_consumer_refresh (self, entry);
+    return 0;
+}
+
+//  Takes back every message in flight to CONSUMER, then frees it. Returns
+//  the number of messages taken back.
+static int s_consumer_drop (qstate_t *self, consumer_t *consumer, int64_t now)
+{
+    int taken = 0;
+    while (consumer->flight.head) {
+        msg_t *msg = consumer->flight.head;
+        s_detach (self, msg);
+        s_requeue (self, msg, 0, now);
+        taken++;
+    }
+    s_rr_unlink (self, consumer);
+    if (consumer->prev)
+        consumer->prev->next = consumer->next;
+    else
+        self->all = consumer->next;
+    if (consumer->next)
+        consumer->next->prev = consumer->prev;
+    zhashx_delete (self->by_name, consumer->name);
+    free (consumer);
+    return taken;
+}
+
+int qstate_consumer_remove (qstate_t *self, const char *consumer, int64_t now)
+{
+    if (!self || !consumer)
+        return WEFT_EINVAL;
+    consumer_t *entry = zhashx_lookup (self->by_name, consumer);
+    if (!entry)
+        return WEFT_ENOTFOUND;
+    return s_consumer_drop (self, entry, now);
+}
+
+int qstate_consumer_remove_prefix (qstate_t *self, const char *prefix, int64_t now)
+{
+    if (!self || !prefix || !prefix[0])
+        return WEFT_EINVAL;
+    size_t len = strlen (prefix);
+    int removed = 0;
+    consumer_t *consumer = self->all;
+    while (consumer) {
+        consumer_t *next = consumer->next;
+        if (strncmp (consumer->name, prefix, len) == 0) {
+            s_consumer_drop (self, consumer, now);
+            removed++;
+        }
+        consumer = next;
+    }
+    return removed;
+}
+
+int qstate_consumer_credit (qstate_t *self, const char *consumer, uint32_t n)
+{
+    if (!self || !consumer)
+        return WEFT_EINVAL;
+    consumer_t *entry = zhashx_lookup (self->by_name, consumer);
+    if (!entry)
+        return WEFT_ENOTFOUND;
+    entry->credits = n > UINT32_MAX - entry->credits ? UINT32_MAX : entry->credits + n;
+    s_consumer_refresh (self, entry);
+    return 0;
+}
+
+bool qstate_consumer_exists (qstate_t *self, const char *consumer)
+{
+    return self && consumer && zhashx_lookup (self->by_name, consumer) != NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Dispatch and outcomes                                                    */
+
+//  The ready heap of highest priority that holds a message, or NULL.
+static heap_t *s_top_ready (qstate_t *self)
+{
+    for (int p = self->opts.priorities - 1; p >= 0; p--)
+        if (self->ready[p].size)
+            return &self->ready[p];
+    return NULL;
+}
+
+//  Describes MSG, just delivered, in OUT.
+static void s_delivery_fill (const msg_t *msg, qstate_delivery_t *out)
+{
+    out->seq = msg->seq;
+    out->msg_id = msg->msg_id;
+    out->priority = msg->priority;
+    out->deliveries = msg->deliveries;
+    out->consumer = msg->consumer->name;
+    out->payload = msg->payload;
+    out->deadline = msg->deadline;
+}
+
+int qstate_next (qstate_t *self, int64_t now, qstate_delivery_t *out)
+{
+    if (!self || !out)
+        return WEFT_EINVAL;
+    consumer_t *consumer = self->rr_head; //  on the list only while it has room
+    heap_t *heap = s_top_ready (self);
+    if (!consumer || !heap)
+        return 0;
+    msg_t *msg = s_heap_pop (heap);
+    if (msg->deliveries < UINT32_MAX)
+        msg->deliveries++;
+    consumer->credits--;
+    s_make_in_flight (self, msg, consumer, now);
+    s_rr_unlink (self, consumer);
+    s_consumer_refresh (self, consumer); //  back at the tail while it has room
+    self->stats.delivered++;
+    if (msg->deliveries > 1)
+        self->stats.redelivered++;
+    s_delivery_fill (msg, out);
+    return 1;
+}
+
+int qstate_ack (qstate_t *self, uint64_t seq, const char *consumer)
+{
+    if (!self || !consumer)
+        return WEFT_EINVAL;
+    msg_t *msg = s_held_by (self, seq, consumer);
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    s_detach (self, msg);
+    s_payload_free (self, s_forget (self, msg));
+    self->stats.acked++;
+    return 0;
+}
+
+int qstate_nack (qstate_t *self, uint64_t seq, const char *consumer, int64_t delay_ms, int64_t now)
+{
+    if (!self || !consumer)
+        return WEFT_EINVAL;
+    msg_t *msg = s_held_by (self, seq, consumer);
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    s_detach (self, msg);
+    s_requeue (self, msg, delay_ms, now);
+    self->stats.nacked++;
+    return 0;
+}
+
+int qstate_reject (qstate_t *self, uint64_t seq, const char *consumer, qstate_dead_t *dead)
+{
+    if (!self || !consumer || !dead)
+        return WEFT_EINVAL;
+    msg_t *msg = s_held_by (self, seq, consumer);
+    if (!msg)
+        return WEFT_ENOTFOUND;
+    s_detach (self, msg);
+    s_dead_fill (msg, "rejected", dead);
+    s_forget (self, msg); //  the payload now belongs to the caller, through DEAD
+    self->stats.rejected++;
+    self->stats.dead++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Time                                                                     */
+
+//  Handles MSG, whose timer deadline has come: a delayed message becomes
+//  ready; an in-flight one comes back (ready or dying). Returns 1 when it
+//  became ready.
+static int s_due (qstate_t *self, msg_t *msg, int64_t now)
+{
+    bool in_flight = msg->state == QSTATE_IN_FLIGHT;
+    s_detach (self, msg);
+    if (in_flight) {
+        self->stats.timeouts++;
+        s_requeue (self, msg, 0, now);
+    } else
+        s_make_ready (self, msg);
+    return msg->state == QSTATE_READY;
+}
+
+//  Hands every DYING message to ON_DEAD (or frees it when ON_DEAD is NULL).
+//  Returns how many.
+static int s_drain_dying (qstate_t *self, qstate_dead_fn *on_dead, void *arg)
+{
+    int count = 0;
+    while (self->dying.head) {
+        msg_t *msg = self->dying.head;
+        s_detach (self, msg);
+        qstate_dead_t dead;
+        s_dead_fill (msg, "max_deliver", &dead);
+        s_forget (self, msg);
+        self->stats.dead++;
+        if (count < INT_MAX)
+            count++;
+        if (on_dead)
+            on_dead (&dead, arg); //  the queue is consistent: the callback may use it
+        else
+            s_payload_free (self, dead.payload);
+    }
+    return count;
+}
+
+int qstate_tick (qstate_t *self, int64_t now, qstate_dead_fn *on_dead, void *arg)
+{
+    if (!self)
+        return WEFT_EINVAL;
+    int changed = 0;
+    msg_t *msg;
+    while ((msg = s_heap_top (&self->timer)) && msg->deadline <= now) {
+        int ready = s_due (self, msg, now);
+        if (changed < INT_MAX)
+            changed += ready;
+    }
+    int dead = s_drain_dying (self, on_dead, arg);
+    return changed > INT_MAX - dead ? INT_MAX : changed + dead;
+}
+
+int64_t qstate_next_deadline (const qstate_t *self)
+{
+    if (!self)
+        return INT64_MAX;
+    msg_t *top = s_heap_top (&self->timer);
+    int64_t deadline = top ? top->deadline : INT64_MAX;
+    return self->dying_since < deadline ? self->dying_since : deadline;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Introspection                                                            */
+
+//  Calls FN on every message of HEAP; returns the first non-zero result.
+static int s_heap_walk (const heap_t *heap, qstate_foreach_fn *fn, void *arg)
+{
+    qstate_info_t info;
+    for (size_t i = 0; i < heap->size; i++) {
+        s_info_fill (heap->items[i].msg, &info);
+        int rc = fn (&info, arg);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int qstate_foreach (qstate_t *self, qstate_foreach_fn *fn, void *arg)
+{
+    if (!self || !fn)
+        return WEFT_EINVAL;
+    int rc = 0;
+    for (int p = 0; p < QSTATE_PRIORITIES && !rc; p++)
+        rc = s_heap_walk (&self->ready[p], fn, arg);
+    if (!rc)
+        rc = s_heap_walk (&self->timer, fn, arg);
+    qstate_info_t info;
+    for (msg_t *msg = self->dying.head; msg && !rc; msg = msg->next) {
+        s_info_fill (msg, &info);
+        rc = fn (&info, arg);
+    }
+    return rc;
+}
+
+int qstate_stats (const qstate_t *self, qstate_stats_t *stats)
+{
+    if (!self || !stats)
+        return WEFT_EINVAL;
+    *stats = self->stats;
+    stats->ready = 0;
+    for (int p = 0; p < QSTATE_PRIORITIES; p++)
+        stats->ready += self->ready[p].size;
+    stats->delayed = self->delayed;
+    stats->in_flight = self->timer.size - self->delayed;
+    stats->dying = self->dying.size;
+    stats->consumers = zhashx_size (self->by_name);
+    return 0;
+}
+
+size_t qstate_size (const qstate_t *self)
+{
+    return self ? self->held : 0;
+}
+
+const char *qstate_state_name (int state)
+{
+    static const char *names[] = {"ready", "delayed", "in_flight", "dying"};
+    return state >= 0 && state <= QSTATE_DYING ? names[state] : "unknown";
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Self-check                                                               */
+
+//  Checks HEAP: order, slots, room, the state of each message (READY for a
+//  ready heap of PRIORITY, DELAYED or IN_FLIGHT for the timer heap) and that
+//  each is indexed. Returns the number of faults.
+static int s_check_heap (qstate_t *self, const heap_t *heap, int priority)
+{
+    int faults = heap->size > heap->cap;
+    for (size_t i = 0; i < heap->size; i++) {
+        const entry_t *entry = &heap->items[i];
+        msg_t *msg = entry->msg;
+        faults += heap->indexed && msg->slot != i;
+        faults += entry->seq != msg->seq || entry->deadline != msg->deadline;
+        faults += i > 0 && s_before (entry, &heap->items[(i - 1) / 2]);
+        faults += zhashx_lookup (self->by_seq, &msg->seq) != msg;
+        if (priority >= 0)
+            faults += msg->state != QSTATE_READY || msg->priority != priority;
+        else
+            faults += msg->state != QSTATE_DELAYED && msg->state != QSTATE_IN_FLIGHT;
+        faults += (msg->state == QSTATE_IN_FLIGHT) != (msg->consumer != NULL);
+        faults += msg->state == QSTATE_READY && s_exhausted (self, msg);
+    }
+    return faults;
+}
+
+//  Checks LIST: links, size, and that every message is in STATE and held by
+//  CONSUMER (NULL for none). Returns the number of faults.
+static int s_check_list (const mlist_t *list, int state, const consumer_t *consumer)
+{
+    int faults = 0;
+    size_t size = 0;
+    const msg_t *prev = NULL;
+    for (const msg_t *msg = list->head; msg; prev = msg, msg = msg->next, size++) {
+        faults += msg->prev != prev || msg->state != state || msg->consumer != consumer;
+        if (size > list->size)
+            return faults + 1; //  a cycle
+    }
+    return faults + (size != list->size) + (list->tail != prev);
+}
+
+//  Checks every consumer: its in-flight list, its limits, its place on the
+//  round-robin list. Adds the number of messages in flight to *IN_FLIGHT.
+//  Returns the number of faults.
+static int s_check_consumers (qstate_t *self, size_t *in_flight)
+{
+    int faults = 0;
+    size_t count = 0, on_rr = 0;
+    for (consumer_t *consumer = self->all; consumer; consumer = consumer->next, count++) {
+        faults += s_check_list (&consumer->flight, QSTATE_IN_FLIGHT, consumer);
+        faults += consumer->flight.size > consumer->prefetch;
+        faults += consumer->in_rr != s_has_room (consumer);
+        faults += zhashx_lookup (self->by_name, consumer->name) != consumer;
+        *in_flight += consumer->flight.size;
+    }
+    for (consumer_t *consumer = self->rr_head; consumer && on_rr <= count;
+         consumer = consumer->rr_next)
+        on_rr++;
+    for (consumer_t *consumer = self->all; consumer; consumer = consumer->next)
+        on_rr -= consumer->in_rr;
+    return faults + (on_rr != 0) + (count != zhashx_size (self->by_name));
+}
+
+int qstate_check (qstate_t *self)
+{
+    if (!self)
+        return WEFT_EINVAL;
+    int faults = 0;
+    size_t ready = 0, held_at = 0, in_flight = 0;
+    for (int p = 0; p < QSTATE_PRIORITIES; p++) {
+        faults += s_check_heap (self, &self->ready[p], p);
+        faults += self->ready[p].cap < self->held_at[p];
+        ready += self->ready[p].size;
+        held_at += self->held_at[p];
+    }
+    faults += s_check_heap (self, &self->timer, -1);
+    faults += self->timer.cap < self->held || self->delayed > self->timer.size;
+    faults += s_check_list (&self->dying, QSTATE_DYING, NULL);
+    faults += s_check_consumers (self, &in_flight);
+    faults += in_flight != self->timer.size - self->delayed;
+    faults += ready + self->timer.size + self->dying.size != self->held;
+    faults += held_at != self->held || zhashx_size (self->by_seq) != self->held;
+    faults += self->dying.size == 0 && self->dying_since != INT64_MAX;
+    return faults ? WEFT_EINTERNAL : 0;
+}
