@@ -169,6 +169,15 @@ nomem:
     return WEFT_ENOMEM;
 }
 
+//  Frees every stream (before reloading them from disk).
+static void s_streams_free (journal_t *self)
+{
+    for (size_t i = 0; i < self->nstreams; i++)
+        s_stream_free (self->streams[i]);
+    self->nstreams = self->ncommitted = self->ndirty = 0;
+    jmap_clear (&self->names);
+}
+
 //  Returns the stream NAME, or NULL.
 jstream_t *jstream_find (const journal_t *self, const char *name)
 {
@@ -416,28 +425,85 @@ static void s_rollback (journal_t *self)
     s_batch_reset (self);
 }
 
+//  Closes and reopens the database and reloads the streams from disk (see
+//  journal_int.h: after a failed write). Returns 0 or a code; on failure the
+//  database stays closed and the journal broken.
+static int s_reopen (journal_t *self)
+{
+    if (self->iters)
+        return WEFT_ESTATE; //  LevelDB iterators must not outlive their database
+    s_scan_drop (self);
+    if (self->db)
+        leveldb_close (self->db);
+    char *lerr = NULL;
+    self->db = leveldb_open (self->options, self->dir, &lerr);
+    int rc = lerr ? jfail_leveldb (self, lerr, "reopening after a failed write") : 0;
+    if (rc == 0) {
+        s_streams_free (self);
+        rc = s_load_streams (self);
+    }
+    if (rc && self->db) {
+        leveldb_close (self->db);
+        self->db = NULL;
+    }
+    if (rc == 0) {
+        wlog_info (self->log, "journal %s: reopened after a failed write", self->dir);
+        self->broken = 0;
+        self->reopen_logged = false;
+    }
+    return rc;
+}
+
+//  Returns 0 when the database can be used, retrying a reopen if broken.
+int jready (journal_t *self)
+{
+    if (!self->broken)
+        return 0;
+    const wlog_t *log = self->log;
+    wlog_t quiet = {.level = WLOG_NONE};
+    if (self->reopen_logged)
+        self->log = &quiet; //  a full disk must not flood the log: once is enough
+    int rc = s_reopen (self);
+    self->log = log;
+    self->reopen_logged = rc != 0;
+    return rc == 0 ? 0 : self->broken;
+}
+
+//  After a failed write of the batch: drops it, and reopens the database
+//  before anything else is written through it. Returns RC.
+static int s_write_failed (journal_t *self, int rc)
+{
+    char error[sizeof self->error];
+    snprintf (error, sizeof error, "%s", self->error);
+    s_rollback (self);
+    self->broken = rc;
+    if (jready (self) != 0) //  keep the commit's message: that is what failed
+        snprintf (self->error, sizeof self->error, "%s", error);
+    return rc;
+}
+
 //  Writes the pending batch with one leveldb_write.
 int journal_commit (journal_t *self, bool sync)
 {
     if (!self)
         return WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     if (self->fail_next) {
-        int rc = self->fail_next;
+        rc = self->fail_next;
         self->fail_next = 0;
-        s_rollback (self);
-        return jfail (self, rc, "journal %s: commit failed (%s, injected by a test)", self->dir,
-                      rc == WEFT_ENOSPC ? "disk full" : "I/O error");
+        jfail (self, rc, "journal %s: commit failed (%s, injected by a test)", self->dir,
+               rc == WEFT_ENOSPC ? "disk full" : "I/O error");
+        return s_write_failed (self, rc);
     }
     if (self->pending == 0 && self->ndirty == 0)
         return 0;
     s_stage_records (self);
     char *lerr = NULL;
     leveldb_write (self->db, sync ? self->wsync : self->wasync, self->batch, &lerr);
-    if (lerr) {
-        int rc = jfail_leveldb (self, lerr, "commit failed");
-        s_rollback (self);
-        return rc;
-    }
+    if (lerr)
+        return s_write_failed (self, jfail_leveldb (self, lerr, "commit failed"));
     s_settle (self);
     return 0;
 }
@@ -621,8 +687,7 @@ void journal_close (journal_t **self_p)
         wlog_warn (self->log, "journal %s: closed with %zu ops not committed (discarded)",
                    self->dir, self->pending);
     s_leveldb_free (self);
-    for (size_t i = 0; i < self->nstreams; i++)
-        s_stream_free (self->streams[i]);
+    s_streams_free (self);
     free (self->streams);
     free (self->dirty);
     jmap_free (&self->names);

@@ -182,10 +182,16 @@ size_t journal_pending (const journal_t *self);
 //  the whole batch is dropped and the in-memory state (stats, stream ids,
 //  next_seq) is as before it: nothing staged in it counts, nothing committed
 //  before is harmed; the caller must report failure, not acknowledge.
+//  After a failed write the journal closes and reopens its database at once
+//  (LevelDB cannot safely write after a failed append) and reloads the
+//  streams from disk. While it cannot (disk still full, or an iterator is
+//  open), every call that needs the database retries and fails with the
+//  same code; stats and the stream list stay readable.
 int journal_commit (journal_t *self, bool sync);
 
 //  FOR TESTS ONLY: makes the next journal_commit () fail with ERR (e.g.
-//  WEFT_ENOSPC) without writing anything, as a failed write would.
+//  WEFT_ENOSPC) without writing anything, as a failed write would (the
+//  database is reopened too).
 void journal_fail_next_commit (journal_t *self, int err);
 
 /* ---------------------------------------------------------------------------
@@ -203,8 +209,7 @@ uint64_t journal_next_seq (const journal_t *self, const char *stream);
 size_t journal_stream_count (const journal_t *self);
 
 //  Returns the name of stream INDEX (0 <= INDEX < journal_stream_count ()),
-//  or NULL. Borrowed: valid until the journal closes or a failed commit drops
-//  the streams its batch created.
+//  or NULL. Borrowed: valid until the journal closes or a commit fails.
 const char *journal_stream_name (const journal_t *self, size_t index);
 
 /* ---------------------------------------------------------------------------
@@ -215,7 +220,8 @@ const char *journal_stream_name (const journal_t *self, size_t index);
 //  upwards, in sequence order, as committed when it is created (later
 //  commits are not seen: create a new one). A range FROM..TO is the caller
 //  stopping after TO. Stores it in *OUT; returns 0, WEFT_ENOTFOUND (unknown
-//  stream) or WEFT_ENOMEM. Destroy it before closing the journal.
+//  stream) or WEFT_ENOMEM. Destroy it before closing the journal, and soon:
+//  after a failed commit the journal cannot reopen while one is open.
 int journal_iter_new (journal_t *self, const char *stream, uint64_t from_seq, journal_iter_t **out);
 
 //  Reads the next entry into *ENTRY (borrowed data, see journal_entry_t).

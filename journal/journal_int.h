@@ -11,6 +11,14 @@
     keys that are already committed (deleted entries, meta puts/deletes), so
     reads of staged state do not need LevelDB to read its own batch. Entries
     appended in the batch are in the stream's PEND array (seq order).
+
+    After a failed write the database is closed and reopened at once:
+    LevelDB's log writer is not usable after a failed append (it counts the
+    lost bytes as written, so the records after them would be unreadable at
+    the next recovery, and acknowledged entries lost). Reopening recovers up
+    to the last complete record and reloads the streams from disk. While it
+    cannot reopen (disk still full), the journal is BROKEN: every call that
+    needs the database retries, and fails with the write's code.
 */
 #ifndef WEFT_JOURNAL_JOURNAL_INT_H
 #define WEFT_JOURNAL_JOURNAL_INT_H
@@ -108,6 +116,9 @@ struct journal {
     uint8_t *vbuf;                  //  scratch for entry values
     size_t vbuf_cap;                //  size of vbuf
     int fail_next;                  //  test hook: the next commit fails with this
+    int broken;                     //  WEFT_E* of a failed write not yet cured by a reopen
+    bool reopen_logged;             //  a failed reopen was logged (log it once)
+    size_t iters;                   //  live journal iterators (no reopen under them)
     char error[512];                //  last failure message
 };
 
@@ -164,6 +175,11 @@ int jfail (journal_t *self, int rc, const char *fmt, ...) __attribute__ ((format
 //  journal.c: maps a LevelDB error message to a WEFT_E* code (frees LERR
 //  with leveldb_free), records it with WHAT as context and returns the code.
 int jfail_leveldb (journal_t *self, char *lerr, const char *what);
+
+//  journal.c: returns 0 when the database can be used; after a failed write
+//  that could not reopen it yet (see journal_commit ()), tries again and
+//  returns 0 or the code that keeps it unusable.
+int jready (journal_t *self);
 
 //  journal.c: returns the stream named NAME, or NULL.
 jstream_t *jstream_find (const journal_t *self, const char *name);

@@ -27,6 +27,9 @@ int journal_meta_put (journal_t *self, const char *key, const void *value, size_
     if (!self || !klen || (len && !value) || len > JOURNAL_ENTRY_MAX)
         return self ? jfail (self, WEFT_EINVAL, "journal %s: bad meta key or value", self->dir)
                     : WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     if (jmap_put (&self->overlay, k, klen, JOV_PUT, value, len) != 0)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     leveldb_writebatch_put (self->batch, (const char *)k, klen, value ? value : "", len);
@@ -42,6 +45,9 @@ int journal_meta_del (journal_t *self, const char *key)
     if (!self || !klen)
         return self ? jfail (self, WEFT_EINVAL, "journal %s: bad meta key", self->dir)
                     : WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     if (jmap_put (&self->overlay, k, klen, JOV_DELETED, NULL, 0) != 0)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     leveldb_writebatch_delete (self->batch, (const char *)k, klen);
@@ -68,6 +74,9 @@ int journal_meta_get (journal_t *self, const char *key, void *buf, size_t cap, s
     size_t klen = s_meta_key (key, k);
     if (!self || !klen || (cap && !buf))
         return WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     const jmap_item_t *staged = jmap_find (&self->overlay, k, klen);
     if (staged)
         return staged->num == JOV_DELETED ? WEFT_ENOTFOUND
@@ -79,7 +88,7 @@ int journal_meta_get (journal_t *self, const char *key, void *buf, size_t cap, s
         return jfail_leveldb (self, lerr, "reading a meta key");
     if (!value)
         return WEFT_ENOTFOUND;
-    int rc = s_copy_out (value, vlen, buf, cap, len);
+    rc = s_copy_out (value, vlen, buf, cap, len);
     leveldb_free (value);
     return rc;
 }
@@ -157,8 +166,11 @@ int journal_meta_scan (journal_t *self, const char *prefix, journal_meta_fn *fn,
     size_t plen = prefix ? strlen (prefix) : 0;
     if (!self || !prefix || !fn || plen > JOURNAL_KEY_MAX)
         return WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     k[0] = JK_META;
     memcpy (k + 1, prefix, plen);
-    int rc = s_scan_committed (self, k, plen + 1, fn, arg);
+    rc = s_scan_committed (self, k, plen + 1, fn, arg);
     return rc ? rc : s_scan_staged (self, k, plen + 1, fn, arg);
 }

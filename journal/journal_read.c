@@ -21,15 +21,17 @@ int journal_iter_new (journal_t *self, const char *stream, uint64_t from_seq, jo
     if (!self || !out)
         return WEFT_EINVAL;
     *out = NULL;
+    int rc = jready (self);
     jstream_t *s = jstream_find (self, stream);
-    if (!s)
-        return WEFT_ENOTFOUND;
+    if (rc || !s)
+        return rc ? rc : WEFT_ENOTFOUND;
     journal_iter_t *iter = calloc (1, sizeof *iter);
     if (!iter)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     iter->journal = self;
     iter->it = leveldb_create_iterator (self->db, self->rscan);
     jkey_entry (iter->start, s->sid, from_seq);
+    self->iters++;
     *out = iter;
     return 0;
 }
@@ -72,6 +74,7 @@ void journal_iter_destroy (journal_iter_t **self_p)
     if (!self_p || !*self_p)
         return;
     leveldb_iter_destroy ((*self_p)->it);
+    (*self_p)->journal->iters--;
     free (*self_p);
     *self_p = NULL;
 }
@@ -132,14 +135,15 @@ int journal_seek_time (journal_t *self, const char *stream, int64_t time_us, uin
 {
     if (!self || !seq)
         return WEFT_EINVAL;
+    int rc = jready (self);
     jstream_t *s = jstream_find (self, stream);
-    if (!s)
-        return WEFT_ENOTFOUND;
+    if (rc || !s)
+        return rc ? rc : WEFT_ENOTFOUND;
     const journal_stats_t *st = &s->committed.st;
     *seq = st->last_seq + 1;
     if (st->count == 0)
         return 0;
     uint64_t start = st->first_seq;
-    int rc = s_index_floor (self, s, time_us, &start);
+    rc = s_index_floor (self, s, time_us, &start);
     return rc ? rc : s_scan_time (self, s, start, time_us, seq);
 }

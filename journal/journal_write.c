@@ -192,7 +192,9 @@ int journal_append (journal_t *self, const char *stream, uint64_t seq, int64_t t
     if (!self)
         return WEFT_EINVAL;
     jstream_t *s = NULL;
-    int rc = s_append_check (self, stream, seq, data, len);
+    int rc = jready (self);
+    if (rc == 0)
+        rc = s_append_check (self, stream, seq, data, len);
     if (rc == 0)
         rc = s_vbuf_reserve (self, JENTRY_HEADER + len);
     if (rc == 0)
@@ -279,12 +281,15 @@ int journal_delete (journal_t *self, const char *stream, uint64_t seq)
 {
     if (!self)
         return WEFT_EINVAL;
+    int rc = jready (self);
+    if (rc)
+        return rc;
     jstream_t *s = jstream_find (self, stream);
     if (!s)
         return jfail (self, WEFT_ENOTFOUND, "journal %s: no stream %s", self->dir,
                       stream ? stream : "(null)");
     jfound_t f, next;
-    int rc = s_lookup (self, s, seq, &f);
+    rc = s_lookup (self, s, seq, &f);
     if (rc == 0)
         return jfail (self, WEFT_ENOTFOUND, "journal %s: stream %s has no entry %" PRIu64,
                       self->dir, stream, seq);
@@ -318,11 +323,12 @@ int journal_retention_step (journal_t *self, const char *stream, const journal_l
     if (!self || !lim || lim->max_age_us < 0)
         return self ? jfail (self, WEFT_EINVAL, "journal %s: bad retention limits", self->dir)
                     : WEFT_EINVAL;
+    int rc = jready (self);
     jstream_t *s = jstream_find (self, stream);
-    if (!s)
-        return WEFT_ENOTFOUND;
+    if (rc || !s)
+        return rc ? rc : WEFT_ENOTFOUND;
     jfound_t f, next;
-    int has = 0, rc = 0;
+    int has = 0;
     size_t done = 0;
     while (rc == 0 && done < budget && s_over_limits (&s->staged.st, lim, now_us)) {
         if (!has && (has = jentry_find (self, s, s->staged.st.first_seq, &f)) <= 0) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,7 +91,8 @@ static size_t s_check_range (journal_t *j, const char *stream, int id, uint64_t 
     while ((rc = journal_iter_next (it, &e)) == 1) {
         cr_assert_eq (e.seq, want, "%s: got seq %llu, want %llu", stream, (unsigned long long)e.seq,
                       (unsigned long long)want);
-        cr_assert_eq (e.len, len);
+        cr_assert_eq (e.len, len, "%s: seq %llu has %zu bytes, want %zu", stream,
+                      (unsigned long long)e.seq, e.len, len);
         cr_assert_eq (e.time_us, (int64_t)e.seq * 1000);
         s_fill (buf, len, id, e.seq);
         cr_assert_eq (memcmp (e.data, buf, len), 0, "payload of %llu differs",
@@ -453,6 +455,78 @@ Test (journal, failed_commit_changes_nothing, .timeout = 30)
     cr_assert_eq (s_check_range (j, "q/new", 2, 1, 1, 1, 1, 30), 1);
     cr_assert_eq (s_check_range (j, "q/other", 3, 1, 1, 1, 1, 30), 1);
     cr_assert_eq (s_stats (j, "q/old").count, 29);
+    journal_close (&j);
+}
+
+//  A real failed write: RLIMIT_FSIZE makes every write past 1 byte of a file
+//  fail (EFBIG, as a full disk would with ENOSPC). LevelDB's log writer is
+//  not usable after that, so the journal must reopen before writing again;
+//  without that, the entries acknowledged after the failure would be
+//  unreadable at the next open.
+Test (journal, real_write_failure_reopens, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    for (uint64_t seq = 1; seq <= 100; seq++)
+        s_append (j, "q/f", 1, seq, 100);
+    cr_assert_eq (journal_commit (j, true), 0);
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit unlimited, tiny = {.rlim_cur = 1, .rlim_max = RLIM_INFINITY};
+    cr_assert_eq (getrlimit (RLIMIT_FSIZE, &unlimited), 0);
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &tiny), 0);
+    for (uint64_t seq = 101; seq <= 150; seq++)
+        s_append (j, "q/f", 1, seq, 1000);
+    cr_assert_eq (journal_commit (j, true), WEFT_EIO);
+    cr_assert (strstr (journal_error (j), "commit failed"), "%s", journal_error (j));
+    cr_assert_eq (journal_next_seq (j, "q/f"), 101);
+    cr_assert_eq (s_stats (j, "q/f").count, 100);
+    //  Still no room: it cannot reopen, so it refuses work and says why.
+    cr_assert_eq (journal_append (j, "q/f", 101, 0, "x", 1), WEFT_EIO);
+    cr_assert_eq (journal_meta_put (j, "k", "x", 1), WEFT_EIO);
+    cr_assert_eq (journal_commit (j, true), WEFT_EIO);
+    cr_assert_eq (journal_pending (j), 0);
+    //  Room again: the next call reopens, and the same seqs go in.
+    cr_assert_eq (setrlimit (RLIMIT_FSIZE, &unlimited), 0);
+    for (uint64_t seq = 101; seq <= 200; seq++)
+        s_append (j, "q/f", 1, seq, 1000);
+    cr_assert_eq (journal_commit (j, true), 0);
+    cr_assert_eq (s_check_range (j, "q/f", 1, 101, 101, 200, 1, 1000), 100);
+    journal_close (&j);
+    j = s_open ();
+    journal_iter_t *it = NULL;
+    cr_assert_eq (journal_iter_new (j, "q/f", 1, &it), 0);
+    journal_entry_t e;
+    uint64_t want = 1;
+    while (journal_iter_next (it, &e) == 1) {
+        cr_assert_eq (e.seq, want++);
+        cr_assert_eq (e.len, e.seq <= 100 ? 100 : 1000);
+    }
+    journal_iter_destroy (&it);
+    cr_assert_eq (want, 201);
+    cr_assert_eq (s_check_range (j, "q/f", 1, 101, 101, 200, 1, 1000), 100);
+    cr_assert_eq (journal_next_seq (j, "q/f"), 201);
+    journal_close (&j);
+}
+
+Test (journal, failure_with_an_iterator_open, .timeout = 30)
+{
+    journal_t *j = s_open ();
+    s_append (j, "t/i", 1, 1, 10);
+    cr_assert_eq (journal_commit (j, false), 0);
+    journal_iter_t *it = NULL;
+    cr_assert_eq (journal_iter_new (j, "t/i", 1, &it), 0);
+    s_append (j, "t/i", 1, 2, 10);
+    journal_fail_next_commit (j, WEFT_ENOSPC);
+    cr_assert_eq (journal_commit (j, false), WEFT_ENOSPC);
+    //  The database cannot be reopened under a live iterator: the journal
+    //  stays unusable (the iterator still reads) until it is destroyed.
+    journal_entry_t e;
+    cr_assert_eq (journal_iter_next (it, &e), 1);
+    cr_assert_eq (e.seq, 1);
+    cr_assert_eq (journal_append (j, "t/i", 2, 2000, "x", 1), WEFT_ENOSPC);
+    journal_iter_destroy (&it);
+    s_append (j, "t/i", 1, 2, 10);
+    cr_assert_eq (journal_commit (j, false), 0);
+    cr_assert_eq (s_check_range (j, "t/i", 1, 1, 1, 2, 1, 10), 2);
     journal_close (&j);
 }
 
