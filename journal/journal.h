@@ -39,7 +39,9 @@
     journal_seek_time () read committed data only.
 
     Errors are WEFT_E* codes from weft.h; journal_error () gives the detail of
-    the last failure. Disk errors never abort.
+    the last failure. Disk errors never abort. Any call that reads or writes
+    the database may also return the code of an earlier failed commit while
+    the journal cannot reopen its database (see journal_commit ()).
 
     Thread: a journal belongs to one thread (the node's actor); no function
     here may be called concurrently on the same journal or its iterators.
@@ -158,7 +160,7 @@ int journal_meta_del (journal_t *self, const char *key);
 //  the value's size in *LEN and, when it fits, the value in BUF (CAP bytes;
 //  BUF may be NULL when CAP is 0). Returns 0, WEFT_ENOTFOUND, WEFT_EMSGSIZE
 //  (CAP too small: *LEN says how much is needed, nothing copied), WEFT_EINVAL
-//  or WEFT_EIO.
+//  or WEFT_EIO/WEFT_ECORRUPT.
 int journal_meta_get (journal_t *self, const char *key, void *buf, size_t cap, size_t *len);
 
 //  Called by journal_meta_scan () for each key: KEY (NUL-terminated) and

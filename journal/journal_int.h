@@ -42,6 +42,7 @@
 #define JK_INDEX_LEN  21 //  'I' sid time seq
 #define JK_STREAM_LEN 5  //  'S' sid
 #define JK_PREFIX_LEN 5  //  type + sid: the range of one stream's entries or index
+#define JK_INDEX_SEQ  13 //  offset of the seq in an index key
 
 #define JOURNAL_FORMAT 1  //  value of the 'V' key
 #define JREC_VERSION   1  //  first byte of a stream record
@@ -165,7 +166,7 @@ static inline void jkey_index (uint8_t *key, uint32_t sid, int64_t time_us, uint
 {
     jkey_prefix (key, JK_INDEX, sid);
     jput64 (key + 5, (uint64_t)time_us ^ (1ull << 63));
-    jput64 (key + 13, seq);
+    jput64 (key + JK_INDEX_SEQ, seq);
 }
 
 //  journal.c: records a failure: formats the message into self->error, logs

@@ -96,7 +96,7 @@ static int s_index_floor (journal_t *self, const jstream_t *s, int64_t time_us, 
     size_t klen;
     const uint8_t *k = (const uint8_t *)leveldb_iter_key (it, &klen);
     if (klen == JK_INDEX_LEN && memcmp (k, key, JK_PREFIX_LEN) == 0) {
-        uint64_t seq = jget64 (k + 13);
+        uint64_t seq = jget64 (k + JK_INDEX_SEQ);
         if (seq > *start)
             *start = seq;
     }

@@ -235,7 +235,7 @@ static void s_index_trim (journal_t *self, jstream_t *s)
         const char *k = leveldb_iter_key (it, &klen);
         if (klen != JK_INDEX_LEN || memcmp (k, prefix, sizeof prefix) != 0)
             break;
-        if (jget64 ((const uint8_t *)k + 13) >= s->staged.st.first_seq)
+        if (jget64 ((const uint8_t *)k + JK_INDEX_SEQ) >= s->staged.st.first_seq)
             break;
         if (jmap_find (&self->overlay, k, klen))
             continue;

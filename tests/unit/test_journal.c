@@ -898,3 +898,153 @@ Test (journal, not_a_journal, .timeout = 30)
     cr_assert_eq (rc, WEFT_EINVAL, "rc %d: %s", rc, s_err);
     cr_assert (strstr (s_err, "not a journal"), "%s", s_err);
 }
+
+/* ---------------------------------------------------------------------------
+   Model test: random ops against a trivial model of each stream
+*/
+
+#define MODEL_STREAMS 3
+#define MODEL_SEQS    4096
+
+//  What one stream should hold: per seq, present or not and its size.
+typedef struct {
+    bool present[MODEL_SEQS]; //  entry seq is present
+    uint16_t len[MODEL_SEQS]; //  its payload size
+    uint64_t last_seq;        //  highest seq appended
+} model_t;
+
+//  The model of every stream, as committed and as staged.
+typedef struct {
+    model_t committed[MODEL_STREAMS]; //  as on disk
+    model_t staged[MODEL_STREAMS];    //  with the pending batch
+    uint64_t rng;                     //  xorshift state
+} world_t;
+
+//  Returns a pseudo-random number below N (xorshift64).
+static uint64_t s_rand (world_t *w, uint64_t n)
+{
+    w->rng ^= w->rng << 13;
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return w->rng % n;
+}
+
+//  Checks the journal's stats of stream I against the staged model.
+static void s_model_check_stats (journal_t *j, const model_t *m, const char *name)
+{
+    journal_stats_t st;
+    if (m->last_seq == 0) {
+        cr_assert_eq (journal_stats (j, name, &st), WEFT_ENOTFOUND, "%s exists", name);
+        return;
+    }
+    cr_assert_eq (journal_stats (j, name, &st), 0, "%s missing", name);
+    uint64_t count = 0, bytes = 0, first = 0;
+    for (uint64_t seq = 1; seq <= m->last_seq; seq++)
+        if (m->present[seq]) {
+            first = first ? first : seq;
+            count++;
+            bytes += m->len[seq];
+        }
+    cr_assert_eq (st.count, count, "%s count %llu, want %llu", name, (unsigned long long)st.count,
+                  (unsigned long long)count);
+    cr_assert_eq (st.bytes, bytes, "%s bytes", name);
+    cr_assert_eq (st.last_seq, m->last_seq, "%s last_seq", name);
+    cr_assert_eq (st.first_seq, first ? first : m->last_seq + 1, "%s first_seq %llu, want %llu",
+                  name, (unsigned long long)st.first_seq, (unsigned long long)first);
+    cr_assert_eq (st.first_time_us, first ? (int64_t)first * 1000 : 0, "%s first_time", name);
+}
+
+//  Checks the committed entries of stream NAME against the committed model.
+static void s_model_check_entries (journal_t *j, const model_t *m, const char *name)
+{
+    journal_iter_t *it = NULL;
+    if (journal_iter_new (j, name, 1, &it) == WEFT_ENOTFOUND)
+        return;
+    journal_entry_t e;
+    uint64_t seq = 0;
+    while (journal_iter_next (it, &e) == 1) {
+        while (++seq < e.seq)
+            cr_assert (!m->present[seq], "%s: entry %llu missing", name, (unsigned long long)seq);
+        cr_assert (m->present[seq], "%s: entry %llu should be gone", name, (unsigned long long)seq);
+        cr_assert_eq (e.len, m->len[seq]);
+        cr_assert_eq (e.time_us, (int64_t)seq * 1000);
+    }
+    while (++seq <= m->last_seq)
+        cr_assert (!m->present[seq], "%s: entry %llu missing", name, (unsigned long long)seq);
+    journal_iter_destroy (&it);
+}
+
+//  One random op on stream I of the world.
+static void s_model_op (journal_t *j, world_t *w, int i, const char *name)
+{
+    model_t *m = &w->staged[i];
+    uint64_t r = s_rand (w, 100);
+    if (r < 55 && m->last_seq + 8 < MODEL_SEQS) { //  append, sometimes with a gap
+        uint64_t seq = m->last_seq + 1 + (s_rand (w, 4) == 0 ? s_rand (w, 5) : 0);
+        size_t len = (size_t)s_rand (w, 65);
+        s_append (j, name, i, seq, len);
+        cr_assert_eq (journal_append (j, name, seq, 0, "x", 1), WEFT_EINVAL);
+        m->present[seq] = true;
+        m->len[seq] = (uint16_t)len;
+        m->last_seq = seq;
+    } else if (r < 85 && m->last_seq) { //  delete a random seq, present or not
+        uint64_t seq = 1 + s_rand (w, m->last_seq + 1);
+        int rc = journal_delete (j, name, seq);
+        cr_assert_eq (rc, seq <= m->last_seq && m->present[seq] ? 0 : WEFT_ENOTFOUND,
+                      "delete %s/%llu: %d", name, (unsigned long long)seq, rc);
+        if (rc == 0)
+            m->present[seq] = false;
+    } else if (m->last_seq) { //  retention by count, small budget
+        journal_limits_t lim = {.max_count = 1 + s_rand (w, 40)};
+        size_t deleted = 0, budget = (size_t)s_rand (w, 8);
+        cr_assert_eq (journal_retention_step (j, name, &lim, 0, budget, &deleted), 0);
+        for (uint64_t seq = 1; seq <= m->last_seq && deleted; seq++)
+            if (m->present[seq]) {
+                m->present[seq] = false;
+                deleted--;
+            }
+    }
+}
+
+//  Ends the batch: commits it, fails it (the hook), or commits and reopens.
+static void s_model_end_batch (journal_t **j, world_t *w, char names[][16])
+{
+    uint64_t r = s_rand (w, 10);
+    if (r == 0) {
+        journal_fail_next_commit (*j, WEFT_ENOSPC);
+        cr_assert_eq (journal_commit (*j, false), WEFT_ENOSPC);
+        memcpy (w->staged, w->committed, sizeof w->staged);
+    } else {
+        cr_assert_eq (journal_commit (*j, r == 1), 0, "%s", journal_error (*j));
+        memcpy (w->committed, w->staged, sizeof w->staged);
+    }
+    if (r == 2) {
+        journal_close (j);
+        *j = s_open ();
+    }
+    for (int i = 0; i < MODEL_STREAMS; i++) {
+        s_model_check_stats (*j, &w->staged[i], names[i]);
+        s_model_check_entries (*j, &w->committed[i], names[i]);
+    }
+}
+
+Test (journal, model_random_ops, .timeout = 60)
+{
+    static world_t w; //  large: not on the stack
+    memset (&w, 0, sizeof w);
+    w.rng = 0x9e3779b97f4a7c15ull;
+    char names[MODEL_STREAMS][16];
+    for (int i = 0; i < MODEL_STREAMS; i++)
+        snprintf (names[i], sizeof names[i], "q/model-%d", i);
+    journal_t *j = s_open ();
+    for (int batch = 0; batch < 400; batch++) {
+        int ops = 1 + (int)s_rand (&w, 12);
+        for (int k = 0; k < ops; k++) {
+            int i = (int)s_rand (&w, MODEL_STREAMS);
+            s_model_op (j, &w, i, names[i]);
+            s_model_check_stats (j, &w.staged[i], names[i]);
+        }
+        s_model_end_batch (&j, &w, names);
+    }
+    journal_close (&j);
+}
