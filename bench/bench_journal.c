@@ -15,7 +15,9 @@
       -o  directory for the databases (default a fresh /tmp/weft-bench-XXXXXX)
       -s  sync mode only;  -a  async mode only
 */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE //  nftw
+#endif
 #include <errno.h>
 #include <ftw.h>
 #include <leveldb/c.h>
