@@ -1,0 +1,307 @@
+/*  cli/weft.c - the weft command line: options, help and dispatch.
+
+    weft [global options] COMMAND [args]   (weft --help, weft COMMAND --help)
+
+    Joins the fabric as a client-role node (or talks to one node with --node),
+    runs one command (weft_cmds.c) and exits. A plain consumer of weft.h.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "loop.h"
+#include "weft_cli.h"
+
+extern char **environ;
+
+//  A command: its word, its function, its arguments and its help.
+typedef struct {
+    const char *name;          //  "pub"
+    int (*run) (weft_cli_t *); //  runs it; returns an exit code
+    int min_args, max_args;    //  arguments it takes
+    const char *usage;         //  its arguments, for usage lines
+    const char *summary;       //  one line for weft --help
+    const char *help;          //  what it does, several lines
+} weft_command_t;
+
+static const weft_command_t s_commands[] = {
+    {"peers", weft_cmd_peers, 0, 0, "", "list the other nodes of the fabric",
+     "Lists the other nodes of the fabric: name, uuid, role, endpoint, state.\n"
+     "Listens until the peer set has been stable for one discovery interval\n"
+     "(at most --wait-ms). With --json: an array of objects with every field\n"
+     "(uuid, name, role, endpoint, pub_endpoint, state, source, ready, last_seen_ms).\n"},
+    {"pub", weft_cmd_pub, 1, 2, "TOPIC [MESSAGE]", "publish MESSAGE, or each line of stdin",
+     "Publishes MESSAGE on TOPIC, or one message per line of stdin when MESSAGE\n"
+     "is absent. First waits until a member (with --node: that node) has joined\n"
+     "and every joined peer is ready (has sent us its subscriptions), at most\n"
+     "--timeout. Prints nothing, or {\"published\": N} with --json.\n"},
+    {"sub", weft_cmd_sub, 1, 1, "PATTERN [--count N]", "print the messages of PATTERN",
+     "Subscribes to PATTERN (a.b, a.*.c, a.#) and prints each message as\n"
+     "\"TOPIC BODY\", or with --json one object per line with topic, from,\n"
+     "from_name, seq, time_us and body. Exits 0 after N messages (--count),\n"
+     "or at --timeout (0: never): 0 without --count, else 1.\n"},
+    {"status", weft_cmd_status, 0, 0, "", "print the status of the members",
+     "Prints the status of every member (with --node: of that node): a short\n"
+     "summary per node, or with --json an array of their status objects.\n"},
+};
+
+#define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
+
+//  weft's own flags.
+enum { OPT_JSON = CLI_OPT_TOOL, OPT_TIMEOUT, OPT_WAIT_MS, OPT_NODE, OPT_COUNT, OPT_VERSION };
+
+static const struct option s_options[] = {{"json", no_argument, NULL, OPT_JSON},
+                                          {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                          {"wait-ms", required_argument, NULL, OPT_WAIT_MS},
+                                          {"node", required_argument, NULL, OPT_NODE},
+                                          {"count", required_argument, NULL, OPT_COUNT},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, OPT_VERSION},
+                                          {NULL, 0, NULL, 0}};
+
+int weft_fail (int code, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "weft: ");
+    vfprintf (stderr, format, args);
+    fprintf (stderr, "\n");
+    va_end (args);
+    return code;
+}
+
+int64_t weft_deadline (const weft_cli_t *self)
+{
+    return self->timeout_ms > 0 ? self->start_ms + self->timeout_ms : -1;
+}
+
+//  Returns the command named NAME, or NULL.
+static const weft_command_t *command_find (const char *name)
+{
+    for (size_t i = 0; name && i < COMMAND_COUNT; i++)
+        if (strcmp (s_commands[i].name, name) == 0)
+            return &s_commands[i];
+    return NULL;
+}
+
+//  Prints weft's own global flags.
+static void help_global_flags (void)
+{
+    printf ("  %-26s %s\n", "--json", "machine-readable output");
+    printf ("  %-26s %s\n", "--timeout SECONDS", "give up after this long (default 5; 0: never)");
+    printf ("  %-26s %s\n", "--wait-ms MS",
+            "listen for peers at most MS first (default: 1.5 intervals)");
+    printf ("  %-26s %s\n", "--node tcp://HOST:PORT",
+            "talk to this node only (no beacons; it is the one seed)");
+    printf ("  %-26s %s\n", "-h, --help", "print help (weft COMMAND --help: that command's)");
+    printf ("  %-26s %s\n", "--version", "print the version and exit");
+}
+
+//  Prints the global help.
+static void help_main (void)
+{
+    printf ("Usage: weft [options] COMMAND [args]\n"
+            "Joins the Weft fabric as a client node, runs COMMAND and exits.\n\nCommands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        char left[48];
+        snprintf (left, sizeof left, "%s %s", s_commands[i].name, s_commands[i].usage);
+        printf ("  %-26s %s\n", left, s_commands[i].summary);
+    }
+    printf ("\nOptions (before or after COMMAND):\n");
+    help_global_flags ();
+    printf ("\nDiscovery and config options (as for weftd):\n");
+    cli_help_flags (stdout);
+    printf ("\n");
+    cli_help_config (stdout);
+    printf ("\nweft always runs with node.role=client unless --role is given.\n"
+            "Exit codes: 0 ok; 1 runtime failure (timeout, no peer, network);\n"
+            "2 usage error (bad flag or value, unreadable config file).\n");
+}
+
+//  Prints the help of COMMAND.
+static void help_command (const weft_command_t *command)
+{
+    printf ("Usage: weft [options] %s %s\n\n%s\nOptions:\n", command->name, command->usage,
+            command->help);
+    help_global_flags ();
+    if (strcmp (command->name, "sub") == 0)
+        printf ("  %-26s %s\n", "--count N", "exit 0 after N messages");
+    printf ("  %-26s %s\n", "(see weft --help)", "discovery and config options");
+}
+
+//  cli_tool_fn: records one of weft's own flags.
+static int take_flag (void *arg, int code, const char *value, char *err, size_t cap)
+{
+    weft_cli_t *self = arg;
+    int64_t ms = 0;
+    long long n = 0;
+    switch (code) {
+    case OPT_JSON:
+        self->json = true;
+        return 0;
+    case 'h':
+        self->help = true;
+        return 0;
+    case OPT_VERSION:
+        self->version = true;
+        return 0;
+    case OPT_NODE:
+        self->node_endpoint = value;
+        return 0;
+    case OPT_TIMEOUT:
+        self->timeout_text = value;
+        if (cli_parse_seconds (value, &ms) == 0) {
+            self->timeout_ms = ms;
+            return 0;
+        }
+        snprintf (err, cap, "--timeout: '%.40s' is not a number of seconds (0 to 86400)", value);
+        return -1;
+    case OPT_WAIT_MS:
+        if (cli_parse_int (value, 0, 3600000, &n) == 0) {
+            self->wait_ms = n;
+            return 0;
+        }
+        snprintf (err, cap, "--wait-ms: '%.40s' is not a whole number from 0 to 3600000", value);
+        return -1;
+    case OPT_COUNT:
+        if (cli_parse_int (value, 1, 1000000000, &n) == 0) {
+            self->count = n;
+            return 0;
+        }
+        snprintf (err, cap, "--count: '%.40s' is not a whole number from 1 to 1000000000", value);
+        return -1;
+    }
+    snprintf (err, cap, "unexpected flag");
+    return -1;
+}
+
+//  Applies weft's own settings around the layers: client role unless --role
+//  was given, and --node (no beacons, one seed). Returns 0 or -1 with ERR.
+static int settle_config (weft_cli_t *self, char *err, size_t cap)
+{
+    bool role_flag = false;
+    for (size_t i = 0; i < self->flags.count; i++)
+        role_flag |= strcmp (self->flags.items[i].key, "node.role") == 0;
+    if (!role_flag)
+        weft_config_set (self->cfg, "node.role", "client");
+    if (self->node_endpoint &&
+        (weft_config_set (self->cfg, "discovery.seeds", self->node_endpoint) ||
+         weft_config_set (self->cfg, "discovery.enabled", "false"))) {
+        snprintf (err, cap, "--node: %s", weft_config_error (self->cfg));
+        return -1;
+    }
+    return 0;
+}
+
+//  Checks the command and its arguments; returns 0 or -1 with ERR.
+static int check_command (weft_cli_t *self, char *err, size_t cap)
+{
+    const weft_command_t *command = command_find (self->command);
+    if (!self->command)
+        snprintf (err, cap, "no command given (see weft --help)");
+    else if (!command)
+        snprintf (err, cap, "'%.40s': unknown command (see weft --help)", self->command);
+    else if (self->arg_count < command->min_args || self->arg_count > command->max_args)
+        snprintf (err, cap, "%s: expected %s%s (see weft %s --help)", command->name,
+                  *command->usage ? "arguments " : "no arguments", command->usage, command->name);
+    else if (self->count >= 0 && strcmp (command->name, "sub") != 0)
+        snprintf (err, cap, "--count: only for sub");
+    else if (strcmp (command->name, "pub") == 0 && !weft_topic_valid (self->args[0]))
+        snprintf (err, cap, "pub: '%.60s' is not a valid topic", self->args[0]);
+    else
+        return 0;
+    return -1;
+}
+
+//  Parses ARGV and resolves the config; returns 0 or an exit code (usage
+//  errors have been reported).
+static int configure (weft_cli_t *self, int argc, char **argv)
+{
+    char err[CLI_ERROR_MAX];
+    int first =
+        cli_parse (argc, argv, "h", s_options, take_flag, self, &self->flags, err, sizeof err);
+    if (first >= 0 && first < argc) {
+        self->command = argv[first];
+        self->args = argv + first + 1;
+        self->arg_count = argc - first - 1;
+    }
+    if (first >= 0 && !self->help && !self->version &&
+        (check_command (self, err, sizeof err) ||
+         cli_resolve (self->cfg, &self->flags, (const char *const *)environ, err, sizeof err) ||
+         settle_config (self, err, sizeof err)))
+        first = -1;
+    return first < 0 ? weft_fail (CLI_EXIT_USAGE, "%s", err) : 0;
+}
+
+//  Creates and starts the client node; returns 0 or an exit code.
+static int start (weft_cli_t *self)
+{
+    int rc = 0;
+    self->node = weft_node_new (self->cfg, &rc);
+    if (!self->node)
+        return weft_fail (CLI_EXIT_FAILURE, "%s", weft_strerror (rc ? rc : WEFT_ENOMEM));
+    if ((rc = weft_node_start (self->node))) {
+        const char *detail = weft_node_error (self->node);
+        return weft_fail (CLI_EXIT_FAILURE, "%s", *detail ? detail : weft_strerror (rc));
+    }
+    self->start_ms = cli_now_ms ();
+    return 0;
+}
+
+//  Prints help or the version as asked; returns the exit code.
+static int print_info (weft_cli_t *self)
+{
+    const weft_command_t *command = command_find (self->command);
+    if (self->version) {
+        int major = 0, minor = 0, patch = 0;
+        weft_version (&major, &minor, &patch);
+        printf ("weft %d.%d.%d (libweft %d.%d.%d)\n", WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
+                WEFT_VERSION_PATCH, major, minor, patch);
+    } else if (command)
+        help_command (command);
+    else if (self->command)
+        return weft_fail (CLI_EXIT_USAGE, "'%.40s': unknown command (see weft --help)",
+                          self->command);
+    else
+        help_main ();
+    return CLI_EXIT_OK;
+}
+
+//  Runs weft; returns the exit code.
+static int weft_main (weft_cli_t *self, int argc, char **argv)
+{
+    int code = configure (self, argc, argv);
+    if (code)
+        return code;
+    if (self->help || self->version)
+        return print_info (self);
+    if ((code = start (self)))
+        return code;
+    return command_find (self->command)->run (self);
+}
+
+int main (int argc, char **argv)
+{
+    weft_cli_t self = {.sigfd = cli_signals_open (),
+                       .timeout_text = "5",
+                       .timeout_ms = 5000,
+                       .wait_ms = -1,
+                       .count = -1};
+    if (self.sigfd < 0) {
+        perror ("weft: signalfd");
+        return CLI_EXIT_FAILURE;
+    }
+    cli_flags_init (&self.flags);
+    self.cfg = weft_config_new ();
+    if (!self.cfg)
+        return weft_fail (CLI_EXIT_FAILURE, "out of memory");
+    int code = weft_main (&self, argc, argv);
+    if (self.node)
+        weft_node_stop (self.node); //  leaving beacon: peers drop us at once
+    weft_node_destroy (&self.node);
+    weft_config_destroy (&self.cfg);
+    close (self.sigfd);
+    return code;
+}

@@ -1,0 +1,70 @@
+/*  cli/weft_cli.h - the parts of the weft command line (weft.c: options and
+    dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the commands).
+
+    weft joins the fabric as a client-role node, or talks to one node with
+    --node, does one command and exits: 0 ok, 1 runtime failure, 2 usage
+    error, with a one-line message on stderr for 1 and 2. See docs/CLI.md.
+*/
+#ifndef WEFT_CLI_WEFT_CLI_H
+#define WEFT_CLI_WEFT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "options.h"
+#include "weft.h"
+
+//  One run of weft.
+typedef struct {
+    weft_config_t *cfg;        //  resolved configuration
+    cli_flags_t flags;         //  config flags of the command line
+    bool json;                 //  --json
+    bool help;                 //  --help
+    bool version;              //  --version
+    const char *timeout_text;  //  --timeout as typed, for messages
+    int64_t timeout_ms;        //  --timeout (0: no limit)
+    int64_t wait_ms;           //  --wait-ms, or -1 for 1.5 x discovery.interval_ms
+    const char *node_endpoint; //  --node tcp://HOST:PORT, or NULL
+    long long count;           //  sub --count, or -1
+    const char *command;       //  the command word, or NULL
+    char **args;               //  its arguments (borrowed from argv)
+    int arg_count;             //  number of args
+    int sigfd;                 //  signalfd of SIGINT/SIGTERM
+    weft_node_t *node;         //  the client node, once started
+    int64_t start_ms;          //  when the node started (cli_now_ms clock)
+} weft_cli_t;
+
+//  What weft_wait () waits for.
+typedef enum {
+    WAIT_STABLE, //  peers: the peer set unchanged for one interval
+    WAIT_READY,  //  pub: a member joined and every joined peer ready
+    WAIT_TARGET  //  status: a member (with --node: the node) joined
+} wait_goal_t;
+
+//  Prints "weft: MESSAGE" on stderr and returns CODE.
+int weft_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+//  The deadline of the whole command (cli_now_ms clock), or -1 for none.
+int64_t weft_deadline (const weft_cli_t *self);
+
+//  Listens for peers until GOAL is met (bounded by --wait-ms, then
+//  --timeout); see docs/CLI.md. Returns 0, WEFT_ETIMEDOUT when a goal that
+//  needs a peer was not met in time, CLI_SIGNALED, or a weft_recv () error.
+int weft_wait (weft_cli_t *self, wait_goal_t goal);
+
+//  True when peer INDEX of PEERS is the one --node named (or any member
+//  without --node), joined: a target of status and of pub's wait.
+bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t index);
+
+//  True when TOPIC is a valid topic (weft.h: 1..255 bytes of '.'-separated
+//  non-empty segments of [A-Za-z0-9_-:]). pub checks it before starting the
+//  node, so a typo fails at once; weft_publish () stays the authority.
+bool weft_topic_valid (const char *topic);
+
+//  The commands; each returns an exit code and reports its own failures.
+int weft_cmd_peers (weft_cli_t *self);
+int weft_cmd_pub (weft_cli_t *self);
+int weft_cmd_sub (weft_cli_t *self);
+int weft_cmd_status (weft_cli_t *self);
+
+#endif
