@@ -2,48 +2,43 @@
 
     Members live in an array of pointers sorted by UUID, so that a member's
     UUID string never moves while it is a member, the epoch folds members in
-    one canonical order, and a virtual node can name its member by index (the
-    index order is the UUID order, which breaks ties of equal hashes). The
-    virtual-node array always has room for every virtual node (reserved by
-    ring_add) and is refilled and sorted lazily, on the first lookup after a
-    change.
+    one canonical order, and a scan in index order meets equal scores in
+    UUID order (the lower UUID wins by keeping the first). Each member keeps
+    the hash of its UUID, so a lookup hashes the queue name once and then
+    mixes, takes a log and divides per member. ring_replicas writes every
+    member's score into a scratch array that ring_add sizes with the
+    members, so lookups never allocate, then selects the best R.
 */
 #include "node/ring.h"
 
+#include <math.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/hash.h"
 #include "weft.h"
 
-#define EPOCH_SEED "weft-ring/1" //  versions the epoch's layout
+//  Versions the epoch's layout and the scoring method: rings of different
+//  versions may disagree on owners, so they must not share epochs.
+//  1 was points on a circle (3d75206), 2 is weighted rendezvous.
+#define EPOCH_SEED "weft-ring/2"
 
 //  One member of the ring.
 typedef struct {
     char uuid[RING_UUID_LEN + 1]; //  lowercase hex, the member's key
     char *name;                   //  display name, owned
     int weight;                   //  capacity weight, 1..RING_WEIGHT_MAX
+    uint64_t key;                 //  hash64 of uuid, mixed into every score
 } member_t;
-
-//  One virtual node: a point on the ring.
-typedef struct {
-    uint64_t hash;   //  position: hash64 ("U#i")
-    uint32_t member; //  index into members (ascending UUID)
-    uint32_t index;  //  i in "U#i"
-} vnode_t;
 
 struct ring {
     int vnodes;         //  virtual nodes per unit of weight
     member_t **members; //  owned, sorted by UUID
     size_t size;        //  members in use
-    size_t members_cap; //  slots allocated in members
-    vnode_t *points;    //  virtual nodes, sorted by (hash, member, index) when !dirty
-    size_t points_cap;  //  slots allocated in points
-    size_t total;       //  virtual nodes of all members: sum of vnodes * weight
-    bool dirty;         //  points must be rebuilt before the next lookup
-    uint64_t epoch;     //  fingerprint of vnodes and the (uuid, weight) set
+    size_t members_cap; //  slots allocated in members and in scores
+    double *scores;     //  ring_replicas scratch: one score per member
+    uint64_t epoch;     //  fingerprint of version, vnodes and the (uuid, weight) set
 };
 
 //  Writes the lowercase form of UUID into OUT (RING_UUID_LEN + 1 bytes).
@@ -83,41 +78,22 @@ static bool s_find (const ring_t *self, const char *uuid, size_t *pos)
     return false;
 }
 
-//  Number of virtual nodes a member of WEIGHT contributes.
-static size_t s_member_vnodes (const ring_t *self, int weight)
-{
-    return (size_t)self->vnodes * (size_t)weight;
-}
-
-//  Makes room for one more member. Returns 0 or WEFT_ENOMEM (nothing changed).
+//  Makes room for one more member, in members and in scores. Returns 0 or
+//  WEFT_ENOMEM (nothing changed that matters: a grown array stays usable).
 static int s_reserve_member (ring_t *self)
 {
     if (self->size < self->members_cap)
         return 0;
-    if (self->size >= UINT32_MAX)
-        return WEFT_ENOMEM; //  vnode_t names members with 32 bits
     size_t cap = self->members_cap ? self->members_cap * 2 : 8;
     member_t **members = realloc (self->members, cap * sizeof *members);
     if (!members)
         return WEFT_ENOMEM;
     self->members = members;
+    double *scores = realloc (self->scores, cap * sizeof *scores);
+    if (!scores)
+        return WEFT_ENOMEM; //  members_cap stays, so the next add retries
+    self->scores = scores;
     self->members_cap = cap;
-    return 0;
-}
-
-//  Makes room for TOTAL virtual nodes. Returns 0 or WEFT_ENOMEM (nothing changed).
-static int s_reserve_points (ring_t *self, size_t total)
-{
-    if (total <= self->points_cap)
-        return 0;
-    size_t cap = self->points_cap ? self->points_cap : 64;
-    while (cap < total)
-        cap *= 2;
-    vnode_t *points = realloc (self->points, cap * sizeof *points);
-    if (!points)
-        return WEFT_ENOMEM;
-    self->points = points;
-    self->points_cap = cap;
     return 0;
 }
 
@@ -145,13 +121,6 @@ static void s_epoch_update (ring_t *self)
         epoch = hash64 (link, sizeof link);
     }
     self->epoch = epoch;
-}
-
-//  Records a change of the member set: new epoch, points rebuilt on next lookup.
-static void s_changed (ring_t *self)
-{
-    s_epoch_update (self);
-    self->dirty = true;
 }
 
 //  Destroys a member and its name, and nulls *MEMBER_P. NULL-safe.
@@ -183,39 +152,30 @@ void ring_destroy (ring_t **self_p)
     ring_t *self = *self_p;
     ring_clear (self);
     free (self->members);
-    free (self->points);
+    free (self->scores);
     free (self);
     *self_p = NULL;
 }
 
 //  Updates member POS to NAME (a fresh copy, owned from here on) and WEIGHT.
-//  Returns 0 or WEFT_ENOMEM (nothing changed; NAME is freed).
-static int s_update (ring_t *self, size_t pos, char *name, int weight)
+//  Cannot fail.
+static void s_update (ring_t *self, size_t pos, char *name, int weight)
 {
     member_t *member = self->members[pos];
-    if (weight != member->weight) {
-        size_t total =
-            self->total - s_member_vnodes (self, member->weight) + s_member_vnodes (self, weight);
-        if (s_reserve_points (self, total) != 0) {
-            free (name);
-            return WEFT_ENOMEM;
-        }
-        self->total = total;
-        member->weight = weight;
-        s_changed (self);
-    }
     free (member->name);
     member->name = name;
-    return 0;
+    if (weight != member->weight) {
+        member->weight = weight;
+        s_epoch_update (self);
+    }
 }
 
 //  Inserts a new member UUID (normalized) at POS with NAME (owned from here
 //  on) and WEIGHT. Returns 0 or WEFT_ENOMEM (nothing changed; NAME is freed).
 static int s_insert (ring_t *self, size_t pos, const char *uuid, char *name, int weight)
 {
-    size_t total = self->total + s_member_vnodes (self, weight);
     member_t *member = calloc (1, sizeof *member);
-    if (!member || s_reserve_member (self) != 0 || s_reserve_points (self, total) != 0) {
+    if (!member || s_reserve_member (self) != 0) {
         free (member);
         free (name);
         return WEFT_ENOMEM;
@@ -223,12 +183,12 @@ static int s_insert (ring_t *self, size_t pos, const char *uuid, char *name, int
     memcpy (member->uuid, uuid, RING_UUID_LEN + 1);
     member->name = name;
     member->weight = weight;
+    member->key = hash64 (member->uuid, RING_UUID_LEN);
     memmove (self->members + pos + 1, self->members + pos,
              (self->size - pos) * sizeof *self->members);
     self->members[pos] = member;
     self->size++;
-    self->total = total;
-    s_changed (self);
+    s_epoch_update (self);
     return 0;
 }
 
@@ -247,8 +207,10 @@ int ring_add (ring_t *self, const char *uuid, const char *name, int weight)
     if (!copy)
         return WEFT_ENOMEM;
     size_t pos;
-    if (s_find (self, key, &pos))
-        return s_update (self, pos, copy, weight);
+    if (s_find (self, key, &pos)) {
+        s_update (self, pos, copy, weight);
+        return 0;
+    }
     return s_insert (self, pos, key, copy, weight);
 }
 
@@ -260,12 +222,11 @@ int ring_remove (ring_t *self, const char *uuid)
         return WEFT_EINVAL;
     if (!s_uuid_normalize (uuid, key) || !s_find (self, key, &pos))
         return WEFT_ENOTFOUND; //  a malformed UUID cannot be a member
-    self->total -= s_member_vnodes (self, self->members[pos]->weight);
     s_member_destroy (&self->members[pos]);
     memmove (self->members + pos, self->members + pos + 1,
              (self->size - pos - 1) * sizeof *self->members);
     self->size--;
-    s_changed (self);
+    s_epoch_update (self);
     return 0;
 }
 
@@ -276,8 +237,7 @@ void ring_clear (ring_t *self)
     for (size_t i = 0; i < self->size; i++)
         s_member_destroy (&self->members[i]);
     self->size = 0;
-    self->total = 0;
-    s_changed (self);
+    s_epoch_update (self);
 }
 
 size_t ring_size (const ring_t *self)
@@ -310,91 +270,67 @@ uint64_t ring_epoch (const ring_t *self)
     return self ? self->epoch : 0;
 }
 
-//  Position of virtual node INDEX of member UUID: hash64 of "UUID#INDEX".
-static uint64_t s_vnode_hash (const char *uuid, uint32_t index)
+//  The splitmix64 finalizer (the one hash64 ends with): a bijection whose
+//  every output bit depends on every input bit.
+static uint64_t s_mix64 (uint64_t x)
 {
-    char text[RING_UUID_LEN + 16];
-    int len = snprintf (text, sizeof text, "%s#%u", uuid, (unsigned)index);
-    return hash64 (text, (size_t)len);
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
 }
 
-//  qsort order of virtual nodes: by hash, then member (that is, UUID), then index.
-static int s_vnode_compare (const void *a, const void *b)
+//  Score of MEMBER for the queue whose hash64_str is QUEUE_HASH: weight /
+//  -ln (u), u uniform in (0, 1) drawn from the pair. u is an odd multiple
+//  of 2^-53, exact in a double, never 0 or 1; so -ln (u) is in
+//  [1.1e-16, 36.8] and the score finite and positive.
+static double s_score (uint64_t queue_hash, const member_t *member)
 {
-    const vnode_t *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash ? -1 : 1;
-    if (x->member != y->member)
-        return x->member < y->member ? -1 : 1;
-    return (x->index > y->index) - (x->index < y->index);
-}
-
-//  Refills and sorts the virtual nodes if the member set changed since the
-//  last lookup. Never allocates: ring_add reserved points_cap >= total.
-static void s_prepare (ring_t *self)
-{
-    if (!self->dirty)
-        return;
-    size_t n = 0;
-    for (size_t m = 0; m < self->size; m++) {
-        uint32_t count = (uint32_t)s_member_vnodes (self, self->members[m]->weight);
-        for (uint32_t i = 0; i < count; i++) {
-            self->points[n].hash = s_vnode_hash (self->members[m]->uuid, i);
-            self->points[n].member = (uint32_t)m;
-            self->points[n].index = i;
-            n++;
-        }
-    }
-    qsort (self->points, n, sizeof *self->points, s_vnode_compare);
-    self->dirty = false;
-}
-
-//  Index of the first virtual node clockwise from HASH: the lowest with a
-//  hash >= HASH, or 0 (wrap around) when there is none. The ring is not empty.
-static size_t s_successor (const ring_t *self, uint64_t hash)
-{
-    size_t low = 0, high = self->total;
-    while (low < high) {
-        size_t mid = low + (high - low) / 2;
-        if (self->points[mid].hash < hash)
-            low = mid + 1;
-        else
-            high = mid;
-    }
-    return low == self->total ? 0 : low;
+    uint64_t x = s_mix64 (queue_hash ^ member->key);
+    double u = (double)((x >> 12) << 1 | 1) * 0x1p-53;
+    return (double)member->weight / -log (u);
 }
 
 const char *ring_owner (ring_t *self, const char *queue)
 {
     if (!self || !queue || self->size == 0)
         return NULL;
-    s_prepare (self);
-    size_t at = s_successor (self, hash64_str (queue));
-    return self->members[self->points[at].member]->uuid;
-}
-
-//  True when UUID (a member's own string) is among the COUNT entries of OUT.
-static bool s_listed (const char **out, size_t count, const char *uuid)
-{
-    for (size_t i = 0; i < count; i++)
-        if (out[i] == uuid)
-            return true;
-    return false;
+    uint64_t hash = hash64_str (queue);
+    size_t best = 0;
+    double top = s_score (hash, self->members[0]);
+    for (size_t i = 1; i < self->size; i++) {
+        double score = s_score (hash, self->members[i]);
+        //  On a tie the first, lower UUID stays.
+        bool better = score > top;
+        best = better ? i : best;
+        top = better ? score : top;
+    }
+    return self->members[best]->uuid;
 }
 
 size_t ring_replicas (ring_t *self, const char *queue, size_t r, const char **out)
 {
     if (!self || !queue || !out || r == 0 || self->size == 0)
         return 0;
-    s_prepare (self);
+    uint64_t hash = hash64_str (queue);
+    double *scores = self->scores;
+    for (size_t i = 0; i < self->size; i++)
+        scores[i] = s_score (hash, self->members[i]);
     size_t want = r < self->size ? r : self->size;
-    size_t at = s_successor (self, hash64_str (queue));
-    size_t count = 0;
-    //  Every member has at least one virtual node, so one lap finds them all.
-    for (size_t step = 0; step < self->total && count < want; step++) {
-        const char *uuid = self->members[self->points[(at + step) % self->total].member]->uuid;
-        if (!s_listed (out, count, uuid))
-            out[count++] = uuid;
+    //  Each pass takes the best score left (the lower UUID on a tie) and
+    //  marks it taken with -1, below every score.
+    for (size_t count = 0; count < want; count++) {
+        size_t best = 0;
+        double top = scores[0];
+        for (size_t i = 1; i < self->size; i++) {
+            bool better = scores[i] > top;
+            best = better ? i : best;
+            top = better ? scores[i] : top;
+        }
+        out[count] = self->members[best]->uuid;
+        scores[best] = -1;
     }
-    return count;
+    return want;
 }
