@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds Weft in Release into build-bench and runs the benchmarks, printing their tables
+# (the figures in docs/BENCHMARKS.md come from this command).
+# Usage: scripts/bench.sh [--quick] [more bench_pubsub options, see bench_pubsub --help]
+#   --quick   a run of a few seconds (CI smoke); without it about 15-30 s on 2 CPUs.
+# Environment:
+#   BENCH_BUILD_DIR  build directory (default build-bench)
+#   WEFT_WERROR      ON to turn warnings into errors (default OFF here: -O3 makes GCC report
+#                    maybe-uninitialized false positives; scripts/test.sh polices warnings)
+# Every node the benchmarks start lives on loopback only (discovery.interface=lo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+dir=${BENCH_BUILD_DIR:-build-bench}
+jobs=$(nproc 2>/dev/null || echo 2)
+quick=""
+for arg in "$@"; do
+    [ "$arg" = "--quick" ] && quick="--quick"
+done
+
+targets=(bench_pubsub)
+[ -f bench/bench_journal.c ] && targets+=(bench_journal)
+
+build () {    # configures and builds the benchmark targets in $dir
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_CLI=OFF -DWEFT_TESTS=OFF \
+          -DWEFT_WERROR="${WEFT_WERROR:-OFF}" || return 1
+    for target in "${targets[@]}"; do
+        cmake --build "$dir" -j"$jobs" --target "$target" || return 1
+    done
+}
+
+echo "=== build: Release in $dir (log: $dir/bench-build.log)"
+mkdir -p "$dir"
+log="$dir/bench-build.log"
+if ! build >"$log" 2>&1; then
+    tail -n 40 "$log"
+    echo "=== build FAILED (full log: $log)"
+    exit 1
+fi
+
+echo "=== machine"
+echo "cpus:   $(nproc)"
+echo "cpu:    $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+echo "kernel: $(uname -sr)"
+echo "load:   $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
+
+echo "=== pub/sub"
+"$dir/bench/bench_pubsub" "$@"
+
+if [ -x "$dir/bench/bench_journal" ]; then
+    echo "=== journal"
+    if [ -n "$quick" ]; then
+        "$dir/bench/bench_journal" -d 20 -r 3    # 20 ms runs, median of 3
+    else
+        "$dir/bench/bench_journal"
+    fi
+fi
