@@ -27,32 +27,32 @@ extern "C" {
 #define WEFT_EXPORT
 #endif
 
-#define WEFT_VERSION_MAJOR 0
-#define WEFT_VERSION_MINOR 1
-#define WEFT_VERSION_PATCH 0
-#define WEFT_MAKE_VERSION(major, minor, patch) ((major) * 10000 + (minor) * 100 + (patch))
-#define WEFT_VERSION WEFT_MAKE_VERSION (WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR, WEFT_VERSION_PATCH)
+#define WEFT_VERSION_MAJOR                     0
+#define WEFT_VERSION_MINOR                     1
+#define WEFT_VERSION_PATCH                     0
+#define WEFT_MAKE_VERSION(major, minor, patch) ((major)*10000 + (minor)*100 + (patch))
+#define WEFT_VERSION                           WEFT_MAKE_VERSION (WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR, WEFT_VERSION_PATCH)
 
 /*  Error codes. Every function that can fail returns one of these (negative)
     or 0. New codes may be added; treat unknown negative values as errors. */
 enum {
     WEFT_OK = 0,
-    WEFT_EINVAL = -1,      /* an argument or a config value is invalid */
-    WEFT_ENOMEM = -2,      /* out of memory */
-    WEFT_ECLOSED = -3,     /* the node is stopped or destroyed */
-    WEFT_ETIMEDOUT = -4,   /* nothing happened before the timeout */
-    WEFT_EAGAIN = -5,      /* try again: nothing ready now, or a window is full */
-    WEFT_EMSGSIZE = -6,    /* message or field larger than the configured limit */
-    WEFT_EPROTO = -7,      /* malformed or incompatible input from the network */
-    WEFT_EADDRINUSE = -8,  /* a port or address is already in use */
-    WEFT_ENOTFOUND = -9,   /* no such key, peer, stream or queue */
-    WEFT_EIO = -10,        /* an I/O error (socket or disk) */
-    WEFT_ESTATE = -11,     /* the call does not fit the object's state */
-    WEFT_ENOSPC = -12,     /* the disk is full; nothing new is acknowledged */
-    WEFT_ECORRUPT = -13,   /* the journal is corrupt (see weftd --repair) */
-    WEFT_ELOCKED = -14,    /* the journal is in use by another process */
-    WEFT_ENODEV = -15,     /* no usable network interface */
-    WEFT_EINTERNAL = -16   /* a bug in Weft: please report it */
+    WEFT_EINVAL = -1,     /* an argument or a config value is invalid */
+    WEFT_ENOMEM = -2,     /* out of memory */
+    WEFT_ECLOSED = -3,    /* the node is stopped or destroyed */
+    WEFT_ETIMEDOUT = -4,  /* nothing happened before the timeout */
+    WEFT_EAGAIN = -5,     /* try again: nothing ready now, or a window is full */
+    WEFT_EMSGSIZE = -6,   /* message or field larger than the configured limit */
+    WEFT_EPROTO = -7,     /* malformed or incompatible input from the network */
+    WEFT_EADDRINUSE = -8, /* a port or address is already in use */
+    WEFT_ENOTFOUND = -9,  /* no such key, peer, stream or queue */
+    WEFT_EIO = -10,       /* an I/O error (socket or disk) */
+    WEFT_ESTATE = -11,    /* the call does not fit the object's state */
+    WEFT_ENOSPC = -12,    /* the disk is full; nothing new is acknowledged */
+    WEFT_ECORRUPT = -13,  /* the journal is corrupt (see weftd --repair) */
+    WEFT_ELOCKED = -14,   /* the journal is in use by another process */
+    WEFT_ENODEV = -15,    /* no usable network interface */
+    WEFT_EINTERNAL = -16  /* a bug in Weft: please report it */
 };
 
 /*  Returns a static, human-readable description of an error code.
@@ -116,6 +116,7 @@ WEFT_EXPORT int weft_config_key (const weft_config_t *self, int index, const cha
 /*  Node: one agent of the fabric, running its own I/O thread.             */
 
 typedef struct weft_node weft_node_t;
+typedef struct weft_msg weft_msg_t;
 
 /*  Creates a node from CFG (copied; the caller keeps CFG). Nothing is bound
     or sent until weft_node_start (). On failure returns NULL and stores the
@@ -175,17 +176,60 @@ WEFT_EXPORT int weft_subscribe (weft_node_t *self, const char *pattern);
 WEFT_EXPORT int weft_unsubscribe (weft_node_t *self, const char *pattern);
 
 /* ------------------------------------------------------------------------ */
+/*  Durable topics (need journal.dir). A publisher journals every message of
+    a durable topic before sending it, with a sequence per (publisher, topic)
+    that never repeats, also across restarts. Subscribers repair gaps from
+    the publisher's journal; late joiners replay history; durable named
+    subscriptions resume where they were acknowledged. Delivery to durable
+    subscriptions is at-least-once, in order per publisher and topic.      */
+
+/*  Declares PATTERN durable on this (publishing) node. RETENTION is NULL or
+    "" (keep everything) or "max_age_ms=N,max_bytes=N,max_count=N" (any
+    subset; applied per topic stream). Declaring again changes the retention.
+    WEFT_ESTATE without journal.dir, WEFT_EINVAL for a bad pattern or
+    retention. Thread: any. */
+WEFT_EXPORT int weft_declare_durable (weft_node_t *self, const char *pattern,
+                                      const char *retention);
+
+/*  Subscribes to PATTERN starting FROM: "latest" (like weft_subscribe),
+    "earliest" (all history kept by each publisher), "seq:N" (from sequence
+    N of each stream) or "time:T" (T = Unix time in seconds, fractions
+    allowed). History is merged into live delivery with no gap and no
+    duplicate. A stream whose history starts later than asked yields a
+    WEFT_MSG_TRUNCATED event first. Thread: any. */
+WEFT_EXPORT int weft_subscribe_from (weft_node_t *self, const char *pattern, const char *from);
+
+/*  A durable named subscription: like weft_subscribe_from (), and the node
+    keeps, per publisher and topic, the last sequence acknowledged under NAME
+    (1..63 bytes) in its journal. After a restart, subscribing again with the
+    same NAME resumes right after it (FROM applies to streams it has no cursor
+    for). With AUTO_ACK non-zero a message counts as acknowledged once it is
+    handed to weft_recv (); otherwise call weft_ack (). WEFT_ESTATE without
+    journal.dir. Thread: any. */
+WEFT_EXPORT int weft_subscribe_durable (weft_node_t *self, const char *pattern, const char *name,
+                                        const char *from, int auto_ack);
+
+/*  Acknowledges MSG (and every earlier message of its publisher and topic)
+    for the durable subscriptions that cover its topic. The cursor is written
+    with the node's next journal commit. Thread: any. */
+WEFT_EXPORT int weft_ack (weft_node_t *self, const weft_msg_t *msg);
+
+/*  Salvages the journal in DIR (which no process may have open) with
+    LevelDB's repair. On failure stores a message in *ERROR_P if not NULL
+    (freed with weft_free ()). Thread: any. */
+WEFT_EXPORT int weft_journal_repair (const char *dir, char **error_p);
+
+/* ------------------------------------------------------------------------ */
 /*  Receiving: messages and membership events arrive in one ordered stream. */
 
-typedef struct weft_msg weft_msg_t;
-
 enum {
-    WEFT_MSG_MESSAGE = 1, /* a topic message */
-    WEFT_MSG_JOIN = 2,    /* a peer joined (handshake done) */
-    WEFT_MSG_LEAVE = 3,   /* a peer left cleanly */
-    WEFT_MSG_EVASIVE = 4, /* a peer has been silent for discovery.evasive_ms */
-    WEFT_MSG_EXPIRED = 5, /* a peer was silent for discovery.expired_ms: gone */
-    WEFT_MSG_GAP = 6      /* messages from a publisher were lost (seq() = count) */
+    WEFT_MSG_MESSAGE = 1,  /* a topic message */
+    WEFT_MSG_JOIN = 2,     /* a peer joined (handshake done) */
+    WEFT_MSG_LEAVE = 3,    /* a peer left cleanly */
+    WEFT_MSG_EVASIVE = 4,  /* a peer has been silent for discovery.evasive_ms */
+    WEFT_MSG_EXPIRED = 5,  /* a peer was silent for discovery.expired_ms: gone */
+    WEFT_MSG_GAP = 6,      /* messages from a publisher were lost (seq() = count) */
+    WEFT_MSG_TRUNCATED = 7 /* a replay starts later than asked: seq() = first kept */
 };
 
 /*  Waits up to TIMEOUT_MS (0: do not wait, -1: forever) for the next message
@@ -233,7 +277,9 @@ WEFT_EXPORT size_t weft_peers_count (const weft_peers_t *self);
     this node's publisher), "last_seen_ms". Owned by the snapshot. */
 WEFT_EXPORT const char *weft_peers_get (const weft_peers_t *self, size_t index, const char *field);
 
-/*  Returns the node's status and counters as a JSON object in *JSON_P
+/*  Returns the node's status, counters and journal streams ("journal": an
+    array of {stream, count, bytes, first_seq, last_seq, first_time_us,
+    last_time_us}, or null without a journal) as a JSON object in *JSON_P
     (freed with weft_free ()). Thread: any. */
 WEFT_EXPORT int weft_status (weft_node_t *self, char **json_p);
 

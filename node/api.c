@@ -11,35 +11,7 @@
 #include "node/config.h"
 #include "node/node.h"
 #include "node/testing.h"
-
-typedef enum { STATE_NEW, STATE_RUNNING, STATE_STOPPED } node_state_t;
-
-struct weft_node {
-    node_t *node;                //  the actor's state; owned, freed at destroy
-    zactor_t *actor;             //  the node's I/O thread
-    zsock_t *events;             //  our end of the events PAIR
-    pthread_mutex_t cmd_lock;    //  serializes commands on the actor pipe
-    pthread_mutex_t recv_lock;   //  serializes weft_recv
-    node_state_t state;          //  lifecycle
-    bool drained;                //  the actor's CLOSED event was read
-    size_t max_message;          //  limits.max_message
-    size_t max_header;           //  limits.max_header
-    char error[256];             //  detail of the last failure
-};
-
-struct weft_msg {
-    node_event_t ev;   //  kind, seq, time, sender
-    char *topic;       //  NUL-terminated, owned ("" when none)
-    zmq_msg_t body;    //  body frame, owned (empty when none)
-    char *hbuf;        //  header strings "k\0v\0...", owned
-    size_t nheaders;   //  header pairs
-    const char **kv;   //  2 * nheaders pointers into hbuf, owned
-};
-
-struct weft_peers {
-    size_t count;           //  rows
-    node_peer_info_t *rows; //  owned
-};
+#include "node/api_int.h"
 
 weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
 {
@@ -56,8 +28,12 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
         goto fail;
     pthread_mutex_init (&self->cmd_lock, NULL);
     pthread_mutex_init (&self->recv_lock, NULL);
-    self->max_message = (size_t) config_int (cfg, CFG_LIMITS_MAX_MESSAGE);
-    self->max_header = (size_t) config_int (cfg, CFG_LIMITS_MAX_HEADER);
+    self->max_message = (size_t)config_int (cfg, CFG_LIMITS_MAX_MESSAGE);
+    self->max_header = (size_t)config_int (cfg, CFG_LIMITS_MAX_HEADER);
+    if (!(self->durable = topic_set_new ()) || api_durable_init (self, cfg)) {
+        weft_node_destroy (&self);
+        goto fail;
+    }
     if (err)
         *err = 0;
     return self;
@@ -79,9 +55,9 @@ static int events_open (weft_node_t *self)
     zsock_set_sndhwm (self->node->events, 1000000);
     zsock_set_linger (self->node->events, -1);
     if (zsock_bind (self->events, "inproc://weft-events-%s-%p", self->node->uuid_hex,
-                    (void *) self) < 0 ||
+                    (void *)self) < 0 ||
         zsock_connect (self->node->events, "inproc://weft-events-%s-%p", self->node->uuid_hex,
-                       (void *) self) < 0)
+                       (void *)self) < 0)
         return WEFT_EIO;
     return 0;
 }
@@ -99,8 +75,9 @@ int weft_node_start (weft_node_t *self)
     if (!self)
         return WEFT_EINVAL;
     pthread_mutex_lock (&self->cmd_lock);
-    int rc = self->state == STATE_NEW ? 0 : self->state == STATE_RUNNING ? WEFT_ESTATE
-                                                                          : WEFT_ECLOSED;
+    int rc = self->state == STATE_NEW       ? 0
+             : self->state == STATE_RUNNING ? WEFT_ESTATE
+                                            : WEFT_ECLOSED;
     if (!rc)
         rc = events_open (self);
     if (!rc) {
@@ -131,8 +108,7 @@ int weft_node_stop (weft_node_t *self)
     if (self->state == STATE_RUNNING) {
         zactor_destroy (&self->actor); //  $TERM: the actor says goodbye, sends CLOSED, exits
         zsock_destroy (&self->node->events);
-    }
-    else
+    } else
         self->drained = true;
     self->state = STATE_STOPPED;
     pthread_mutex_unlock (&self->cmd_lock);
@@ -147,6 +123,7 @@ void weft_node_destroy (weft_node_t **self_p)
     weft_node_stop (self);
     zsock_destroy (&self->events);
     node_destroy (&self->node);
+    topic_set_destroy (&self->durable);
     pthread_mutex_destroy (&self->cmd_lock);
     pthread_mutex_destroy (&self->recv_lock);
     free (self);
@@ -177,9 +154,7 @@ int weft_node_fd (weft_node_t *self)
     return zsock_fd (self->events);
 }
 
-//  Locks the command path; returns 0 if the node is running, else unlocks
-//  and returns WEFT_ECLOSED (stopped) or WEFT_ESTATE (not started).
-static int command_begin (weft_node_t *self)
+int command_begin (weft_node_t *self)
 {
     pthread_mutex_lock (&self->cmd_lock);
     if (self->state == STATE_RUNNING)
@@ -228,7 +203,10 @@ int weft_publishv (weft_node_t *self, const char *topic, const char *const *head
     char *packed = NULL;
     size_t packed_size = 0;
     int rc = pack_headers (self, headers, nheaders, &packed, &packed_size);
-    if (rc == 0 && (rc = command_begin (self)) == 0) {
+    if (rc == 0 && (rc = command_begin (self)) == 0 &&
+        (rc = api_durable_check (self, topic, topic_len)) != 0)
+        pthread_mutex_unlock (&self->cmd_lock);
+    else if (rc == 0) {
         void *pipe = zsock_resolve (zactor_sock (self->actor));
         zmq_send (pipe, "PUB", 3, ZMQ_SNDMORE);
         zmq_send (pipe, topic, topic_len, ZMQ_SNDMORE);
@@ -292,8 +270,8 @@ static weft_msg_t *msg_from_frames (void *sock, const node_event_t *ev)
             break;
         more = zmq_msg_more (&parts[count++]);
     }
-    msg->topic = count > 0 ? strndup (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0]))
-                           : strdup ("");
+    msg->topic =
+        count > 0 ? strndup (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0])) : strdup ("");
     if (count > 1)
         zmq_msg_move (&msg->body, &parts[1]);
     if (count > 2 && zmq_msg_size (&parts[2]) > 0) {
@@ -333,7 +311,7 @@ int weft_recv (weft_node_t *self, weft_msg_t **msg_p, int timeout_ms)
             break;
         }
         node_event_t ev;
-        if (zmq_recv (sock, &ev, sizeof ev, 0) != (int) sizeof ev) {
+        if (zmq_recv (sock, &ev, sizeof ev, 0) != (int)sizeof ev) {
             rc = WEFT_EINTERNAL;
             break;
         }
@@ -403,8 +381,8 @@ int64_t weft_msg_time_us (const weft_msg_t *self)
 const void *weft_msg_body (const weft_msg_t *self, size_t *len)
 {
     if (len)
-        *len = self ? zmq_msg_size ((zmq_msg_t *) &self->body) : 0;
-    return self ? zmq_msg_data ((zmq_msg_t *) &self->body) : NULL;
+        *len = self ? zmq_msg_size ((zmq_msg_t *)&self->body) : 0;
+    return self ? zmq_msg_data ((zmq_msg_t *)&self->body) : NULL;
 }
 
 size_t weft_msg_header_count (const weft_msg_t *self)
@@ -412,8 +390,7 @@ size_t weft_msg_header_count (const weft_msg_t *self)
     return self ? self->nheaders : 0;
 }
 
-int weft_msg_header_at (const weft_msg_t *self, size_t index, const char **key,
-                        const char **value)
+int weft_msg_header_at (const weft_msg_t *self, size_t index, const char **key, const char **value)
 {
     if (!self || index >= self->nheaders)
         return WEFT_ENOTFOUND;
@@ -450,7 +427,7 @@ int weft_peers (weft_node_t *self, weft_peers_t **peers_p)
     weft_peers_t *peers = rc ? NULL : calloc (1, sizeof *peers);
     if (peers) {
         peers->count = size / sizeof (node_peer_info_t);
-        peers->rows = (node_peer_info_t *) rows;
+        peers->rows = (node_peer_info_t *)rows;
         *peers_p = peers;
         return 0;
     }
@@ -480,10 +457,14 @@ const char *weft_peers_get (const weft_peers_t *self, size_t index, const char *
     const struct {
         const char *name;
         const char *value;
-    } fields[] = {{"uuid", row->uuid},         {"name", row->name},
-                  {"role", row->role},         {"endpoint", row->endpoint},
-                  {"pub_endpoint", row->pub_endpoint}, {"state", row->state},
-                  {"source", row->source},     {"ready", row->ready},
+    } fields[] = {{"uuid", row->uuid},
+                  {"name", row->name},
+                  {"role", row->role},
+                  {"endpoint", row->endpoint},
+                  {"pub_endpoint", row->pub_endpoint},
+                  {"state", row->state},
+                  {"source", row->source},
+                  {"ready", row->ready},
                   {"last_seen_ms", row->last_seen_ms}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (strcmp (field, fields[i].name) == 0)
@@ -533,6 +514,17 @@ int weft_node_silence (weft_node_t *self, bool silent)
     if (rc)
         return rc;
     zsock_send (self->actor, "ss", "SILENCE", silent ? "1" : "0");
+    zsock_recv (self->actor, "i", &rc);
+    pthread_mutex_unlock (&self->cmd_lock);
+    return rc;
+}
+
+int weft_node_fail_journal (weft_node_t *self, int err)
+{
+    int rc = self ? command_begin (self) : WEFT_EINVAL;
+    if (rc)
+        return rc;
+    zsock_send (self->actor, "si", "JFAIL", err);
     zsock_recv (self->actor, "i", &rc);
     pthread_mutex_unlock (&self->cmd_lock);
     return rc;

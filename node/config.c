@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "node/topic.h"
 
 typedef int (validate_fn) (const char *value, const void *arg, char *why, size_t cap);
 
@@ -108,6 +109,38 @@ static int check_seeds (const char *value, const void *arg, char *why, size_t ca
     return 0;
 }
 
+static int check_patterns (const char *value, const void *arg, char *why, size_t cap)
+{
+    while (*value) {
+        size_t len = strcspn (value, ",");
+        char pattern[TOPIC_MAX + 1];
+        snprintf (pattern, sizeof pattern, "%.*s", (int)(len < TOPIC_MAX ? len : TOPIC_MAX), value);
+        if (len > TOPIC_MAX || (len && pattern_validate (pattern))) {
+            snprintf (why, cap, "'%.*s' is not a topic pattern", (int)(len < 60 ? len : 60), value);
+            return WEFT_EINVAL;
+        }
+        value += len + (value[len] == ',');
+    }
+    return 0;
+}
+
+static int check_retention (const char *value, const void *arg, char *why, size_t cap)
+{
+    while (*value) {
+        char key[32];
+        unsigned long long n;
+        int used = 0;
+        if (sscanf (value, "%31[a-z_]=%llu%n", key, &n, &used) != 2 ||
+            (strcmp (key, "max_age_ms") && strcmp (key, "max_bytes") &&
+             strcmp (key, "max_count"))) {
+            snprintf (why, cap, "expected max_age_ms=N,max_bytes=N,max_count=N (any of them)");
+            return WEFT_EINVAL;
+        }
+        value += used + (value[used] == ',');
+    }
+    return 0;
+}
+
 static const char *const s_roles[] = {"member", "client", NULL};
 static const char *const s_bools[] = {"true", "false", NULL};
 static const char *const s_levels[] = {"none", "error", "warn", "info", "debug", "trace", NULL};
@@ -166,6 +199,11 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
     [CFG_JOURNAL_SYNC] = {"journal.sync", "sync", check_choice, s_sync,
                           "sync: fsync before acknowledging; async: faster, a power cut "
                           "may lose the last writes"},
+    [CFG_DURABLE_TOPICS] = {"durable.topics", "", check_patterns, NULL,
+                            "comma-separated topic patterns this node journals (durable)"},
+    [CFG_DURABLE_RETENTION] = {"durable.retention", "", check_retention, NULL,
+                               "retention of each durable stream: max_age_ms=N,max_bytes=N,"
+                               "max_count=N (empty: keep all)"},
 };
 
 weft_config_t *weft_config_new (void)

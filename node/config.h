@@ -33,6 +33,8 @@ typedef enum {
     CFG_LOG_LEVEL,
     CFG_JOURNAL_DIR,
     CFG_JOURNAL_SYNC,
+    CFG_DURABLE_TOPICS,
+    CFG_DURABLE_RETENTION,
     CONFIG_KEY_COUNT
 } config_key_id_t;
 

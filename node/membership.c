@@ -99,6 +99,7 @@ static void send_peers (node_t *self, peer_t *to)
         snprintf (w->router_ep, sizeof w->router_ep, "%s", p->router_ep);
         snprintf (w->pub_ep, sizeof w->pub_ep, "%s", p->pub_ep);
     }
+    count = wire_peers_fit (list, count, (size_t)config_int (self->cfg, CFG_LIMITS_MAX_HEADER));
     if (wire_encode_peers (&self->sbuf, list, count) == 0)
         node_send (self, to->dealer, NULL, 0);
     free (list);
@@ -111,7 +112,8 @@ static void peer_free (void **item)
     if (!peer)
         return;
     zsock_destroy (&peer->dealer);
-    zhashx_destroy (&peer->rx_seqs);
+    zhashx_destroy (&peer->rx);
+    zlistx_destroy (&peer->requests);
     free (peer);
     *item = NULL;
 }
@@ -134,12 +136,14 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     snprintf (peer->router_ep, sizeof peer->router_ep, "%s", router_ep);
     snprintf (peer->pub_ep, sizeof peer->pub_ep, "%s", pub_ep);
     peer->dealer = dealer_new (self, router_ep, 0);
-    peer->rx_seqs = zhashx_new ();
-    if (!peer->dealer || !peer->rx_seqs) {
+    peer->rx = zhashx_new ();
+    peer->requests = zlistx_new ();
+    if (!peer->dealer || !peer->rx || !peer->requests) {
         peer_free ((void **)&peer);
         return NULL;
     }
-    zhashx_set_destructor (peer->rx_seqs, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (peer->rx, repair_stream_free);
+    zlistx_set_destructor (peer->requests, (zlistx_destructor_fn *)zstr_free);
     zhashx_insert (self->peers, peer->uuid_hex, peer);
     pubsub_peer_added (self, peer);
     encode_hello (self);
@@ -306,6 +310,7 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
         self->counters.joins++;
         node_emit_peer (self, WEFT_MSG_JOIN, peer);
         wlog_info (&self->log, "join %s (%s) at %s", peer->name, peer->uuid_hex, peer->router_ep);
+        repair_peer_joined (self, peer);
     }
 }
 
@@ -354,17 +359,65 @@ static void on_status (node_t *self, int type, peer_t *peer, zframe_t *body)
         }
 }
 
-void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body)
+//  Counts a frame the decoder refused: oversized or malformed.
+static void count_refused (node_t *self)
+{
+    if (wire_decoder_fault (self->decoder) == WIRE_FAULT_OVERSIZED)
+        self->counters.oversized++;
+    else
+        self->counters.bad_frames++;
+    wlog_debug (&self->log, "frame dropped: %s", wire_decoder_error (self->decoder));
+}
+
+//  Handles a message of TYPE from known PEER; BODY and EXTRA are the frames
+//  after the header (NULL when absent).
+static void dispatch (node_t *self, peer_t *peer, int type, zframe_t *body, zframe_t *extra)
+{
+    switch (type) {
+    case WIRE_PING:
+        break;
+    case WIRE_PEERS:
+        on_peers (self);
+        break;
+    case WIRE_BYE:
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        break;
+    case WIRE_STATUS_REQ:
+    case WIRE_STATUS_REP:
+        on_status (self, type, peer, body);
+        break;
+    case WIRE_REPLAY_REQ:
+        durable_on_replay_req (self, peer);
+        break;
+    case WIRE_REPLAY_MSG:
+        repair_on_replay_msg (self, peer, body, extra);
+        break;
+    case WIRE_REPLAY_END:
+        repair_on_replay_end (self, peer);
+        break;
+    case WIRE_REPLAY_TRUNC:
+        repair_on_truncated (self, peer);
+        break;
+    default:
+        self->counters.unknown_type++;
+    }
+}
+
+void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body,
+                           zframe_t *extra)
 {
     size_t id_size = zframe_size (from);
     int type = 0;
-    if ((id_size != WIRE_UUID_SIZE && id_size != WIRE_UUID_SIZE + 1) ||
-        wire_decode (self->decoder, zframe_data (header), zframe_size (header), &type)) {
+    if (id_size != WIRE_UUID_SIZE && id_size != WIRE_UUID_SIZE + 1) {
         self->counters.bad_frames++;
-        wlog_debug (&self->log, "bad frame dropped: %s", wire_decoder_error (self->decoder));
         return;
     }
-    if (body && zframe_size (body) > self->max_message) {
+    if (wire_decode (self->decoder, zframe_data (header), zframe_size (header), &type)) {
+        count_refused (self);
+        return;
+    }
+    zframe_t *payload = extra ? extra : body;
+    if (payload && zframe_size (payload) > self->max_message) {
         self->counters.oversized++;
         return;
     }
@@ -377,14 +430,7 @@ void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zfram
     if (!peer)
         return; //  not (or no longer) a peer: it will say HELLO again if it is alive
     peer_touch (peer);
-    if (type == WIRE_PEERS)
-        on_peers (self);
-    else if (type == WIRE_BYE)
-        peer_remove (self, peer, WEFT_MSG_LEAVE);
-    else if (type == WIRE_STATUS_REQ || type == WIRE_STATUS_REP)
-        on_status (self, type, peer, body);
-    else if (type != WIRE_PING)
-        self->counters.unknown_type++;
+    dispatch (self, peer, type, body, extra);
 }
 
 //  Beacon, PING to every peer, HELLO to every seed.

@@ -137,7 +137,9 @@ static int node_start (node_t *self, char *err, size_t errlen)
         return WEFT_ENOMEM;
     zhashx_set_destructor (self->pub_seqs, (zhashx_destructor_fn *)zstr_free);
     zlistx_set_destructor (self->pending, (zlistx_destructor_fn *)zstr_free);
-    if ((rc = router_start (self, bind, err, errlen)) || (rc = pubsub_start (self, err, errlen)) ||
+    //  the journal first: it holds our identity, which every socket carries
+    if ((rc = durable_start (self, err, errlen)) || (rc = repair_start (self)) ||
+        (rc = router_start (self, bind, err, errlen)) || (rc = pubsub_start (self, err, errlen)) ||
         (rc = membership_start (self, err, errlen)))
         return rc;
     self->started_at = node_now ();
@@ -154,6 +156,8 @@ static void node_teardown (node_t *self)
 {
     if (self->peers)
         membership_stop (self);
+    durable_stop (self);
+    repair_stop (self);
     zhashx_destroy (&self->peers);
     zlistx_destroy (&self->seeds);
     zhashx_destroy (&self->early_ready);
@@ -214,7 +218,8 @@ int node_send (node_t *self, zsock_t *dealer, const void *body, size_t len)
 char *node_status_json (node_t *self)
 {
     const node_counters_t *c = &self->counters;
-    return zsys_sprintf (
+    char *journal = durable_journal_json (self);
+    char *json = zsys_sprintf (
         "{\"name\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\",\"cluster\":\"%s\","
         "\"version\":\"%d.%d.%d\",\"incarnation\":%" PRIu64 ",\"router\":\"%s\",\"pub\":\"%s\","
         "\"beacons\":%s,\"uptime_ms\":%" PRId64 ",\"peers\":%zu,\"subscriptions\":%zu,"
@@ -222,14 +227,19 @@ char *node_status_json (node_t *self)
         ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
         ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"oversized\":%" PRIu64
         ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
-        ",\"expiries\":%" PRIu64 "}}",
+        ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"journal_errors\":%" PRIu64
+        ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64 ",\"held_drops\":%" PRIu64
+        "},\"journal\":%s}",
         self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
         config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
         WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
         self->udp ? "true" : "false", node_now () - self->started_at, zhashx_size (self->peers),
         topic_set_size (self->subs), c->published, c->received, c->delivered, c->gaps, c->app_drops,
         c->bad_frames, c->bad_beacons, c->foreign_beacons, c->oversized, c->unknown_type, c->joins,
-        c->leaves, c->expiries);
+        c->leaves, c->expiries, c->journaled, c->journal_errors, c->replayed, c->repaired,
+        c->held_drops, journal ? journal : "null");
+    free (journal);
+    return json;
 }
 
 //  --- Commands -------------------------------------------------------------
@@ -320,6 +330,62 @@ static void cmd_silence (node_t *self)
     zsock_send (self->pipe, "i", 0);
 }
 
+static void cmd_durable (node_t *self)
+{
+    char *pattern = NULL, *retention = NULL;
+    journal_limits_t limits = {0};
+    int rc = zsock_recv (self->pipe, "ss", &pattern, &retention) < 0 ? WEFT_EINVAL : 0;
+    if (rc == 0)
+        rc = durable_parse_limits (retention, &limits);
+    if (rc == 0)
+        rc = durable_declare (self, pattern, &limits);
+    zstr_free (&pattern);
+    zstr_free (&retention);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_replaying_subscribe (node_t *self)
+{
+    char *pattern = NULL, *name = NULL;
+    int kind = 0, auto_ack = 0;
+    uint64_t value = 0;
+    rsub_t spec = {0};
+    int rc = zsock_recv (self->pipe, "ssi8i", &pattern, &name, &kind, &value, &auto_ack) < 0
+                 ? WEFT_EINVAL
+                 : 0;
+    if (rc == 0) {
+        snprintf (spec.pattern, sizeof spec.pattern, "%s", pattern);
+        snprintf (spec.name, sizeof spec.name, "%s", name);
+        spec.from_kind = kind;
+        spec.from_value = (int64_t)value;
+        spec.auto_ack = auto_ack != 0;
+        rc = repair_subscribe (self, &spec);
+    }
+    zstr_free (&pattern);
+    zstr_free (&name);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_ack (node_t *self)
+{
+    char *publisher = NULL, *topic = NULL;
+    uint64_t seq = 0;
+    int rc = zsock_recv (self->pipe, "ss8", &publisher, &topic, &seq) < 0
+                 ? WEFT_EINVAL
+                 : repair_ack (self, publisher, topic, seq);
+    zstr_free (&publisher);
+    zstr_free (&topic);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_fail_journal (node_t *self)
+{
+    int err = 0;
+    zsock_recv (self->pipe, "i", &err);
+    self->journal_fault = err;
+    zsock_send (self->pipe, "i", self->journal ? 0 : WEFT_ESTATE);
+}
+
 static void cmd_term (node_t *self)
 {
     self->terminated = true;
@@ -329,9 +395,19 @@ static const struct {
     const char *name;
     command_fn *fn;
 } s_commands[] = {
-    {"PUB", cmd_publish},     {"SUB", cmd_subscribe}, {"UNSUB", cmd_unsubscribe},
-    {"PEERS", cmd_peers},     {"STATUS", cmd_status}, {"PSTATUS", cmd_peer_status},
-    {"SILENCE", cmd_silence}, {"START", cmd_start},   {"$TERM", cmd_term},
+    {"PUB", cmd_publish},
+    {"SUB", cmd_subscribe},
+    {"UNSUB", cmd_unsubscribe},
+    {"PEERS", cmd_peers},
+    {"STATUS", cmd_status},
+    {"PSTATUS", cmd_peer_status},
+    {"SILENCE", cmd_silence},
+    {"START", cmd_start},
+    {"$TERM", cmd_term},
+    {"DURABLE", cmd_durable},
+    {"RSUB", cmd_replaying_subscribe},
+    {"ACK", cmd_ack},
+    {"JFAIL", cmd_fail_journal},
 };
 
 //  Handles one command from the pipe. Unknown commands are a bug in api.c:
@@ -364,13 +440,15 @@ static void on_router (node_t *self)
         zframe_t *from = zmsg_pop (msg);
         zframe_t *header = zmsg_pop (msg);
         zframe_t *body = zmsg_pop (msg);
+        zframe_t *extra = zmsg_pop (msg);
         if (!from || !header || zmsg_size (msg) > 0)
             self->counters.bad_frames++;
         else
-            membership_on_router (self, from, header, body);
+            membership_on_router (self, from, header, body, extra);
         zframe_destroy (&from);
         zframe_destroy (&header);
         zframe_destroy (&body);
+        zframe_destroy (&extra);
         zmsg_destroy (&msg);
     }
 }
@@ -394,7 +472,7 @@ static void loop_once (node_t *self)
         {NULL, self->running && self->udp ? udp_fd (self->udp) : -1, ZMQ_POLLIN, 0},
     };
     int count = self->running ? (self->udp ? 5 : 4) : 1;
-    long timeout = self->running ? next_timeout (self) : -1;
+    long timeout = !self->running ? -1 : self->replaying ? 0 : next_timeout (self);
     if (zmq_poll (items, count, timeout) < 0)
         return; //  EINTR: go round again
     if (items[0].revents & ZMQ_POLLIN)
@@ -414,8 +492,16 @@ static void loop_once (node_t *self)
     if (count == 5 && (items[4].revents & ZMQ_POLLIN))
         membership_on_beacon (self);
     int64_t now = node_now ();
-    if (now >= self->beacon_at || now >= self->tick_at)
+    if (now >= self->beacon_at || now >= self->tick_at) {
+        bool interval = now >= self->beacon_at;
+        bool tick = now >= self->tick_at;
         membership_on_timer (self, now);
+        durable_on_timer (self, now, interval);
+        if (tick)
+            repair_on_timer (self, now);
+    }
+    self->replaying = durable_pump (self);
+    durable_flush (self); //  group commit: one batch per turn, then what waited for it goes out
 }
 
 void node_actor (zsock_t *pipe, void *args)

@@ -33,6 +33,7 @@
 
 #include "common/log.h"
 #include "discovery/udp.h"
+#include "journal/journal.h"
 #include "node/topic.h"
 #include "node/wire.h"
 #include "weft.h"
@@ -63,6 +64,22 @@ typedef struct {
 
 typedef enum { SOURCE_BEACON, SOURCE_SEED, SOURCE_GOSSIP, SOURCE_HELLO } peer_source_t;
 
+//  What a subscriber knows of one (publisher, topic) stream.
+typedef struct {
+    uint64_t last;   //  last seq delivered (or seen, for volatile topics)
+    uint64_t head;   //  highest seq the publisher said it has (HEAD or live message)
+    bool fresh;      //  nothing seen yet: the first message sets the start
+    uint64_t repair; //  request id of the replay in progress, 0 if none
+    zlistx_t *held;  //  held_msg_t: live messages waiting for the replay, by seq
+} rx_stream_t;
+
+//  A replay this node asked a peer for (a pattern, from a start).
+typedef struct {
+    uint64_t id;                 //  request id
+    char pattern[TOPIC_MAX + 1]; //  what it covers
+    int64_t deadline;            //  asked again if no END by then
+} rx_request_t;
+
 //  A peer in the table; owned by node->peers.
 typedef struct {
     uint8_t uuid[WIRE_UUID_SIZE];          //  raw UUID
@@ -78,7 +95,8 @@ typedef struct {
     bool ready;                            //  its readiness marker reached our XPUB
     bool evasive;                          //  EVASIVE reported, not heard since
     int64_t last_seen;                     //  monotonic ms of the last beacon or message
-    zhashx_t *rx_seqs;                     //  topic -> last seq received (uint64_t *)
+    zhashx_t *rx;                          //  topic -> rx_stream_t, what we received from it
+    zlistx_t *requests;                    //  rx_request_t: replays asked of it, not yet ended
 } peer_t;
 
 //  A seed endpoint: HELLO is sent there every interval.
@@ -107,7 +125,28 @@ typedef struct {
     uint64_t joins;           //  peers joined
     uint64_t leaves;          //  peers left cleanly
     uint64_t expiries;        //  peers expired
+    uint64_t journaled;       //  durable messages committed to the journal
+    uint64_t journal_errors;  //  failed commits (nothing in them was acknowledged or sent)
+    uint64_t replayed;        //  durable messages sent to peers in replays
+    uint64_t repaired;        //  durable messages received through replays
+    uint64_t held_drops;      //  live messages dropped while a replay was too far behind
 } node_counters_t;
+
+//  A durable topic pattern declared on this node (the publisher side).
+typedef struct {
+    char pattern[TOPIC_MAX + 1]; //  topics it covers
+    journal_limits_t limits;     //  retention of each of its streams
+} durable_decl_t;
+
+//  A subscription that replays history: from a start, and/or by name with
+//  cursors kept in our journal (durable subscription).
+typedef struct {
+    char pattern[TOPIC_MAX + 1];  //  what it covers
+    char name[WIRE_NAME_MAX + 1]; //  durable name, "" for an unnamed late join
+    int from_kind;                //  WIRE_FROM_*
+    int64_t from_value;           //  sequence or time (us), per from_kind
+    bool auto_ack;                //  advance the cursor on delivery
+} rsub_t;
 
 typedef struct node {
     //  Identity and settings
@@ -140,10 +179,23 @@ typedef struct node {
     uint16_t pub_port;               //  bound PUB port
 
     //  State
-    zhashx_t *peers;          //  uuid hex -> peer_t
-    zlistx_t *seeds;          //  seed_t, owned
-    zhashx_t *early_ready;    //  uuid hex of markers seen before the peer was known
-    topic_set_t *subs;        //  our subscription patterns
+    zhashx_t *peers;       //  uuid hex -> peer_t
+    zlistx_t *seeds;       //  seed_t, owned
+    zhashx_t *early_ready; //  uuid hex of markers seen before the peer was known
+    topic_set_t *subs;     //  our subscription patterns
+    zlistx_t *rsubs;       //  rsub_t: subscriptions that replay history
+    zhashx_t *cursors;     //  "name/publisher/topic" -> uint64_t last acked seq
+
+    //  Journal and durable topics (durable.c)
+    journal_t *journal;       //  NULL without journal.dir
+    bool journal_sync;        //  journal.sync == sync
+    zlistx_t *durables;       //  durable_decl_t
+    zlistx_t *outbox;         //  outbound durable messages waiting for the commit
+    zhashx_t *heads;          //  topic -> head_t, for HEAD announcements
+    zlistx_t *replays;        //  replay jobs we serve to peers
+    int journal_failed;       //  sticky WEFT_E* of the last failed commit (atomic)
+    size_t retention_next;    //  round-robin index over streams for retention
+    int journal_fault;        //  tests: every commit fails with this code (0: none)
     zhashx_t *pub_seqs;       //  topic -> last seq published (uint64_t *)
     zlistx_t *pending;        //  pending_status_t, owned
     uint64_t next_request;    //  next status request id
@@ -151,6 +203,7 @@ typedef struct node {
     wire_decoder_t *decoder;  //  reused decoder
     node_counters_t counters; //  see node_counters_t
     bool silenced;            //  tests: beacons and pings off
+    bool replaying;           //  replays to serve: poll without waiting
     bool running;             //  START succeeded
     bool terminated;          //  $TERM received
 
@@ -203,9 +256,10 @@ void membership_stop (node_t *self);
 void membership_on_beacon (node_t *self);
 
 //  Handles one message from the ROUTER: FROM is the sender's routing id,
-//  HEADER and BODY its frames (BODY may be NULL). Returns after counting and
-//  dropping anything malformed.
-void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body);
+//  HEADER, BODY and EXTRA its frames (BODY and EXTRA may be NULL). Returns
+//  after counting and dropping anything malformed.
+void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body,
+                           zframe_t *extra);
 
 //  Periodic work: beacon, pings, seed HELLOs, evasive and expired peers,
 //  status request timeouts. Called when a timer is due.
@@ -245,5 +299,77 @@ void pubsub_on_xpub (node_t *self);
 //  marker arrived earlier.
 void pubsub_peer_added (node_t *self, peer_t *peer);
 void pubsub_peer_removed (node_t *self, peer_t *peer);
+
+//  Builds the headers frame ("k\0v\0...") of MSG into FRAME (initialized here).
+void pubsub_pack_headers (const wire_msg_t *msg, zmq_msg_t *frame);
+
+//  --- durable.c: durable topics, publisher side ---------------------------------
+
+//  Opens the journal (journal.dir), loads or stores our UUID, declares
+//  durable.topics. Returns 0 or WEFT_E* with the reason in ERR.
+int durable_start (node_t *self, char *err, size_t errlen);
+
+//  Commits what is pending and closes the journal.
+void durable_stop (node_t *self);
+
+//  Declares PATTERN durable with retention LIMITS (again: new limits).
+//  WEFT_EINVAL for a bad pattern, WEFT_ESTATE without a journal.
+int durable_declare (node_t *self, const char *pattern, const journal_limits_t *limits);
+
+//  Parses "max_age_ms=N,max_bytes=N,max_count=N" (any subset) into LIMITS.
+int durable_parse_limits (const char *text, journal_limits_t *limits);
+
+//  If topic NAME is durable: stages MSG (seq assigned here) in the journal and
+//  queues the frames to go out after the commit; returns true (the frames are
+//  taken). Returns false for a volatile topic (nothing done).
+bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_t *body,
+                      wire_msg_t *msg);
+
+//  Commits the turn's batch; on success sends the durable messages waiting for
+//  it, on failure drops them, counts and remembers the error (journal_failed).
+void durable_flush (node_t *self);
+
+//  Timers: HEAD announcements (each INTERVAL), retention, failure probe.
+void durable_on_timer (node_t *self, int64_t now, bool interval);
+
+//  A peer asked for a replay (REPLAY_REQ is in the decoder).
+void durable_on_replay_req (node_t *self, peer_t *peer);
+
+//  Sends a bounded amount of replay traffic; true while replays remain.
+bool durable_pump (node_t *self);
+
+//  The journal's streams as a JSON array ("null" without a journal); caller frees.
+char *durable_journal_json (node_t *self);
+
+//  --- repair.c: durable topics, subscriber side --------------------------------
+
+int repair_start (node_t *self);
+void repair_stop (node_t *self);
+
+//  zhashx destructor of rx_stream_t; and the state of PEER's stream TOPIC.
+void repair_stream_free (void **item);
+rx_stream_t *repair_stream (peer_t *peer, const char *topic);
+
+//  A live durable message (or HEAD) of topic NAME from PEER (may be NULL):
+//  delivers, holds or asks for the gap. Takes the frames.
+void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t *ev,
+                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags);
+
+//  Replay answers from PEER (the REPLAY_* header is in the decoder).
+void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_t *body);
+void repair_on_replay_end (node_t *self, peer_t *peer);
+void repair_on_truncated (node_t *self, peer_t *peer);
+
+//  PEER joined: ask it for what replaying subscriptions need.
+void repair_peer_joined (node_t *self, peer_t *peer);
+
+//  Adds a replaying subscription (copied). WEFT_ESTATE for a named one without journal.
+int repair_subscribe (node_t *self, const rsub_t *spec);
+
+//  The application acknowledged SEQ of PUBLISHER (hex) on TOPIC.
+int repair_ack (node_t *self, const char *publisher, const char *topic, uint64_t seq);
+
+//  Replays that got no answer in time are given up (and asked again if needed).
+void repair_on_timer (node_t *self, int64_t now);
 
 #endif

@@ -8,7 +8,7 @@
     (pattern_prefix); we check the full pattern, the header and the sizes,
     detect sequence gaps per (publisher, topic), and pass the message on to
     the application.
-    Ready: our SUB subscribes to the marker "\0" + our UUID. When a peer's
+    Ready: our SUB subscribes to the marker 0xFF + our UUID. When a peer's
     XPUB sees that subscription arrive, it knows our subscriptions have
     reached it, and reports us as "ready" (docs/PROTOCOL.md).
 */
@@ -18,15 +18,16 @@
 
 #include "node/config.h"
 
-#define BATCH      512                //  messages read from the SUB per wake-up
-#define MARKER_LEN (1 + WIRE_UUID_SIZE) //  "\0" + UUID
+#define BATCH       512                  //  messages read from the SUB per wake-up
+#define MARKER_LEN  (1 + WIRE_UUID_SIZE) //  0xFF + UUID
+#define MARKER_BYTE 0xFF                 //  never starts a topic; sorts after every topic
 
 //  Wall-clock microseconds (publisher time on messages).
 static int64_t wall_us (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 //  Binds the XPUB. Returns 0 or a WEFT_E* code with the reason in ERR.
@@ -35,7 +36,7 @@ static int xpub_start (node_t *self, const char *bind, char *err, size_t errlen)
     self->xpub = zsock_new (ZMQ_XPUB);
     if (!self->xpub)
         return WEFT_ENOMEM;
-    int hwm = (int) config_int (self->cfg, CFG_PUBSUB_HWM);
+    int hwm = (int)config_int (self->cfg, CFG_PUBSUB_HWM);
     zsock_set_sndhwm (self->xpub, hwm);
     zsock_set_linger (self->xpub, 0);
     long long port = config_int (self->cfg, CFG_TRANSPORT_PUB_PORT);
@@ -44,11 +45,10 @@ static int xpub_start (node_t *self, const char *bind, char *err, size_t errlen)
     if (rc < 0) {
         int e = zmq_errno ();
         snprintf (err, errlen, "cannot bind PUB to tcp://%s:%s: %s", bind,
-                  port ? config_value (self->cfg, CFG_TRANSPORT_PUB_PORT) : "*",
-                  zmq_strerror (e));
+                  port ? config_value (self->cfg, CFG_TRANSPORT_PUB_PORT) : "*", zmq_strerror (e));
         return e == EADDRINUSE ? WEFT_EADDRINUSE : WEFT_EIO;
     }
-    self->pub_port = (uint16_t) (port ? port : rc);
+    self->pub_port = (uint16_t)(port ? port : rc);
     snprintf (self->pub_ep, sizeof self->pub_ep, "tcp://%s:%u", self->addr, self->pub_port);
     return 0;
 }
@@ -62,11 +62,11 @@ int pubsub_start (node_t *self, char *err, size_t errlen)
     self->sub = zsock_new (ZMQ_SUB);
     if (!self->sub)
         return WEFT_ENOMEM;
-    zsock_set_rcvhwm (self->sub, (int) config_int (self->cfg, CFG_PUBSUB_HWM));
+    zsock_set_rcvhwm (self->sub, (int)config_int (self->cfg, CFG_PUBSUB_HWM));
     zsock_set_linger (self->sub, 0);
-    zsock_set_maxmsgsize (self->sub, (int64_t) self->max_message +
+    zsock_set_maxmsgsize (self->sub, (int64_t)self->max_message +
                                          config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 512);
-    uint8_t marker[MARKER_LEN] = {0};
+    uint8_t marker[MARKER_LEN] = {MARKER_BYTE};
     memcpy (marker + 1, self->uuid, WIRE_UUID_SIZE);
     zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, marker, sizeof marker);
     return 0;
@@ -79,17 +79,17 @@ static void parse_headers (zmq_msg_t *frame, wire_msg_t *msg)
     const char *end = p + zmq_msg_size (frame);
     while (p < end && msg->nheaders < WIRE_HEADERS_MAX) {
         const char *key = p;
-        const char *value = memchr (key, 0, (size_t) (end - key));
+        const char *value = memchr (key, 0, (size_t)(end - key));
         if (!value++ || value >= end)
             return;
-        const char *next = memchr (value, 0, (size_t) (end - value));
+        const char *next = memchr (value, 0, (size_t)(end - value));
         if (!next)
             return;
         wire_kv_t *kv = &msg->headers[msg->nheaders++];
         kv->key = key;
-        kv->key_len = (size_t) (value - 1 - key);
+        kv->key_len = (size_t)(value - 1 - key);
         kv->value = value;
-        kv->value_len = (size_t) (next - value);
+        kv->value_len = (size_t)(next - value);
         p = next + 1;
     }
 }
@@ -124,12 +124,18 @@ void pubsub_on_publish (node_t *self)
     len = len > TOPIC_MAX ? TOPIC_MAX : len; //  api.c validated it; stay safe anyway
     memcpy (name, zmq_msg_data (&topic), len);
     name[len] = 0;
-    wire_msg_t msg = {.seq = next_pub_seq (self, name), .time_us = wall_us ()};
+    wire_msg_t msg = {.time_us = wall_us ()};
     memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
     parse_headers (&headers, &msg);
+    if (durable_publish (self, name, &topic, &body, &msg)) {
+        zmq_msg_close (&topic);
+        zmq_msg_close (&body);
+        zmq_msg_close (&headers);
+        return;
+    }
+    msg.seq = next_pub_seq (self, name);
     void *xpub = zsock_resolve (self->xpub);
-    if (wire_encode_msg (&self->sbuf, &msg) == 0 &&
-        zmq_msg_send (&topic, xpub, ZMQ_SNDMORE) >= 0 &&
+    if (wire_encode_msg (&self->sbuf, &msg) == 0 && zmq_msg_send (&topic, xpub, ZMQ_SNDMORE) >= 0 &&
         zmq_send (xpub, self->sbuf.data, self->sbuf.size, ZMQ_SNDMORE) >= 0 &&
         zmq_msg_send (&body, xpub, 0) >= 0)
         self->counters.published++;
@@ -163,28 +169,20 @@ int pubsub_unsubscribe (node_t *self, const char *pattern)
     return 0;
 }
 
-//  Checks the sequence of a message from PEER on TOPIC; returns how many
-//  messages were lost before it (0 if none or unknown).
-static uint64_t check_gap (node_t *self, peer_t *peer, const char *topic, uint64_t seq)
+//  Checks the sequence of a volatile message from PEER on TOPIC; returns how
+//  many messages were lost before it (0 if none or unknown).
+static uint64_t check_gap (peer_t *peer, const char *topic, uint64_t seq)
 {
-    if (!peer || seq == 0)
+    rx_stream_t *st = peer && seq ? repair_stream (peer, topic) : NULL;
+    if (!st)
         return 0;
-    uint64_t *last = zhashx_lookup (peer->rx_seqs, topic);
-    if (!last) {
-        last = calloc (1, sizeof *last);
-        if (!last)
-            return 0;
-        *last = seq;
-        zhashx_insert (peer->rx_seqs, topic, last);
-        return 0; //  first message we see from it: nothing to compare
-    }
-    uint64_t lost = seq > *last + 1 ? seq - *last - 1 : 0;
-    *last = seq; //  a lower seq means the publisher restarted its count
+    uint64_t lost = !st->fresh && seq > st->last + 1 ? seq - st->last - 1 : 0;
+    st->last = seq; //  a lower seq means the publisher restarted its count
+    st->fresh = false;
     return lost;
 }
 
-//  Builds the headers frame ("k\0v\0...") of MSG into FRAME.
-static void pack_headers (const wire_msg_t *msg, zmq_msg_t *frame)
+void pubsub_pack_headers (const wire_msg_t *msg, zmq_msg_t *frame)
 {
     size_t size = 0;
     for (size_t i = 0; i < msg->nheaders; i++)
@@ -212,7 +210,10 @@ static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_
     if (len == 0 || len > TOPIC_MAX || topic_validate (data, len) ||
         wire_decode (self->decoder, zmq_msg_data (header), zmq_msg_size (header), &type) ||
         type != WIRE_MSG || wire_get_msg (self->decoder, &msg)) {
-        self->counters.bad_frames++;
+        if (wire_decoder_fault (self->decoder) == WIRE_FAULT_OVERSIZED)
+            self->counters.oversized++;
+        else
+            self->counters.bad_frames++;
         return;
     }
     if (zmq_msg_size (body) > self->max_message) {
@@ -226,24 +227,32 @@ static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_
     if (!topic_set_match (self->subs, name, len))
         return; //  passed the prefix filter, not the pattern
     peer_t *peer = membership_find (self, msg.sender);
-    node_event_t ev = {.kind = WEFT_MSG_GAP, .seq = check_gap (self, peer, name, msg.seq),
-                       .time_us = msg.time_us};
+    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg.seq, .time_us = msg.time_us};
     if (peer) {
         memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
         memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
     }
-    if (ev.seq) {
-        self->counters.gaps += ev.seq;
+    zmq_msg_t headers;
+    if (msg.nheaders)
+        pubsub_pack_headers (&msg, &headers);
+    if (msg.flags & WIRE_FLAG_DURABLE) {
+        repair_on_live (self, peer, name, &ev, topic, body, msg.nheaders ? &headers : NULL,
+                        msg.flags);
+        if (msg.nheaders)
+            zmq_msg_close (&headers); //  moved out if it was kept
+        return;
+    }
+    uint64_t lost = check_gap (peer, name, msg.seq);
+    if (lost) {
+        node_event_t gap = ev;
+        gap.kind = WEFT_MSG_GAP;
+        gap.seq = lost;
+        self->counters.gaps += lost;
         zmq_msg_t copy;
         zmq_msg_init (&copy);
         zmq_msg_copy (&copy, topic);
-        node_emit (self, &ev, &copy, NULL, NULL);
+        node_emit (self, &gap, &copy, NULL, NULL);
     }
-    ev.kind = WEFT_MSG_MESSAGE;
-    ev.seq = msg.seq;
-    zmq_msg_t headers;
-    if (msg.nheaders)
-        pack_headers (&msg, &headers);
     node_emit (self, &ev, topic, body, msg.nheaders ? &headers : NULL);
     self->counters.delivered++;
 }
@@ -287,7 +296,7 @@ void pubsub_on_xpub (node_t *self)
         int size = zmq_recv (xpub, notice, sizeof notice, ZMQ_DONTWAIT);
         if (size < 0)
             return;
-        if (size != (int) sizeof notice || notice[1] != 0)
+        if (size != (int)sizeof notice || notice[1] != MARKER_BYTE)
             continue; //  a user-topic subscription: nothing to do
         peer_t *peer = membership_find (self, notice + 2);
         char hex[WIRE_UUID_SIZE * 2 + 1];

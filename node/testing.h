@@ -11,4 +11,8 @@
 //  it fall silent as if it had hung. Thread: any.
 int weft_node_silence (weft_node_t *self, bool silent);
 
+//  Makes every journal commit of the node fail with ERR (e.g. WEFT_ENOSPC,
+//  as a full disk would), until called again with ERR = 0. Thread: any.
+int weft_node_fail_journal (weft_node_t *self, int err);
+
 #endif

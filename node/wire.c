@@ -17,6 +17,7 @@
     frame: msgpack-c never copies them in this mode.
 */
 #include "node/wire.h"
+#include "node/wire_int.h"
 
 #include "weft.h"
 
@@ -29,17 +30,16 @@
 
 #define WIRE_DEPTH_MAX  16   //  nesting accepted in a header frame (ours use 3)
 #define WIRE_ZONE_CHUNK 8192 //  first zone chunk: holds a MSG with 32 headers
-#define WIRE_ERROR_MAX  160  //  room for a failure reason
 
 //  Fields of each known type, version and type included.
-static const uint32_t s_min_fields[] = {
-    [WIRE_HELLO] = 9, [WIRE_PEERS] = 3,      [WIRE_PING] = 2,       [WIRE_BYE] = 2,
-    [WIRE_MSG] = 7,   [WIRE_STATUS_REQ] = 3, [WIRE_STATUS_REP] = 3,
+const uint32_t wire_min_fields[] = {
+    [WIRE_HELLO] = 9,      [WIRE_PEERS] = 3,      [WIRE_PING] = 2,         [WIRE_BYE] = 2,
+    [WIRE_MSG] = 7,        [WIRE_STATUS_REQ] = 3, [WIRE_STATUS_REP] = 3,   [WIRE_REPLAY_REQ] = 8,
+    [WIRE_REPLAY_MSG] = 4, [WIRE_REPLAY_END] = 4, [WIRE_REPLAY_TRUNC] = 6,
 };
-#define WIRE_TYPE_LAST WIRE_STATUS_REP
 
 //  Names of the known types, for error messages.
-static const char *const s_type_names[] = {
+const char *const wire_type_names[] = {
     [WIRE_HELLO] = "HELLO",
     [WIRE_PEERS] = "PEERS",
     [WIRE_PING] = "PING",
@@ -47,22 +47,14 @@ static const char *const s_type_names[] = {
     [WIRE_MSG] = "MSG",
     [WIRE_STATUS_REQ] = "STATUS_REQ",
     [WIRE_STATUS_REP] = "STATUS_REP",
+    [WIRE_REPLAY_REQ] = "REPLAY_REQ",
+    [WIRE_REPLAY_MSG] = "REPLAY_MSG",
+    [WIRE_REPLAY_END] = "REPLAY_END",
+    [WIRE_REPLAY_TRUNC] = "REPLAY_TRUNC",
 };
 
 //  Fields of one PEERS entry.
 #define WIRE_PEER_FIELDS 5
-
-struct wire_decoder {
-    msgpack_zone zone;           //  object tree of the last frame; cleared per frame
-    size_t max_header;           //  frames over this many bytes are rejected
-    const msgpack_object *field; //  the top array's elements; NULL if no frame decoded
-    uint32_t nfields;            //  number of them
-    int type;                    //  type of the last decoded frame, 0 if none
-    wire_fault_t fault;          //  kind of the last failure
-    const char *where;           //  what is being read, for errors: "HELLO", "PEERS entry 3"
-    char where_buf[32];          //  storage for a composed WHERE
-    char error[WIRE_ERROR_MAX];  //  why the last call failed, "" if it did not
-};
 
 /* ------------------------------------------------------------------------ */
 /*  Encoding                                                                */
@@ -87,7 +79,7 @@ static bool s_bytes_ok (const char *text, size_t len)
 }
 
 //  Packs a msgpack str of LEN bytes at TEXT. Returns 0 or non-zero on failure.
-static int s_pack_str (msgpack_packer *pk, const char *text, size_t len)
+int wire_pack_str (msgpack_packer *pk, const char *text, size_t len)
 {
     int rc = msgpack_pack_str (pk, len);
     if (rc == 0 && len > 0)
@@ -106,7 +98,7 @@ static int s_pack_uuid (msgpack_packer *pk, const uint8_t *uuid)
 
 //  Clears OUT, points PK at it and opens a header of TYPE with NFIELDS
 //  elements in all. Returns 0 or non-zero when OUT cannot grow.
-static int s_begin (msgpack_packer *pk, msgpack_sbuffer *out, int type, uint32_t nfields)
+int wire_begin (msgpack_packer *pk, msgpack_sbuffer *out, int type, uint32_t nfields)
 {
     msgpack_sbuffer_clear (out);
     msgpack_packer_init (pk, out, msgpack_sbuffer_write);
@@ -117,7 +109,7 @@ static int s_begin (msgpack_packer *pk, msgpack_sbuffer *out, int type, uint32_t
 }
 
 //  Maps the accumulated packer result RC to 0 or WEFT_ENOMEM.
-static int s_packed (int rc)
+int wire_packed (int rc)
 {
     return rc ? WEFT_ENOMEM : 0;
 }
@@ -132,15 +124,15 @@ int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
         s_text_len (msg->pub_ep, WIRE_EP_MAX, &pub_len))
         return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = s_begin (&pk, out, WIRE_HELLO, s_min_fields[WIRE_HELLO]);
+    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO]);
     rc |= s_pack_uuid (&pk, msg->uuid);
     rc |= msgpack_pack_uint64 (&pk, msg->incarnation);
-    rc |= s_pack_str (&pk, msg->name, name_len);
+    rc |= wire_pack_str (&pk, msg->name, name_len);
     rc |= msgpack_pack_uint8 (&pk, msg->role);
-    rc |= s_pack_str (&pk, msg->router_ep, router_len);
-    rc |= s_pack_str (&pk, msg->pub_ep, pub_len);
+    rc |= wire_pack_str (&pk, msg->router_ep, router_len);
+    rc |= wire_pack_str (&pk, msg->pub_ep, pub_len);
     rc |= msgpack_pack_uint32 (&pk, msg->caps);
-    return s_packed (rc);
+    return wire_packed (rc);
 }
 
 //  Checks one PEERS entry and stores its endpoints' lengths. Returns 0 or -1.
@@ -162,7 +154,7 @@ int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t co
         if (s_peer_check (&peers[i], &router_len, &pub_len))
             return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = s_begin (&pk, out, WIRE_PEERS, s_min_fields[WIRE_PEERS]);
+    int rc = wire_begin (&pk, out, WIRE_PEERS, wire_min_fields[WIRE_PEERS]);
     rc |= msgpack_pack_array (&pk, count);
     for (size_t i = 0; i < count; i++) {
         const wire_peer_t *peer = &peers[i];
@@ -171,10 +163,10 @@ int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t co
         rc |= s_pack_uuid (&pk, peer->uuid);
         rc |= msgpack_pack_uint64 (&pk, peer->incarnation);
         rc |= msgpack_pack_uint8 (&pk, peer->role);
-        rc |= s_pack_str (&pk, peer->router_ep, router_len);
-        rc |= s_pack_str (&pk, peer->pub_ep, pub_len);
+        rc |= wire_pack_str (&pk, peer->router_ep, router_len);
+        rc |= wire_pack_str (&pk, peer->pub_ep, pub_len);
     }
-    return s_packed (rc);
+    return wire_packed (rc);
 }
 
 //  Encodes PING: [1, 3].
@@ -183,7 +175,7 @@ int wire_encode_ping (msgpack_sbuffer *out)
     if (!out)
         return WEFT_EINVAL;
     msgpack_packer pk;
-    return s_packed (s_begin (&pk, out, WIRE_PING, s_min_fields[WIRE_PING]));
+    return wire_packed (wire_begin (&pk, out, WIRE_PING, wire_min_fields[WIRE_PING]));
 }
 
 //  Encodes BYE: [1, 4].
@@ -192,7 +184,7 @@ int wire_encode_bye (msgpack_sbuffer *out)
     if (!out)
         return WEFT_EINVAL;
     msgpack_packer pk;
-    return s_packed (s_begin (&pk, out, WIRE_BYE, s_min_fields[WIRE_BYE]));
+    return wire_packed (wire_begin (&pk, out, WIRE_BYE, wire_min_fields[WIRE_BYE]));
 }
 
 //  Encodes MSG: [1, 5, sender, seq, time_us, flags, {key: value, ...}].
@@ -206,17 +198,17 @@ int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg)
             return WEFT_EINVAL;
     }
     msgpack_packer pk;
-    int rc = s_begin (&pk, out, WIRE_MSG, s_min_fields[WIRE_MSG]);
+    int rc = wire_begin (&pk, out, WIRE_MSG, wire_min_fields[WIRE_MSG]);
     rc |= s_pack_uuid (&pk, msg->sender);
     rc |= msgpack_pack_uint64 (&pk, msg->seq);
     rc |= msgpack_pack_int64 (&pk, msg->time_us);
     rc |= msgpack_pack_uint32 (&pk, msg->flags);
     rc |= msgpack_pack_map (&pk, msg->nheaders);
     for (size_t i = 0; i < msg->nheaders; i++) {
-        rc |= s_pack_str (&pk, msg->headers[i].key, msg->headers[i].key_len);
-        rc |= s_pack_str (&pk, msg->headers[i].value, msg->headers[i].value_len);
+        rc |= wire_pack_str (&pk, msg->headers[i].key, msg->headers[i].key_len);
+        rc |= wire_pack_str (&pk, msg->headers[i].value, msg->headers[i].value_len);
     }
-    return s_packed (rc);
+    return wire_packed (rc);
 }
 
 //  Encodes STATUS_REQ or STATUS_REP: [1, 6 or 7, request_id].
@@ -225,9 +217,9 @@ int wire_encode_status (msgpack_sbuffer *out, int type, uint64_t request_id)
     if (!out || (type != WIRE_STATUS_REQ && type != WIRE_STATUS_REP))
         return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = s_begin (&pk, out, type, s_min_fields[type]);
+    int rc = wire_begin (&pk, out, type, wire_min_fields[type]);
     rc |= msgpack_pack_uint64 (&pk, request_id);
-    return s_packed (rc);
+    return wire_packed (rc);
 }
 
 //  Bytes msgpack needs for unsigned integer VALUE.
@@ -317,8 +309,7 @@ wire_fault_t wire_decoder_fault (const wire_decoder_t *self)
 
 //  Records a failure of KIND with a printf-style reason; returns WEFT_EPROTO
 //  (WEFT_ENOMEM for WIRE_FAULT_NOMEM).
-__attribute__ ((format (printf, 3, 4))) static int s_fail (wire_decoder_t *self, wire_fault_t kind,
-                                                           const char *fmt, ...)
+int wire_fail (wire_decoder_t *self, wire_fault_t kind, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
@@ -329,7 +320,6 @@ __attribute__ ((format (printf, 3, 4))) static int s_fail (wire_decoder_t *self,
 }
 
 //  Shorthand for the common case: a malformed frame.
-#define s_bad(self, ...) s_fail ((self), WIRE_FAULT_MALFORMED, __VA_ARGS__)
 
 //  Forgets the last call's outcome.
 static void s_clear_error (wire_decoder_t *self)
@@ -339,7 +329,7 @@ static void s_clear_error (wire_decoder_t *self)
 }
 
 //  Describes the msgpack type of O with an article, for error messages.
-static const char *s_kind (const msgpack_object *o)
+const char *wire_kind (const msgpack_object *o)
 {
     switch (o->type) {
     case MSGPACK_OBJECT_NIL:
@@ -475,28 +465,28 @@ static int s_scan (wire_decoder_t *self, const uint8_t *data, size_t len)
         }
         left[top - 1]--;
         if (pos == len)
-            return s_bad (self, "frame truncated: %zu bytes, a value is missing", len);
+            return wire_bad (self, "frame truncated: %zu bytes, a value is missing", len);
         uint64_t size, children;
         int rc = s_token (data + pos, len - pos, &size, &children);
         if (rc == TOKEN_BAD)
-            return s_bad (self, "invalid msgpack byte 0x%02x at offset %zu", data[pos], pos);
+            return wire_bad (self, "invalid msgpack byte 0x%02x at offset %zu", data[pos], pos);
         if (rc == TOKEN_CUT || size > len - pos)
-            return s_bad (self, "frame truncated: %zu bytes, the value at offset %zu is cut", len,
-                          pos);
+            return wire_bad (self, "frame truncated: %zu bytes, the value at offset %zu is cut",
+                             len, pos);
         pos += size;
         if (children == 0)
             continue;
         if (children > len - pos)
-            return s_bad (self,
-                          "the container at offset %zu declares %" PRIu64
-                          " values but only %zu bytes follow",
-                          pos - size, children, len - pos);
+            return wire_bad (self,
+                             "the container at offset %zu declares %" PRIu64
+                             " values but only %zu bytes follow",
+                             pos - size, children, len - pos);
         if (top > WIRE_DEPTH_MAX)
-            return s_bad (self, "values nested deeper than %d levels", WIRE_DEPTH_MAX);
+            return wire_bad (self, "values nested deeper than %d levels", WIRE_DEPTH_MAX);
         left[top++] = children;
     }
     if (pos < len)
-        return s_bad (self, "%zu trailing bytes after the header array", len - pos);
+        return wire_bad (self, "%zu trailing bytes after the header array", len - pos);
     return 0;
 }
 
@@ -508,26 +498,27 @@ static int s_scan (wire_decoder_t *self, const uint8_t *data, size_t len)
 static int s_check_top (wire_decoder_t *self, const msgpack_object *top)
 {
     if (top->type != MSGPACK_OBJECT_ARRAY)
-        return s_bad (self, "header is %s, an array expected", s_kind (top));
+        return wire_bad (self, "header is %s, an array expected", wire_kind (top));
     const msgpack_object *field = top->via.array.ptr;
     uint32_t nfields = top->via.array.size;
     if (nfields == 0)
-        return s_bad (self, "header array is empty");
+        return wire_bad (self, "header array is empty");
     if (field[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_bad (self, "version is %s, an unsigned integer expected", s_kind (&field[0]));
+        return wire_bad (self, "version is %s, an unsigned integer expected",
+                         wire_kind (&field[0]));
     if (field[0].via.u64 != WIRE_VERSION)
-        return s_fail (self, WIRE_FAULT_VERSION, "unsupported protocol version %" PRIu64,
-                       field[0].via.u64);
+        return wire_fail (self, WIRE_FAULT_VERSION, "unsupported protocol version %" PRIu64,
+                          field[0].via.u64);
     if (nfields < 2)
-        return s_bad (self, "header has no type field");
+        return wire_bad (self, "header has no type field");
     if (field[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_bad (self, "type is %s, an unsigned integer expected", s_kind (&field[1]));
+        return wire_bad (self, "type is %s, an unsigned integer expected", wire_kind (&field[1]));
     if (field[1].via.u64 > INT_MAX)
-        return s_bad (self, "type %" PRIu64 " out of range", field[1].via.u64);
+        return wire_bad (self, "type %" PRIu64 " out of range", field[1].via.u64);
     int type = (int)field[1].via.u64;
-    if (type >= WIRE_HELLO && type <= WIRE_TYPE_LAST && nfields < s_min_fields[type])
-        return s_bad (self, "%s has %" PRIu32 " fields, at least %" PRIu32 " expected",
-                      s_type_names[type], nfields, s_min_fields[type]);
+    if (type >= WIRE_HELLO && type <= WIRE_TYPE_LAST && nfields < wire_min_fields[type])
+        return wire_bad (self, "%s has %" PRIu32 " fields, at least %" PRIu32 " expected",
+                         wire_type_names[type], nfields, wire_min_fields[type]);
     self->field = field;
     self->nfields = nfields;
     self->type = type;
@@ -547,10 +538,11 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type)
     self->nfields = 0;
     self->type = 0;
     if (len > self->max_header)
-        return s_fail (self, WIRE_FAULT_OVERSIZED,
-                       "header frame of %zu bytes exceeds the limit of %zu", len, self->max_header);
+        return wire_fail (self, WIRE_FAULT_OVERSIZED,
+                          "header frame of %zu bytes exceeds the limit of %zu", len,
+                          self->max_header);
     if (len == 0 || !data)
-        return s_bad (self, "empty header frame");
+        return wire_bad (self, "empty header frame");
     int rc = s_scan (self, data, len);
     if (rc)
         return rc;
@@ -559,9 +551,9 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type)
     size_t offset = 0;
     msgpack_unpack_return ret = msgpack_unpack (data, len, &offset, &self->zone, &top);
     if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-        return s_fail (self, WIRE_FAULT_NOMEM, "out of memory decoding a %zu-byte frame", len);
+        return wire_fail (self, WIRE_FAULT_NOMEM, "out of memory decoding a %zu-byte frame", len);
     if (ret != MSGPACK_UNPACK_SUCCESS)
-        return s_bad (self, "msgpack rejected the frame (code %d)", (int)ret);
+        return wire_bad (self, "msgpack rejected the frame (code %d)", (int)ret);
     if ((rc = s_check_top (self, &top)) != 0)
         return rc;
     if (type)
@@ -574,44 +566,44 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type)
 
 //  Checks that the last decoded frame is of TYPE and clears the last error.
 //  Returns 0 or WEFT_EPROTO.
-static int s_expect (wire_decoder_t *self, int type, int alt_type)
+int wire_expect (wire_decoder_t *self, int type, int alt_type)
 {
     s_clear_error (self);
-    self->where = s_type_names[type];
+    self->where = wire_type_names[type];
     if (!self->field)
-        return s_bad (self, "no frame decoded");
+        return wire_bad (self, "no frame decoded");
     if (self->type == type || self->type == alt_type)
         return 0;
     if (self->type >= WIRE_HELLO && self->type <= WIRE_TYPE_LAST)
-        return s_bad (self, "the frame is a %s, not a %s", s_type_names[self->type],
-                      s_type_names[type]);
-    return s_bad (self, "the frame is of unknown type %d, not a %s", self->type,
-                  s_type_names[type]);
+        return wire_bad (self, "the frame is a %s, not a %s", wire_type_names[self->type],
+                         wire_type_names[type]);
+    return wire_bad (self, "the frame is of unknown type %d, not a %s", self->type,
+                     wire_type_names[type]);
 }
 
 //  Reads unsigned integer O, the field NAME, at most MAX. Returns 0 or WEFT_EPROTO.
-static int s_uint (wire_decoder_t *self, const msgpack_object *o, const char *name, uint64_t max,
-                   uint64_t *out)
+int wire_uint (wire_decoder_t *self, const msgpack_object *o, const char *name, uint64_t max,
+               uint64_t *out)
 {
     if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return s_bad (self, "%s: %s is %s, an unsigned integer expected", self->where, name,
-                      s_kind (o));
+        return wire_bad (self, "%s: %s is %s, an unsigned integer expected", self->where, name,
+                         wire_kind (o));
     if (o->via.u64 > max)
-        return s_bad (self, "%s: %s is %" PRIu64 ", at most %" PRIu64 " allowed", self->where, name,
-                      o->via.u64, max);
+        return wire_bad (self, "%s: %s is %" PRIu64 ", at most %" PRIu64 " allowed", self->where,
+                         name, o->via.u64, max);
     *out = o->via.u64;
     return 0;
 }
 
 //  Reads signed 64-bit integer O, the field NAME. Returns 0 or WEFT_EPROTO.
-static int s_int64 (wire_decoder_t *self, const msgpack_object *o, const char *name, int64_t *out)
+int wire_int64 (wire_decoder_t *self, const msgpack_object *o, const char *name, int64_t *out)
 {
     if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
         *out = o->via.i64;
         return 0;
     }
     uint64_t value;
-    if (s_uint (self, o, name, INT64_MAX, &value))
+    if (wire_uint (self, o, name, INT64_MAX, &value))
         return WEFT_EPROTO;
     *out = (int64_t)value;
     return 0;
@@ -621,26 +613,26 @@ static int s_int64 (wire_decoder_t *self, const msgpack_object *o, const char *n
 static int s_uuid (wire_decoder_t *self, const msgpack_object *o, const char *name, uint8_t *out)
 {
     if (o->type != MSGPACK_OBJECT_BIN)
-        return s_bad (self, "%s: %s is %s, a binary expected", self->where, name, s_kind (o));
+        return wire_bad (self, "%s: %s is %s, a binary expected", self->where, name, wire_kind (o));
     if (o->via.bin.size != WIRE_UUID_SIZE)
-        return s_bad (self, "%s: %s is %" PRIu32 " bytes, %d expected", self->where, name,
-                      o->via.bin.size, WIRE_UUID_SIZE);
+        return wire_bad (self, "%s: %s is %" PRIu32 " bytes, %d expected", self->where, name,
+                         o->via.bin.size, WIRE_UUID_SIZE);
     memcpy (out, o->via.bin.ptr, WIRE_UUID_SIZE);
     return 0;
 }
 
 //  Points *TEXT and *LEN at string O, the field NAME, of at most MAX bytes
 //  and without NUL bytes. Returns 0 or WEFT_EPROTO.
-static int s_str_ref (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
-                      const char **text, size_t *len)
+int wire_str_ref (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
+                  const char **text, size_t *len)
 {
     if (o->type != MSGPACK_OBJECT_STR)
-        return s_bad (self, "%s: %s is %s, a string expected", self->where, name, s_kind (o));
+        return wire_bad (self, "%s: %s is %s, a string expected", self->where, name, wire_kind (o));
     if (o->via.str.size > max)
-        return s_bad (self, "%s: %s is %" PRIu32 " bytes, at most %zu allowed", self->where, name,
-                      o->via.str.size, max);
+        return wire_bad (self, "%s: %s is %" PRIu32 " bytes, at most %zu allowed", self->where,
+                         name, o->via.str.size, max);
     if (o->via.str.size > 0 && memchr (o->via.str.ptr, 0, o->via.str.size))
-        return s_bad (self, "%s: %s holds a NUL byte", self->where, name);
+        return wire_bad (self, "%s: %s holds a NUL byte", self->where, name);
     *text = o->via.str.size > 0 ? o->via.str.ptr : "";
     *len = o->via.str.size;
     return 0;
@@ -648,12 +640,12 @@ static int s_str_ref (wire_decoder_t *self, const msgpack_object *o, const char 
 
 //  Copies string O, the field NAME, of at most MAX bytes, into OUT (MAX + 1
 //  bytes) with a NUL. Returns 0 or WEFT_EPROTO.
-static int s_text (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
-                   char *out)
+int wire_text (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
+               char *out)
 {
     const char *text;
     size_t len;
-    if (s_str_ref (self, o, name, max, &text, &len))
+    if (wire_str_ref (self, o, name, max, &text, &len))
         return WEFT_EPROTO;
     memcpy (out, text, len);
     out[len] = '\0';
@@ -665,17 +657,17 @@ int wire_get_hello (wire_decoder_t *self, wire_hello_t *out)
 {
     if (!self || !out)
         return WEFT_EINVAL;
-    if (s_expect (self, WIRE_HELLO, WIRE_HELLO))
+    if (wire_expect (self, WIRE_HELLO, WIRE_HELLO))
         return WEFT_EPROTO;
     const msgpack_object *f = self->field;
     uint64_t role, caps;
     if (s_uuid (self, &f[2], "uuid", out->uuid) ||
-        s_uint (self, &f[3], "incarnation", UINT64_MAX, &out->incarnation) ||
-        s_text (self, &f[4], "name", WIRE_NAME_MAX, out->name) ||
-        s_uint (self, &f[5], "role", WIRE_ROLE_CLIENT, &role) ||
-        s_text (self, &f[6], "router_ep", WIRE_EP_MAX, out->router_ep) ||
-        s_text (self, &f[7], "pub_ep", WIRE_EP_MAX, out->pub_ep) ||
-        s_uint (self, &f[8], "caps", UINT32_MAX, &caps))
+        wire_uint (self, &f[3], "incarnation", UINT64_MAX, &out->incarnation) ||
+        wire_text (self, &f[4], "name", WIRE_NAME_MAX, out->name) ||
+        wire_uint (self, &f[5], "role", WIRE_ROLE_CLIENT, &role) ||
+        wire_text (self, &f[6], "router_ep", WIRE_EP_MAX, out->router_ep) ||
+        wire_text (self, &f[7], "pub_ep", WIRE_EP_MAX, out->pub_ep) ||
+        wire_uint (self, &f[8], "caps", UINT32_MAX, &caps))
         return WEFT_EPROTO;
     out->role = (uint8_t)role;
     out->caps = (uint32_t)caps;
@@ -688,17 +680,17 @@ static int s_peer (wire_decoder_t *self, const msgpack_object *o, size_t index, 
     snprintf (self->where_buf, sizeof self->where_buf, "PEERS entry %zu", index);
     self->where = self->where_buf;
     if (o->type != MSGPACK_OBJECT_ARRAY)
-        return s_bad (self, "%s is %s, an array expected", self->where, s_kind (o));
+        return wire_bad (self, "%s is %s, an array expected", self->where, wire_kind (o));
     if (o->via.array.size < WIRE_PEER_FIELDS)
-        return s_bad (self, "%s has %" PRIu32 " fields, at least %d expected", self->where,
-                      o->via.array.size, WIRE_PEER_FIELDS);
+        return wire_bad (self, "%s has %" PRIu32 " fields, at least %d expected", self->where,
+                         o->via.array.size, WIRE_PEER_FIELDS);
     const msgpack_object *f = o->via.array.ptr;
     uint64_t role;
     if (s_uuid (self, &f[0], "uuid", out->uuid) ||
-        s_uint (self, &f[1], "incarnation", UINT64_MAX, &out->incarnation) ||
-        s_uint (self, &f[2], "role", WIRE_ROLE_CLIENT, &role) ||
-        s_text (self, &f[3], "router_ep", WIRE_EP_MAX, out->router_ep) ||
-        s_text (self, &f[4], "pub_ep", WIRE_EP_MAX, out->pub_ep))
+        wire_uint (self, &f[1], "incarnation", UINT64_MAX, &out->incarnation) ||
+        wire_uint (self, &f[2], "role", WIRE_ROLE_CLIENT, &role) ||
+        wire_text (self, &f[3], "router_ep", WIRE_EP_MAX, out->router_ep) ||
+        wire_text (self, &f[4], "pub_ep", WIRE_EP_MAX, out->pub_ep))
         return WEFT_EPROTO;
     out->role = (uint8_t)role;
     return 0;
@@ -710,14 +702,14 @@ int wire_get_peers (wire_decoder_t *self, wire_peers_t *out)
     if (!self || !out)
         return WEFT_EINVAL;
     out->count = 0;
-    if (s_expect (self, WIRE_PEERS, WIRE_PEERS))
+    if (wire_expect (self, WIRE_PEERS, WIRE_PEERS))
         return WEFT_EPROTO;
     const msgpack_object *list = &self->field[2];
     if (list->type != MSGPACK_OBJECT_ARRAY)
-        return s_bad (self, "PEERS: peers is %s, an array expected", s_kind (list));
+        return wire_bad (self, "PEERS: peers is %s, an array expected", wire_kind (list));
     if (list->via.array.size > WIRE_PEERS_MAX)
-        return s_bad (self, "PEERS lists %" PRIu32 " entries, at most %d allowed",
-                      list->via.array.size, WIRE_PEERS_MAX);
+        return wire_bad (self, "PEERS lists %" PRIu32 " entries, at most %d allowed",
+                         list->via.array.size, WIRE_PEERS_MAX);
     for (uint32_t i = 0; i < list->via.array.size; i++)
         if (s_peer (self, &list->via.array.ptr[i], i, &out->peers[i]))
             return WEFT_EPROTO;
@@ -729,16 +721,17 @@ int wire_get_peers (wire_decoder_t *self, wire_peers_t *out)
 static int s_headers (wire_decoder_t *self, const msgpack_object *o, wire_msg_t *out)
 {
     if (o->type != MSGPACK_OBJECT_MAP)
-        return s_bad (self, "MSG: headers is %s, a map expected", s_kind (o));
+        return wire_bad (self, "MSG: headers is %s, a map expected", wire_kind (o));
     if (o->via.map.size > WIRE_HEADERS_MAX)
-        return s_bad (self, "MSG has %" PRIu32 " headers, at most %d allowed", o->via.map.size,
-                      WIRE_HEADERS_MAX);
+        return wire_bad (self, "MSG has %" PRIu32 " headers, at most %d allowed", o->via.map.size,
+                         WIRE_HEADERS_MAX);
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         wire_kv_t *header = &out->headers[i];
-        if (s_str_ref (self, &kv->key, "a header key", SIZE_MAX, &header->key, &header->key_len) ||
-            s_str_ref (self, &kv->val, "a header value", SIZE_MAX, &header->value,
-                       &header->value_len))
+        if (wire_str_ref (self, &kv->key, "a header key", SIZE_MAX, &header->key,
+                          &header->key_len) ||
+            wire_str_ref (self, &kv->val, "a header value", SIZE_MAX, &header->value,
+                          &header->value_len))
             return WEFT_EPROTO;
     }
     out->nheaders = o->via.map.size;
@@ -751,14 +744,14 @@ int wire_get_msg (wire_decoder_t *self, wire_msg_t *out)
     if (!self || !out)
         return WEFT_EINVAL;
     out->nheaders = 0;
-    if (s_expect (self, WIRE_MSG, WIRE_MSG))
+    if (wire_expect (self, WIRE_MSG, WIRE_MSG))
         return WEFT_EPROTO;
     const msgpack_object *f = self->field;
     uint64_t flags;
     if (s_uuid (self, &f[2], "sender", out->sender) ||
-        s_uint (self, &f[3], "seq", UINT64_MAX, &out->seq) ||
-        s_int64 (self, &f[4], "time_us", &out->time_us) ||
-        s_uint (self, &f[5], "flags", UINT32_MAX, &flags) || s_headers (self, &f[6], out))
+        wire_uint (self, &f[3], "seq", UINT64_MAX, &out->seq) ||
+        wire_int64 (self, &f[4], "time_us", &out->time_us) ||
+        wire_uint (self, &f[5], "flags", UINT32_MAX, &flags) || s_headers (self, &f[6], out))
         return WEFT_EPROTO;
     out->flags = (uint32_t)flags;
     return 0;
@@ -769,8 +762,8 @@ int wire_get_status (wire_decoder_t *self, uint64_t *request_id)
 {
     if (!self || !request_id)
         return WEFT_EINVAL;
-    if (s_expect (self, WIRE_STATUS_REQ, WIRE_STATUS_REP))
+    if (wire_expect (self, WIRE_STATUS_REQ, WIRE_STATUS_REP))
         return WEFT_EPROTO;
-    self->where = s_type_names[self->type];
-    return s_uint (self, &self->field[2], "request_id", UINT64_MAX, request_id);
+    self->where = wire_type_names[self->type];
+    return wire_uint (self, &self->field[2], "request_id", UINT64_MAX, request_id);
 }

@@ -29,19 +29,38 @@
 #define WIRE_HEADER_MAX  8192 //  default cap on a header frame, bytes
 
 typedef enum {
-    WIRE_HELLO = 1,      //  handshake: who I am, where I listen, what I can do
-    WIRE_PEERS = 2,      //  gossip: the live peers I know
-    WIRE_PING = 3,       //  liveness when beacons do not reach
-    WIRE_BYE = 4,        //  I am leaving (clean stop)
-    WIRE_MSG = 5,        //  a topic message (on PUB/SUB; frames: topic, header, body)
-    WIRE_STATUS_REQ = 6, //  ask a node for its status: [v, 6, request id]
-    WIRE_STATUS_REP = 7  //  its answer: [v, 7, request id]; body frame = JSON text
+    WIRE_HELLO = 1,        //  handshake: who I am, where I listen, what I can do
+    WIRE_PEERS = 2,        //  gossip: the live peers I know
+    WIRE_PING = 3,         //  liveness when beacons do not reach
+    WIRE_BYE = 4,          //  I am leaving (clean stop)
+    WIRE_MSG = 5,          //  a topic message (on PUB/SUB; frames: topic, header, body)
+    WIRE_STATUS_REQ = 6,   //  ask a node for its status: [v, 6, request id]
+    WIRE_STATUS_REP = 7,   //  its answer: [v, 7, request id]; body frame = JSON text
+    WIRE_REPLAY_REQ = 8,   //  replay a durable pattern from a start (wire_replay_req_t)
+    WIRE_REPLAY_MSG = 9,   //  one replayed message: [v, 9, request id, topic]; then the
+                           //  stored MSG header frame and the body frame
+    WIRE_REPLAY_END = 10,  //  the replay is complete: [v, 10, request id, status]
+    WIRE_REPLAY_TRUNC = 11 //  a stream starts later than asked:
+                           //  [v, 11, request id, topic, requested seq, first seq]
 } wire_type_t;
 
 //  Capability bits carried in HELLO.
 #define WIRE_CAP_PUBSUB  0x01u
 #define WIRE_CAP_JOURNAL 0x02u
 #define WIRE_CAP_QUEUES  0x04u
+
+//  MSG flags.
+#define WIRE_FLAG_DURABLE 0x01u //  journaled by its publisher: gaps can be repaired
+#define WIRE_FLAG_HEAD    0x02u //  a stream head: seq = last seq sent; no body for the app
+
+//  Where a replay starts (REPLAY_REQ from_kind).
+#define WIRE_FROM_LATEST   0 //  nothing from the past
+#define WIRE_FROM_EARLIEST 1 //  the oldest entry kept
+#define WIRE_FROM_SEQ      2 //  from_value = first sequence wanted
+#define WIRE_FROM_TIME     3 //  from_value = publisher time, microseconds
+
+#define WIRE_TOPIC_MAX   255  //  topics and patterns, bytes (TOPIC_MAX in topic.h)
+#define WIRE_CURSORS_MAX 1024 //  cursors in one REPLAY_REQ
 
 //  Roles, as in beacons.
 #define WIRE_ROLE_MEMBER 0
@@ -86,6 +105,25 @@ typedef struct {
     size_t nheaders;                     //  user headers used
     wire_kv_t headers[WIRE_HEADERS_MAX]; //  user headers
 } wire_msg_t;
+
+//  A cursor of a durable subscription: resume TOPIC at NEXT.
+typedef struct {
+    const char *topic; //  borrowed, not NUL-terminated
+    size_t topic_len;  //  its length
+    uint64_t next;     //  first sequence wanted
+} wire_cursor_t;
+
+//  REPLAY_REQ: [v, 8, id, pattern, from_kind, from_value, to_seq, {topic: next}].
+//  Large: allocate it.
+typedef struct {
+    uint64_t id;                             //  echoed in the answers
+    char pattern[WIRE_TOPIC_MAX + 1];        //  streams to replay
+    uint8_t from_kind;                       //  WIRE_FROM_*
+    int64_t from_value;                      //  per from_kind
+    uint64_t to_seq;                         //  last seq wanted; 0 = up to the newest
+    size_t ncursors;                         //  cursors used
+    wire_cursor_t cursors[WIRE_CURSORS_MAX]; //  per-topic starts, overriding from_kind
+} wire_replay_req_t;
 
 //  Encoders: clear OUT and write one header frame into it. Return 0,
 //  WEFT_EINVAL when a field is out of range (a string not NUL-terminated
@@ -149,6 +187,18 @@ int wire_get_hello (wire_decoder_t *self, wire_hello_t *out);
 int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
 int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
 int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
+
+//  Durable topics (wire_durable.c). Topic buffers are WIRE_TOPIC_MAX + 1 bytes.
+int wire_encode_replay_req (msgpack_sbuffer *out, const wire_replay_req_t *req);
+int wire_encode_replay_msg (msgpack_sbuffer *out, uint64_t id, const char *topic);
+int wire_encode_replay_end (msgpack_sbuffer *out, uint64_t id, int status);
+int wire_encode_replay_trunc (msgpack_sbuffer *out, uint64_t id, const char *topic,
+                              uint64_t requested, uint64_t first);
+int wire_get_replay_req (wire_decoder_t *self, wire_replay_req_t *out);
+int wire_get_replay_msg (wire_decoder_t *self, uint64_t *id, char *topic, size_t cap);
+int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status);
+int wire_get_replay_trunc (wire_decoder_t *self, uint64_t *id, char *topic, size_t cap,
+                           uint64_t *requested, uint64_t *first);
 
 //  Why the last call on SELF failed ("" if it did not), e.g. "HELLO: name
 //  is 70 bytes, at most 63 allowed". Owned by SELF, valid until its next call.

@@ -20,7 +20,7 @@ static void start_nodes (weft_node_t **nodes, int count, const char *prefix)
         nodes[i] = tu_node (tu_config (name, port));
     }
     for (int i = 0; i < count; i++)
-        tu_wait_peers (nodes[i], (size_t) count - 1, WAIT_MS);
+        tu_wait_peers (nodes[i], (size_t)count - 1, WAIT_MS);
 }
 
 static void stop_nodes (weft_node_t **nodes, int count)
@@ -54,7 +54,8 @@ Test (fabric, three_nodes_discover_each_other, .timeout = 30)
             cr_assert (strcmp (source, "beacon") == 0 || strcmp (source, "hello") == 0 ||
                            strcmp (source, "gossip") == 0,
                        "%s", source);
-            cr_assert (strncmp (weft_peers_get (peers, p, "endpoint"), "tcp://127.0.0.1:", 16) == 0);
+            cr_assert (strncmp (weft_peers_get (peers, p, "endpoint"), "tcp://127.0.0.1:", 16) ==
+                       0);
         }
         cr_assert_null (weft_peers_get (peers, 0, "no-such-field"));
         weft_peers_destroy (&peers);
@@ -76,13 +77,13 @@ static void expect_stream (weft_node_t *node, const char *publisher, int count)
         if (weft_msg_kind (msg) == WEFT_MSG_MESSAGE) {
             cr_assert_str_eq (weft_msg_sender (msg), publisher);
             cr_assert_str_eq (weft_msg_topic (msg), "data.stream");
-            cr_assert_eq (weft_msg_seq (msg), (uint64_t) next + 1, "seq %llu, expected %d",
-                          (unsigned long long) weft_msg_seq (msg), next + 1);
+            cr_assert_eq (weft_msg_seq (msg), (uint64_t)next + 1, "seq %llu, expected %d",
+                          (unsigned long long)weft_msg_seq (msg), next + 1);
             size_t len = 0;
             const char *body = weft_msg_body (msg, &len);
             char expect[32];
             int n = snprintf (expect, sizeof expect, "message %d", next);
-            cr_assert_eq (len, (size_t) n);
+            cr_assert_eq (len, (size_t)n);
             cr_assert (memcmp (body, expect, len) == 0);
             next++;
         }
@@ -105,7 +106,7 @@ Test (fabric, ten_thousand_messages_reach_two_subscribers_in_order, .timeout = 6
     for (int i = 0; i < 10000; i++) {
         char body[32];
         int n = snprintf (body, sizeof body, "message %d", i);
-        cr_assert_eq (weft_publish (nodes[0], "data.stream", body, (size_t) n), 0);
+        cr_assert_eq (weft_publish (nodes[0], "data.stream", body, (size_t)n), 0);
     }
     expect_stream (nodes[1], weft_node_uuid (nodes[0]), 10000);
     expect_stream (nodes[2], weft_node_uuid (nodes[0]), 10000);
@@ -175,8 +176,8 @@ Test (fabric, silent_node_turns_evasive_then_expires, .timeout = 30)
     cr_assert_not_null (msg, "no EXPIRED");
     int64_t took = tu_now_ms () - silenced_at;
     //  expiry is 800 ms of silence; the last ping may be up to 100 ms old
-    cr_assert_geq (took, 600, "expired after %lld ms: too early", (long long) took);
-    cr_assert_leq (took, 1500, "expired after %lld ms: too late", (long long) took);
+    cr_assert_geq (took, 600, "expired after %lld ms: too early", (long long)took);
+    cr_assert_leq (took, 1500, "expired after %lld ms: too late", (long long)took);
     cr_assert_str_eq (weft_msg_sender (msg), weft_node_uuid (nodes[1]));
     weft_msg_destroy (&msg);
     stop_nodes (nodes, 2);
@@ -259,8 +260,8 @@ Test (fabric, dropped_messages_are_reported_as_gaps, .timeout = 60)
     cr_assert_gt (lost, 0, "a 10-message HWM under a 50,000-message burst dropped nothing?");
     //  every sequence from the first seen to the last is either received or counted lost
     cr_assert_eq (received + lost, last_seq - first_seq + 1, "received %llu + lost %llu != %llu",
-                  (unsigned long long) received, (unsigned long long) lost,
-                  (unsigned long long) (last_seq - first_seq + 1));
+                  (unsigned long long)received, (unsigned long long)lost,
+                  (unsigned long long)(last_seq - first_seq + 1));
     weft_node_destroy (&sub);
     weft_node_destroy (&pub);
 }
