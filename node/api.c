@@ -300,18 +300,25 @@ int weft_recv (weft_node_t *self, weft_msg_t **msg_p, int timeout_ms)
     int rc = 0;
     if (self->drained || !self->events)
         rc = self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
+    void *sock = self->events ? zsock_resolve (self->events) : NULL;
     while (rc == 0 && !*msg_p) {
-        void *sock = zsock_resolve (self->events);
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        int ready = zmq_poll (&item, 1, timeout_ms);
-        if (ready < 0 && zmq_errno () == EINTR)
-            continue;
-        if (ready <= 0) {
-            rc = timeout_ms == 0 ? WEFT_EAGAIN : WEFT_ETIMEDOUT;
-            break;
-        }
+        //  try first: polling when a message is already waiting costs a system call
         node_event_t ev;
-        if (zmq_recv (sock, &ev, sizeof ev, 0) != (int)sizeof ev) {
+        int size = zmq_recv (sock, &ev, sizeof ev, ZMQ_DONTWAIT);
+        if (size < 0 && zmq_errno () == EAGAIN) {
+            zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+            int ready = timeout_ms == 0 ? 0 : zmq_poll (&item, 1, timeout_ms);
+            if (ready < 0 && zmq_errno () == EINTR)
+                continue;
+            if (ready <= 0) {
+                rc = timeout_ms == 0 ? WEFT_EAGAIN : WEFT_ETIMEDOUT;
+                break;
+            }
+            size = zmq_recv (sock, &ev, sizeof ev, ZMQ_DONTWAIT);
+        }
+        if (size < 0 && zmq_errno () == EAGAIN)
+            continue; //  woken for nothing: wait again
+        if (size != (int)sizeof ev) {
             rc = WEFT_EINTERNAL;
             break;
         }

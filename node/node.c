@@ -89,6 +89,7 @@ static int router_start (node_t *self, const char *bind, char *err, size_t errle
     if (!self->router)
         return WEFT_ENOMEM;
     zsock_set_router_handover (self->router, 1);
+    zsock_set_rcvtimeo (self->router, 0); //  on_router reads until nothing is waiting
     zsock_set_linger (self->router, 0);
     zsock_set_rcvhwm (self->router, 100000);
     zsock_set_maxmsgsize (self->router, (int64_t)self->max_message +
@@ -412,29 +413,33 @@ static const struct {
 
 //  Handles one command from the pipe. Unknown commands are a bug in api.c:
 //  logged and skipped, never fatal.
-static void on_command (node_t *self)
+//  Returns false when no command was waiting.
+static bool on_command (node_t *self)
 {
     char name[16];
-    int size = zmq_recv (zsock_resolve (self->pipe), name, sizeof name - 1, 0);
+    //  non-blocking: asking the socket whether more is waiting would cost a
+    //  system call per command, a failed read costs none
+    int size = zmq_recv (zsock_resolve (self->pipe), name, sizeof name - 1, ZMQ_DONTWAIT);
     if (size < 0)
-        return;
+        return false;
     name[size < (int)sizeof name ? size : (int)sizeof name - 1] = 0;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp (name, s_commands[i].name) == 0) {
             if (!self->running && s_commands[i].fn != cmd_start && s_commands[i].fn != cmd_term)
                 break;
             s_commands[i].fn (self);
-            return;
+            return true;
         }
     wlog_error (&self->log, "unexpected command '%s' (a bug: please report it)", name);
     zsock_flush (self->pipe);
+    return true;
 }
 
 //  Handles every ROUTER message waiting, up to BATCH.
 static void on_router (node_t *self)
 {
-    for (int i = 0; i < BATCH && (zsock_events (self->router) & ZMQ_POLLIN); i++) {
-        zmsg_t *msg = zmsg_recv (self->router);
+    for (int i = 0; i < BATCH; i++) {
+        zmsg_t *msg = zmsg_recv (self->router); //  the ROUTER's receive timeout is 0
         if (!msg)
             return;
         zframe_t *from = zmsg_pop (msg);
@@ -476,11 +481,8 @@ static void loop_once (node_t *self)
     if (zmq_poll (items, count, timeout) < 0)
         return; //  EINTR: go round again
     if (items[0].revents & ZMQ_POLLIN)
-        for (int i = 0; i < BATCH && !self->terminated; i++) {
-            on_command (self);
-            if (!(zsock_events (self->pipe) & ZMQ_POLLIN))
-                break;
-        }
+        for (int i = 0; i < BATCH && !self->terminated && on_command (self); i++)
+            ;
     if (!self->running || self->terminated)
         return;
     if (items[1].revents & ZMQ_POLLIN)

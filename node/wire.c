@@ -602,7 +602,7 @@ int wire_int64 (wire_decoder_t *self, const msgpack_object *o, const char *name,
         *out = o->via.i64;
         return 0;
     }
-    uint64_t value;
+    uint64_t value = 0;
     if (wire_uint (self, o, name, INT64_MAX, &value))
         return WEFT_EPROTO;
     *out = (int64_t)value;
@@ -660,7 +660,7 @@ int wire_get_hello (wire_decoder_t *self, wire_hello_t *out)
     if (wire_expect (self, WIRE_HELLO, WIRE_HELLO))
         return WEFT_EPROTO;
     const msgpack_object *f = self->field;
-    uint64_t role, caps;
+    uint64_t role = 0, caps = 0;
     if (s_uuid (self, &f[2], "uuid", out->uuid) ||
         wire_uint (self, &f[3], "incarnation", UINT64_MAX, &out->incarnation) ||
         wire_text (self, &f[4], "name", WIRE_NAME_MAX, out->name) ||
@@ -685,7 +685,7 @@ static int s_peer (wire_decoder_t *self, const msgpack_object *o, size_t index, 
         return wire_bad (self, "%s has %" PRIu32 " fields, at least %d expected", self->where,
                          o->via.array.size, WIRE_PEER_FIELDS);
     const msgpack_object *f = o->via.array.ptr;
-    uint64_t role;
+    uint64_t role = 0;
     if (s_uuid (self, &f[0], "uuid", out->uuid) ||
         wire_uint (self, &f[1], "incarnation", UINT64_MAX, &out->incarnation) ||
         wire_uint (self, &f[2], "role", WIRE_ROLE_CLIENT, &role) ||
@@ -747,7 +747,7 @@ int wire_get_msg (wire_decoder_t *self, wire_msg_t *out)
     if (wire_expect (self, WIRE_MSG, WIRE_MSG))
         return WEFT_EPROTO;
     const msgpack_object *f = self->field;
-    uint64_t flags;
+    uint64_t flags = 0;
     if (s_uuid (self, &f[2], "sender", out->sender) ||
         wire_uint (self, &f[3], "seq", UINT64_MAX, &out->seq) ||
         wire_int64 (self, &f[4], "time_us", &out->time_us) ||

@@ -95,7 +95,7 @@ int wire_get_replay_req (wire_decoder_t *self, wire_replay_req_t *out)
     if (wire_expect (self, WIRE_REPLAY_REQ, WIRE_REPLAY_REQ))
         return WEFT_EPROTO;
     const msgpack_object *f = self->field;
-    uint64_t kind;
+    uint64_t kind = 0;
     if (wire_uint (self, &f[2], "id", UINT64_MAX, &out->id) ||
         wire_text (self, &f[3], "pattern", WIRE_TOPIC_MAX, out->pattern) ||
         wire_uint (self, &f[4], "from_kind", WIRE_FROM_TIME, &kind) ||
