@@ -227,15 +227,23 @@ static void print_version (void)
             WEFT_VERSION_PATCH, major, minor, patch);
 }
 
-//  Handles --repair; returns the exit code.
+//  Handles --repair: salvages the journal of journal.dir, which no process
+//  may have open; returns the exit code.
 static int repair (weftd_t *self)
 {
-    if (!*weft_config_get (self->cfg, "journal.dir")) {
+    const char *dir = weft_config_get (self->cfg, "journal.dir");
+    if (!*dir) {
         fprintf (stderr, "weftd: --repair: needs the journal directory (--data DIR)\n");
         return CLI_EXIT_USAGE;
     }
-    fprintf (stderr, "weftd: --repair: not implemented yet\n");
-    return CLI_EXIT_FAILURE;
+    char *why = NULL;
+    int rc = weft_journal_repair (dir, &why);
+    if (rc)
+        fprintf (stderr, "weftd: --repair: %s: %s\n", dir, why && *why ? why : weft_strerror (rc));
+    else
+        printf ("repaired %s\n", dir);
+    weft_free (why);
+    return rc ? CLI_EXIT_FAILURE : CLI_EXIT_OK;
 }
 
 //  Runs weftd; returns the exit code.

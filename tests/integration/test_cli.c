@@ -9,10 +9,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -451,4 +453,39 @@ Test (cli, help_and_version, .timeout = 30)
     run_tool (&run, WEFT, (char *[]){"weft", "--version", NULL}, 10000);
     cr_assert_eq (run.code, 0);
     cr_assert (strstr (run.out, "weft 0."), "%s", run.out);
+}
+
+//  nftw () callback: removes one entry.
+static int remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+Test (cli, repair_journal, .timeout = 60)
+{
+    fabric_init ();
+    char dir[] = "/tmp/weft-cli-repair-XXXXXX";
+    cr_assert_not_null (mkdtemp (dir));
+    daemon_t *d = NULL;
+    {
+        args_t args = {.argc = 0};
+        //  weftd with a journal: --repair must refuse while it runs
+        args_add (&args, "weftd", "--data", dir, NULL);
+        args_fabric (&args);
+        d = &s_fab.daemons[s_fab.count++];
+        d->pid = tu_spawn (WEFTD, args.argv, &d->out);
+        cr_assert (tu_read_until (d->out, "ready ", NULL, 0, 5000));
+    }
+    run_t run;
+    run_tool (&run, WEFTD, (char *[]){"weftd", "--repair", "--data", dir, NULL}, 10000);
+    cr_assert_eq (run.code, 1, "exit %d: %s", run.code, run.err);
+    cr_assert (strstr (run.err, "weftd: --repair: "), "%s", run.err);
+    int status = tu_stop_child (d->pid, SIGTERM, 3000);
+    d->pid = 0;
+    cr_assert (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    run_tool (&run, WEFTD, (char *[]){"weftd", "--repair", "--data", dir, NULL}, 10000);
+    cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
+    cr_assert (strstr (run.out, "repaired "), "%s", run.out);
+    expect_failure (WEFTD, (char *[]){"weftd", "--repair", NULL}, 2, -1, "--data");
+    nftw (dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
