@@ -162,6 +162,7 @@ static void node_teardown (node_t *self)
     zhashx_destroy (&self->peers);
     zlistx_destroy (&self->seeds);
     zhashx_destroy (&self->early_ready);
+    zhashx_destroy (&self->stale_subs);
     topic_set_destroy (&self->subs);
     zhashx_destroy (&self->pub_seqs);
     zlistx_destroy (&self->pending);
@@ -499,8 +500,10 @@ static void loop_once (node_t *self)
         bool tick = now >= self->tick_at;
         membership_on_timer (self, now);
         durable_on_timer (self, now, interval);
-        if (tick)
+        if (tick) {
             repair_on_timer (self, now);
+            pubsub_on_timer (self, now);
+        }
     }
     self->replaying = durable_pump (self);
     durable_flush (self); //  group commit: one batch per turn, then what waited for it goes out

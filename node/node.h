@@ -182,6 +182,7 @@ typedef struct node {
     zhashx_t *peers;       //  uuid hex -> peer_t
     zlistx_t *seeds;       //  seed_t, owned
     zhashx_t *early_ready; //  uuid hex of markers seen before the peer was known
+    zhashx_t *stale_subs;  //  PUB endpoint of a gone peer -> when to disconnect it
     topic_set_t *subs;     //  our subscription patterns
     zlistx_t *rsubs;       //  rsub_t: subscriptions that replay history
     zhashx_t *cursors;     //  "name/publisher/topic" -> uint64_t last acked seq
@@ -299,6 +300,9 @@ void pubsub_on_xpub (node_t *self);
 //  marker arrived earlier.
 void pubsub_peer_added (node_t *self, peer_t *peer);
 void pubsub_peer_removed (node_t *self, peer_t *peer);
+
+//  Disconnects the SUB from endpoints of peers gone for a while.
+void pubsub_on_timer (node_t *self, int64_t now);
 
 //  Builds the headers frame ("k\0v\0...") of MSG into FRAME (initialized here).
 void pubsub_pack_headers (const wire_msg_t *msg, zmq_msg_t *frame);

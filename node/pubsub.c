@@ -38,7 +38,7 @@ static int xpub_start (node_t *self, const char *bind, char *err, size_t errlen)
         return WEFT_ENOMEM;
     int hwm = (int)config_int (self->cfg, CFG_PUBSUB_HWM);
     zsock_set_sndhwm (self->xpub, hwm);
-    zsock_set_linger (self->xpub, 0);
+    zsock_set_linger (self->xpub, 500); //  what was published just before a stop still leaves
     long long port = config_int (self->cfg, CFG_TRANSPORT_PUB_PORT);
     int rc = port ? zsock_bind (self->xpub, "tcp://%s:%lld", bind, port)
                   : zsock_bind (self->xpub, "tcp://%s:*", bind);
@@ -60,8 +60,10 @@ int pubsub_start (node_t *self, char *err, size_t errlen)
     if (rc)
         return rc;
     self->sub = zsock_new (ZMQ_SUB);
-    if (!self->sub)
+    self->stale_subs = zhashx_new ();
+    if (!self->sub || !self->stale_subs)
         return WEFT_ENOMEM;
+    zhashx_set_destructor (self->stale_subs, (zhashx_destructor_fn *)zstr_free);
     zsock_set_rcvhwm (self->sub, (int)config_int (self->cfg, CFG_PUBSUB_HWM));
     zsock_set_linger (self->sub, 0);
     zsock_set_maxmsgsize (self->sub, (int64_t)self->max_message +
@@ -313,7 +315,11 @@ void pubsub_on_xpub (node_t *self)
 
 void pubsub_peer_added (node_t *self, peer_t *peer)
 {
-    if (zsock_connect (self->sub, "%s", peer->pub_ep) < 0)
+    //  still connected from an earlier life of this endpoint: keep that connection
+    int64_t *due = zhashx_lookup (self->stale_subs, peer->pub_ep);
+    if (due)
+        zhashx_delete (self->stale_subs, peer->pub_ep);
+    else if (zsock_connect (self->sub, "%s", peer->pub_ep) < 0)
         wlog_warn (&self->log, "cannot connect SUB to %s", peer->pub_ep);
     if (zhashx_lookup (self->early_ready, peer->uuid_hex)) {
         peer->ready = true;
@@ -321,7 +327,31 @@ void pubsub_peer_added (node_t *self, peer_t *peer)
     }
 }
 
+//  Disconnecting at once would drop what the peer published just before it
+//  left (still queued in our SUB), and libzmq 4.3.4 can abort on a read that
+//  follows the disconnect of a pipe with queued messages (fq.cpp: !_more).
+//  So the endpoint is disconnected later, when its traffic is long over.
+#define STALE_AFTER_MS 10000
+
 void pubsub_peer_removed (node_t *self, peer_t *peer)
 {
-    zsock_disconnect (self->sub, "%s", peer->pub_ep);
+    int64_t *due = malloc (sizeof *due);
+    if (!due)
+        return; //  then it stays connected: harmless, libzmq just retries it
+    *due = node_now () + STALE_AFTER_MS;
+    zhashx_update (self->stale_subs, peer->pub_ep, due);
+}
+
+void pubsub_on_timer (node_t *self, int64_t now)
+{
+    zlistx_t *done = zlistx_new ();
+    for (int64_t *due = zhashx_first (self->stale_subs); due && done;
+         due = zhashx_next (self->stale_subs))
+        if (now >= *due)
+            zlistx_add_end (done, (void *)zhashx_cursor (self->stale_subs));
+    for (const char *ep = zlistx_first (done); ep; ep = zlistx_next (done)) {
+        zsock_disconnect (self->sub, "%s", ep);
+        zhashx_delete (self->stale_subs, ep); //  frees the key EP last
+    }
+    zlistx_destroy (&done);
 }
