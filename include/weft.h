@@ -209,9 +209,11 @@ WEFT_EXPORT int weft_subscribe_from (weft_node_t *self, const char *pattern, con
 WEFT_EXPORT int weft_subscribe_durable (weft_node_t *self, const char *pattern, const char *name,
                                         const char *from, int auto_ack);
 
-/*  Acknowledges MSG (and every earlier message of its publisher and topic)
-    for the durable subscriptions that cover its topic. The cursor is written
-    with the node's next journal commit. Thread: any. */
+/*  Acknowledges MSG. For a topic message: it (and every earlier message of
+    its publisher and topic) for the durable subscriptions that cover its
+    topic; the cursor is written with the node's next journal commit. For a
+    queue delivery (WEFT_MSG_DELIVERY): the owner removes the message.
+    Thread: any. */
 WEFT_EXPORT int weft_ack (weft_node_t *self, const weft_msg_t *msg);
 
 /*  Salvages the journal in DIR (which no process may have open) with
@@ -220,16 +222,79 @@ WEFT_EXPORT int weft_ack (weft_node_t *self, const weft_msg_t *msg);
 WEFT_EXPORT int weft_journal_repair (const char *dir, char **error_p);
 
 /* ------------------------------------------------------------------------ */
+/*  Queues (point-to-point). Each queue has one owner, chosen by rendezvous
+    hashing over the live members that have a journal; the owner journals
+    every message and copies it to the next members (replication R, default
+    2) before confirming. Consumers compete; each message goes to one of
+    them, highest priority first, FIFO within a priority; an unacknowledged
+    message is delivered again after queues.ack_timeout_ms, at once when its
+    consumer's node goes, and moves to "<queue>.dlq" after
+    queues.max_deliver deliveries or a reject. Queue names follow topic
+    syntax, at most 251 bytes. Delivery is at-least-once; enqueue is
+    exactly-once per message id within queues.dedup_window_ms.
+
+    OPTIONS of a send is NULL or "key=value,...": id=ID (a message id of
+    [A-Za-z0-9_.:-], at most 128 bytes; default: a unique generated one),
+    priority=0..9 (default 0), replication=1..9 (copies, owner included;
+    default queues.replication), acks=all|owner (default queues.acks).     */
+
+/*  Sends BODY to QUEUE and waits up to TIMEOUT_MS (-1: queues.send_timeout_ms)
+    until the owner confirms (and its replicas, with acks=all). Returns 0
+    when confirmed (also for a duplicate id), WEFT_ETIMEDOUT (the message
+    may still be enqueued later: send it again with the same id to be sure),
+    WEFT_EAGAIN when queues.window sends are unconfirmed and none finished
+    in time, WEFT_ESTATE when the write policy cannot be met (fewer live
+    members than the replication with acks=all), WEFT_ENOSPC when the
+    owner's disk is full, WEFT_EINVAL, WEFT_EMSGSIZE. Thread: any. */
+WEFT_EXPORT int weft_send (weft_node_t *self, const char *queue, const void *body, size_t len,
+                           const char *options, int timeout_ms);
+
+/*  Like weft_send () without waiting: stores a token in *TOKEN_P (if not
+    NULL) and returns 0, or WEFT_EAGAIN at once when queues.window sends are
+    unconfirmed. The outcome arrives as a WEFT_MSG_CONFIRM event whose seq ()
+    is the token. Thread: any. */
+WEFT_EXPORT int weft_send_async (weft_node_t *self, const char *queue, const void *body, size_t len,
+                                 const char *options, uint64_t *token_p);
+
+/*  Starts consuming QUEUE with at most PREFETCH (1..100000) unsettled
+    deliveries. Deliveries arrive as WEFT_MSG_DELIVERY. WEFT_ENOTFOUND when
+    no live member can own queues (see weft_node_error ()). Several consume
+    calls make several competing consumers. Thread: any. */
+WEFT_EXPORT int weft_consume (weft_node_t *self, const char *queue, int prefetch);
+
+/*  Stops every consumer of QUEUE on this node. WEFT_ENOTFOUND if none.
+    Thread: any. */
+WEFT_EXPORT int weft_cancel (weft_node_t *self, const char *queue);
+
+/*  Settles a WEFT_MSG_DELIVERY: weft_ack () (defined above) removes it,
+    weft_nack () delivers it again (after DELAY_MS if > 0), weft_reject ()
+    moves it to the dead-letter queue. WEFT_ENOTFOUND for a delivery that is
+    unknown or already settled. Thread: any. */
+WEFT_EXPORT int weft_nack (weft_node_t *self, const weft_msg_t *msg, int delay_ms);
+WEFT_EXPORT int weft_reject (weft_node_t *self, const weft_msg_t *msg);
+
+/*  Moves every message of "<QUEUE>.dlq" back to QUEUE. Returns how many were
+    there (>= 0), or WEFT_ETIMEDOUT / WEFT_ENOTFOUND. Thread: any. */
+WEFT_EXPORT int weft_redrive (weft_node_t *self, const char *queue, int timeout_ms);
+
+/* ------------------------------------------------------------------------ */
 /*  Receiving: messages and membership events arrive in one ordered stream. */
 
 enum {
-    WEFT_MSG_MESSAGE = 1,  /* a topic message */
-    WEFT_MSG_JOIN = 2,     /* a peer joined (handshake done) */
-    WEFT_MSG_LEAVE = 3,    /* a peer left cleanly */
-    WEFT_MSG_EVASIVE = 4,  /* a peer has been silent for discovery.evasive_ms */
-    WEFT_MSG_EXPIRED = 5,  /* a peer was silent for discovery.expired_ms: gone */
-    WEFT_MSG_GAP = 6,      /* messages from a publisher were lost (seq() = count) */
-    WEFT_MSG_TRUNCATED = 7 /* a replay starts later than asked: seq() = first kept */
+    WEFT_MSG_MESSAGE = 1,   /* a topic message */
+    WEFT_MSG_JOIN = 2,      /* a peer joined (handshake done) */
+    WEFT_MSG_LEAVE = 3,     /* a peer left cleanly */
+    WEFT_MSG_EVASIVE = 4,   /* a peer has been silent for discovery.evasive_ms */
+    WEFT_MSG_EXPIRED = 5,   /* a peer was silent for discovery.expired_ms: gone */
+    WEFT_MSG_GAP = 6,       /* messages from a publisher were lost (seq() = count) */
+    WEFT_MSG_TRUNCATED = 7, /* a replay starts later than asked: seq() = first kept */
+    WEFT_MSG_DELIVERY = 8,  /* a queue message: topic() = queue, seq() = delivery id,
+                               sender() = owner; headers msg_id, deliveries, priority
+                               (and reason, for dead letters). Settle it with weft_ack,
+                               weft_nack or weft_reject. */
+    WEFT_MSG_CONFIRM = 9    /* weft_send_async () finished: seq() = its token, topic() =
+                               queue; headers status (0 or a WEFT_E* code), duplicate
+                               (yes | no), msg_id */
 };
 
 /*  Waits up to TIMEOUT_MS (0: do not wait, -1: forever) for the next message

@@ -30,6 +30,7 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
     pthread_mutex_init (&self->recv_lock, NULL);
     self->max_message = (size_t)config_int (cfg, CFG_LIMITS_MAX_MESSAGE);
     self->max_header = (size_t)config_int (cfg, CFG_LIMITS_MAX_HEADER);
+    self->window = (int)config_int (cfg, CFG_QUEUES_WINDOW);
     if (!(self->durable = topic_set_new ()) || api_durable_init (self, cfg)) {
         weft_node_destroy (&self);
         goto fail;
@@ -355,9 +356,10 @@ int weft_msg_kind (const weft_msg_t *self)
 
 const char *weft_msg_kind_name (const weft_msg_t *self)
 {
-    static const char *names[] = {"", "message", "join", "leave", "evasive", "expired", "gap"};
+    static const char *names[] = {"",        "message",   "join",     "leave",  "evasive",
+                                  "expired", "gap",       "truncated", "delivery", "confirm"};
     int kind = weft_msg_kind (self);
-    return kind > 0 && kind <= WEFT_MSG_GAP ? names[kind] : "unknown";
+    return kind > 0 && kind <= WEFT_MSG_CONFIRM ? names[kind] : "unknown";
 }
 
 const char *weft_msg_topic (const weft_msg_t *self)

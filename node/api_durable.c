@@ -106,6 +106,8 @@ int weft_subscribe_durable (weft_node_t *self, const char *pattern, const char *
 
 int weft_ack (weft_node_t *self, const weft_msg_t *msg)
 {
+    if (weft_msg_kind (msg) == WEFT_MSG_DELIVERY)
+        return api_settle (self, msg, WIRE_SETTLE_ACK, 0);
     if (!self || !msg || weft_msg_kind (msg) != WEFT_MSG_MESSAGE || !*weft_msg_sender (msg))
         return WEFT_EINVAL;
     int rc = command_begin (self);

@@ -22,6 +22,8 @@ struct weft_node {
     size_t max_header;         //  limits.max_header
     char error[256];           //  detail of the last failure
     topic_set_t *durable;      //  durable patterns, mirrored from the actor (cmd_lock)
+    uint64_t next_token;       //  tokens of sends (atomic)
+    int window;                //  queues.window
 };
 
 struct weft_msg {
@@ -47,5 +49,8 @@ int api_durable_init (weft_node_t *self, const weft_config_t *cfg);
 //  Returns the journal's failure code if TOPIC is durable and the journal
 //  cannot take writes now (a full disk), else 0. Call with cmd_lock held.
 int api_durable_check (weft_node_t *self, const char *topic, size_t len);
+
+//  Settles queue delivery MSG (WIRE_SETTLE_*), after DELAY_MS for a nack.
+int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms);
 
 #endif

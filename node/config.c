@@ -153,6 +153,11 @@ static const range_t s_size = {64, 256 * 1024 * 1024};
 static const range_t s_header = {256, 1024 * 1024};
 static const range_t s_hwm = {0, 100000000};
 static const size_t s_name_max = 63;
+static const char *const s_acks[] = {"all", "owner", NULL};
+static const range_t s_capacity = {0, 100};
+static const range_t s_replication = {1, 9};
+static const range_t s_deliver = {0, 1000000};
+static const range_t s_window = {1, 1000000};
 static const size_t s_text_max = 255;
 
 //  Keep in the order of config_key_id_t (config.h).
@@ -204,6 +209,22 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
     [CFG_DURABLE_RETENTION] = {"durable.retention", "", check_retention, NULL,
                                "retention of each durable stream: max_age_ms=N,max_bytes=N,"
                                "max_count=N (empty: keep all)"},
+    [CFG_NODE_CAPACITY] = {"node.capacity", "1", check_range, &s_capacity,
+                           "share of queues this member owns (ring weight; 0: none)"},
+    [CFG_QUEUES_REPLICATION] = {"queues.replication", "2", check_range, &s_replication,
+                                "copies of each queue message, owner included"},
+    [CFG_QUEUES_ACKS] = {"queues.acks", "all", check_choice, s_acks,
+                         "confirm a send when all copies (all) or the owner (owner) journaled it"},
+    [CFG_QUEUES_MAX_DELIVER] = {"queues.max_deliver", "5", check_range, &s_deliver,
+                                "deliveries before a message goes to <queue>.dlq (0: no limit)"},
+    [CFG_QUEUES_ACK_TIMEOUT] = {"queues.ack_timeout_ms", "30000", check_range, &s_timeout,
+                                "an unacknowledged delivery is made again after this"},
+    [CFG_QUEUES_DEDUP_WINDOW] = {"queues.dedup_window_ms", "120000", check_range, &s_timeout,
+                                 "a message id is deduplicated for this long"},
+    [CFG_QUEUES_SEND_TIMEOUT] = {"queues.send_timeout_ms", "30000", check_range, &s_timeout,
+                                 "a send not confirmed by then fails"},
+    [CFG_QUEUES_WINDOW] = {"queues.window", "1000", check_range, &s_window,
+                           "unconfirmed sends at most (weft_send_async says WEFT_EAGAIN)"},
 };
 
 weft_config_t *weft_config_new (void)

@@ -266,10 +266,10 @@ static void head_update (node_t *self, outbound_t *out)
     }
 }
 
-void durable_flush (node_t *self)
+bool durable_flush (node_t *self)
 {
     if (!self->journal || journal_pending (self->journal) == 0)
-        return;
+        return true;
     if (self->journal_fault)
         journal_fail_next_commit (self->journal, self->journal_fault);
     int rc = journal_commit (self->journal, self->journal_sync);
@@ -282,7 +282,7 @@ void durable_flush (node_t *self)
         __atomic_store_n (&self->journal_failed, rc, __ATOMIC_RELAXED);
         self->counters.journal_errors += zlistx_size (self->outbox);
         zlistx_purge (self->outbox);
-        return;
+        return false;
     }
     if (__atomic_exchange_n (&self->journal_failed, 0, __ATOMIC_RELAXED))
         wlog_warn (&self->log, "journal writes work again");
@@ -296,6 +296,7 @@ void durable_flush (node_t *self)
             self->counters.published++;
     }
     zlistx_purge (self->outbox);
+    return true;
 }
 
 //  Sends a HEAD (the last seq of a stream, no body) for streams recently active,

@@ -9,6 +9,7 @@
     beacon or a BYE removes it at once. The protocol is in docs/PROTOCOL.md.
 */
 #include "node/node.h"
+#include "node/queue.h"
 
 #include "discovery/beacon.h"
 #include "node/config.h"
@@ -71,8 +72,11 @@ static zsock_t *dealer_new (node_t *self, const char *endpoint, char tag)
 //  Encodes our HELLO into self->sbuf.
 static void encode_hello (node_t *self)
 {
-    wire_hello_t hello = {
-        .incarnation = self->incarnation, .role = self->role, .caps = WIRE_CAP_PUBSUB};
+    wire_hello_t hello = {.incarnation = self->incarnation,
+                          .role = self->role,
+                          .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
+                                  (self->journal ? WIRE_CAP_JOURNAL : 0),
+                          .capacity = self->queues ? self->queues->capacity : 0};
     memcpy (hello.uuid, self->uuid, WIRE_UUID_SIZE);
     snprintf (hello.name, sizeof hello.name, "%s", self->name);
     snprintf (hello.router_ep, sizeof hello.router_ep, "%s", self->router_ep);
@@ -167,6 +171,8 @@ static void peer_remove (node_t *self, peer_t *peer, int kind)
                    peer->name, peer->uuid_hex);
     }
     pubsub_peer_removed (self, peer);
+    if (self->queues)
+        queues_peer_gone (self, peer);
     zhashx_delete (self->peers, peer->uuid_hex);
 }
 
@@ -303,6 +309,9 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
     peer_touch (peer);
     snprintf (peer->name, sizeof peer->name, "%s", hello.name);
     peer->role = hello.role;
+    if (peer->capacity != hello.capacity)
+        self->ring_dirty = true;
+    peer->capacity = hello.capacity;
     if (known)
         send_peers (self, peer); //  seeds say HELLO every interval: keep them informed
     if (!peer->joined) {
@@ -311,6 +320,7 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
         node_emit_peer (self, WEFT_MSG_JOIN, peer);
         wlog_info (&self->log, "join %s (%s) at %s", peer->name, peer->uuid_hex, peer->router_ep);
         repair_peer_joined (self, peer);
+        queues_membership_changed (self);
     }
 }
 
@@ -399,7 +409,10 @@ static void dispatch (node_t *self, peer_t *peer, int type, zframe_t *body, zfra
         repair_on_truncated (self, peer);
         break;
     default:
-        self->counters.unknown_type++;
+        if (type >= WIRE_QSEND && type <= WIRE_QREDRIVE && self->queues && peer->joined)
+            queues_on_message (self, peer, false, type, body);
+        else
+            self->counters.unknown_type++;
     }
 }
 
@@ -422,6 +435,11 @@ void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zfram
         return;
     }
     const uint8_t *uuid = zframe_data (from);
+    if (type >= WIRE_QSEND && type <= WIRE_QREDRIVE && self->queues &&
+        memcmp (uuid, self->uuid, WIRE_UUID_SIZE) == 0 && id_size == WIRE_UUID_SIZE) {
+        queues_on_message (self, NULL, true, type, payload); //  our own queue traffic
+        return;
+    }
     peer_t *peer = membership_find (self, uuid);
     if (type == WIRE_HELLO) {
         on_hello (self, uuid, peer);

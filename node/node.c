@@ -55,6 +55,14 @@ node_t *node_new (const weft_config_t *cfg)
     wlog_level_t level = WLOG_WARN;
     wlog_parse_level (config_value (cfg, CFG_LOG_LEVEL), &level);
     wlog_init (&self->log, level, self->name);
+    pthread_mutex_init (&self->confirm_lock, NULL);
+    pthread_cond_init (&self->confirm_cond, NULL);
+    self->confirm_results = zhashx_new ();
+    if (!self->confirm_results) {
+        node_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->confirm_results, (zhashx_destructor_fn *)zstr_free);
     return self;
 }
 
@@ -64,6 +72,9 @@ void node_destroy (node_t **self_p)
         return;
     node_t *self = *self_p;
     weft_config_destroy (&self->cfg);
+    zhashx_destroy (&self->confirm_results);
+    pthread_mutex_destroy (&self->confirm_lock);
+    pthread_cond_destroy (&self->confirm_cond);
     free (self);
     *self_p = NULL;
 }
@@ -141,7 +152,7 @@ static int node_start (node_t *self, char *err, size_t errlen)
     //  the journal first: it holds our identity, which every socket carries
     if ((rc = durable_start (self, err, errlen)) || (rc = repair_start (self)) ||
         (rc = router_start (self, bind, err, errlen)) || (rc = pubsub_start (self, err, errlen)) ||
-        (rc = membership_start (self, err, errlen)))
+        (rc = queues_start (self, err, errlen)) || (rc = membership_start (self, err, errlen)))
         return rc;
     self->started_at = node_now ();
     self->beacon_at = self->started_at;
@@ -157,6 +168,7 @@ static void node_teardown (node_t *self)
 {
     if (self->peers)
         membership_stop (self);
+    queues_stop (self);
     durable_stop (self);
     repair_stop (self);
     zhashx_destroy (&self->peers);
@@ -221,6 +233,7 @@ char *node_status_json (node_t *self)
 {
     const node_counters_t *c = &self->counters;
     char *journal = durable_journal_json (self);
+    char *queues = self->queues ? queues_status_json (self) : NULL;
     char *json = zsys_sprintf (
         "{\"name\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\",\"cluster\":\"%s\","
         "\"version\":\"%d.%d.%d\",\"incarnation\":%" PRIu64 ",\"router\":\"%s\",\"pub\":\"%s\","
@@ -231,7 +244,7 @@ char *node_status_json (node_t *self)
         ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
         ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"journal_errors\":%" PRIu64
         ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64 ",\"held_drops\":%" PRIu64
-        "},\"journal\":%s}",
+        "},\"journal\":%s,%s}",
         self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
         config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
         WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
@@ -239,8 +252,9 @@ char *node_status_json (node_t *self)
         topic_set_size (self->subs), c->published, c->received, c->delivered, c->gaps, c->app_drops,
         c->bad_frames, c->bad_beacons, c->foreign_beacons, c->oversized, c->unknown_type, c->joins,
         c->leaves, c->expiries, c->journaled, c->journal_errors, c->replayed, c->repaired,
-        c->held_drops, journal ? journal : "null");
+        c->held_drops, journal ? journal : "null", queues ? queues : "\"queues\":[]");
     free (journal);
+    free (queues);
     return json;
 }
 
@@ -410,6 +424,11 @@ static const struct {
     {"RSUB", cmd_replaying_subscribe},
     {"ACK", cmd_ack},
     {"JFAIL", cmd_fail_journal},
+    {"QSEND", queues_cmd_send},
+    {"CONSUME", queues_cmd_consume},
+    {"CANCEL", queues_cmd_cancel},
+    {"SETTLE", queues_cmd_settle},
+    {"QREDRIVE", queues_cmd_redrive},
 };
 
 //  Handles one command from the pipe. Unknown commands are a bug in api.c:
@@ -500,13 +519,16 @@ static void loop_once (node_t *self)
         bool tick = now >= self->tick_at;
         membership_on_timer (self, now);
         durable_on_timer (self, now, interval);
+        queues_on_timer (self, now, interval);
         if (tick) {
             repair_on_timer (self, now);
             pubsub_on_timer (self, now);
         }
     }
-    self->replaying = durable_pump (self);
-    durable_flush (self); //  group commit: one batch per turn, then what waited for it goes out
+    self->replaying = durable_pump (self) | queues_busy (self);
+    queues_before_commit (self, now);
+    //  group commit: one batch per turn, then what waited for it goes out
+    queues_after_commit (self, durable_flush (self));
 }
 
 void node_actor (zsock_t *pipe, void *args)

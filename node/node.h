@@ -28,6 +28,7 @@
 
 #include <czmq.h>
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -94,6 +95,7 @@ typedef struct {
     bool joined;                           //  its HELLO arrived; JOIN reported
     bool ready;                            //  its readiness marker reached our XPUB
     bool evasive;                          //  EVASIVE reported, not heard since
+    uint32_t capacity;                     //  ring weight from HELLO; 0 = owns no queues
     int64_t last_seen;                     //  monotonic ms of the last beacon or message
     zhashx_t *rx;                          //  topic -> rx_stream_t, what we received from it
     zlistx_t *requests;                    //  rx_request_t: replays asked of it, not yet ended
@@ -207,6 +209,16 @@ typedef struct node {
     bool replaying;           //  replays to serve: poll without waiting
     bool running;             //  START succeeded
     bool terminated;          //  $TERM received
+
+    //  Queues (queue_*.c): opaque here
+    struct queues *queues; //  ring, queue states, producers, consumers
+    bool ring_dirty;       //  membership changed: recompute the ring at the end of the turn
+
+    //  Shared with the API thread, under confirm_lock: results of blocking sends
+    pthread_mutex_t confirm_lock; //  guards confirm_results
+    pthread_cond_t confirm_cond;  //  broadcast when a result arrives or the window frees
+    zhashx_t *confirm_results;    //  token (decimal) -> int result, for blocking sends
+    int sends_in_flight;          //  unconfirmed sends (atomic)
 
     //  Timers (monotonic ms)
     int64_t beacon_at; //  next beacon + pings + seed HELLOs
@@ -331,7 +343,8 @@ bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_
 
 //  Commits the turn's batch; on success sends the durable messages waiting for
 //  it, on failure drops them, counts and remembers the error (journal_failed).
-void durable_flush (node_t *self);
+//  Returns false when the commit failed.
+bool durable_flush (node_t *self);
 
 //  Timers: HEAD announcements (each INTERVAL), retention, failure probe.
 void durable_on_timer (node_t *self, int64_t now, bool interval);
@@ -344,6 +357,48 @@ bool durable_pump (node_t *self);
 
 //  The journal's streams as a JSON array ("null" without a journal); caller frees.
 char *durable_journal_json (node_t *self);
+
+//  --- queue_*.c: queues --------------------------------------------------------
+
+//  Creates the queue context (ring, tables, the loop DEALER). 0 or WEFT_E*.
+int queues_start (node_t *self, char *err, size_t errlen);
+void queues_stop (node_t *self);
+
+//  Membership changed (a member joined or went): the ring is recomputed at
+//  the end of the turn and queues move with it.
+void queues_membership_changed (node_t *self);
+
+//  A queue message (type WIRE_Q*, in the decoder) from PEER, or from this
+//  node itself when FROM_SELF; BODY is its body frame or NULL.
+void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zframe_t *body);
+
+//  PEER is gone: its consumers' messages are redelivered, waits on it end.
+void queues_peer_gone (node_t *self, peer_t *peer);
+
+//  End of a loop turn, before the commit: ring changes, resends, jobs.
+void queues_before_commit (node_t *self, int64_t now);
+
+//  After the turn's commit (OK: it succeeded): confirm, replicate, dispatch.
+void queues_after_commit (node_t *self, bool ok);
+
+//  Timers: ack timeouts, dead letters, resends, sync timeouts, consumer refresh.
+void queues_on_timer (node_t *self, int64_t now, bool interval);
+
+//  True while queue jobs (sync, replication) have more to send.
+bool queues_busy (node_t *self);
+
+//  Status: ring and queues as JSON members ("ring":...,"queues":...); caller frees.
+char *queues_status_json (node_t *self);
+
+//  Commands from the API thread (the frames follow on the pipe).
+void queues_cmd_send (node_t *self);
+void queues_cmd_consume (node_t *self);
+void queues_cmd_cancel (node_t *self);
+void queues_cmd_settle (node_t *self);
+void queues_cmd_redrive (node_t *self);
+
+//  Records the result of blocking send TOKEN for the API thread (and wakes it).
+void node_confirm_result (node_t *self, uint64_t token, int result);
 
 //  --- repair.c: durable topics, subscriber side --------------------------------
 

@@ -33,9 +33,34 @@
 
 //  Fields of each known type, version and type included.
 const uint32_t wire_min_fields[] = {
-    [WIRE_HELLO] = 9,      [WIRE_PEERS] = 3,      [WIRE_PING] = 2,         [WIRE_BYE] = 2,
-    [WIRE_MSG] = 7,        [WIRE_STATUS_REQ] = 3, [WIRE_STATUS_REP] = 3,   [WIRE_REPLAY_REQ] = 8,
-    [WIRE_REPLAY_MSG] = 4, [WIRE_REPLAY_END] = 4, [WIRE_REPLAY_TRUNC] = 6,
+    [WIRE_HELLO] = 9,
+    [WIRE_PEERS] = 3,
+    [WIRE_PING] = 2,
+    [WIRE_BYE] = 2,
+    [WIRE_MSG] = 7,
+    [WIRE_STATUS_REQ] = 3,
+    [WIRE_STATUS_REP] = 3,
+    [WIRE_REPLAY_REQ] = 8,
+    [WIRE_REPLAY_MSG] = 4,
+    [WIRE_REPLAY_END] = 4,
+    [WIRE_REPLAY_TRUNC] = 6,
+    //  queue messages: 2 + the letters of their layout (wire_queue.c)
+    [WIRE_QSEND] = 11,
+    [WIRE_QCONFIRM] = 6,
+    [WIRE_QREPL] = 9,
+    [WIRE_QREPL_ACK] = 4,
+    [WIRE_QREPL_DEL] = 4,
+    [WIRE_QREPL_RESET] = 3,
+    [WIRE_QCONSUME] = 5,
+    [WIRE_QCANCEL] = 4,
+    [WIRE_QDELIVER] = 10,
+    [WIRE_QSETTLE] = 7,
+    [WIRE_QSYNC_REQ] = 3,
+    [WIRE_QSYNC_MSG] = 8,
+    [WIRE_QSYNC_END] = 4,
+    [WIRE_QSYNC_DONE] = 3,
+    [WIRE_QOFFER] = 3,
+    [WIRE_QREDRIVE] = 4,
 };
 
 //  Names of the known types, for error messages.
@@ -51,6 +76,22 @@ const char *const wire_type_names[] = {
     [WIRE_REPLAY_MSG] = "REPLAY_MSG",
     [WIRE_REPLAY_END] = "REPLAY_END",
     [WIRE_REPLAY_TRUNC] = "REPLAY_TRUNC",
+    [WIRE_QSEND] = "QSEND",
+    [WIRE_QCONFIRM] = "QCONFIRM",
+    [WIRE_QREPL] = "QREPL",
+    [WIRE_QREPL_ACK] = "QREPL_ACK",
+    [WIRE_QREPL_DEL] = "QREPL_DEL",
+    [WIRE_QREPL_RESET] = "QREPL_RESET",
+    [WIRE_QCONSUME] = "QCONSUME",
+    [WIRE_QCANCEL] = "QCANCEL",
+    [WIRE_QDELIVER] = "QDELIVER",
+    [WIRE_QSETTLE] = "QSETTLE",
+    [WIRE_QSYNC_REQ] = "QSYNC_REQ",
+    [WIRE_QSYNC_MSG] = "QSYNC_MSG",
+    [WIRE_QSYNC_END] = "QSYNC_END",
+    [WIRE_QSYNC_DONE] = "QSYNC_DONE",
+    [WIRE_QOFFER] = "QOFFER",
+    [WIRE_QREDRIVE] = "QREDRIVE",
 };
 
 //  Fields of one PEERS entry.
@@ -124,7 +165,7 @@ int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
         s_text_len (msg->pub_ep, WIRE_EP_MAX, &pub_len))
         return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO]);
+    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO] + 1);
     rc |= s_pack_uuid (&pk, msg->uuid);
     rc |= msgpack_pack_uint64 (&pk, msg->incarnation);
     rc |= wire_pack_str (&pk, msg->name, name_len);
@@ -132,6 +173,7 @@ int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
     rc |= wire_pack_str (&pk, msg->router_ep, router_len);
     rc |= wire_pack_str (&pk, msg->pub_ep, pub_len);
     rc |= msgpack_pack_uint32 (&pk, msg->caps);
+    rc |= msgpack_pack_uint32 (&pk, msg->capacity); //  field 9, added within version 1
     return wire_packed (rc);
 }
 
@@ -671,6 +713,11 @@ int wire_get_hello (wire_decoder_t *self, wire_hello_t *out)
         return WEFT_EPROTO;
     out->role = (uint8_t)role;
     out->caps = (uint32_t)caps;
+    out->capacity = 1; //  senders before field 9 own queues with weight 1
+    uint64_t capacity = 1;
+    if (self->nfields > 9 && wire_uint (self, &f[9], "capacity", UINT32_MAX, &capacity))
+        return WEFT_EPROTO;
+    out->capacity = (uint32_t)capacity;
     return 0;
 }
 

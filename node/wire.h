@@ -29,19 +29,37 @@
 #define WIRE_HEADER_MAX  8192 //  default cap on a header frame, bytes
 
 typedef enum {
-    WIRE_HELLO = 1,        //  handshake: who I am, where I listen, what I can do
-    WIRE_PEERS = 2,        //  gossip: the live peers I know
-    WIRE_PING = 3,         //  liveness when beacons do not reach
-    WIRE_BYE = 4,          //  I am leaving (clean stop)
-    WIRE_MSG = 5,          //  a topic message (on PUB/SUB; frames: topic, header, body)
-    WIRE_STATUS_REQ = 6,   //  ask a node for its status: [v, 6, request id]
-    WIRE_STATUS_REP = 7,   //  its answer: [v, 7, request id]; body frame = JSON text
-    WIRE_REPLAY_REQ = 8,   //  replay a durable pattern from a start (wire_replay_req_t)
-    WIRE_REPLAY_MSG = 9,   //  one replayed message: [v, 9, request id, topic]; then the
-                           //  stored MSG header frame and the body frame
-    WIRE_REPLAY_END = 10,  //  the replay is complete: [v, 10, request id, status]
-    WIRE_REPLAY_TRUNC = 11 //  a stream starts later than asked:
-                           //  [v, 11, request id, topic, requested seq, first seq]
+    WIRE_HELLO = 1,         //  handshake: who I am, where I listen, what I can do
+    WIRE_PEERS = 2,         //  gossip: the live peers I know
+    WIRE_PING = 3,          //  liveness when beacons do not reach
+    WIRE_BYE = 4,           //  I am leaving (clean stop)
+    WIRE_MSG = 5,           //  a topic message (on PUB/SUB; frames: topic, header, body)
+    WIRE_STATUS_REQ = 6,    //  ask a node for its status: [v, 6, request id]
+    WIRE_STATUS_REP = 7,    //  its answer: [v, 7, request id]; body frame = JSON text
+    WIRE_REPLAY_REQ = 8,    //  replay a durable pattern from a start (wire_replay_req_t)
+    WIRE_REPLAY_MSG = 9,    //  one replayed message: [v, 9, request id, topic]; then the
+                            //  stored MSG header frame and the body frame
+    WIRE_REPLAY_END = 10,   //  the replay is complete: [v, 10, request id, status]
+    WIRE_REPLAY_TRUNC = 11, //  a stream starts later than asked:
+                            //  [v, 11, request id, topic, requested seq, first seq]
+    //  Queues (wire_queue.c): every queue message is a wire_queue_t, with the
+    //  fields of its type in the order of wire_queue_layout () (PROTOCOL.md)
+    WIRE_QSEND = 12,       //  producer -> owner: enqueue (+ body)
+    WIRE_QCONFIRM = 13,    //  owner -> producer: journaled (or why not)
+    WIRE_QREPL = 14,       //  owner -> replica: store a copy (+ body)
+    WIRE_QREPL_ACK = 15,   //  replica -> owner: copy journaled
+    WIRE_QREPL_DEL = 16,   //  owner -> replica: these are gone (acked, dead-lettered)
+    WIRE_QREPL_RESET = 17, //  owner -> replica: drop your copy, a full one follows
+    WIRE_QCONSUME = 18,    //  consumer -> owner: register (or refresh) with a prefetch
+    WIRE_QCANCEL = 19,     //  consumer -> owner: unregister
+    WIRE_QDELIVER = 20,    //  owner -> consumer: a delivery (+ body)
+    WIRE_QSETTLE = 21,     //  consumer -> owner: ack, nack or reject a delivery
+    WIRE_QSYNC_REQ = 22,   //  new owner -> former holders: send me what you hold
+    WIRE_QSYNC_MSG = 23,   //  former holder -> new owner: one message (+ body)
+    WIRE_QSYNC_END = 24,   //  former holder -> new owner: that was all
+    WIRE_QSYNC_DONE = 25,  //  new owner -> former holder: merged; drop your copy
+    WIRE_QOFFER = 26,      //  former owner -> new owner: I hold messages of this queue
+    WIRE_QREDRIVE = 27     //  any -> owner of QUEUE.dlq: move dead letters back
 } wire_type_t;
 
 //  Capability bits carried in HELLO.
@@ -59,8 +77,12 @@ typedef enum {
 #define WIRE_FROM_SEQ      2 //  from_value = first sequence wanted
 #define WIRE_FROM_TIME     3 //  from_value = publisher time, microseconds
 
-#define WIRE_TOPIC_MAX   255  //  topics and patterns, bytes (TOPIC_MAX in topic.h)
-#define WIRE_CURSORS_MAX 1024 //  cursors in one REPLAY_REQ
+#define WIRE_TOPIC_MAX    255  //  topics, patterns and queue names, bytes (TOPIC_MAX in topic.h)
+#define WIRE_MSG_ID_MAX   128  //  producer message ids, bytes
+#define WIRE_CONSUMER_MAX 64   //  consumer ids ("<node uuid>/<n>"), bytes
+#define WIRE_REASON_MAX   63   //  dead-letter reasons, bytes
+#define WIRE_SEQS_MAX     1024 //  sequence numbers in one QREPL_DEL
+#define WIRE_CURSORS_MAX  1024 //  cursors in one REPLAY_REQ
 
 //  Roles, as in beacons.
 #define WIRE_ROLE_MEMBER 0
@@ -74,6 +96,7 @@ typedef struct {
     char router_ep[WIRE_EP_MAX + 1]; //  where its ROUTER listens, "tcp://ip:port"
     char pub_ep[WIRE_EP_MAX + 1];    //  where its PUB listens
     uint32_t caps;                   //  WIRE_CAP_* bits
+    uint32_t capacity;               //  ring weight; 0 = owns no queues (optional field 9)
 } wire_hello_t;
 
 typedef struct {
@@ -124,6 +147,33 @@ typedef struct {
     size_t ncursors;                         //  cursors used
     wire_cursor_t cursors[WIRE_CURSORS_MAX]; //  per-topic starts, overriding from_kind
 } wire_replay_req_t;
+
+//  Settle kinds (QSETTLE) and acks policies (QSEND).
+#define WIRE_SETTLE_ACK    0
+#define WIRE_SETTLE_NACK   1
+#define WIRE_SETTLE_REJECT 2
+#define WIRE_ACKS_ALL      0 //  confirm when the owner and every replica journaled it
+#define WIRE_ACKS_OWNER    1 //  confirm when the owner journaled it
+
+//  Every queue message, one struct: each type carries the subset of fields
+//  that wire_queue_layout () names, in that order. Large: allocate it.
+typedef struct {
+    uint64_t token;                       //  T: producer's token / redrive request
+    char queue[WIRE_TOPIC_MAX + 1];       //  Q: queue name
+    char msg_id[WIRE_MSG_ID_MAX + 1];     //  I: producer's message id
+    char consumer[WIRE_CONSUMER_MAX + 1]; //  C: consumer id
+    char reason[WIRE_REASON_MAX + 1];     //  R: why it was dead-lettered ("" if it was not)
+    uint64_t seq;                         //  S: owner's sequence (delivery id)
+    uint32_t deliveries;                  //  D: times delivered so far
+    uint8_t priority;                     //  P: 0 (lowest) .. 9
+    uint8_t kind;                         //  K: settle kind, or 1 = duplicate (QCONFIRM)
+    int32_t status;                       //  E: 0 or a WEFT_E* code
+    int64_t value;                        //  V: time_us, prefetch, delay_ms or a count
+    uint8_t replication;                  //  N: copies wanted (owner included), 1..9
+    uint8_t acks;                         //  A: WIRE_ACKS_*
+    size_t nseqs;                         //  L: sequence numbers used
+    uint64_t seqs[WIRE_SEQS_MAX];         //  L: sequence numbers
+} wire_queue_t;
 
 //  Encoders: clear OUT and write one header frame into it. Return 0,
 //  WEFT_EINVAL when a field is out of range (a string not NUL-terminated
@@ -199,6 +249,13 @@ int wire_get_replay_msg (wire_decoder_t *self, uint64_t *id, char *topic, size_t
 int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status);
 int wire_get_replay_trunc (wire_decoder_t *self, uint64_t *id, char *topic, size_t cap,
                            uint64_t *requested, uint64_t *first);
+
+//  Queues (wire_queue.c): the field letters of TYPE's layout ("TQIPDRNAV"
+//  for QSEND), or NULL for a type that is not a queue message.
+const char *wire_queue_layout (int type);
+int wire_encode_queue (msgpack_sbuffer *out, int type, const wire_queue_t *msg);
+//  Extracts the queue message last decoded (any queue type) into OUT.
+int wire_get_queue (wire_decoder_t *self, wire_queue_t *out);
 
 //  Why the last call on SELF failed ("" if it did not), e.g. "HELLO: name
 //  is 70 bytes, at most 63 allowed". Owned by SELF, valid until its next call.
