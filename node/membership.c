@@ -489,15 +489,13 @@ static void check_peers (node_t *self, int64_t now)
 //  Answers status requests whose deadline has passed.
 static void check_pending (node_t *self, int64_t now)
 {
-    pending_status_t *p = zlistx_first (self->pending);
-    while (p) {
-        pending_status_t *next = zlistx_next (self->pending);
+    zlistx_t *all = node_list_snapshot (self->pending);
+    for (pending_status_t *p = all ? zlistx_first (all) : NULL; p; p = zlistx_next (all))
         if (now >= p->deadline) {
             zsock_send (self->pipe, "is", WEFT_ETIMEDOUT, "");
-            zlistx_delete (self->pending, zlistx_find (self->pending, p));
+            node_list_remove (self->pending, p); //  the list's destructor frees it
         }
-        p = next;
-    }
+    zlistx_destroy (&all);
 }
 
 void membership_on_timer (node_t *self, int64_t now)

@@ -19,6 +19,23 @@ int64_t node_now (void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void node_list_remove (zlistx_t *list, void *item)
+{
+    for (void *it = zlistx_first (list); it; it = zlistx_next (list))
+        if (it == item) {
+            zlistx_delete (list, zlistx_cursor (list));
+            return;
+        }
+}
+
+zlistx_t *node_list_snapshot (zlistx_t *list)
+{
+    zlistx_t *copy = zlistx_new ();
+    for (void *it = copy ? zlistx_first (list) : NULL; it; it = zlistx_next (list))
+        zlistx_add_end (copy, it);
+    return copy;
+}
+
 //  Default node name: HOST-PID.
 static void default_name (char *out, size_t cap)
 {

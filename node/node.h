@@ -256,6 +256,15 @@ char *node_status_json (node_t *self);
 //  Monotonic milliseconds.
 int64_t node_now (void);
 
+//  Deletes ITEM (compared by address) from LIST, running LIST's destructor.
+//  (zlistx_find compares items with the list's comparator, which is not the
+//  address by default: never use it for structs.) Moves LIST's cursor.
+void node_list_remove (zlistx_t *list, void *item);
+
+//  A new list (owning nothing) of LIST's items, to walk while the walk
+//  removes items from LIST (which moves LIST's cursor). NULL when out of memory.
+zlistx_t *node_list_snapshot (zlistx_t *list);
+
 //  --- membership.c ------------------------------------------------------------
 
 //  Opens beacons (if enabled) and the seed DEALERs. Returns 0 or a WEFT_E*

@@ -147,8 +147,8 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         pthread_mutex_unlock (&self->confirm_lock);
     }
     zmq_msg_close (&o->body);
-    zlistx_t *list = self->queues->outgoing;
-    zlistx_delete (list, zlistx_find (list, o));
+    node_list_remove (self->queues->outgoing, o);
+    free (o);
 }
 
 void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
@@ -398,15 +398,13 @@ void queue_client_ring_changed (node_t *self)
 void queue_client_tick (node_t *self, int64_t now, bool interval)
 {
     struct queues *qs = self->queues;
-    outgoing_t *o = zlistx_first (qs->outgoing);
-    while (o) {
-        outgoing_t *next = zlistx_next (qs->outgoing);
+    zlistx_t *all = node_list_snapshot (qs->outgoing);
+    for (outgoing_t *o = all ? zlistx_first (all) : NULL; o; o = zlistx_next (all))
         if (!o->internal && o->deadline && now >= o->deadline)
             complete (self, o, WEFT_ETIMEDOUT, 0, false);
         else if (now - o->sent_at >= RESEND_AFTER)
             route (self, o); //  no answer (or no owner): once more
-        o = next;
-    }
+    zlistx_destroy (&all);
     static const int64_t every = REFRESH_EVERY;
     if (interval && (now / self->interval) % every == 0)
         for (consumer_t *c = zhashx_first (qs->consumers); c; c = zhashx_next (qs->consumers))

@@ -144,7 +144,7 @@ static void release_held (node_t *self, queue_t *queue)
 {
     zlistx_t *held = queue->held;
     queue->held = NULL;
-    for (held_send_t *h = zlistx_first (held); h; h = zlistx_next (held)) {
+    for (held_send_t *h = held ? zlistx_first (held) : NULL; h; h = zlistx_next (held)) {
         peer_t *from = queue_peer (self, h->from);
         if (from) {
             *self->queues->msg = h->msg;
@@ -235,7 +235,7 @@ void queue_deactivate (node_t *self, queue_t *queue)
     queue->nreplicas = 0;
     zlistx_t *held = queue->held;
     queue->held = NULL;
-    for (held_send_t *h = zlistx_first (held); h; h = zlistx_next (held)) {
+    for (held_send_t *h = held ? zlistx_first (held) : NULL; h; h = zlistx_next (held)) {
         queue_send_confirm (self, h->from, h->msg.token, WEFT_EAGAIN, 0, false);
         zframe_destroy (&h->body);
         free (h);
@@ -355,16 +355,15 @@ void queue_on_repl_ack (node_t *self, peer_t *from, const wire_queue_t *msg)
 static void confirm_ready (node_t *self)
 {
     zlistx_t *confirms = self->queues->confirms;
-    confirm_t *c = zlistx_first (confirms);
-    while (c) {
-        confirm_t *next = zlistx_next (confirms);
+    zlistx_t *all = node_list_snapshot (confirms);
+    for (confirm_t *c = all ? zlistx_first (all) : NULL; c; c = zlistx_next (all))
         if (zhashx_size (c->waiting) == 0) {
             queue_send_confirm (self, c->producer, c->token, 0, c->seq, false);
             zhashx_destroy (&c->waiting);
-            zlistx_delete (confirms, zlistx_find (confirms, c));
+            node_list_remove (confirms, c);
+            free (c);
         }
-        c = next;
-    }
+    zlistx_destroy (&all);
 }
 
 void queue_dispatch (node_t *self, int64_t now)

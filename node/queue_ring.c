@@ -136,15 +136,21 @@ void queues_stop (node_t *self)
         return;
     zhashx_destroy (&qs->queues);
     ring_destroy (&qs->ring);
-    for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged))
+    for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
         free (st->body);
+        free (st);
+    }
     zlistx_destroy (&qs->staged);
-    for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms))
+    for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms)) {
         zhashx_destroy (&c->waiting);
+        free (c);
+    }
     zlistx_destroy (&qs->confirms);
     zlistx_destroy (&qs->repl_acks);
-    for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing))
+    for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing)) {
         zmq_msg_close (&o->body);
+        free (o);
+    }
     zlistx_destroy (&qs->outgoing);
     zhashx_destroy (&qs->consumers);
     zhashx_destroy (&qs->deliveries);

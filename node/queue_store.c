@@ -333,13 +333,11 @@ bool queue_jobs_pump (node_t *self)
 {
     zlistx_t *jobs = self->queues->jobs;
     long budget = QUEUE_JOB_BUDGET;
-    qjob_t *job = zlistx_first (jobs);
-    while (job && budget > 0) {
-        qjob_t *next = zlistx_next (jobs);
+    zlistx_t *all = node_list_snapshot (jobs);
+    for (qjob_t *job = all ? zlistx_first (all) : NULL; job && budget > 0; job = zlistx_next (all))
         if (pump_job (self, job, &budget))
-            zlistx_delete (jobs, zlistx_find (jobs, job));
-        job = next;
-    }
+            node_list_remove (jobs, job); //  the list's destructor frees it
+    zlistx_destroy (&all);
     return zlistx_size (jobs) > 0;
 }
 

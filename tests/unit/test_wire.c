@@ -40,6 +40,7 @@ static void hello_max (wire_hello_t *hello)
     fill_text (hello->router_ep, WIRE_EP_MAX, 'A');
     fill_text (hello->pub_ep, WIRE_EP_MAX, 'a');
     hello->caps = UINT32_MAX;
+    hello->capacity = UINT32_MAX;
 }
 
 //  A peer entry number I.
@@ -118,6 +119,7 @@ Test (wire, hello_round_trip_max, .timeout = 10)
     cr_assert_str_eq (out.pub_ep, in.pub_ep);
     cr_assert_eq (strlen (out.pub_ep), WIRE_EP_MAX);
     cr_assert_eq (out.caps, UINT32_MAX);
+    cr_assert_eq (out.capacity, UINT32_MAX);
     wire_decoder_destroy (&dec);
     cr_assert_null (dec);
     wire_decoder_destroy (&dec); //  idempotent
@@ -537,9 +539,10 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_sbuffer_init (&sb);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    //  a future HELLO: [1, 1, uuid, inc, name, role, router, pub, caps, {"x": 1.5}, nil]
+    //  a future HELLO: [1, 1, uuid, inc, name, role, router, pub, caps, capacity,
+    //  {"x": 1.5}, nil]
     uint8_t uuid[16] = {1, 2, 3};
-    msgpack_pack_array (&pk, 11);
+    msgpack_pack_array (&pk, 12);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_bin_with_body (&pk, uuid, 16);
@@ -549,6 +552,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_pack_str_with_body (&pk, "tcp://a:1", 9);
     msgpack_pack_str_with_body (&pk, "tcp://a:2", 9);
     msgpack_pack_uint8 (&pk, 3);
+    msgpack_pack_uint8 (&pk, 2);
     msgpack_pack_map (&pk, 1);
     msgpack_pack_str_with_body (&pk, "x", 1);
     msgpack_pack_double (&pk, 1.5);
@@ -559,6 +563,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     cr_assert_eq (hello.incarnation, 7);
     cr_assert_str_eq (hello.pub_ep, "tcp://a:2");
     cr_assert_eq (hello.caps, 3);
+    cr_assert_eq (hello.capacity, 2);
     //  a future PEERS entry with a sixth field, and a PEERS with a fourth
     msgpack_sbuffer_clear (&sb);
     msgpack_pack_array (&pk, 4);
@@ -1055,4 +1060,83 @@ Test (wire, mutation_fuzz_never_crashes, .timeout = 120)
     cr_assert_gt (rejected, 0);
     wire_decoder_destroy (&dec);
     corpus_destroy (&corpus);
+}
+
+Test (wire, queue_messages_round_trip_every_type, .timeout = 10)
+{
+    wire_decoder_t *dec = wire_decoder_new (0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    wire_queue_t *in = calloc (1, sizeof *in), *out = calloc (1, sizeof *out);
+    snprintf (in->queue, sizeof in->queue, "orders.eu");
+    snprintf (in->msg_id, sizeof in->msg_id, "id-42");
+    snprintf (in->consumer, sizeof in->consumer, "0123456789abcdef0123456789abcdef/7");
+    snprintf (in->reason, sizeof in->reason, "max_deliver");
+    in->token = UINT64_MAX;
+    in->seq = 1234567;
+    in->deliveries = 5;
+    in->priority = 9;
+    in->kind = WIRE_SETTLE_REJECT;
+    in->status = WEFT_ENOSPC;
+    in->value = -77;
+    in->replication = 3;
+    in->acks = WIRE_ACKS_OWNER;
+    in->nseqs = WIRE_SEQS_MAX;
+    for (size_t i = 0; i < in->nseqs; i++)
+        in->seqs[i] = i * 3;
+    for (int type = WIRE_QSEND; type <= WIRE_QREDRIVE; type++) {
+        cr_assert_eq (wire_encode_queue (&sb, type, in), 0, "type %d", type);
+        int got = 0;
+        cr_assert_eq (wire_decode (dec, sb.data, sb.size, &got), 0, "%s", wire_decoder_error (dec));
+        cr_assert_eq (got, type);
+        cr_assert_eq (wire_get_queue (dec, out), 0, "%s", wire_decoder_error (dec));
+        const char *layout = wire_queue_layout (type);
+        cr_assert_not_null (layout);
+        cr_assert_str_eq (out->queue, strchr (layout, 'Q') ? in->queue : "");
+        if (strchr (layout, 'I'))
+            cr_assert_str_eq (out->msg_id, in->msg_id);
+        if (strchr (layout, 'T'))
+            cr_assert_eq (out->token, in->token);
+        if (strchr (layout, 'S'))
+            cr_assert_eq (out->seq, in->seq);
+        if (strchr (layout, 'E'))
+            cr_assert_eq (out->status, in->status);
+        if (strchr (layout, 'V'))
+            cr_assert_eq (out->value, in->value);
+        if (strchr (layout, 'L')) {
+            cr_assert_eq (out->nseqs, in->nseqs);
+            cr_assert_eq (out->seqs[WIRE_SEQS_MAX - 1], in->seqs[WIRE_SEQS_MAX - 1]);
+        }
+    }
+    cr_assert_null (wire_queue_layout (WIRE_HELLO));
+    //  bad values are refused on both ends
+    in->priority = 10;
+    cr_assert_eq (wire_encode_queue (&sb, WIRE_QSEND, in), WEFT_EINVAL);
+    in->priority = 1;
+    in->replication = 0;
+    cr_assert_eq (wire_encode_queue (&sb, WIRE_QSEND, in), WEFT_EINVAL);
+    //  a QDELIVER whose priority says 12 is malformed
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_sbuffer_clear (&sb);
+    msgpack_pack_array (&pk, 10);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint8 (&pk, WIRE_QDELIVER);
+    msgpack_pack_str_with_body (&pk, "q", 1);
+    msgpack_pack_str_with_body (&pk, "c", 1);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_str_with_body (&pk, "i", 1);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint8 (&pk, 12);
+    msgpack_pack_int8 (&pk, 0);
+    msgpack_pack_str_with_body (&pk, "", 0);
+    int got = 0;
+    cr_assert_eq (wire_decode (dec, sb.data, sb.size, &got), 0);
+    cr_assert_eq (wire_get_queue (dec, out), WEFT_EPROTO);
+    cr_assert_not_null (strstr (wire_decoder_error (dec), "priority"), "%s",
+                        wire_decoder_error (dec));
+    free (in);
+    free (out);
+    msgpack_sbuffer_destroy (&sb);
+    wire_decoder_destroy (&dec);
 }
