@@ -291,8 +291,9 @@ int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms
     int rc = command_begin (self);
     if (rc)
         return rc;
-    zsock_send (self->actor, "sss8ii", "SETTLE", msg->ev.sender, msg->topic, msg->ev.seq, kind,
-                delay_ms);
+    const char *deliveries = weft_msg_header (msg, "deliveries");
+    zsock_send (self->actor, "sss8iii", "SETTLE", msg->ev.sender, msg->topic, msg->ev.seq,
+                deliveries ? atoi (deliveries) : 0, kind, delay_ms);
     if (zsock_recv (self->actor, "i", &rc) < 0)
         rc = WEFT_EINTERNAL;
     pthread_mutex_unlock (&self->cmd_lock);

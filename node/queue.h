@@ -34,6 +34,7 @@
 typedef struct {
     int64_t time_us;                  //  when it was first sent (producer's clock)
     char reason[WIRE_REASON_MAX + 1]; //  why it was dead-lettered, "" if not
+    char msg_id[WIRE_MSG_ID_MAX + 1]; //  the producer\'s id (the qstate may hold it without)
     size_t len;                       //  body bytes
     char data[];                      //  the body
 } qbody_t;
@@ -60,6 +61,7 @@ typedef struct {
     uint8_t replication;                      //  owner: largest replication asked for
     zlistx_t *deletes;                        //  owner: seqs deleted this turn, for QREPL_DEL
     uint64_t dead;                            //  messages moved to the dead-letter queue
+    uint64_t redriving; //  dead letters the redrive consumer has still to move
 } queue_t;
 
 //  A message staged in the journal this turn, handled after the commit.
@@ -191,7 +193,8 @@ void queue_dedup_add (node_t *self, const char *queue, const char *msg_id);
 void queue_dedup_prune (node_t *self);
 int queue_dedup_load (node_t *self);
 int queue_store_load (node_t *self);
-qbody_t *queue_body_new (const void *data, size_t len, int64_t time_us, const char *reason);
+qbody_t *queue_body_new (const void *data, size_t len, const wire_queue_t *meta);
+int queue_enqueue (queue_t *queue, uint64_t seq, const wire_queue_t *meta, qbody_t *body);
 
 //  --- queue_client.c
 void queue_client_on_confirm (node_t *self, const wire_queue_t *msg);

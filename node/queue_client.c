@@ -259,23 +259,25 @@ void queues_cmd_cancel (node_t *self)
     zsock_send (self->pipe, "i", count ? 0 : WEFT_ENOTFOUND);
 }
 
-//  The key of a delivery: "<owner>/<seq>/<queue>".
-static void delivery_key (const char *owner, uint64_t seq, const char *queue, char *out, size_t cap)
+//  The key of a delivery: "<owner>/<seq>/<deliveries>/<queue>" (a redelivery
+//  of the same message is another delivery).
+static void delivery_key (const char *owner, uint64_t seq, uint32_t deliveries, const char *queue,
+                          char *out, size_t cap)
 {
-    snprintf (out, cap, "%s/%" PRIu64 "/%s", owner, seq, queue);
+    snprintf (out, cap, "%s/%" PRIu64 "/%u/%s", owner, seq, deliveries, queue);
 }
 
 void queues_cmd_settle (node_t *self)
 {
     char *owner = NULL, *queue = NULL;
     uint64_t seq = 0;
-    int kind = 0, delay = 0;
-    int rc = zsock_recv (self->pipe, "ss8ii", &owner, &queue, &seq, &kind, &delay) < 0
+    int kind = 0, delay = 0, deliveries = 0;
+    int rc = zsock_recv (self->pipe, "ss8iii", &owner, &queue, &seq, &deliveries, &kind, &delay) < 0
                  ? WEFT_EINVAL
                  : WEFT_ENOTFOUND;
-    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 32];
+    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
     if (owner && queue) {
-        delivery_key (owner, seq, queue, key, sizeof key);
+        delivery_key (owner, seq, (uint32_t)deliveries, queue, key, sizeof key);
         char *consumer = zhashx_lookup (self->queues->deliveries, key);
         if (consumer) {
             settle (self, owner, queue, consumer, seq, kind, delay);
@@ -330,14 +332,20 @@ static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zf
         }
 }
 
-//  Packs the headers of a delivery (msg_id, deliveries, priority, reason) into FRAME.
+//  Packs the headers of a delivery (msg_id, deliveries, priority; for a dead
+//  letter, reason and dead_deliveries from its "<reason>/<count>") into FRAME.
 static void delivery_headers (const wire_queue_t *msg, zmq_msg_t *frame)
 {
-    char text[WIRE_MSG_ID_MAX + WIRE_REASON_MAX + 96];
+    char text[WIRE_MSG_ID_MAX + WIRE_REASON_MAX + 128];
     int n = snprintf (text, sizeof text, "msg_id%c%s%cdeliveries%c%u%cpriority%c%u%c", 0,
                       msg->msg_id, 0, 0, msg->deliveries, 0, 0, msg->priority, 0);
+    const char *slash = strrchr (msg->reason, '/');
     if (*msg->reason && n > 0 && (size_t)n < sizeof text)
-        n += snprintf (text + n, sizeof text - (size_t)n, "reason%c%s%c", 0, msg->reason, 0);
+        n += snprintf (text + n, sizeof text - (size_t)n, "reason%c%.*s%c", 0,
+                       (int)(slash ? slash - msg->reason : (long)strlen (msg->reason)), msg->reason,
+                       0);
+    if (slash && n > 0 && (size_t)n < sizeof text)
+        n += snprintf (text + n, sizeof text - (size_t)n, "dead_deliveries%c%s%c", 0, slash + 1, 0);
     zmq_msg_init_size (frame, (size_t)n);
     memcpy (zmq_msg_data (frame), text, (size_t)n);
 }
@@ -356,8 +364,8 @@ void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *ms
         settle (self, from->uuid_hex, msg->queue, msg->consumer, msg->seq, WIRE_SETTLE_NACK, 0);
         return;
     }
-    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 32];
-    delivery_key (from->uuid_hex, msg->seq, msg->queue, key, sizeof key);
+    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
+    delivery_key (from->uuid_hex, msg->seq, msg->deliveries, msg->queue, key, sizeof key);
     char *consumer = strdup (msg->consumer);
     if (consumer)
         zhashx_update (qs->deliveries, key, consumer);

@@ -16,17 +16,28 @@ static void body_free (void *payload, void *arg)
     free (payload);
 }
 
-qbody_t *queue_body_new (const void *data, size_t len, int64_t time_us, const char *reason)
+qbody_t *queue_body_new (const void *data, size_t len, const wire_queue_t *meta)
 {
     qbody_t *body = malloc (sizeof *body + (len ? len : 1));
     if (!body)
         return NULL;
-    body->time_us = time_us;
-    snprintf (body->reason, sizeof body->reason, "%s", reason ? reason : "");
+    body->time_us = meta->value;
+    snprintf (body->reason, sizeof body->reason, "%s", meta->reason);
+    snprintf (body->msg_id, sizeof body->msg_id, "%s", meta->msg_id);
     body->len = len;
     if (len)
         memcpy (body->data, data, len);
     return body;
+}
+
+int queue_enqueue (queue_t *queue, uint64_t seq, const wire_queue_t *meta, qbody_t *body)
+{
+    if (!queue->q)
+        return WEFT_ESTATE;
+    int rc = qstate_enqueue (queue->q, seq, meta->msg_id, meta->priority, meta->deliveries, body);
+    if (rc == WEFT_EINVAL) //  its id is held already (a transfer racing its source): keep it anyway
+        rc = qstate_enqueue (queue->q, seq, NULL, meta->priority, meta->deliveries, body);
+    return rc;
 }
 
 void queue_send_confirm (node_t *self, const char *producer, uint64_t token, int status,
@@ -105,7 +116,7 @@ static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_
     if (!duplicate) {
         const void *data = body ? zframe_data (body) : NULL;
         size_t len = body ? zframe_size (body) : 0;
-        st->body = queue_body_new (data, len, msg->value, msg->reason);
+        st->body = queue_body_new (data, len, msg);
         rc = st->body ? queue_store_append (self, queue, msg, 0, data, len, &st->seq) : WEFT_ENOMEM;
         if (rc == 0)
             queue_dedup_add (self, queue->name, msg->msg_id);
@@ -129,8 +140,10 @@ void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_
         hold_send (queue, from, msg, body); //  answered once the former holders are heard
         return;
     }
-    bool redrive = strcmp (msg->reason, "redrive") == 0;
-    bool duplicate = rc == 0 && !redrive && queue_dedup_seen (self, msg->queue, msg->msg_id);
+    //  transfers by the queues themselves (dead letters, redrive: they carry a
+    //  reason) reuse the message id on purpose: only producers' sends are deduplicated
+    bool transfer = msg->reason[0] != 0;
+    bool duplicate = rc == 0 && !transfer && queue_dedup_seen (self, msg->queue, msg->msg_id);
     if (duplicate)
         self->queues->duplicates++;
     if (rc == 0)
@@ -170,9 +183,8 @@ static void load_entries (node_t *self, queue_t *queue)
         size_t len = 0;
         if (queue_store_decode (entry.data, entry.len, meta, &oseq, &data, &len))
             continue;
-        qbody_t *body = queue_body_new (data, len, meta->value, meta->reason);
-        if (body && qstate_enqueue (queue->q, entry.seq, meta->msg_id, meta->priority,
-                                    meta->deliveries, body))
+        qbody_t *body = queue_body_new (data, len, meta);
+        if (body && queue_enqueue (queue, entry.seq, meta, body))
             free (body);
     }
     journal_iter_destroy (&it);
@@ -307,8 +319,9 @@ static void committed (node_t *self, staged_t *st)
     }
     qbody_t *body = st->body;
     confirm_t *c = replicate (self, st);
-    if (st->queue->q &&
-        qstate_enqueue (st->queue->q, st->seq, st->msg_id, st->priority, st->deliveries, body) == 0)
+    wire_queue_t meta = {.priority = st->priority, .deliveries = st->deliveries};
+    snprintf (meta.msg_id, sizeof meta.msg_id, "%s", st->msg_id);
+    if (queue_enqueue (st->queue, st->seq, &meta, body) == 0)
         st->body = NULL; //  the qstate has it now
     if (!c) {
         queue_send_confirm (self, st->producer, st->token, 0, st->seq, false);
@@ -381,7 +394,7 @@ void queue_dispatch (node_t *self, int64_t now)
             memset (out, 0, offsetof (wire_queue_t, seqs));
             snprintf (out->queue, sizeof out->queue, "%s", q->name);
             snprintf (out->consumer, sizeof out->consumer, "%s", d.consumer);
-            snprintf (out->msg_id, sizeof out->msg_id, "%s", d.msg_id ? d.msg_id : "");
+            snprintf (out->msg_id, sizeof out->msg_id, "%s", body ? body->msg_id : "");
             snprintf (out->reason, sizeof out->reason, "%s", body ? body->reason : "");
             out->seq = d.seq;
             out->deliveries = d.deliveries;
@@ -414,9 +427,10 @@ static void dead_letter (node_t *self, queue_t *queue, qstate_dead_t *dead)
         wire_queue_t *meta = self->queues->out;
         memset (meta, 0, offsetof (wire_queue_t, seqs));
         snprintf (meta->msg_id, sizeof meta->msg_id, "%s", dead->msg_id);
-        snprintf (meta->reason, sizeof meta->reason, "%s", dead->reason);
+        //  "<reason>/<deliveries>": the dead-letter queue counts its own deliveries
+        snprintf (meta->reason, sizeof meta->reason, "%.40s/%u", dead->reason, dead->deliveries);
         meta->priority = dead->priority;
-        meta->deliveries = dead->deliveries;
+        meta->deliveries = 0;
         meta->value = body ? body->time_us : 0;
         queue_transfer (self, dlq, queue->name, dead->seq, meta, body ? body->data : "",
                         body ? body->len : 0);
@@ -516,6 +530,11 @@ void queue_on_settle (node_t *self, const wire_queue_t *msg)
         rc = qstate_ack (queue->q, msg->seq, msg->consumer);
         if (rc == 0)
             forget (self, queue, msg->seq);
+        if (rc == 0 && queue->redriving && strstr (msg->consumer, "/redrive") &&
+            --queue->redriving == 0) {
+            qstate_consumer_remove (queue->q, msg->consumer, now); //  the redrive is done
+            return;
+        }
     } else if (msg->kind == WIRE_SETTLE_NACK)
         rc = qstate_nack (queue->q, msg->seq, msg->consumer, msg->value > 0 ? msg->value : 0, now);
     else if (msg->kind == WIRE_SETTLE_REJECT) {
@@ -526,9 +545,9 @@ void queue_on_settle (node_t *self, const wire_queue_t *msg)
             dead_letter (self, queue, &dead);
         }
     }
-    if (rc == 0)
+    if (rc == 0 && !strstr (msg->consumer, "/redrive"))
         qstate_consumer_credit (queue->q, msg->consumer, 1);
-    else
+    else if (rc)
         wlog_debug (&self->log, "queue %s: settle of %" PRIu64 " by %s refused: %s", queue->name,
                     msg->seq, msg->consumer, weft_strerror (rc));
 }
@@ -577,9 +596,11 @@ void queue_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg)
     //  an internal consumer takes every dead letter and sends it back (queue_client.c)
     char consumer[WIRE_CONSUMER_MAX + 1];
     snprintf (consumer, sizeof consumer, "%s/redrive", self->uuid_hex);
-    if (queue->q && !qstate_consumer_exists (queue->q, consumer) &&
-        qstate_consumer_add (queue->q, consumer, 1000) == 0)
-        qstate_consumer_credit (queue->q, consumer, QUEUE_CREDIT);
+    queue->redriving = st.ready + st.delayed + st.in_flight;
+    //  exactly as many credits as there are dead letters now: later ones stay
+    uint32_t take = (uint32_t)(queue->redriving < 100000 ? queue->redriving : 100000);
+    if (queue->q && take && !qstate_consumer_exists (queue->q, consumer))
+        qstate_consumer_add (queue->q, consumer, take); //  its initial credits: TAKE
     queue_send_confirm (self, from->uuid_hex, token, 0, st.ready + st.delayed + st.in_flight,
                         false);
 }

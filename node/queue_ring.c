@@ -313,7 +313,8 @@ void queues_on_timer (node_t *self, int64_t now, bool interval)
     if (!self->queues)
         return;
     queue_owner_tick (self, now);
-    queue_client_tick (self, now, interval);
+    if (!self->silenced) //  tests: a silenced node sends nothing on its own
+        queue_client_tick (self, now, interval);
     if (interval)
         queue_dedup_prune (self);
 }

@@ -224,7 +224,7 @@ static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, 
     snprintf (st->msg_id, sizeof st->msg_id, "%s", msg->msg_id);
     const void *data = body ? zframe_data (body) : NULL;
     size_t len = body ? zframe_size (body) : 0;
-    st->body = queue_body_new (data, len, msg->value, msg->reason);
+    st->body = queue_body_new (data, len, msg);
     if (!st->body || queue_store_append (self, queue, msg, 0, data, len, &st->seq)) {
         free (st->body);
         free (st);

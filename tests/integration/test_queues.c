@@ -248,23 +248,48 @@ Test (queues, consumer_node_gone_means_redelivery_at_once, .timeout = 60)
     weft_msg_destroy (&msg);
 }
 
-Test (queues, nack_max_deliver_dead_letters_and_redrive, .timeout = 60)
+//  Sends BODY to QUEUE and lets its consumer on NODE nack it until it dies.
+static void fail_until_dead (weft_node_t *producer, weft_node_t *node, const char *queue,
+                             const char *body, int max_deliver)
+{
+    cr_assert_eq (weft_send (producer, queue, body, strlen (body), NULL, WAIT_MS), 0);
+    for (int attempt = 1; attempt <= max_deliver; attempt++) {
+        weft_msg_t *msg = next_delivery (node, WAIT_MS);
+        cr_assert_not_null (msg, "attempt %d", attempt);
+        char expect[16];
+        snprintf (expect, sizeof expect, "%d", attempt);
+        cr_assert_str_eq (weft_msg_header (msg, "deliveries"), expect);
+        cr_assert_eq (weft_nack (node, msg, attempt == 2 ? 200 : 0), 0);
+        cr_assert_eq (weft_nack (node, msg, 0), WEFT_ENOTFOUND, "settled twice");
+        weft_msg_destroy (&msg);
+    }
+}
+
+//  The depth of QUEUE on whichever of the first COUNT nodes owns it.
+static int depth_of (const char *queue, int count)
+{
+    for (int i = 0; i < count; i++) {
+        char *json = NULL;
+        cr_assert_eq (weft_status (s_nodes[i], &json), 0);
+        char needle[300];
+        snprintf (needle, sizeof needle, "{\"name\":\"%s\",\"role\":\"owner\"", queue);
+        const char *row = strstr (json, needle);
+        const char *depth = row ? strstr (row, "\"depth\":") : NULL;
+        int value = depth ? atoi (depth + 8) : -1;
+        weft_free (json);
+        if (row)
+            return value;
+    }
+    return -1;
+}
+
+Test (queues, nack_max_deliver_dead_letters_and_redrive, .timeout = 90)
 {
     const char *extra[] = {"queues.max_deliver", "3", NULL};
     start_members (2, extra);
     wait_ring (s_nodes[0], 2);
-    send_range (s_nodes[0], "fragile", 5, 1, NULL);
     cr_assert_eq (weft_consume (s_nodes[1], "fragile", 1), 0);
-    for (int attempt = 1; attempt <= 3; attempt++) {
-        weft_msg_t *msg = next_delivery (s_nodes[1], WAIT_MS);
-        cr_assert_not_null (msg, "attempt %d", attempt);
-        char expect[8];
-        snprintf (expect, sizeof expect, "%d", attempt);
-        cr_assert_str_eq (weft_msg_header (msg, "deliveries"), expect);
-        cr_assert_eq (weft_nack (s_nodes[1], msg, attempt == 2 ? 200 : 0), 0);
-        cr_assert_eq (weft_nack (s_nodes[1], msg, 0), WEFT_ENOTFOUND);
-        weft_msg_destroy (&msg);
-    }
+    fail_until_dead (s_nodes[0], s_nodes[1], "fragile", "5", 3);
     cr_assert_null (next_delivery (s_nodes[1], 800), "a 4th delivery past max_deliver");
     //  it is in the dead-letter queue, with its reason and count
     cr_assert_eq (weft_consume (s_nodes[0], "fragile.dlq", 1), 0);
@@ -272,16 +297,22 @@ Test (queues, nack_max_deliver_dead_letters_and_redrive, .timeout = 60)
     cr_assert_not_null (dead, "nothing in fragile.dlq");
     cr_assert_eq (body_int (dead), 5);
     cr_assert_str_eq (weft_msg_header (dead, "reason"), "max_deliver");
-    cr_assert_eq (weft_nack (s_nodes[0], dead, 0), 0); //  leave it there
+    cr_assert_str_eq (weft_msg_header (dead, "dead_deliveries"), "3");
+    cr_assert_eq (weft_ack (s_nodes[0], dead), 0);
     weft_msg_destroy (&dead);
     cr_assert_eq (weft_cancel (s_nodes[0], "fragile.dlq"), 0);
     cr_assert_eq (weft_cancel (s_nodes[0], "fragile.dlq"), WEFT_ENOTFOUND);
-    //  redrive sends it back to fragile, where the consumer gets it afresh
+    //  another one dies; redrive sends it back, where the consumer gets it afresh
+    fail_until_dead (s_nodes[0], s_nodes[1], "fragile", "6", 3);
+    int64_t deadline = tu_now_ms () + WAIT_MS;
+    while (depth_of ("fragile.dlq", 2) != 1 && tu_now_ms () < deadline)
+        next_delivery (s_nodes[0], 20); //  nothing comes: just a bounded wait on the node
+    cr_assert_eq (depth_of ("fragile.dlq", 2), 1);
     int moved = weft_redrive (s_nodes[1], "fragile", WAIT_MS);
     cr_assert_eq (moved, 1, "redrive: %d", moved);
     weft_msg_t *back = next_delivery (s_nodes[1], WAIT_MS);
     cr_assert_not_null (back, "not back from the dead-letter queue");
-    cr_assert_eq (body_int (back), 5);
+    cr_assert_eq (body_int (back), 6);
     cr_assert_str_eq (weft_msg_header (back, "deliveries"), "1");
     //  a reject goes straight to the dead-letter queue
     cr_assert_eq (weft_reject (s_nodes[1], back), 0);
@@ -289,6 +320,7 @@ Test (queues, nack_max_deliver_dead_letters_and_redrive, .timeout = 60)
     cr_assert_eq (weft_consume (s_nodes[0], "fragile.dlq", 1), 0);
     dead = next_delivery (s_nodes[0], WAIT_MS);
     cr_assert_not_null (dead);
+    cr_assert_eq (body_int (dead), 6);
     cr_assert_str_eq (weft_msg_header (dead, "reason"), "rejected");
     cr_assert_eq (weft_ack (s_nodes[0], dead), 0);
     weft_msg_destroy (&dead);
