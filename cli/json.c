@@ -206,8 +206,9 @@ int json_fields (const char *json, json_field_fn *fn, void *arg)
 //  What json_get () looks for and where it puts it.
 typedef struct {
     const char *key; //  the field wanted
-    char *buf;       //  where its value goes
+    char *buf;       //  where its value goes (NULL: a malloc'ed copy in dup)
     size_t cap;      //  size of buf
+    char *dup;       //  json_get_dup (): the copy
     bool found;      //  seen
 } json_probe_t;
 
@@ -215,15 +216,50 @@ typedef struct {
 static void probe_field (const char *key, const char *value, bool is_string, void *arg)
 {
     json_probe_t *probe = arg;
-    if (!probe->found && strcmp (key, probe->key) == 0) {
+    if (probe->found || strcmp (key, probe->key) != 0)
+        return;
+    if (probe->buf)
         snprintf (probe->buf, probe->cap, "%s", value);
-        probe->found = true;
-    }
+    else
+        probe->dup = strdup (value);
+    probe->found = true;
 }
 
 bool json_get (const char *json, const char *key, char *buf, size_t cap)
 {
-    json_probe_t probe = {key, buf, cap, false};
+    json_probe_t probe = {key, buf, cap, NULL, false};
     json_fields (json, probe_field, &probe);
     return probe.found;
+}
+
+char *json_get_dup (const char *json, const char *key)
+{
+    json_probe_t probe = {key, NULL, 0, NULL, false};
+    json_fields (json, probe_field, &probe);
+    return probe.dup;
+}
+
+int json_items (const char *json, json_item_fn *fn, void *arg)
+{
+    const char *p = skip_space (json ? json : "");
+    if (*p++ != '[')
+        return -1;
+    p = skip_space (p);
+    if (*p == ']')
+        return 0;
+    for (;;) {
+        const char *end = skip_value (p);
+        if (!end)
+            return -1;
+        char *item = strndup (p, (size_t)(end - p));
+        if (item)
+            fn (item, arg);
+        free (item);
+        p = skip_space (end);
+        if (*p == ']')
+            return 0;
+        if (*p++ != ',')
+            return -1;
+        p = skip_space (p);
+    }
 }

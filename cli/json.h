@@ -1,5 +1,6 @@
-/*  cli/json.h - the little JSON the tools need: writing strings, and reading
-    the top-level fields of a flat object such as weft_status () returns.
+/*  cli/json.h - the little JSON the tools need: writing strings, reading
+    the top-level fields of an object such as weft_status () returns, and
+    the items of an array (its "journal").
     Thread: pure functions (the writers write to the given stream).
 */
 #ifndef WEFT_CLI_JSON_H
@@ -26,5 +27,17 @@ int json_fields (const char *json, json_field_fn *fn, void *arg);
 //  Stores the value of top-level field KEY of object JSON in BUF (CAP bytes,
 //  as json_fields () gives it). Returns true when found.
 bool json_get (const char *json, const char *key, char *buf, size_t cap);
+
+//  Returns a malloc'ed copy of the value of top-level field KEY of object
+//  JSON (as json_fields () gives it), or NULL when absent or out of memory.
+char *json_get_dup (const char *json, const char *key);
+
+//  Called by json_items () with the raw text of one item of an array
+//  (borrowed for the call only).
+typedef void (json_item_fn) (const char *item, void *arg);
+
+//  Calls FN for each item of the JSON array JSON, in order. Returns 0, or -1
+//  when JSON is not an array (FN may have been called).
+int json_items (const char *json, json_item_fn *fn, void *arg);
 
 #endif

@@ -54,15 +54,28 @@ static int time_left (int64_t deadline_ms)
     return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
-//  Waits up to LEFT ms for NODE_FD or SIGFD; true if NODE_FD became readable.
-static bool wait_fds (int node_fd, int sigfd, int left)
+//  What wait_fds () saw.
+typedef struct {
+    bool node;  //  the node's fd is readable
+    bool input; //  the input fd is readable or closed
+} fds_ready_t;
+
+//  Waits up to LEFT ms for NODE_FD, SIGFD or INPUT_FD (-1: not watched).
+static fds_ready_t wait_fds (int node_fd, int sigfd, int input_fd, int left)
 {
-    struct pollfd fds[2] = {{.fd = node_fd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-    int n = poll (fds, sigfd >= 0 ? 2 : 1, left);
-    return n > 0 && (fds[0].revents & POLLIN);
+    struct pollfd fds[3] = {{.fd = node_fd, .events = POLLIN},
+                            {.fd = sigfd, .events = POLLIN},
+                            {.fd = input_fd, .events = POLLIN}};
+    fds_ready_t ready = {false, false};
+    if (poll (fds, 3, left) > 0) { //  poll ignores entries with a negative fd
+        ready.node = fds[0].revents & POLLIN;
+        ready.input = fds[2].revents & (POLLIN | POLLHUP | POLLERR);
+    }
+    return ready;
 }
 
-int cli_next (weft_node_t *node, int sigfd, int64_t deadline_ms, weft_msg_t **msg_p, int *signo)
+int cli_wait (weft_node_t *node, int sigfd, int input_fd, int64_t deadline_ms, weft_msg_t **msg_p,
+              int *signo)
 {
     bool fd_said_ready = false;
     for (;;) {
@@ -83,6 +96,14 @@ int cli_next (weft_node_t *node, int sigfd, int64_t deadline_ms, weft_msg_t **ms
         int fd = weft_node_fd (node);
         if (fd < 0)
             return fd;
-        fd_said_ready = wait_fds (fd, sigfd, left);
+        fds_ready_t ready = wait_fds (fd, sigfd, input_fd, left);
+        if (ready.input)
+            return CLI_INPUT;
+        fd_said_ready = ready.node;
     }
+}
+
+int cli_next (weft_node_t *node, int sigfd, int64_t deadline_ms, weft_msg_t **msg_p, int *signo)
+{
+    return cli_wait (node, sigfd, -1, deadline_ms, msg_p, signo);
 }

@@ -16,6 +16,9 @@
 //  cli_next () result when SIGINT or SIGTERM arrived (not a WEFT_E* code).
 #define CLI_SIGNALED 1
 
+//  cli_wait () result when its input file descriptor became readable.
+#define CLI_INPUT 2
+
 //  Blocks SIGINT and SIGTERM in the calling thread (call first in main,
 //  before any thread exists), ignores SIGPIPE, and returns a signalfd that
 //  becomes readable when one of them arrives, or -1 with errno set.
@@ -30,5 +33,10 @@ int64_t cli_now_ms (void);
 //  number in *SIGNO when SIGFD (-1: none) fires, or a weft_recv () error such
 //  as WEFT_ECLOSED.
 int cli_next (weft_node_t *node, int sigfd, int64_t deadline_ms, weft_msg_t **msg_p, int *signo);
+
+//  Like cli_next (), and also returns CLI_INPUT when INPUT_FD (-1: none)
+//  is readable or closed and no message is waiting (messages come first).
+int cli_wait (weft_node_t *node, int sigfd, int input_fd, int64_t deadline_ms, weft_msg_t **msg_p,
+              int *signo);
 
 #endif

@@ -38,8 +38,12 @@ static const cli_flag_t s_flags[] = {
 };
 
 #define FLAG_COUNT (sizeof s_flags / sizeof s_flags[0])
-#define SEEDS_KEY  "discovery.seeds"
-#define SEEDS_MAX  4096 //  longest accumulated seed list
+#define LIST_MAX   4096 //  longest accumulated list value
+
+//  Keys whose flags accumulate into one comma list (--seed, weftd --durable).
+static const char *const s_list_keys[] = {"discovery.seeds", "durable.topics"};
+
+#define LIST_KEY_COUNT (sizeof s_list_keys / sizeof s_list_keys[0])
 
 void cli_flags_init (cli_flags_t *flags)
 {
@@ -97,6 +101,12 @@ int cli_flags_take (cli_flags_t *flags, int code, const char *arg, char *err, si
     return flags_push (flags, flag->flag, flag->key, strlen (flag->key), arg, err, cap) ? -1 : 1;
 }
 
+int cli_flags_add (cli_flags_t *flags, const char *flag, const char *key, const char *value,
+                   char *err, size_t cap)
+{
+    return flags_push (flags, flag, key, strlen (key), value, err, cap);
+}
+
 char *cli_env_name (const char *key, char *buf, size_t cap)
 {
     size_t n = (size_t)snprintf (buf, cap, "WEFT_%s", key);
@@ -138,12 +148,12 @@ int cli_apply_env (weft_config_t *cfg, const char *const *envp, char *err, size_
     return 0;
 }
 
-//  Appends VALUE to the comma list in ACC (SEEDS_MAX bytes); -1 if too long.
-static int seeds_append (char *acc, const char *value)
+//  Appends VALUE to the comma list in ACC (LIST_MAX bytes); -1 if too long.
+static int list_append (char *acc, const char *value)
 {
     size_t used = strlen (acc);
     size_t need = used + (used && *value ? 1 : 0) + strlen (value);
-    if (need >= SEEDS_MAX)
+    if (need >= LIST_MAX)
         return -1;
     if (used && *value)
         acc[used++] = ',';
@@ -151,19 +161,30 @@ static int seeds_append (char *acc, const char *value)
     return 0;
 }
 
+//  Returns the index of KEY in s_list_keys, or -1 when it is not a list key.
+static int list_index (const char *key)
+{
+    for (size_t i = 0; i < LIST_KEY_COUNT; i++)
+        if (strcmp (s_list_keys[i], key) == 0)
+            return (int)i;
+    return -1;
+}
+
 int cli_apply_flags (weft_config_t *cfg, const cli_flags_t *flags, char *err, size_t cap)
 {
-    char seeds[SEEDS_MAX] = "";
+    char lists[LIST_KEY_COUNT][LIST_MAX];
+    memset (lists, 0, sizeof lists);
     for (size_t i = 0; i < flags->count; i++) {
         const cli_setting_t *item = &flags->items[i];
         const char *value = item->value;
-        if (strcmp (item->key, SEEDS_KEY) == 0) {
-            if (seeds_append (seeds, value)) {
-                snprintf (err, cap, "%s: the seed list is longer than %d bytes", item->flag,
-                          SEEDS_MAX - 1);
+        int list = list_index (item->key);
+        if (list >= 0) {
+            if (list_append (lists[list], value)) {
+                snprintf (err, cap, "%s: the %s list is longer than %d bytes", item->flag,
+                          item->key, LIST_MAX - 1);
                 return -1;
             }
-            value = seeds;
+            value = lists[list];
         }
         if (weft_config_set (cfg, item->key, value) != 0) {
             snprintf (err, cap, "%s: %s", item->flag, weft_config_error (cfg));
@@ -278,9 +299,18 @@ void cli_help_config (FILE *out)
     }
     fprintf (out, "\nPrecedence, lowest to highest: built-in defaults < config file (--config\n"
                   "FILE, else $WEFT_CONFIG) < environment (WEFT_NODE_NAME for node.name, ...;\n"
-                  "empty means unset) < flags. --seed values accumulate and replace the\n"
-                  "seeds of the lower layers.\n");
+                  "empty means unset) < flags. --seed (and weftd --durable) values\n"
+                  "accumulate and replace the list of the lower layers.\n");
     weft_config_destroy (&cfg);
+}
+
+bool cli_topic_valid (const char *topic)
+{
+    size_t len = strlen (topic);
+    const char *allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:.";
+    if (len == 0 || len > 255 || strspn (topic, allowed) != len)
+        return false;
+    return topic[0] != '.' && topic[len - 1] != '.' && !strstr (topic, "..");
 }
 
 int cli_parse_int (const char *text, long long min, long long max, long long *out)

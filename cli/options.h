@@ -7,9 +7,10 @@
     The file is named by --config FILE, else by $WEFT_CONFIG. Every config key
     K is also read from the environment variable WEFT_ + upper (K) with '.'
     turned into '_' (node.name -> WEFT_NODE_NAME); an empty variable counts as
-    unset. Flags are applied in the order given; --seed (and --set
-    discovery.seeds=...) accumulate into one list that replaces the seeds of
-    lower layers.
+    unset. Flags are applied in the order given; the values of a list key
+    (discovery.seeds: --seed; durable.topics: weftd --durable), given by its
+    flag or by --set, accumulate into one comma list that replaces the list
+    of lower layers.
 
     The layers are small pure functions over a weft_config_t (the only part
     of libweft used here), so that they can be tested without a node:
@@ -79,6 +80,12 @@ void cli_flags_init (cli_flags_t *flags);
 //  a message in ERR.
 int cli_flags_take (cli_flags_t *flags, int code, const char *arg, char *err, size_t cap);
 
+//  Records a tool's own flag FLAG (a static string, for messages) that sets
+//  config KEY to VALUE (borrowed: must outlive FLAGS), in command-line order
+//  with the shared flags. Returns 0, or -1 with a message in ERR.
+int cli_flags_add (cli_flags_t *flags, const char *flag, const char *key, const char *value,
+                   char *err, size_t cap);
+
 //  Stores in BUF the environment variable of config KEY (WEFT_NODE_NAME for
 //  node.name). Returns BUF.
 char *cli_env_name (const char *key, char *buf, size_t cap);
@@ -95,7 +102,7 @@ int cli_apply_file (weft_config_t *cfg, const char *path, char *err, size_t cap)
 //  with ERR naming the variable and the reason.
 int cli_apply_env (weft_config_t *cfg, const char *const *envp, char *err, size_t cap);
 
-//  Layer 4: applies FLAGS in order, seeds accumulated. Returns 0, or -1 with
+//  Layer 4: applies FLAGS in order, list keys accumulated. Returns 0, or -1 with
 //  ERR naming the flag and the reason.
 int cli_apply_flags (weft_config_t *cfg, const cli_flags_t *flags, char *err, size_t cap);
 
@@ -123,6 +130,12 @@ void cli_help_flags (FILE *out);
 //  Prints every config key with its environment variable, default and help,
 //  and the order of precedence, for --help.
 void cli_help_config (FILE *out);
+
+//  True when TOPIC is a valid topic (weft.h: 1..255 bytes of '.'-separated
+//  non-empty segments of [A-Za-z0-9_-:]). The tools check topics before
+//  starting a node, so a typo fails at once; weft_publish () stays the
+//  authority.
+bool cli_topic_valid (const char *topic);
 
 //  Parses a whole number from MIN to MAX into *OUT; returns 0 or -1.
 int cli_parse_int (const char *text, long long min, long long max, long long *out);

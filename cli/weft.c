@@ -6,6 +6,7 @@
     runs one command (weft_cmds.c) and exits. A plain consumer of weft.h.
 */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,22 +42,48 @@ static const weft_command_t s_commands[] = {
      "Subscribes to PATTERN (a.b, a.*.c, a.#) and prints each message as\n"
      "\"TOPIC BODY\", or with --json one object per line with topic, from,\n"
      "from_name, seq, time_us and body. Exits 0 after N messages (--count),\n"
-     "or at --timeout (0: never): 0 without --count, else 1.\n"},
+     "or at --timeout (0: never): 0 without --count, else 1.\n"
+     "Durable topics: --from replays history first (earliest, seq:N of each\n"
+     "stream, time:T in Unix seconds); --durable NAME keeps, in the journal of\n"
+     "--data DIR, how far each stream was printed, and resumes there the next\n"
+     "time (at-least-once). A replay that starts later than asked prints\n"
+     "\"weft: sub: truncated topic=T first=N from=NAME\" on stderr, or with\n"
+     "--json {\"event\": \"truncated\", ...} on stdout.\n"},
     {"status", weft_cmd_status, 0, 0, "", "print the status of the members",
      "Prints the status of every member (with --node: of that node): a short\n"
      "summary per node, or with --json an array of their status objects.\n"},
+    {"journal", weft_cmd_journal, 0, 0, "", "print the journal streams of the members",
+     "Prints the journal streams of every member (with --node: of that node):\n"
+     "stream, count, bytes, first_seq, last_seq, first and last time (UTC), one\n"
+     "line per stream; with --json an array of {name, uuid, journal} objects,\n"
+     "journal being the status's array (or null for a node without a journal).\n"},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 
 //  weft's own flags.
-enum { OPT_JSON = CLI_OPT_TOOL, OPT_TIMEOUT, OPT_WAIT_MS, OPT_NODE, OPT_COUNT, OPT_VERSION };
+enum {
+    OPT_JSON = CLI_OPT_TOOL,
+    OPT_TIMEOUT,
+    OPT_WAIT_MS,
+    OPT_NODE,
+    OPT_COUNT,
+    OPT_VERSION,
+    OPT_FROM,
+    OPT_DURABLE,
+    OPT_ACK,
+    OPT_SYNC
+};
 
 static const struct option s_options[] = {{"json", no_argument, NULL, OPT_JSON},
                                           {"timeout", required_argument, NULL, OPT_TIMEOUT},
                                           {"wait-ms", required_argument, NULL, OPT_WAIT_MS},
                                           {"node", required_argument, NULL, OPT_NODE},
                                           {"count", required_argument, NULL, OPT_COUNT},
+                                          {"from", required_argument, NULL, OPT_FROM},
+                                          {"durable", required_argument, NULL, OPT_DURABLE},
+                                          {"ack", required_argument, NULL, OPT_ACK},
+                                          {"sync", required_argument, NULL, OPT_SYNC},
                                           {"help", no_argument, NULL, 'h'},
                                           {"version", no_argument, NULL, OPT_VERSION},
                                           {NULL, 0, NULL, 0}};
@@ -126,9 +153,69 @@ static void help_command (const weft_command_t *command)
     printf ("Usage: weft [options] %s %s\n\n%s\nOptions:\n", command->name, command->usage,
             command->help);
     help_global_flags ();
-    if (strcmp (command->name, "sub") == 0)
+    if (strcmp (command->name, "sub") == 0) {
         printf ("  %-26s %s\n", "--count N", "exit 0 after N messages");
+        printf ("  %-26s %s\n", "--from START",
+                "replay first: earliest, latest (default), seq:N, time:UNIX_SECONDS");
+        printf ("  %-26s %s\n", "--durable NAME",
+                "durable subscription NAME: resume where it was (needs --data DIR)");
+        printf ("  %-26s %s\n", "--ack manual|auto",
+                "manual (default): acknowledge each message once printed; auto: on receipt");
+        printf ("  %-26s %s\n", "--data DIR", "the journal that keeps --durable's cursors");
+        printf ("  %-26s %s\n", "--sync sync|async",
+                "fsync each cursor commit (default), or not: survives kill -9 either way");
+    }
     printf ("  %-26s %s\n", "(see weft --help)", "discovery and config options");
+}
+
+//  True when FROM is a start weft_subscribe_from () takes: latest,
+//  earliest, seq:N (N >= 1) or time:T (Unix seconds >= 0, fractions allowed).
+static bool from_valid (const char *from)
+{
+    char *end = NULL;
+    if (strcmp (from, "latest") == 0 || strcmp (from, "earliest") == 0)
+        return true;
+    if (strncmp (from, "seq:", 4) == 0) {
+        long long seq = 0;
+        return cli_parse_int (from + 4, 1, INT64_MAX, &seq) == 0;
+    }
+    if (strncmp (from, "time:", 5) == 0) {
+        double seconds = strtod (from + 5, &end);
+        return end != from + 5 && !*end && seconds >= 0 && seconds <= 1e11;
+    }
+    return false;
+}
+
+//  True when NAME can name a durable subscription (1..63 bytes, no '/' or
+//  white space).
+static bool durable_name_valid (const char *name)
+{
+    size_t len = strlen (name);
+    return len > 0 && len <= 63 && !strpbrk (name, "/ \t\r\n");
+}
+
+//  Records a flag of durable subscriptions (--from, --durable, --ack);
+//  returns 0 or -1 with ERR.
+static int take_durable_flag (weft_cli_t *self, int code, const char *value, char *err, size_t cap)
+{
+    if (code == OPT_FROM && from_valid (value))
+        self->from = value;
+    else if (code == OPT_FROM)
+        snprintf (err, cap,
+                  "--from: '%.40s' is not earliest, latest, seq:N (N >= 1) or time:T "
+                  "(Unix seconds)",
+                  value);
+    else if (code == OPT_DURABLE && durable_name_valid (value))
+        self->durable = value;
+    else if (code == OPT_DURABLE)
+        snprintf (err, cap, "--durable: '%.40s' is not a name (1 to 63 bytes, no '/' or space)",
+                  value);
+    else if (strcmp (value, "auto") == 0 || strcmp (value, "manual") == 0) {
+        self->ack = value;
+        self->ack_auto = strcmp (value, "auto") == 0;
+    } else
+        snprintf (err, cap, "--ack: '%.40s' is not auto or manual", value);
+    return *err ? -1 : 0;
 }
 
 //  cli_tool_fn: records one of weft's own flags.
@@ -137,6 +224,7 @@ static int take_flag (void *arg, int code, const char *value, char *err, size_t 
     weft_cli_t *self = arg;
     int64_t ms = 0;
     long long n = 0;
+    *err = 0;
     switch (code) {
     case OPT_JSON:
         self->json = true;
@@ -150,6 +238,12 @@ static int take_flag (void *arg, int code, const char *value, char *err, size_t 
     case OPT_NODE:
         self->node_endpoint = value;
         return 0;
+    case OPT_FROM:
+    case OPT_DURABLE:
+    case OPT_ACK:
+        return take_durable_flag (self, code, value, err, cap);
+    case OPT_SYNC:
+        return cli_flags_add (&self->flags, "--sync", "journal.sync", value, err, cap);
     case OPT_TIMEOUT:
         self->timeout_text = value;
         if (cli_parse_seconds (value, &ms) == 0) {
@@ -206,12 +300,31 @@ static int check_command (weft_cli_t *self, char *err, size_t cap)
     else if (self->arg_count < command->min_args || self->arg_count > command->max_args)
         snprintf (err, cap, "%s: expected %s%s (see weft %s --help)", command->name,
                   *command->usage ? "arguments " : "no arguments", command->usage, command->name);
-    else if (self->count >= 0 && strcmp (command->name, "sub") != 0)
+    else if (strcmp (command->name, "sub") != 0 && self->count >= 0)
         snprintf (err, cap, "--count: only for sub");
-    else if (strcmp (command->name, "pub") == 0 && !weft_topic_valid (self->args[0]))
+    else if (strcmp (command->name, "sub") != 0 && (self->from || self->durable || self->ack))
+        snprintf (err, cap, "%s: only for sub",
+                  self->from      ? "--from"
+                  : self->durable ? "--durable"
+                                  : "--ack");
+    else if (self->ack && !self->durable)
+        snprintf (err, cap, "--ack: only with --durable NAME");
+    else if (strcmp (command->name, "pub") == 0 && !cli_topic_valid (self->args[0]))
         snprintf (err, cap, "pub: '%.60s' is not a valid topic", self->args[0]);
     else
         return 0;
+    return -1;
+}
+
+//  Checks what needs the resolved config: a durable subscription keeps its
+//  cursors in the node's journal. Returns 0 or -1 with ERR.
+static int check_journal (weft_cli_t *self, char *err, size_t cap)
+{
+    if (!self->durable || *weft_config_get (self->cfg, "journal.dir"))
+        return 0;
+    snprintf (err, cap,
+              "sub: --durable %s keeps its place in a journal: give its directory with --data DIR",
+              self->durable);
     return -1;
 }
 
@@ -230,7 +343,7 @@ static int configure (weft_cli_t *self, int argc, char **argv)
     if (first >= 0 && !self->help && !self->version &&
         (check_command (self, err, sizeof err) ||
          cli_resolve (self->cfg, &self->flags, (const char *const *)environ, err, sizeof err) ||
-         settle_config (self, err, sizeof err)))
+         settle_config (self, err, sizeof err) || check_journal (self, err, sizeof err)))
         first = -1;
     return first < 0 ? weft_fail (CLI_EXIT_USAGE, "%s", err) : 0;
 }

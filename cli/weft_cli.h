@@ -2,8 +2,8 @@
     dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the commands).
 
     weft joins the fabric as a client-role node, or talks to one node with
-    --node, does one command and exits: 0 ok, 1 runtime failure, 2 usage
-    error, with a one-line message on stderr for 1 and 2. See docs/CLI.md.
+    --node, does one command (peers, pub, sub, status, journal) and exits: 0 ok, 1 runtime failure,
+   2 usage error, with a one-line message on stderr for 1 and 2. See docs/CLI.md.
 */
 #ifndef WEFT_CLI_WEFT_CLI_H
 #define WEFT_CLI_WEFT_CLI_H
@@ -26,6 +26,10 @@ typedef struct {
     int64_t wait_ms;           //  --wait-ms, or -1 for 1.5 x discovery.interval_ms
     const char *node_endpoint; //  --node tcp://HOST:PORT, or NULL
     long long count;           //  sub --count, or -1
+    const char *from;          //  sub --from (earliest, latest, seq:N, time:T), or NULL
+    const char *durable;       //  sub --durable NAME, or NULL
+    const char *ack;           //  sub --ack as typed, or NULL
+    bool ack_auto;             //  sub --ack auto: acknowledged on receipt, not after printing
     const char *command;       //  the command word, or NULL
     char **args;               //  its arguments (borrowed from argv)
     int arg_count;             //  number of args
@@ -56,15 +60,11 @@ int weft_wait (weft_cli_t *self, wait_goal_t goal);
 //  without --node), joined: a target of status and of pub's wait.
 bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t index);
 
-//  True when TOPIC is a valid topic (weft.h: 1..255 bytes of '.'-separated
-//  non-empty segments of [A-Za-z0-9_-:]). pub checks it before starting the
-//  node, so a typo fails at once; weft_publish () stays the authority.
-bool weft_topic_valid (const char *topic);
-
 //  The commands; each returns an exit code and reports its own failures.
 int weft_cmd_peers (weft_cli_t *self);
 int weft_cmd_pub (weft_cli_t *self);
 int weft_cmd_sub (weft_cli_t *self);
 int weft_cmd_status (weft_cli_t *self);
+int weft_cmd_journal (weft_cli_t *self);
 
 #endif

@@ -1,8 +1,9 @@
-/*  cli/weft_cmds.c - the commands of weft: peers, pub, sub, status
+/*  cli/weft_cmds.c - the commands of weft: peers, pub, sub, status, journal
     (see weft_cli.h and docs/CLI.md). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "loop.h"
@@ -99,15 +100,6 @@ int weft_cmd_peers (weft_cli_t *self)
     return CLI_EXIT_OK;
 }
 
-bool weft_topic_valid (const char *topic)
-{
-    size_t len = strlen (topic);
-    const char *allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-:.";
-    if (len == 0 || len > 255 || strspn (topic, allowed) != len)
-        return false;
-    return topic[0] != '.' && topic[len - 1] != '.' && !strstr (topic, "..");
-}
-
 //  Publishes LEN bytes of BODY on TOPIC; returns 0 or an exit code.
 static int publish_one (weft_cli_t *self, const char *topic, const char *body, size_t len,
                         size_t *published)
@@ -175,6 +167,26 @@ static void sub_print (const weft_cli_t *self, const weft_msg_t *msg)
     fflush (stdout);
 }
 
+//  Prints a TRUNCATED event: the replay of a stream starts at seq (), later
+//  than asked (retention took the rest). In the --json stream on stdout,
+//  where every line is an object; else on stderr, where it cannot be taken
+//  for a message.
+static void sub_truncated (const weft_cli_t *self, const weft_msg_t *msg)
+{
+    const char *topic = weft_msg_topic (msg), *name = weft_msg_sender_name (msg);
+    unsigned long long first = (unsigned long long)weft_msg_seq (msg);
+    if (!self->json) {
+        fprintf (stderr, "weft: sub: truncated topic=%s first=%llu from=%s\n", topic, first, name);
+        return;
+    }
+    printf ("{\"event\": \"truncated\", \"topic\": ");
+    json_write_string (stdout, topic, strlen (topic));
+    printf (", \"from\": \"%s\", \"from_name\": ", weft_msg_sender (msg));
+    json_write_string (stdout, name, strlen (name));
+    printf (", \"first\": %llu}\n", first);
+    fflush (stdout);
+}
+
 //  Reports how sub ended after RECEIVED messages (RC from cli_next);
 //  returns the exit code.
 static int sub_end (const weft_cli_t *self, int rc, long long received)
@@ -191,9 +203,35 @@ static int sub_end (const weft_cli_t *self, int rc, long long received)
     return weft_fail (CLI_EXIT_FAILURE, "sub: %s", weft_strerror (rc));
 }
 
+//  Subscribes as the flags ask: durable (--durable), replaying (--from) or
+//  plain. Returns 0 or a WEFT_E* code.
+static int sub_subscribe (weft_cli_t *self)
+{
+    const char *pattern = self->args[0];
+    if (self->durable)
+        return weft_subscribe_durable (self->node, pattern, self->durable,
+                                       self->from ? self->from : "latest", self->ack_auto);
+    if (self->from)
+        return weft_subscribe_from (self->node, pattern, self->from);
+    return weft_subscribe (self->node, pattern);
+}
+
+//  Prints message MSG, then, for a durable subscription with manual acks,
+//  acknowledges it: only what reached stdout counts as done, so a killed
+//  sub prints again at most what it printed but had not acknowledged.
+//  Returns 0 or an exit code.
+static int sub_deliver (weft_cli_t *self, const weft_msg_t *msg)
+{
+    sub_print (self, msg);
+    if (!self->durable || self->ack_auto)
+        return 0;
+    int rc = weft_ack (self->node, msg);
+    return rc ? weft_fail (CLI_EXIT_FAILURE, "sub: ack: %s", weft_strerror (rc)) : 0;
+}
+
 int weft_cmd_sub (weft_cli_t *self)
 {
-    int rc = weft_subscribe (self->node, self->args[0]);
+    int rc = sub_subscribe (self);
     if (rc)
         return weft_fail (rc == WEFT_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE, "sub: '%.60s': %s",
                           self->args[0], weft_strerror (rc));
@@ -202,13 +240,18 @@ int weft_cmd_sub (weft_cli_t *self)
         weft_msg_t *msg = NULL;
         if ((rc = cli_next (self->node, self->sigfd, weft_deadline (self), &msg, NULL)))
             return sub_end (self, rc, received);
-        if (weft_msg_kind (msg) == WEFT_MSG_MESSAGE) {
-            sub_print (self, msg);
+        int kind = weft_msg_kind (msg), code = 0;
+        if (kind == WEFT_MSG_MESSAGE) {
+            code = sub_deliver (self, msg);
             received++;
-        } else if (weft_msg_kind (msg) == WEFT_MSG_GAP)
+        } else if (kind == WEFT_MSG_GAP)
             fprintf (stderr, "weft: sub: %llu messages from %s were lost\n",
                      (unsigned long long)weft_msg_seq (msg), weft_msg_sender_name (msg));
+        else if (kind == WEFT_MSG_TRUNCATED)
+            sub_truncated (self, msg);
         weft_msg_destroy (&msg);
+        if (code)
+            return code;
     }
     return CLI_EXIT_OK;
 }
@@ -241,9 +284,14 @@ static void summary_print (const char *json)
     }
 }
 
-//  Prints the status JSON of peer I, as JSON or as a summary line.
+//  Prints the status JSON of one node (peer I of PEERS; PRINTED nodes were
+//  printed before), as the command asks; ARG is the command's own state.
+typedef void (status_print_fn) (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
+                                const char *json, size_t printed, void *arg);
+
+//  status_print_fn of status: the object as is, or a summary line.
 static void status_print (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
-                          const char *json, size_t printed)
+                          const char *json, size_t printed, void *arg)
 {
     if (self->json)
         printf ("%s%s", printed ? ",\n " : "[", json);
@@ -254,8 +302,10 @@ static void status_print (const weft_cli_t *self, const weft_peers_t *peers, siz
     }
 }
 
-//  Asks every target for its status and prints it; returns the exit code.
-static int status_all (weft_cli_t *self, const weft_peers_t *peers)
+//  Asks every target for its status and gives it to PRINT; returns the exit
+//  code of command NAME.
+static int status_all (weft_cli_t *self, const char *name, const weft_peers_t *peers,
+                       status_print_fn *print, void *arg)
 {
     size_t printed = 0, failed = 0;
     const char *failed_name = "", *why = "";
@@ -270,7 +320,7 @@ static int status_all (weft_cli_t *self, const weft_peers_t *peers)
                                                 : 1,
                                    &json);
         if (rc == 0)
-            status_print (self, peers, i, json, printed++);
+            print (self, peers, i, json, printed++, arg);
         else if (failed++ == 0) {
             failed_name = peer_field (peers, i, "name");
             why = weft_strerror (rc);
@@ -280,19 +330,171 @@ static int status_all (weft_cli_t *self, const weft_peers_t *peers)
     if (self->json)
         printf ("%s\n", printed ? "]" : "[]");
     if (failed)
-        return weft_fail (CLI_EXIT_FAILURE, "status: %zu of %zu nodes did not answer (%s: %s)",
+        return weft_fail (CLI_EXIT_FAILURE, "%s: %zu of %zu nodes did not answer (%s: %s)", name,
                           failed, failed + printed, failed_name, why);
     return CLI_EXIT_OK;
 }
 
-int weft_cmd_status (weft_cli_t *self)
+//  Waits for the targets of command NAME, then runs status_all () with
+//  PRINT; returns the exit code.
+static int status_command (weft_cli_t *self, const char *name, status_print_fn *print, void *arg)
 {
     int rc = weft_wait (self, WAIT_TARGET);
     weft_peers_t *peers = NULL;
     if (rc || (rc = weft_peers (self->node, &peers)))
-        return wait_failure (self, "status", rc,
+        return wait_failure (self, name, rc,
                              self->node_endpoint ? "the node did not answer" : "no member joined");
-    int code = status_all (self, peers);
+    int code = status_all (self, name, peers, print, arg);
     weft_peers_destroy (&peers);
+    return code;
+}
+
+int weft_cmd_status (weft_cli_t *self)
+{
+    return status_command (self, "status", status_print, NULL);
+}
+
+/*  weft journal: the "journal" array of every member's status, printed as a
+    table (rows gathered first, so that the columns line up) or as JSON. */
+
+#define JOURNAL_COLUMNS 8 //  node, stream, count, bytes, first/last seq, first/last time
+
+//  Columns of the journal table.
+static const char *const s_journal_columns[JOURNAL_COLUMNS] = {
+    "node", "stream", "count", "bytes", "first_seq", "last_seq", "first_time", "last_time"};
+
+//  Fields of a stream object, for the columns after "node".
+static const char *const s_stream_fields[JOURNAL_COLUMNS - 1] = {
+    "stream", "count", "bytes", "first_seq", "last_seq", "first_time_us", "last_time_us"};
+
+//  One row of the journal table: malloc'ed cells.
+typedef struct {
+    char *cells[JOURNAL_COLUMNS];
+} journal_row_t;
+
+//  The rows gathered so far.
+typedef struct {
+    journal_row_t *rows; //  the rows, owned
+    size_t count;        //  used rows
+    size_t cap;          //  allocated rows
+    const char *node;    //  name of the node whose streams are being read
+} journal_table_t;
+
+//  Writes microseconds since the Unix epoch US as UTC ISO 8601 into BUF
+//  ("-" for 0: an empty stream has no time).
+static void format_time (const char *us, char *buf, size_t cap)
+{
+    long long value = atoll (us);
+    time_t seconds = (time_t)(value / 1000000);
+    struct tm tm;
+    if (value <= 0 || !gmtime_r (&seconds, &tm)) {
+        snprintf (buf, cap, "-");
+        return;
+    }
+    char date[32];
+    strftime (date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (buf, cap, "%s.%06lldZ", date, value % 1000000);
+}
+
+//  Appends a row of NODE and the CELLS that follow it (JOURNAL_COLUMNS - 1
+//  strings, copied) to TABLE.
+static void table_add (journal_table_t *table, const char *node, char *const *cells)
+{
+    if (table->count == table->cap) {
+        size_t cap = table->cap ? table->cap * 2 : 16;
+        journal_row_t *rows = realloc (table->rows, cap * sizeof *rows);
+        if (!rows)
+            return;
+        table->rows = rows;
+        table->cap = cap;
+    }
+    journal_row_t *row = &table->rows[table->count++];
+    row->cells[0] = strdup (node);
+    for (size_t c = 1; c < JOURNAL_COLUMNS; c++)
+        row->cells[c] = strdup (cells[c - 1] ? cells[c - 1] : "-");
+}
+
+//  json_item_fn: adds a row for one stream object ITEM of the node being read.
+static void table_stream (const char *item, void *arg)
+{
+    journal_table_t *table = arg;
+    char values[JOURNAL_COLUMNS - 1][320];
+    char *cells[JOURNAL_COLUMNS - 1];
+    for (size_t f = 0; f < JOURNAL_COLUMNS - 1; f++) {
+        cells[f] = values[f];
+        if (!json_get (item, s_stream_fields[f], values[f], sizeof values[f]))
+            snprintf (values[f], sizeof values[f], "-");
+        else if (strstr (s_stream_fields[f], "_time_us")) {
+            char us[32];
+            snprintf (us, sizeof us, "%.31s", values[f]);
+            format_time (us, values[f], sizeof values[f]);
+        }
+    }
+    table_add (table, table->node, cells);
+}
+
+//  status_print_fn of journal: with --json prints {name, uuid, journal};
+//  else adds the node's streams to the table in ARG.
+static void journal_print (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
+                           const char *json, size_t printed, void *arg)
+{
+    journal_table_t *table = arg;
+    const char *name = peer_field (peers, i, "name");
+    char *journal = json_get_dup (json, "journal");
+    if (self->json) {
+        printf ("%s{\"name\": ", printed ? ",\n " : "[");
+        json_write_string (stdout, name, strlen (name));
+        printf (", \"uuid\": \"%s\", \"journal\": %s}", peer_field (peers, i, "uuid"),
+                journal ? journal : "null");
+    } else {
+        size_t before = table->count;
+        table->node = name;
+        if (!journal || json_items (journal, table_stream, table) < 0)
+            table_add (table, name, (char *[]){"(no journal)", NULL, NULL, NULL, NULL, NULL, NULL});
+        else if (table->count == before)
+            table_add (table, name, (char *[]){"(no streams)", NULL, NULL, NULL, NULL, NULL, NULL});
+    }
+    free (journal);
+}
+
+//  Prints the journal table with aligned columns and frees its rows.
+static void table_print (journal_table_t *table)
+{
+    int width[JOURNAL_COLUMNS];
+    for (size_t c = 0; c < JOURNAL_COLUMNS; c++) {
+        width[c] = (int)strlen (s_journal_columns[c]);
+        for (size_t r = 0; r < table->count; r++) {
+            const char *cell = table->rows[r].cells[c];
+            int w = cell ? (int)strlen (cell) : 0;
+            width[c] = w > width[c] ? w : width[c];
+        }
+    }
+    for (size_t c = 0; c < JOURNAL_COLUMNS; c++)
+        printf ("%-*s%s", c + 1 < JOURNAL_COLUMNS ? width[c] : 0, s_journal_columns[c],
+                c + 1 < JOURNAL_COLUMNS ? "  " : "\n");
+    for (size_t r = 0; r < table->count; r++)
+        for (size_t c = 0; c < JOURNAL_COLUMNS; c++) {
+            const char *cell = table->rows[r].cells[c];
+            printf ("%-*s%s", c + 1 < JOURNAL_COLUMNS ? width[c] : 0, cell ? cell : "",
+                    c + 1 < JOURNAL_COLUMNS ? "  " : "\n");
+        }
+}
+
+//  Frees the rows of TABLE.
+static void table_free (journal_table_t *table)
+{
+    for (size_t r = 0; r < table->count; r++)
+        for (size_t c = 0; c < JOURNAL_COLUMNS; c++)
+            free (table->rows[r].cells[c]);
+    free (table->rows);
+}
+
+int weft_cmd_journal (weft_cli_t *self)
+{
+    journal_table_t table = {NULL, 0, 0, ""};
+    int code = status_command (self, "journal", journal_print, &table);
+    if (!self->json && table.count)
+        table_print (&table);
+    table_free (&table);
     return code;
 }
