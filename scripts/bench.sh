@@ -2,7 +2,8 @@
 # Builds Weft in Release into build-bench and runs the benchmarks, printing their tables
 # (the figures in docs/BENCHMARKS.md come from this command).
 # Usage: scripts/bench.sh [--quick] [more bench_pubsub options, see bench_pubsub --help]
-#   --quick   a run of a few seconds (CI smoke); without it about 15-30 s on 2 CPUs.
+#   --quick   a run of about 15 s (CI smoke); without it about 1.5 min on 2 CPUs
+#             (pub/sub ~15 s, journal ~25 s, durable topics ~50 s).
 # Environment:
 #   BENCH_BUILD_DIR  build directory (default build-bench)
 #   WEFT_WERROR      ON to turn warnings into errors (default OFF here: -O3 makes GCC report
@@ -21,6 +22,7 @@ done
 
 targets=(bench_pubsub)
 [ -f bench/bench_journal.c ] && targets+=(bench_journal)
+[ -f bench/bench_durable.c ] && targets+=(bench_durable)
 
 build () {    # configures and builds the benchmark targets in $dir
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_CLI=OFF -DWEFT_TESTS=OFF \
@@ -55,4 +57,9 @@ if [ -x "$dir/bench/bench_journal" ]; then
     else
         "$dir/bench/bench_journal"
     fi
+fi
+
+if [ -x "$dir/bench/bench_durable" ]; then
+    echo "=== durable topics"
+    "$dir/bench/bench_durable" $quick    # --quick: 20000 msgs x 3 runs, replay of 200000
 fi
