@@ -158,6 +158,7 @@ int weft_node_fd (weft_node_t *self)
 int command_begin (weft_node_t *self)
 {
     pthread_mutex_lock (&self->cmd_lock);
+    self->error[0] = 0; //  weft_node_error () speaks of the last call only
     if (self->state == STATE_RUNNING)
         return 0;
     int rc = self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
@@ -356,8 +357,8 @@ int weft_msg_kind (const weft_msg_t *self)
 
 const char *weft_msg_kind_name (const weft_msg_t *self)
 {
-    static const char *names[] = {"",        "message",   "join",     "leave",  "evasive",
-                                  "expired", "gap",       "truncated", "delivery", "confirm"};
+    static const char *names[] = {"",        "message", "join",      "leave",    "evasive",
+                                  "expired", "gap",     "truncated", "delivery", "confirm"};
     int kind = weft_msg_kind (self);
     return kind > 0 && kind <= WEFT_MSG_CONFIRM ? names[kind] : "unknown";
 }

@@ -59,7 +59,8 @@ static int parse_option (const char *opt, size_t len, send_args_t *args)
     else if (klen == 11 && memcmp (opt, "replication", 11) == 0 && vlen == 1 && n >= 1 && n <= 9)
         args->replication = (uint8_t)n;
     else if (klen == 4 && memcmp (opt, "acks", 4) == 0 &&
-             (strncmp (value, "all", vlen) == 0 || strncmp (value, "owner", vlen) == 0))
+             ((vlen == 3 && memcmp (value, "all", 3) == 0) ||
+              (vlen == 5 && memcmp (value, "owner", 5) == 0)))
         args->acks = vlen == 5 ? WIRE_ACKS_OWNER : WIRE_ACKS_ALL;
     else
         return WEFT_EINVAL;

@@ -294,6 +294,8 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
         self->counters.bad_frames++;
         return;
     }
+    if (memcmp (hello.uuid, self->uuid, WIRE_UUID_SIZE) == 0)
+        return; //  our own HELLO, through a seed list that names us
     if (peer && peer->incarnation != hello.incarnation) {
         peer_remove (self, peer, WEFT_MSG_LEAVE);
         peer = NULL;

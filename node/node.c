@@ -214,16 +214,20 @@ void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_
     int rc = zmq_send (sock, ev, sizeof *ev, ZMQ_DONTWAIT | (last ? ZMQ_SNDMORE : 0));
     if (rc < 0)
         self->counters.app_drops++;
-    for (int i = 0; i < 3; i++) {
-        if (!parts[i])
+    //  frames keep their position (topic, body, headers): a missing one before
+    //  the last present one goes as an empty frame
+    for (int i = 0; i < last; i++) {
+        if (rc < 0) {
+            if (parts[i])
+                zmq_msg_close (parts[i]);
             continue;
-        if (rc < 0)
-            zmq_msg_close (parts[i]);
-        else {
-            //  a PAIR accepts the rest of a message once it took the first frame
-            zmq_msg_t *part = parts[i];
-            zmq_msg_send (part, sock, i + 1 < last ? ZMQ_SNDMORE : 0);
         }
+        //  a PAIR accepts the rest of a message once it took the first frame
+        int more = i + 1 < last ? ZMQ_SNDMORE : 0;
+        if (parts[i])
+            zmq_msg_send (parts[i], sock, more);
+        else
+            zmq_send (sock, "", 0, more);
     }
 }
 

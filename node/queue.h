@@ -78,6 +78,15 @@ typedef struct {
     bool duplicate;                        //  confirm as a duplicate
 } staged_t;
 
+//  An answer that waits for the turn's commit: QREPL_ACK (a copy is on disk)
+//  or QSYNC_DONE (a sync's messages are on disk).
+typedef struct {
+    int type;                        //  WIRE_QREPL_ACK or WIRE_QSYNC_DONE
+    char to[WIRE_UUID_SIZE * 2 + 1]; //  whom
+    char queue[WIRE_TOPIC_MAX + 1];  //  queue
+    uint64_t seq;                    //  the owner's seq (QREPL_ACK)
+} qanswer_t;
+
 //  A confirm waiting for replicas' QREPL_ACKs.
 typedef struct {
     char queue[WIRE_TOPIC_MAX + 1];        //  queue
@@ -190,6 +199,8 @@ void queue_job_start (node_t *self, int type, const char *peer, const char *queu
 bool queue_jobs_pump (node_t *self);
 bool queue_dedup_seen (node_t *self, const char *queue, const char *msg_id);
 void queue_dedup_add (node_t *self, const char *queue, const char *msg_id);
+void queue_answer_later (node_t *self, int type, const char *to, const char *queue, uint64_t seq);
+void queue_dedup_forget (node_t *self, const char *queue, const char *msg_id);
 void queue_dedup_prune (node_t *self);
 int queue_dedup_load (node_t *self);
 int queue_store_load (node_t *self);

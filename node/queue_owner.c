@@ -341,16 +341,22 @@ void queue_owner_after_commit (node_t *self, bool ok)
     for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
         if (ok)
             committed (self, st);
-        else
+        else {
+            queue_dedup_forget (self, st->queue->name, st->msg_id); //  it was never stored
             queue_send_confirm (self, st->producer, st->token, failure ? failure : WEFT_EIO, 0,
                                 false);
+        }
         free (st->body);
         free (st);
     }
     zlistx_purge (qs->staged);
-    for (wire_queue_t *ack = zlistx_first (qs->repl_acks); ok && ack;
-         ack = zlistx_next (qs->repl_acks))
-        queue_send (self, ack->consumer, WIRE_QREPL_ACK, ack, NULL, 0); //  consumer = owner
+    wire_queue_t *out = qs->out;
+    for (qanswer_t *a = zlistx_first (qs->repl_acks); ok && a; a = zlistx_next (qs->repl_acks)) {
+        memset (out, 0, offsetof (wire_queue_t, seqs));
+        snprintf (out->queue, sizeof out->queue, "%s", a->queue);
+        out->seq = a->seq;
+        queue_send (self, a->to, a->type, out, NULL, 0);
+    }
     zlistx_purge (qs->repl_acks);
 }
 
@@ -596,11 +602,10 @@ void queue_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg)
     //  an internal consumer takes every dead letter and sends it back (queue_client.c)
     char consumer[WIRE_CONSUMER_MAX + 1];
     snprintf (consumer, sizeof consumer, "%s/redrive", self->uuid_hex);
-    queue->redriving = st.ready + st.delayed + st.in_flight;
+    queue->redriving = st.ready + st.delayed; //  not those in flight to consumers
     //  exactly as many credits as there are dead letters now: later ones stay
     uint32_t take = (uint32_t)(queue->redriving < 100000 ? queue->redriving : 100000);
     if (queue->q && take && !qstate_consumer_exists (queue->q, consumer))
         qstate_consumer_add (queue->q, consumer, take); //  its initial credits: TAKE
-    queue_send_confirm (self, from->uuid_hex, token, 0, st.ready + st.delayed + st.in_flight,
-                        false);
+    queue_send_confirm (self, from->uuid_hex, token, 0, queue->redriving, false);
 }

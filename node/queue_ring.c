@@ -30,8 +30,11 @@ queue_t *queue_get (node_t *self, const char *name, bool create)
 {
     struct queues *qs = self->queues;
     queue_t *queue = zhashx_lookup (qs->queues, name);
-    if (queue || !create || topic_validate (name, strlen (name)) ||
-        strlen (name) + sizeof QUEUE_SUFFIX_DLQ > WIRE_TOPIC_MAX + 1)
+    size_t len = strlen (name);
+    bool dlq = len > 4 && strcmp (name + len - 4, QUEUE_SUFFIX_DLQ) == 0;
+    //  a queue's name leaves room for its dead-letter queue's
+    if (queue || !create || topic_validate (name, len) ||
+        (!dlq && len + sizeof QUEUE_SUFFIX_DLQ > WIRE_TOPIC_MAX + 1))
         return queue;
     queue = calloc (1, sizeof *queue);
     if (!queue)

@@ -173,13 +173,19 @@ static void on_copy (node_t *self, peer_t *from, queue_t *queue, const wire_queu
         map_oseq (queue, msg->seq, seq);
         queue_dedup_add (self, queue->name, msg->msg_id);
     }
-    wire_queue_t *ack = calloc (1, offsetof (wire_queue_t, seqs));
-    if (!ack)
-        return;
-    snprintf (ack->queue, sizeof ack->queue, "%s", queue->name);
-    snprintf (ack->consumer, sizeof ack->consumer, "%s", from->uuid_hex); //  who to ack to
-    ack->seq = msg->seq;
-    zlistx_add_end (self->queues->repl_acks, ack);
+    queue_answer_later (self, WIRE_QREPL_ACK, from->uuid_hex, queue->name, msg->seq);
+}
+
+void queue_answer_later (node_t *self, int type, const char *to, const char *queue, uint64_t seq)
+{
+    qanswer_t *a = calloc (1, sizeof *a);
+    if (!a)
+        return; //  no answer: the owner's confirm, or the holder's drop, waits
+    a->type = type;
+    snprintf (a->to, sizeof a->to, "%s", to);
+    snprintf (a->queue, sizeof a->queue, "%s", queue);
+    a->seq = seq;
+    zlistx_add_end (self->queues->repl_acks, a);
 }
 
 void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zframe_t *body)
@@ -252,7 +258,8 @@ void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *ms
     else if (type == WIRE_QSYNC_END) {
         if (queue->sync_wait)
             zhashx_delete (queue->sync_wait, from->uuid_hex);
-        queue_send (self, from->uuid_hex, WIRE_QSYNC_DONE, out, NULL, 0);
+        //  answered after the commit that holds what it sent us
+        queue_answer_later (self, WIRE_QSYNC_DONE, from->uuid_hex, queue->name, 0);
     } else if (type == WIRE_QSYNC_DONE) {
         if (!queue->owner && !queue_is_replica (self, queue->name))
             queue_store_drop (self, queue);
@@ -366,6 +373,13 @@ void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
     char meta[sizeof key + 2];
     snprintf (meta, sizeof meta, "d/%s", key);
     journal_meta_put (self->journal, meta, seen, sizeof *seen);
+}
+
+void queue_dedup_forget (node_t *self, const char *queue, const char *msg_id)
+{
+    char key[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 2];
+    dedup_key (queue, msg_id, key, sizeof key);
+    zhashx_delete (self->queues->dedup, key);
 }
 
 void queue_dedup_prune (node_t *self)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,14 +18,14 @@ int64_t tu_now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 uint16_t tu_beacon_port (void)
 {
     static unsigned calls;
-    unsigned base = (unsigned) getpid () * 7u + (unsigned) tu_now_ms ();
-    return (uint16_t) (20000 + (base + 37u * calls++) % 40000);
+    unsigned base = (unsigned)getpid () * 7u + (unsigned)tu_now_ms ();
+    return (uint16_t)(20000 + (base + 37u * calls++) % 40000);
 }
 
 pid_t tu_spawn (const char *program, char *const argv[], int *out_fd)
@@ -35,6 +36,8 @@ pid_t tu_spawn (const char *program, char *const argv[], int *out_fd)
     pid_t pid = fork ();
     cr_assert (pid >= 0, "fork: %s", strerror (errno));
     if (pid == 0) {
+        //  if this test dies (a timeout), its children die too: nothing is left running
+        prctl (PR_SET_PDEATHSIG, SIGKILL);
         if (out_fd) {
             dup2 (fds[1], STDOUT_FILENO);
             close (fds[0]);
@@ -57,7 +60,7 @@ bool tu_read_until (int fd, const char *needle, char *line, size_t cap, int time
     int64_t deadline = tu_now_ms () + timeout_ms;
     while (tu_now_ms () < deadline) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        int left = (int) (deadline - tu_now_ms ());
+        int left = (int)(deadline - tu_now_ms ());
         if (poll (&pfd, 1, left > 0 ? left : 0) <= 0)
             continue;
         char c;
