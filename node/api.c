@@ -28,6 +28,11 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
         goto fail;
     pthread_mutex_init (&self->cmd_lock, NULL);
     pthread_mutex_init (&self->recv_lock, NULL);
+    pthread_mutex_init (&self->settle_lock, NULL);
+    if (!(self->unsettled = zhashx_new ())) {
+        weft_node_destroy (&self);
+        goto fail;
+    }
     self->max_message = (size_t)config_int (cfg, CFG_LIMITS_MAX_MESSAGE);
     self->max_header = (size_t)config_int (cfg, CFG_LIMITS_MAX_HEADER);
     self->window = (int)config_int (cfg, CFG_QUEUES_WINDOW);
@@ -127,6 +132,8 @@ void weft_node_destroy (weft_node_t **self_p)
     topic_set_destroy (&self->durable);
     pthread_mutex_destroy (&self->cmd_lock);
     pthread_mutex_destroy (&self->recv_lock);
+    pthread_mutex_destroy (&self->settle_lock);
+    zhashx_destroy (&self->unsettled);
     free (self);
     *self_p = NULL;
 }
@@ -332,6 +339,8 @@ int weft_recv (weft_node_t *self, weft_msg_t **msg_p, int timeout_ms)
         *msg_p = msg_from_frames (sock, &ev);
         if (!*msg_p)
             rc = WEFT_ENOMEM;
+        else if (ev.kind == WEFT_MSG_DELIVERY)
+            api_delivered (self, *msg_p);
     }
     pthread_mutex_unlock (&self->recv_lock);
     return rc;

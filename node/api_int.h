@@ -11,19 +11,21 @@
 typedef enum { STATE_NEW, STATE_RUNNING, STATE_STOPPED } node_state_t;
 
 struct weft_node {
-    node_t *node;              //  the actor's state; owned, freed at destroy
-    zactor_t *actor;           //  the node's I/O thread
-    zsock_t *events;           //  our end of the events PAIR
-    pthread_mutex_t cmd_lock;  //  serializes commands on the actor pipe
-    pthread_mutex_t recv_lock; //  serializes weft_recv
-    node_state_t state;        //  lifecycle
-    bool drained;              //  the actor's CLOSED event was read
-    size_t max_message;        //  limits.max_message
-    size_t max_header;         //  limits.max_header
-    char error[256];           //  detail of the last failure
-    topic_set_t *durable;      //  durable patterns, mirrored from the actor (cmd_lock)
-    uint64_t next_token;       //  tokens of sends (atomic)
-    int window;                //  queues.window
+    node_t *node;                //  the actor's state; owned, freed at destroy
+    zactor_t *actor;             //  the node's I/O thread
+    zsock_t *events;             //  our end of the events PAIR
+    pthread_mutex_t cmd_lock;    //  serializes commands on the actor pipe
+    pthread_mutex_t recv_lock;   //  serializes weft_recv
+    node_state_t state;          //  lifecycle
+    bool drained;                //  the actor's CLOSED event was read
+    size_t max_message;          //  limits.max_message
+    size_t max_header;           //  limits.max_header
+    char error[256];             //  detail of the last failure
+    topic_set_t *durable;        //  durable patterns, mirrored from the actor (cmd_lock)
+    uint64_t next_token;         //  tokens of sends (atomic)
+    int window;                  //  queues.window
+    pthread_mutex_t settle_lock; //  guards unsettled
+    zhashx_t *unsettled;         //  deliveries handed out by weft_recv and not settled yet
 };
 
 struct weft_msg {
@@ -49,6 +51,9 @@ int api_durable_init (weft_node_t *self, const weft_config_t *cfg);
 //  Returns the journal's failure code if TOPIC is durable and the journal
 //  cannot take writes now (a full disk), else 0. Call with cmd_lock held.
 int api_durable_check (weft_node_t *self, const char *topic, size_t len);
+
+//  Records that weft_recv handed delivery MSG to the application.
+void api_delivered (weft_node_t *self, const weft_msg_t *msg);
 
 //  Settles queue delivery MSG (WIRE_SETTLE_*), after DELAY_MS for a nack.
 int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms);

@@ -285,20 +285,46 @@ int weft_cancel (weft_node_t *self, const char *queue)
     return rc;
 }
 
+//  The key of delivery MSG in the unsettled index: "<owner>/<seq>/<deliveries>/<queue>".
+static void unsettled_key (const weft_msg_t *msg, char *out, size_t cap)
+{
+    const char *deliveries = weft_msg_header (msg, "deliveries");
+    snprintf (out, cap, "%s/%" PRIu64 "/%s/%s", msg->ev.sender, msg->ev.seq,
+              deliveries ? deliveries : "0", msg->topic);
+}
+
+void api_delivered (weft_node_t *self, const weft_msg_t *msg)
+{
+    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
+    unsettled_key (msg, key, sizeof key);
+    pthread_mutex_lock (&self->settle_lock);
+    zhashx_update (self->unsettled, key, "1");
+    pthread_mutex_unlock (&self->settle_lock);
+}
+
 int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms)
 {
     if (!self || !msg || msg->ev.kind != WEFT_MSG_DELIVERY || delay_ms < 0)
         return WEFT_EINVAL;
+    //  settled here, once: a second settle is refused without asking the actor
+    char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
+    unsettled_key (msg, key, sizeof key);
+    pthread_mutex_lock (&self->settle_lock);
+    bool known = zhashx_lookup (self->unsettled, key) != NULL;
+    if (known)
+        zhashx_delete (self->unsettled, key);
+    pthread_mutex_unlock (&self->settle_lock);
+    if (!known)
+        return WEFT_ENOTFOUND;
     int rc = command_begin (self);
     if (rc)
         return rc;
     const char *deliveries = weft_msg_header (msg, "deliveries");
+    //  fire and forget, like a publish: the pipe's high-water mark is the brake
     zsock_send (self->actor, "sss8iii", "SETTLE", msg->ev.sender, msg->topic, msg->ev.seq,
                 deliveries ? atoi (deliveries) : 0, kind, delay_ms);
-    if (zsock_recv (self->actor, "i", &rc) < 0)
-        rc = WEFT_EINTERNAL;
     pthread_mutex_unlock (&self->cmd_lock);
-    return rc;
+    return 0;
 }
 
 int weft_nack (weft_node_t *self, const weft_msg_t *msg, int delay_ms)

@@ -140,6 +140,7 @@ struct queues {
     zlistx_t *confirms;     //  confirm_t, waiting for replicas
     zlistx_t *repl_acks;    //  QREPL_ACKs to send after the commit (wire_queue_t *)
     zlistx_t *outgoing;     //  outgoing_t, unconfirmed sends
+    zhashx_t *by_token;     //  token (hex) -> outgoing_t, the same messages
     zhashx_t *consumers;    //  consumer id -> consumer_t
     zhashx_t *deliveries;   //  "<owner>/<seq>/<queue>" -> consumer id, unsettled
     zlistx_t *jobs;         //  qjob_t

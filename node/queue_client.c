@@ -58,11 +58,30 @@ static void route (node_t *self, outgoing_t *o)
 }
 
 //  Creates an outgoing message (taking BODY's content) and routes it.
+//  The key of TOKEN in the by-token index, in OUT (24 bytes).
+static void token_key (uint64_t token, char *out)
+{
+    snprintf (out, 24, "%" PRIx64, token);
+}
+
+//  The unconfirmed message with TOKEN, or NULL.
+static outgoing_t *find_outgoing (node_t *self, uint64_t token)
+{
+    char key[24];
+    token_key (token, key);
+    return zhashx_lookup (self->queues->by_token, key);
+}
+
+//  Creates an outgoing message with META's token (taking BODY's content).
 static outgoing_t *outgoing_new (node_t *self, const wire_queue_t *meta, zmq_msg_t *body)
 {
     outgoing_t *o = calloc (1, sizeof *o);
     if (!o)
         return NULL;
+    o->token = meta->token;
+    char key[24];
+    token_key (o->token, key);
+    zhashx_update (self->queues->by_token, key, o);
     memcpy (&o->msg, meta, offsetof (wire_queue_t, seqs));
     o->msg.nseqs = 0;
     o->type = WIRE_QSEND;
@@ -147,22 +166,23 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         pthread_mutex_unlock (&self->confirm_lock);
     }
     zmq_msg_close (&o->body);
+    char key[24];
+    token_key (o->token, key);
+    zhashx_delete (self->queues->by_token, key);
     node_list_remove (self->queues->outgoing, o);
     free (o);
 }
 
 void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
 {
-    zlistx_t *list = self->queues->outgoing;
-    for (outgoing_t *o = zlistx_first (list); o; o = zlistx_next (list))
-        if (o->token == msg->token) {
-            if (msg->status == WEFT_EAGAIN) {
-                o->target[0] = 0; //  not the owner (yet): ask again shortly
-                o->sent_at = node_now () - RESEND_AFTER + 100;
-            } else
-                complete (self, o, msg->status, msg->seq, msg->kind == 1);
-            return;
-        }
+    outgoing_t *o = find_outgoing (self, msg->token);
+    if (!o)
+        return; //  a late answer to something already finished
+    if (msg->status == WEFT_EAGAIN) {
+        o->target[0] = 0; //  not the owner (yet): ask again shortly
+        o->sent_at = node_now () - RESEND_AFTER + 100;
+    } else
+        complete (self, o, msg->status, msg->seq, msg->kind == 1);
 }
 
 void queues_cmd_send (node_t *self)
@@ -285,9 +305,11 @@ void queues_cmd_settle (node_t *self)
             rc = 0;
         }
     }
+    if (rc)
+        wlog_debug (&self->log, "settle of an unknown delivery ignored");
     zstr_free (&owner);
     zstr_free (&queue);
-    zsock_send (self->pipe, "i", rc);
+    //  no answer: the API thread checked the delivery already (api_queue.c)
 }
 
 void queues_cmd_redrive (node_t *self)
@@ -324,12 +346,11 @@ static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zf
     uint64_t token = queue_transfer (self, target, msg->queue, msg->seq, &meta,
                                      body ? (const void *)zframe_data (body) : "",
                                      body ? zframe_size (body) : 0);
-    zlistx_t *list = self->queues->outgoing;
-    for (outgoing_t *o = zlistx_first (list); token && o; o = zlistx_next (list))
-        if (o->token == token) {
-            snprintf (o->src_owner, sizeof o->src_owner, "%s", from->uuid_hex);
-            snprintf (o->msg.consumer, sizeof o->msg.consumer, "%s", msg->consumer);
-        }
+    outgoing_t *o = token ? find_outgoing (self, token) : NULL;
+    if (o) {
+        snprintf (o->src_owner, sizeof o->src_owner, "%s", from->uuid_hex);
+        snprintf (o->msg.consumer, sizeof o->msg.consumer, "%s", msg->consumer);
+    }
 }
 
 //  Packs the headers of a delivery (msg_id, deliveries, priority; for a dead

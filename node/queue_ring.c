@@ -91,9 +91,10 @@ int queues_start (node_t *self, char *err, size_t errlen)
     if (!qs || !(qs->ring = ring_new (RING_VNODES_DEFAULT)) || !(qs->queues = zhashx_new ()) ||
         !(qs->staged = zlistx_new ()) || !(qs->confirms = zlistx_new ()) ||
         !(qs->repl_acks = zlistx_new ()) || !(qs->outgoing = zlistx_new ()) ||
-        !(qs->consumers = zhashx_new ()) || !(qs->deliveries = zhashx_new ()) ||
-        !(qs->jobs = zlistx_new ()) || !(qs->dedup = zhashx_new ()) ||
-        !(qs->msg = calloc (1, sizeof *qs->msg)) || !(qs->out = calloc (1, sizeof *qs->out)))
+        !(qs->by_token = zhashx_new ()) || !(qs->consumers = zhashx_new ()) ||
+        !(qs->deliveries = zhashx_new ()) || !(qs->jobs = zlistx_new ()) ||
+        !(qs->dedup = zhashx_new ()) || !(qs->msg = calloc (1, sizeof *qs->msg)) ||
+        !(qs->out = calloc (1, sizeof *qs->out)))
         return WEFT_ENOMEM;
     zhashx_set_destructor (qs->queues, queue_free);
     zhashx_set_destructor (qs->consumers, (zhashx_destructor_fn *)zstr_free);
@@ -155,6 +156,7 @@ void queues_stop (node_t *self)
         free (o);
     }
     zlistx_destroy (&qs->outgoing);
+    zhashx_destroy (&qs->by_token);
     zhashx_destroy (&qs->consumers);
     zhashx_destroy (&qs->deliveries);
     zlistx_destroy (&qs->jobs);
