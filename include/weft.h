@@ -203,9 +203,11 @@ WEFT_EXPORT int weft_subscribe_from (weft_node_t *self, const char *pattern, con
     keeps, per publisher and topic, the last sequence acknowledged under NAME
     (1..63 bytes) in its journal. After a restart, subscribing again with the
     same NAME resumes right after it (FROM applies to streams it has no cursor
-    for). With AUTO_ACK non-zero a message counts as acknowledged once it is
-    handed to weft_recv (); otherwise call weft_ack (). WEFT_ESTATE without
-    journal.dir. Thread: any. */
+    for). With AUTO_ACK non-zero a message counts as acknowledged as soon as
+    the node queues it for the application (before weft_recv () returns it),
+    so a crash of the application can skip what was queued and not yet read:
+    for at-least-once to the application, pass 0 and call weft_ack () once a
+    message is handled. WEFT_ESTATE without journal.dir. Thread: any. */
 WEFT_EXPORT int weft_subscribe_durable (weft_node_t *self, const char *pattern, const char *name,
                                         const char *from, int auto_ack);
 

@@ -16,7 +16,7 @@
 
 #define STREAM_PREFIX    "t/"
 #define REPLAY_BUDGET    2048 //  replayed messages sent per loop turn, all jobs together
-#define RETENTION_BUDGET 256  //  entries deleted by retention per loop turn
+#define RETENTION_BUDGET 1024 //  entries deleted by retention per loop turn
 #define HEAD_LINGER      10   //  intervals a stream's head is announced after its last publish
 
 //  An outbound durable message waiting for its batch to commit.
@@ -141,8 +141,12 @@ static int declare_from_config (node_t *self, char *err, size_t errlen)
         char pattern[TOPIC_MAX + 1];
         snprintf (pattern, sizeof pattern, "%.*s", (int)(len < TOPIC_MAX ? len : TOPIC_MAX), list);
         if (len && durable_declare (self, pattern, &limits)) {
-            snprintf (err, errlen, "durable.topics: '%s' is not a valid pattern%s", pattern,
-                      self->journal ? "" : " (or journal.dir is not set)");
+            if (self->journal)
+                snprintf (err, errlen, "durable.topics: '%s' is not a valid pattern", pattern);
+            else
+                snprintf (err, errlen,
+                          "durable.topics needs journal.dir: durable topics are "
+                          "journaled by their publisher");
             return WEFT_EINVAL;
         }
         list += len + (list[len] == ',');
@@ -240,6 +244,7 @@ bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_
         return true;
     }
     out->seq = msg->seq;
+    self->retention_due = true;
     zmq_msg_init (&out->topic);
     zmq_msg_init (&out->body);
     zmq_msg_move (&out->topic, topic);
@@ -266,8 +271,18 @@ static void head_update (node_t *self, outbound_t *out)
     }
 }
 
+static void retention_step (node_t *self, int64_t now_us);
+
 bool durable_flush (node_t *self)
 {
+    if (self->journal && self->retention_due) {
+        //  streams that grew this turn are trimmed in the same commit: a fast
+        //  publisher cannot outrun its retention
+        self->retention_due = false;
+        struct timespec ts;
+        clock_gettime (CLOCK_REALTIME, &ts);
+        retention_step (self, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    }
     if (!self->journal || journal_pending (self->journal) == 0)
         return true;
     if (self->journal_fault)

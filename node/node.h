@@ -199,6 +199,7 @@ typedef struct node {
     int journal_failed;       //  sticky WEFT_E* of the last failed commit (atomic)
     size_t retention_next;    //  round-robin index over streams for retention
     int journal_fault;        //  tests: every commit fails with this code (0: none)
+    bool retention_due;       //  durable streams grew this turn: trim them before the commit
     zhashx_t *pub_seqs;       //  topic -> last seq published (uint64_t *)
     zlistx_t *pending;        //  pending_status_t, owned
     uint64_t next_request;    //  next status request id

@@ -86,6 +86,24 @@ static rx_request_t *covering_request (peer_t *peer, const char *topic)
     return NULL;
 }
 
+//  The first sequence a replaying subscription covering TOPIC wants of a
+//  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
+//  (latest, or by time: the publisher's clock decides that one).
+static uint64_t replay_start (node_t *self, const char *topic)
+{
+    uint64_t start = 0;
+    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
+        if (!pattern_match (rs->pattern, topic, strlen (topic)))
+            continue;
+        uint64_t from = rs->from_kind == WIRE_FROM_EARLIEST ? 1
+                        : rs->from_kind == WIRE_FROM_SEQ    ? (uint64_t)rs->from_value
+                                                            : 0;
+        if (from && (!start || from < start))
+            start = from;
+    }
+    return start;
+}
+
 //  Advances the cursors of every durable subscription covering TOPIC.
 static void advance_cursors (node_t *self, const char *publisher, const char *topic, uint64_t seq,
                              bool only_auto)
@@ -213,6 +231,19 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
         rx_request_t *r = covering_request (peer, name);
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
+    }
+    uint64_t start = st->fresh && !st->repair ? replay_start (self, name) : 0;
+    if (start && start < ev->seq) {
+        //  a stream born after our replay request was answered: its past is
+        //  wanted too (a subscription from earliest or a sequence)
+        st->fresh = false;
+        st->last = start - 1;
+        st->head = ev->seq > st->head ? ev->seq : st->head;
+        if (!(flags & WIRE_FLAG_HEAD))
+            hold (self, st, ev, topic, body, headers);
+        request_range (self, peer, st, name, start,
+                       (flags & WIRE_FLAG_HEAD) ? ev->seq : ev->seq - 1);
+        return;
     }
     if (ev->seq > st->head)
         st->head = ev->seq;
