@@ -21,7 +21,7 @@ int wlog_parse_level (const char *text, wlog_level_t *level)
 {
     for (int i = 0; i <= WLOG_TRACE; i++)
         if (text && strcmp (text, s_names[i]) == 0) {
-            *level = (wlog_level_t) i;
+            *level = (wlog_level_t)i;
             return 0;
         }
     return -1;
@@ -48,18 +48,17 @@ void wlog (const wlog_t *log, wlog_level_t level, const char *fmt, ...)
     clock_gettime (CLOCK_REALTIME, &now);
     gmtime_r (&now.tv_sec, &tm);
     int n = snprintf (line, sizeof line, "%02d:%02d:%02d.%03ld %s %s ", tm.tm_hour, tm.tm_min,
-                      tm.tm_sec, now.tv_nsec / 1000000, log ? log->prefix : "weft",
-                      s_names[level]);
+                      tm.tm_sec, now.tv_nsec / 1000000, log ? log->prefix : "weft", s_names[level]);
     va_list args;
     va_start (args, fmt);
-    if (n > 0 && (size_t) n < sizeof line)
-        n += vsnprintf (line + n, sizeof line - (size_t) n, fmt, args);
+    if (n > 0 && (size_t)n < sizeof line)
+        n += vsnprintf (line + n, sizeof line - (size_t)n, fmt, args);
     va_end (args);
     if (n < 0)
         return;
-    if ((size_t) n >= sizeof line - 1)
-        n = (int) sizeof line - 2;
+    if ((size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;
     line[n++] = '\n';
-    ssize_t rc = write (STDERR_FILENO, line, (size_t) n);
-    (void) rc; //  nothing sensible to do if stderr is gone
+    ssize_t rc = write (STDERR_FILENO, line, (size_t)n);
+    (void)rc; //  nothing sensible to do if stderr is gone
 }

@@ -42,8 +42,8 @@ void wlog (const wlog_t *log, wlog_level_t level, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 #define wlog_error(log, ...) wlog ((log), WLOG_ERROR, __VA_ARGS__)
-#define wlog_warn(log, ...) wlog ((log), WLOG_WARN, __VA_ARGS__)
-#define wlog_info(log, ...) wlog ((log), WLOG_INFO, __VA_ARGS__)
+#define wlog_warn(log, ...)  wlog ((log), WLOG_WARN, __VA_ARGS__)
+#define wlog_info(log, ...)  wlog ((log), WLOG_INFO, __VA_ARGS__)
 #define wlog_debug(log, ...) wlog ((log), WLOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -15,21 +15,21 @@
 
 static int s_passed, s_failed;
 
-#define CHECK(cond)                                                                        \
-    do {                                                                                   \
-        if (cond)                                                                          \
-            s_passed++;                                                                    \
-        else {                                                                             \
-            s_failed++;                                                                    \
-            fprintf (stderr, "abi_consumer: FAILED at line %d: %s\n", __LINE__, #cond);   \
-        }                                                                                  \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond)                                                                                  \
+            s_passed++;                                                                            \
+        else {                                                                                     \
+            s_failed++;                                                                            \
+            fprintf (stderr, "abi_consumer: FAILED at line %d: %s\n", __LINE__, #cond);            \
+        }                                                                                          \
     } while (0)
 
 static long long now_ms (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 //  A node on loopback in a cluster private to this process.
@@ -37,7 +37,7 @@ static weft_node_t *start_node (const char *name, const char *port)
 {
     weft_config_t *cfg = weft_config_new ();
     char cluster[64];
-    snprintf (cluster, sizeof cluster, "abi-%d", (int) getpid ());
+    snprintf (cluster, sizeof cluster, "abi-%d", (int)getpid ());
     CHECK (weft_config_set (cfg, "node.name", name) == 0);
     CHECK (weft_config_set (cfg, "cluster.name", cluster) == 0);
     CHECK (weft_config_set (cfg, "discovery.interface", "lo") == 0);
@@ -78,7 +78,7 @@ static void check_basics (void)
 static void check_pubsub (void)
 {
     char port[16];
-    snprintf (port, sizeof port, "%d", 20000 + (int) (getpid () % 30000));
+    snprintf (port, sizeof port, "%d", 20000 + (int)(getpid () % 30000));
     weft_node_t *a = start_node ("abi-a", port);
     weft_node_t *b = start_node ("abi-b", port);
     CHECK (weft_subscribe (b, "abi.#") == 0);

@@ -23,7 +23,7 @@ weft_config_t *tu_config (const char *name, uint16_t beacon_port)
     must_set (cfg, "discovery.interface", "lo");
     snprintf (text, sizeof text, "%u", beacon_port);
     must_set (cfg, "discovery.port", text);
-    snprintf (text, sizeof text, "test-%d-%u", (int) getpid (), beacon_port);
+    snprintf (text, sizeof text, "test-%d-%u", (int)getpid (), beacon_port);
     must_set (cfg, "cluster.name", text);
     must_set (cfg, "discovery.interval_ms", "100");
     must_set (cfg, "discovery.evasive_ms", "400");
@@ -68,8 +68,8 @@ void tu_wait_peers (weft_node_t *node, size_t count, int timeout_ms)
         struct pollfd pfd = {.fd = weft_node_fd (node), .events = POLLIN};
         poll (&pfd, 1, 20);
     }
-    cr_assert_geq (seen, count, "%s sees %zu ready peers of %zu after %d ms",
-                   weft_node_name (node), seen, count, timeout_ms);
+    cr_assert_geq (seen, count, "%s sees %zu ready peers of %zu after %d ms", weft_node_name (node),
+                   seen, count, timeout_ms);
 }
 
 weft_msg_t *tu_wait_kind (weft_node_t *node, int kind, int timeout_ms)
@@ -77,7 +77,7 @@ weft_msg_t *tu_wait_kind (weft_node_t *node, int kind, int timeout_ms)
     int64_t deadline = tu_now_ms () + timeout_ms;
     while (tu_now_ms () < deadline) {
         weft_msg_t *msg = NULL;
-        int rc = weft_recv (node, &msg, (int) (deadline - tu_now_ms ()) + 1);
+        int rc = weft_recv (node, &msg, (int)(deadline - tu_now_ms ()) + 1);
         if (rc)
             return NULL;
         if (weft_msg_kind (msg) == kind)
