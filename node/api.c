@@ -188,7 +188,9 @@ static int pack_headers (weft_node_t *self, const char *const *headers, size_t n
     }
     if (*size > self->max_header / 2)
         return WEFT_EMSGSIZE;
-    char *p = *packed = malloc (*size ? *size : 1);
+    if (nheaders == 0)
+        return 0; //  the common case costs no allocation
+    char *p = *packed = malloc (*size);
     if (!p)
         return WEFT_ENOMEM;
     for (size_t i = 0; i < 2 * nheaders; i++) {
@@ -263,10 +265,15 @@ int weft_unsubscribe (weft_node_t *self, const char *pattern)
 //  Turns the frames of one event (the first already read into EV) into a message.
 static weft_msg_t *msg_from_frames (void *sock, const node_event_t *ev)
 {
-    weft_msg_t *msg = calloc (1, sizeof *msg);
+    weft_msg_t *msg = malloc (sizeof *msg); //  one allocation: the topic is inline
     if (!msg)
         return NULL;
     msg->ev = *ev;
+    msg->topic = msg->topic_buf;
+    msg->topic_buf[0] = 0;
+    msg->hbuf = NULL;
+    msg->nheaders = 0;
+    msg->kv = NULL;
     zmq_msg_init (&msg->body);
     int more = 0;
     size_t more_size = sizeof more;
@@ -279,8 +286,12 @@ static weft_msg_t *msg_from_frames (void *sock, const node_event_t *ev)
             break;
         more = zmq_msg_more (&parts[count++]);
     }
-    msg->topic =
-        count > 0 ? strndup (zmq_msg_data (&parts[0]), zmq_msg_size (&parts[0])) : strdup ("");
+    if (count > 0) {
+        size_t len = zmq_msg_size (&parts[0]);
+        len = len < sizeof msg->topic_buf ? len : sizeof msg->topic_buf - 1;
+        memcpy (msg->topic_buf, zmq_msg_data (&parts[0]), len);
+        msg->topic_buf[len] = 0;
+    }
     if (count > 1)
         zmq_msg_move (&msg->body, &parts[1]);
     if (count > 2 && zmq_msg_size (&parts[2]) > 0) {
@@ -351,7 +362,6 @@ void weft_msg_destroy (weft_msg_t **self_p)
     if (!self_p || !*self_p)
         return;
     weft_msg_t *self = *self_p;
-    free (self->topic);
     zmq_msg_close (&self->body);
     free (self->hbuf);
     free (self->kv);

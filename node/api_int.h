@@ -29,12 +29,13 @@ struct weft_node {
 };
 
 struct weft_msg {
-    node_event_t ev; //  kind, seq, time, sender
-    char *topic;     //  NUL-terminated, owned ("" when none)
-    zmq_msg_t body;  //  body frame, owned (empty when none)
-    char *hbuf;      //  header strings "k\0v\0...", owned
-    size_t nheaders; //  header pairs
-    const char **kv; //  2 * nheaders pointers into hbuf, owned
+    node_event_t ev;                    //  kind, seq, time, sender
+    char *topic;                        //  NUL-terminated: points at topic_buf
+    char topic_buf[WIRE_TOPIC_MAX + 1]; //  the topic, inline
+    zmq_msg_t body;                     //  body frame, owned (empty when none)
+    char *hbuf;                         //  header strings "k\0v\0...", owned
+    size_t nheaders;                    //  header pairs
+    const char **kv;                    //  2 * nheaders pointers into hbuf, owned
 };
 
 struct weft_peers {

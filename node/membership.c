@@ -161,6 +161,10 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
 //  Removes PEER, reporting KIND (WEFT_MSG_LEAVE or WEFT_MSG_EXPIRED) if it had joined.
 static void peer_remove (node_t *self, peer_t *peer, int kind)
 {
+    if (self->rx_peer == peer) { //  pubsub.c's cache must not outlive it
+        self->rx_peer = NULL;
+        self->rx_stream = NULL;
+    }
     if (peer->joined) {
         node_emit_peer (self, kind, peer);
         if (kind == WEFT_MSG_LEAVE)

@@ -181,13 +181,16 @@ typedef struct node {
     uint16_t pub_port;               //  bound PUB port
 
     //  State
-    zhashx_t *peers;       //  uuid hex -> peer_t
-    zlistx_t *seeds;       //  seed_t, owned
-    zhashx_t *early_ready; //  uuid hex of markers seen before the peer was known
-    zhashx_t *stale_subs;  //  PUB endpoint of a gone peer -> when to disconnect it
-    topic_set_t *subs;     //  our subscription patterns
-    zlistx_t *rsubs;       //  rsub_t: subscriptions that replay history
-    zhashx_t *cursors;     //  "name/publisher/topic" -> uint64_t last acked seq
+    zhashx_t *peers;              //  uuid hex -> peer_t
+    zlistx_t *seeds;              //  seed_t, owned
+    zhashx_t *early_ready;        //  uuid hex of markers seen before the peer was known
+    zhashx_t *stale_subs;         //  PUB endpoint of a gone peer -> when to disconnect it
+    topic_set_t *subs;            //  our subscription patterns
+    peer_t *rx_peer;              //  pubsub.c: the sender of the last message received
+    rx_stream_t *rx_stream;       //  pubsub.c: its stream of the last topic received
+    char rx_topic[TOPIC_MAX + 1]; //  that topic
+    zlistx_t *rsubs;              //  rsub_t: subscriptions that replay history
+    zhashx_t *cursors;            //  "name/publisher/topic" -> uint64_t last acked seq
 
     //  Journal and durable topics (durable.c)
     journal_t *journal;       //  NULL without journal.dir

@@ -173,15 +173,37 @@ int pubsub_unsubscribe (node_t *self, const char *pattern)
 
 //  Checks the sequence of a volatile message from PEER on TOPIC; returns how
 //  many messages were lost before it (0 if none or unknown).
-static uint64_t check_gap (peer_t *peer, const char *topic, uint64_t seq)
+static uint64_t check_gap (node_t *self, peer_t *peer, const char *topic, uint64_t seq)
 {
-    rx_stream_t *st = peer && seq ? repair_stream (peer, topic) : NULL;
+    if (!peer || !seq)
+        return 0;
+    //  a stream usually sends many messages in a row: remember the last one
+    rx_stream_t *st = self->rx_stream;
+    if (!st || self->rx_peer != peer || strcmp (self->rx_topic, topic) != 0) {
+        st = repair_stream (peer, topic);
+        self->rx_stream = st;
+        snprintf (self->rx_topic, sizeof self->rx_topic, "%s", topic);
+    }
     if (!st)
         return 0;
     uint64_t lost = !st->fresh && seq > st->last + 1 ? seq - st->last - 1 : 0;
     st->last = seq; //  a lower seq means the publisher restarted its count
     st->fresh = false;
     return lost;
+}
+
+//  The peer with UUID, remembering the last one asked for (messages come in
+//  runs from one publisher: this saves a hex conversion and a lookup each).
+static peer_t *find_sender (node_t *self, const uint8_t *uuid)
+{
+    if (self->rx_peer && memcmp (self->rx_peer->uuid, uuid, WIRE_UUID_SIZE) == 0)
+        return self->rx_peer;
+    peer_t *peer = membership_find (self, uuid);
+    if (peer != self->rx_peer) {
+        self->rx_peer = peer;
+        self->rx_stream = NULL;
+    }
+    return peer;
 }
 
 void pubsub_pack_headers (const wire_msg_t *msg, zmq_msg_t *frame)
@@ -228,7 +250,7 @@ static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_
     name[len] = 0;
     if (!topic_set_match (self->subs, name, len))
         return; //  passed the prefix filter, not the pattern
-    peer_t *peer = membership_find (self, msg.sender);
+    peer_t *peer = find_sender (self, msg.sender);
     node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg.seq, .time_us = msg.time_us};
     if (peer) {
         memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
@@ -244,7 +266,7 @@ static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_
             zmq_msg_close (&headers); //  moved out if it was kept
         return;
     }
-    uint64_t lost = check_gap (peer, name, msg.seq);
+    uint64_t lost = check_gap (self, peer, name, msg.seq);
     if (lost) {
         node_event_t gap = ev;
         gap.kind = WEFT_MSG_GAP;

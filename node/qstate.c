@@ -13,8 +13,10 @@
     priority, so moving a message between states never allocates.
     Consumers with room form a round-robin list: dispatch takes the head and
     puts it back at the tail while it still has room.
+    The heaps, lists and tables themselves live in node/qheap.c.
 */
 #include "node/qstate.h"
+#include "node/qheap.h"
 
 #include "weft.h"
 
@@ -31,49 +33,22 @@ typedef struct msg {
     int64_t deadline;     //  ack deadline, delay expiry or time it died; 0 when READY
     void *payload;        //  cached body, owned by the queue
     consumer_t *consumer; //  holder while IN_FLIGHT, else NULL
-    struct msg *prev;     //  neighbour in the consumer's in-flight list or the dying list
-    struct msg *next;     //  idem
-    size_t slot;          //  index in the heap that holds it
+    qlink_t link;         //  place in the consumer's in-flight list or the dying list
+    size_t slot;          //  index in the timer heap while in it (kept by the heap)
     uint32_t deliveries;  //  deliveries so far
     uint8_t priority;     //  0 .. priorities - 1
     uint8_t state;        //  a qstate_state_t
     char msg_id[];        //  producer id, NUL-terminated ("" when none)
 } msg_t;
 
-//  A doubly linked list of messages, linked through msg->prev / msg->next.
-typedef struct {
-    msg_t *head; //  first message
-    msg_t *tail; //  last message
-    size_t size; //  number of messages
-} mlist_t;
-
-//  A heap entry: the keys are copied in, so sifting never touches messages.
-typedef struct {
-    int64_t deadline; //  timer heap: when it fires; ready heaps: 0
-    uint64_t seq;     //  tie-break, and the only key of ready heaps
-    msg_t *msg;       //  the message
-} entry_t;
-
-//  A binary min-heap of messages by (deadline, seq). An indexed heap keeps
-//  msg->slot up to date, so any message can leave it; the others only give
-//  up their top (ready messages never leave otherwise), which saves a write
-//  into a cold message at every level of a sift.
-typedef struct {
-    entry_t *items; //  the heap array
-    size_t size;    //  messages in it
-    size_t cap;     //  room in items
-    bool indexed;   //  maintains msg->slot
-} heap_t;
-
 //  A registered consumer.
 struct consumer {
     char name[QSTATE_CONSUMER_MAX + 1]; //  "<node-uuid>/<n>", hash key
     uint32_t prefetch;                  //  most unacked deliveries it may hold
     uint32_t credits;                   //  deliveries it still asked for
-    mlist_t flight;                     //  messages in flight to it
+    qlist_t flight;                     //  messages in flight to it
     bool in_rr;                         //  on the round-robin list (has room)
-    consumer_t *rr_prev;                //  round-robin neighbours
-    consumer_t *rr_next;                //  idem
+    qlink_t rr;                         //  place on the round-robin list
     consumer_t *prev;                   //  neighbours in the list of all consumers
     consumer_t *next;                   //  idem
 };
@@ -82,10 +57,10 @@ struct consumer {
 struct qstate {
     char *name;                        //  queue name
     qstate_options_t opts;             //  options, validated
-    heap_t ready[QSTATE_PRIORITIES];   //  READY messages per priority
+    qheap_t ready[QSTATE_PRIORITIES];  //  READY messages per priority, unindexed
     size_t held_at[QSTATE_PRIORITIES]; //  held messages per priority (heap reserve)
-    heap_t timer;                      //  DELAYED and IN_FLIGHT messages
-    mlist_t dying;                     //  DYING messages, oldest first
+    qheap_t timer;                     //  DELAYED and IN_FLIGHT messages, indexed
+    qlist_t dying;                     //  DYING messages, oldest first
     int64_t dying_since;               //  earliest death in the list, INT64_MAX if none
     size_t held;                       //  messages held, every state
     size_t delayed;                    //  DELAYED messages (the rest of timer is in flight)
@@ -93,8 +68,7 @@ struct qstate {
     zhashx_t *by_id;                   //  msg_id -> msg_t, non-empty ids only
     zhashx_t *by_name;                 //  consumer name -> consumer_t
     consumer_t *all;                   //  every consumer
-    consumer_t *rr_head;               //  next consumer to serve
-    consumer_t *rr_tail;               //  last consumer to serve
+    qlist_t rr;                        //  consumers with room, the next to serve first
     qstate_stats_t stats;              //  totals (sizes are computed)
 };
 
@@ -107,48 +81,17 @@ static int64_t s_add_sat (int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-//  Hashes a uint64_t key (the splitmix64 finalizer: sequential seqs spread well).
-static size_t s_seq_hash (const void *key)
+//  The message that embeds LINK (a link of the dying or an in-flight list),
+//  or NULL when LINK is NULL.
+static msg_t *s_msg_of (qlink_t *link)
 {
-    uint64_t x = *(const uint64_t *)key;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return (size_t)(x ^ (x >> 31));
+    return link ? (msg_t *)((char *)link - offsetof (msg_t, link)) : NULL;
 }
 
-//  Orders two uint64_t keys.
-static int s_seq_compare (const void *a, const void *b)
+//  The consumer that embeds round-robin LINK, or NULL when LINK is NULL.
+static consumer_t *s_consumer_of (qlink_t *link)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-//  Hashes a string key with FNV-1a (zhashx's default is weak on "m1".."m999999").
-static size_t s_str_hash (const void *key)
-{
-    uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const unsigned char *c = key; *c; c++)
-        hash = (hash ^ *c) * 0x100000001b3ULL;
-    return (size_t)hash;
-}
-
-//  Orders two string keys.
-static int s_str_compare (const void *a, const void *b)
-{
-    return strcmp (a, b);
-}
-
-//  Creates a hash table whose keys point into the values (no copy, no free).
-static zhashx_t *s_table_new (zhashx_hash_fn *hasher, zhashx_comparator_fn *compare)
-{
-    zhashx_t *table = zhashx_new ();
-    if (table) {
-        zhashx_set_key_duplicator (table, NULL);
-        zhashx_set_key_destructor (table, NULL);
-        zhashx_set_key_hasher (table, hasher);
-        zhashx_set_key_comparator (table, compare);
-    }
-    return table;
+    return link ? (consumer_t *)((char *)link - offsetof (consumer_t, rr)) : NULL;
 }
 
 //  Hands PAYLOAD to payload_free, if both exist.
@@ -159,144 +102,7 @@ static void s_payload_free (qstate_t *self, void *payload)
 }
 
 /* ------------------------------------------------------------------------ */
-/*  Heaps                                                                    */
-
-//  True when A comes out of a heap before B.
-static bool s_before (const entry_t *a, const entry_t *b)
-{
-    if (a->deadline != b->deadline)
-        return a->deadline < b->deadline;
-    return a->seq < b->seq;
-}
-
-//  Stores ENTRY at SLOT; an indexed heap tells the message where it is.
-static void s_heap_set (heap_t *heap, size_t slot, entry_t entry)
-{
-    heap->items[slot] = entry;
-    if (heap->indexed)
-        entry.msg->slot = slot;
-}
-
-//  Moves the entry at SLOT up until its parent comes before it.
-static void s_heap_up (heap_t *heap, size_t slot)
-{
-    entry_t entry = heap->items[slot];
-    while (slot > 0) {
-        size_t parent = (slot - 1) / 2;
-        if (!s_before (&entry, &heap->items[parent]))
-            break;
-        s_heap_set (heap, slot, heap->items[parent]);
-        slot = parent;
-    }
-    s_heap_set (heap, slot, entry);
-}
-
-//  Moves the entry at SLOT down until it comes before its children.
-static void s_heap_down (heap_t *heap, size_t slot)
-{
-    entry_t entry = heap->items[slot];
-    for (;;) {
-        size_t child = 2 * slot + 1;
-        if (child >= heap->size)
-            break;
-        if (child + 1 < heap->size && s_before (&heap->items[child + 1], &heap->items[child]))
-            child++;
-        if (!s_before (&heap->items[child], &entry))
-            break;
-        s_heap_set (heap, slot, heap->items[child]);
-        slot = child;
-    }
-    s_heap_set (heap, slot, entry);
-}
-
-//  Makes room for WANT messages in HEAP. Returns 0 or WEFT_ENOMEM (unchanged).
-static int s_heap_reserve (heap_t *heap, size_t want)
-{
-    if (want <= heap->cap)
-        return 0;
-    size_t cap = heap->cap ? heap->cap : 16;
-    while (cap < want)
-        cap *= 2;
-    entry_t *items = realloc (heap->items, cap * sizeof *items);
-    if (!items)
-        return WEFT_ENOMEM;
-    heap->items = items;
-    heap->cap = cap;
-    return 0;
-}
-
-//  Adds MSG, keyed by its deadline and seq, to HEAP, whose room was reserved
-//  at enqueue time.
-static void s_heap_push (heap_t *heap, msg_t *msg)
-{
-    size_t slot = heap->size++;
-    s_heap_set (heap, slot, (entry_t){msg->deadline, msg->seq, msg});
-    s_heap_up (heap, slot);
-}
-
-//  Takes the entry at SLOT out of HEAP.
-static void s_heap_take (heap_t *heap, size_t slot)
-{
-    entry_t last = heap->items[--heap->size];
-    if (slot == heap->size)
-        return;
-    s_heap_set (heap, slot, last);
-    if (slot > 0 && s_before (&last, &heap->items[(slot - 1) / 2]))
-        s_heap_up (heap, slot);
-    else
-        s_heap_down (heap, slot);
-}
-
-//  Takes MSG out of indexed HEAP, wherever it is.
-static void s_heap_remove (heap_t *heap, msg_t *msg)
-{
-    s_heap_take (heap, msg->slot);
-}
-
-//  Takes the first message out of non-empty HEAP and returns it.
-static msg_t *s_heap_pop (heap_t *heap)
-{
-    msg_t *msg = heap->items[0].msg;
-    s_heap_take (heap, 0);
-    return msg;
-}
-
-//  The first message of HEAP, or NULL when it is empty.
-static msg_t *s_heap_top (const heap_t *heap)
-{
-    return heap->size ? heap->items[0].msg : NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Lists                                                                    */
-
-//  Appends MSG to LIST.
-static void s_list_append (mlist_t *list, msg_t *msg)
-{
-    msg->next = NULL;
-    msg->prev = list->tail;
-    if (list->tail)
-        list->tail->next = msg;
-    else
-        list->head = msg;
-    list->tail = msg;
-    list->size++;
-}
-
-//  Unlinks MSG from LIST.
-static void s_list_unlink (mlist_t *list, msg_t *msg)
-{
-    if (msg->prev)
-        msg->prev->next = msg->next;
-    else
-        list->head = msg->next;
-    if (msg->next)
-        msg->next->prev = msg->prev;
-    else
-        list->tail = msg->prev;
-    msg->prev = msg->next = NULL;
-    list->size--;
-}
+/*  Round robin                                                              */
 
 //  True when CONSUMER may take one more delivery.
 static bool s_has_room (const consumer_t *consumer)
@@ -307,13 +113,7 @@ static bool s_has_room (const consumer_t *consumer)
 //  Puts CONSUMER at the tail of the round-robin list.
 static void s_rr_append (qstate_t *self, consumer_t *consumer)
 {
-    consumer->rr_next = NULL;
-    consumer->rr_prev = self->rr_tail;
-    if (self->rr_tail)
-        self->rr_tail->rr_next = consumer;
-    else
-        self->rr_head = consumer;
-    self->rr_tail = consumer;
+    qlist_append (&self->rr, &consumer->rr);
     consumer->in_rr = true;
 }
 
@@ -322,15 +122,7 @@ static void s_rr_unlink (qstate_t *self, consumer_t *consumer)
 {
     if (!consumer->in_rr)
         return;
-    if (consumer->rr_prev)
-        consumer->rr_prev->rr_next = consumer->rr_next;
-    else
-        self->rr_head = consumer->rr_next;
-    if (consumer->rr_next)
-        consumer->rr_next->rr_prev = consumer->rr_prev;
-    else
-        self->rr_tail = consumer->rr_prev;
-    consumer->rr_prev = consumer->rr_next = NULL;
+    qlist_unlink (&self->rr, &consumer->rr);
     consumer->in_rr = false;
 }
 
@@ -359,7 +151,7 @@ static void s_make_ready (qstate_t *self, msg_t *msg)
 {
     msg->state = QSTATE_READY;
     msg->deadline = 0;
-    s_heap_push (&self->ready[msg->priority], msg);
+    qheap_push (&self->ready[msg->priority], msg->deadline, msg->seq, msg);
 }
 
 //  Makes detached MSG DELAYED until AT.
@@ -367,7 +159,7 @@ static void s_make_delayed (qstate_t *self, msg_t *msg, int64_t at)
 {
     msg->state = QSTATE_DELAYED;
     msg->deadline = at;
-    s_heap_push (&self->timer, msg);
+    qheap_push (&self->timer, msg->deadline, msg->seq, msg);
     self->delayed++;
 }
 
@@ -376,7 +168,7 @@ static void s_make_dying (qstate_t *self, msg_t *msg, int64_t now)
 {
     msg->state = QSTATE_DYING;
     msg->deadline = now;
-    s_list_append (&self->dying, msg);
+    qlist_append (&self->dying, &msg->link);
     if (now < self->dying_since)
         self->dying_since = now;
 }
@@ -387,8 +179,8 @@ static void s_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, 
     msg->state = QSTATE_IN_FLIGHT;
     msg->deadline = s_add_sat (now, self->opts.ack_timeout_ms);
     msg->consumer = consumer;
-    s_heap_push (&self->timer, msg);
-    s_list_append (&consumer->flight, msg);
+    qheap_push (&self->timer, msg->deadline, msg->seq, msg);
+    qlist_append (&consumer->flight, &msg->link);
 }
 
 //  Takes MSG (not READY) out of the structure its state keeps it in; an
@@ -398,17 +190,17 @@ static void s_detach (qstate_t *self, msg_t *msg)
     consumer_t *consumer = msg->consumer;
     switch (msg->state) {
     case QSTATE_DELAYED:
-        s_heap_remove (&self->timer, msg);
+        qheap_remove (&self->timer, msg);
         self->delayed--;
         break;
     case QSTATE_IN_FLIGHT:
-        s_heap_remove (&self->timer, msg);
-        s_list_unlink (&consumer->flight, msg);
+        qheap_remove (&self->timer, msg);
+        qlist_unlink (&consumer->flight, &msg->link);
         msg->consumer = NULL;
         s_consumer_refresh (self, consumer);
         break;
     case QSTATE_DYING:
-        s_list_unlink (&self->dying, msg);
+        qlist_unlink (&self->dying, &msg->link);
         if (self->dying.size == 0)
             self->dying_since = INT64_MAX;
         break;
@@ -510,12 +302,12 @@ qstate_t *qstate_new (const char *name, const qstate_options_t *opts)
     if (!self)
         return NULL;
     self->opts = *opts;
-    self->timer.indexed = true;
+    qheap_index (&self->timer, offsetof (msg_t, slot));
     self->dying_since = INT64_MAX;
     self->name = strdup (name);
-    self->by_seq = s_table_new (s_seq_hash, s_seq_compare);
-    self->by_id = s_table_new (s_str_hash, s_str_compare);
-    self->by_name = s_table_new (s_str_hash, s_str_compare);
+    self->by_seq = qheap_table_u64 ();
+    self->by_id = qheap_table_str ();
+    self->by_name = qheap_table_str ();
     if (!self->name || !self->by_seq || !self->by_id || !self->by_name)
         qstate_destroy (&self);
     return self;
@@ -528,22 +320,25 @@ static void s_msg_drop (qstate_t *self, msg_t *msg)
     free (msg);
 }
 
+//  Frees every message of HEAP, then its array (the queue is going away).
+static void s_heap_drop (qstate_t *self, qheap_t *heap)
+{
+    for (size_t i = 0; i < qheap_size (heap); i++)
+        s_msg_drop (self, qheap_at (heap, i)->item);
+    qheap_release (heap);
+}
+
 void qstate_destroy (qstate_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     qstate_t *self = *self_p;
-    for (int p = 0; p < QSTATE_PRIORITIES; p++) {
-        for (size_t i = 0; i < self->ready[p].size; i++)
-            s_msg_drop (self, self->ready[p].items[i].msg);
-        free (self->ready[p].items);
-    }
-    for (size_t i = 0; i < self->timer.size; i++)
-        s_msg_drop (self, self->timer.items[i].msg);
-    free (self->timer.items);
+    for (int p = 0; p < QSTATE_PRIORITIES; p++)
+        s_heap_drop (self, &self->ready[p]);
+    s_heap_drop (self, &self->timer);
     while (self->dying.head) {
-        msg_t *msg = self->dying.head;
-        self->dying.head = msg->next;
+        msg_t *msg = s_msg_of (self->dying.head);
+        self->dying.head = msg->link.next;
         s_msg_drop (self, msg);
     }
     while (self->all) {
@@ -611,8 +406,8 @@ int qstate_enqueue (qstate_t *self, uint64_t seq, const char *msg_id, uint8_t pr
     int rc = s_enqueue_check (self, msg_id, priority);
     if (rc)
         return rc;
-    if (s_heap_reserve (&self->ready[priority], self->held_at[priority] + 1) ||
-        s_heap_reserve (&self->timer, self->held + 1))
+    if (qheap_reserve (&self->ready[priority], self->held_at[priority] + 1) ||
+        qheap_reserve (&self->timer, self->held + 1))
         return WEFT_ENOMEM;
     size_t id_len = strlen (msg_id);
     msg_t *msg = calloc (1, sizeof *msg + id_len + 1);
@@ -709,7 +504,7 @@ static int s_consumer_drop (qstate_t *self, consumer_t *consumer, int64_t now)
 {
     int taken = 0;
     while (consumer->flight.head) {
-        msg_t *msg = consumer->flight.head;
+        msg_t *msg = s_msg_of (consumer->flight.head);
         s_detach (self, msg);
         s_requeue (self, msg, 0, now);
         taken++;
@@ -775,10 +570,10 @@ bool qstate_consumer_exists (qstate_t *self, const char *consumer)
 /*  Dispatch and outcomes                                                    */
 
 //  The ready heap of highest priority that holds a message, or NULL.
-static heap_t *s_top_ready (qstate_t *self)
+static qheap_t *s_top_ready (qstate_t *self)
 {
     for (int p = self->opts.priorities - 1; p >= 0; p--)
-        if (self->ready[p].size)
+        if (qheap_size (&self->ready[p]))
             return &self->ready[p];
     return NULL;
 }
@@ -799,11 +594,11 @@ int qstate_next (qstate_t *self, int64_t now, qstate_delivery_t *out)
 {
     if (!self || !out)
         return WEFT_EINVAL;
-    consumer_t *consumer = self->rr_head; //  on the list only while it has room
-    heap_t *heap = s_top_ready (self);
+    consumer_t *consumer = s_consumer_of (self->rr.head); //  on the list only while it has room
+    qheap_t *heap = s_top_ready (self);
     if (!consumer || !heap)
         return 0;
-    msg_t *msg = s_heap_pop (heap);
+    msg_t *msg = qheap_pop (heap);
     if (msg->deliveries < UINT32_MAX)
         msg->deliveries++;
     consumer->credits--;
@@ -882,7 +677,7 @@ static int s_drain_dying (qstate_t *self, qstate_dead_fn *on_dead, void *arg)
 {
     int count = 0;
     while (self->dying.head) {
-        msg_t *msg = self->dying.head;
+        msg_t *msg = s_msg_of (self->dying.head);
         s_detach (self, msg);
         qstate_dead_t dead;
         s_dead_fill (msg, "max_deliver", &dead);
@@ -904,7 +699,7 @@ int qstate_tick (qstate_t *self, int64_t now, qstate_dead_fn *on_dead, void *arg
         return WEFT_EINVAL;
     int changed = 0;
     msg_t *msg;
-    while ((msg = s_heap_top (&self->timer)) && msg->deadline <= now) {
+    while ((msg = qheap_top (&self->timer)) && msg->deadline <= now) {
         int ready = s_due (self, msg, now);
         if (changed < INT_MAX)
             changed += ready;
@@ -917,7 +712,7 @@ int64_t qstate_next_deadline (const qstate_t *self)
 {
     if (!self)
         return INT64_MAX;
-    msg_t *top = s_heap_top (&self->timer);
+    msg_t *top = qheap_top (&self->timer);
     int64_t deadline = top ? top->deadline : INT64_MAX;
     return self->dying_since < deadline ? self->dying_since : deadline;
 }
@@ -926,11 +721,11 @@ int64_t qstate_next_deadline (const qstate_t *self)
 /*  Introspection                                                            */
 
 //  Calls FN on every message of HEAP; returns the first non-zero result.
-static int s_heap_walk (const heap_t *heap, qstate_foreach_fn *fn, void *arg)
+static int s_heap_walk (const qheap_t *heap, qstate_foreach_fn *fn, void *arg)
 {
     qstate_info_t info;
-    for (size_t i = 0; i < heap->size; i++) {
-        s_info_fill (heap->items[i].msg, &info);
+    for (size_t i = 0; i < qheap_size (heap); i++) {
+        s_info_fill (qheap_at (heap, i)->item, &info);
         int rc = fn (&info, arg);
         if (rc)
             return rc;
@@ -948,8 +743,8 @@ int qstate_foreach (qstate_t *self, qstate_foreach_fn *fn, void *arg)
     if (!rc)
         rc = s_heap_walk (&self->timer, fn, arg);
     qstate_info_t info;
-    for (msg_t *msg = self->dying.head; msg && !rc; msg = msg->next) {
-        s_info_fill (msg, &info);
+    for (qlink_t *link = self->dying.head; link && !rc; link = link->next) {
+        s_info_fill (s_msg_of (link), &info);
         rc = fn (&info, arg);
     }
     return rc;
@@ -962,9 +757,9 @@ int qstate_stats (const qstate_t *self, qstate_stats_t *stats)
     *stats = self->stats;
     stats->ready = 0;
     for (int p = 0; p < QSTATE_PRIORITIES; p++)
-        stats->ready += self->ready[p].size;
+        stats->ready += qheap_size (&self->ready[p]);
     stats->delayed = self->delayed;
-    stats->in_flight = self->timer.size - self->delayed;
+    stats->in_flight = qheap_size (&self->timer) - self->delayed;
     stats->dying = self->dying.size;
     stats->consumers = zhashx_size (self->by_name);
     return 0;
@@ -984,18 +779,16 @@ const char *qstate_state_name (int state)
 /* ------------------------------------------------------------------------ */
 /*  Self-check                                                               */
 
-//  Checks HEAP: order, slots, room, the state of each message (READY for a
-//  ready heap of PRIORITY, DELAYED or IN_FLIGHT for the timer heap) and that
-//  each is indexed. Returns the number of faults.
-static int s_check_heap (qstate_t *self, const heap_t *heap, int priority)
+//  Checks HEAP: order, slots, room (qheap_check), the keys and state of each
+//  message (READY for a ready heap of PRIORITY, DELAYED or IN_FLIGHT for the
+//  timer heap) and that each is indexed. Returns the number of faults.
+static int s_check_heap (qstate_t *self, const qheap_t *heap, int priority)
 {
-    int faults = heap->size > heap->cap;
-    for (size_t i = 0; i < heap->size; i++) {
-        const entry_t *entry = &heap->items[i];
-        msg_t *msg = entry->msg;
-        faults += heap->indexed && msg->slot != i;
+    int faults = qheap_check (heap);
+    for (size_t i = 0; i < qheap_size (heap); i++) {
+        const qheap_entry_t *entry = qheap_at (heap, i);
+        msg_t *msg = entry->item;
         faults += entry->seq != msg->seq || entry->deadline != msg->deadline;
-        faults += i > 0 && s_before (entry, &heap->items[(i - 1) / 2]);
         faults += zhashx_lookup (self->by_seq, &msg->seq) != msg;
         if (priority >= 0)
             faults += msg->state != QSTATE_READY || msg->priority != priority;
@@ -1009,17 +802,16 @@ static int s_check_heap (qstate_t *self, const heap_t *heap, int priority)
 
 //  Checks LIST: links, size, and that every message is in STATE and held by
 //  CONSUMER (NULL for none). Returns the number of faults.
-static int s_check_list (const mlist_t *list, int state, const consumer_t *consumer)
+static int s_check_list (const qlist_t *list, int state, const consumer_t *consumer)
 {
-    int faults = 0;
-    size_t size = 0;
-    const msg_t *prev = NULL;
-    for (const msg_t *msg = list->head; msg; prev = msg, msg = msg->next, size++) {
-        faults += msg->prev != prev || msg->state != state || msg->consumer != consumer;
-        if (size > list->size)
-            return faults + 1; //  a cycle
+    int faults = qlist_check (list);
+    if (faults)
+        return faults; //  maybe a cycle: not safe to walk
+    for (qlink_t *link = list->head; link; link = link->next) {
+        const msg_t *msg = s_msg_of (link);
+        faults += msg->state != state || msg->consumer != consumer;
     }
-    return faults + (size != list->size) + (list->tail != prev);
+    return faults;
 }
 
 //  Checks every consumer: its in-flight list, its limits, its place on the
@@ -1027,8 +819,8 @@ static int s_check_list (const mlist_t *list, int state, const consumer_t *consu
 //  Returns the number of faults.
 static int s_check_consumers (qstate_t *self, size_t *in_flight)
 {
-    int faults = 0;
-    size_t count = 0, on_rr = 0;
+    int faults = qlist_check (&self->rr);
+    size_t count = 0, on_rr = self->rr.size;
     for (consumer_t *consumer = self->all; consumer; consumer = consumer->next, count++) {
         faults += s_check_list (&consumer->flight, QSTATE_IN_FLIGHT, consumer);
         faults += consumer->flight.size > consumer->prefetch;
@@ -1036,9 +828,6 @@ static int s_check_consumers (qstate_t *self, size_t *in_flight)
         faults += zhashx_lookup (self->by_name, consumer->name) != consumer;
         *in_flight += consumer->flight.size;
     }
-    for (consumer_t *consumer = self->rr_head; consumer && on_rr <= count;
-         consumer = consumer->rr_next)
-        on_rr++;
     for (consumer_t *consumer = self->all; consumer; consumer = consumer->next)
         on_rr -= consumer->in_rr;
     return faults + (on_rr != 0) + (count != zhashx_size (self->by_name));
@@ -1052,16 +841,17 @@ int qstate_check (qstate_t *self)
     size_t ready = 0, held_at = 0, in_flight = 0;
     for (int p = 0; p < QSTATE_PRIORITIES; p++) {
         faults += s_check_heap (self, &self->ready[p], p);
-        faults += self->ready[p].cap < self->held_at[p];
-        ready += self->ready[p].size;
+        faults += qheap_room (&self->ready[p]) < self->held_at[p];
+        ready += qheap_size (&self->ready[p]);
         held_at += self->held_at[p];
     }
     faults += s_check_heap (self, &self->timer, -1);
-    faults += self->timer.cap < self->held || self->delayed > self->timer.size;
+    size_t timed = qheap_size (&self->timer);
+    faults += qheap_room (&self->timer) < self->held || self->delayed > timed;
     faults += s_check_list (&self->dying, QSTATE_DYING, NULL);
     faults += s_check_consumers (self, &in_flight);
-    faults += in_flight != self->timer.size - self->delayed;
-    faults += ready + self->timer.size + self->dying.size != self->held;
+    faults += in_flight != timed - self->delayed;
+    faults += ready + timed + self->dying.size != self->held;
     faults += held_at != self->held || zhashx_size (self->by_seq) != self->held;
     faults += self->dying.size == 0 && self->dying_since != INT64_MAX;
     return faults ? WEFT_EINTERNAL : 0;
