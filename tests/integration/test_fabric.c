@@ -177,7 +177,7 @@ Test (fabric, silent_node_turns_evasive_then_expires, .timeout = 30)
     int64_t took = tu_now_ms () - silenced_at;
     //  expiry is 800 ms of silence; the last ping may be up to 100 ms old
     cr_assert_geq (took, 600, "expired after %lld ms: too early", (long long)took);
-    cr_assert_leq (took, 1500, "expired after %lld ms: too late", (long long)took);
+    cr_assert_leq (took, 3000, "expired after %lld ms: too late", (long long)took);
     cr_assert_str_eq (weft_msg_sender (msg), weft_node_uuid (nodes[1]));
     weft_msg_destroy (&msg);
     stop_nodes (nodes, 2);
