@@ -3,6 +3,16 @@
 
 #include <string.h>
 
+uint64_t hash64_mix (uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
 uint64_t hash64 (const void *data, size_t len)
 {
     const uint8_t *bytes = data;
@@ -11,13 +21,8 @@ uint64_t hash64 (const void *data, size_t len)
         h ^= bytes[i];
         h *= 0x100000001b3ULL; //  FNV prime
     }
-    //  splitmix64 finalizer: FNV alone leaves low bits poorly mixed
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    return h;
+    //  FNV alone leaves low bits poorly mixed
+    return hash64_mix (h);
 }
 
 uint64_t hash64_str (const char *text)

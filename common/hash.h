@@ -10,6 +10,10 @@
 //  nearby inputs ("node-1#0", "node-1#1") land far apart.
 uint64_t hash64 (const void *data, size_t len);
 
+//  The 64-bit avalanche mix hash64 ends with (splitmix64's finalizer): a
+//  bijection whose every output bit depends on every input bit.
+uint64_t hash64_mix (uint64_t x);
+
 //  hash64 of a NUL-terminated string.
 uint64_t hash64_str (const char *text);
 

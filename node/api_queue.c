@@ -15,17 +15,6 @@
 #include "node/api_int.h"
 #include "node/config.h"
 
-//  The "QSEND" command's arguments (the actor's side is in queue_client.c).
-typedef struct {
-    uint64_t token;
-    int type;
-    uint8_t priority, replication, acks;
-    bool blocking;
-    int64_t timeout_ms;
-    char queue[WIRE_TOPIC_MAX + 1];
-    char msg_id[WIRE_MSG_ID_MAX + 1];
-} send_args_t;
-
 //  True for a message id: 1..128 bytes of [A-Za-z0-9_.:-].
 static bool msg_id_ok (const char *id, size_t len)
 {
@@ -38,7 +27,7 @@ static bool msg_id_ok (const char *id, size_t len)
 }
 
 //  Parses one "key=value" option of LEN bytes into ARGS.
-static int parse_option (const char *opt, size_t len, send_args_t *args)
+static int parse_option (const char *opt, size_t len, queue_args_t *args)
 {
     const char *eq = memchr (opt, '=', len);
     if (!eq)
@@ -68,7 +57,8 @@ static int parse_option (const char *opt, size_t len, send_args_t *args)
 }
 
 //  Fills ARGS from QUEUE and OPTIONS ("key=value,..."), with the node's defaults.
-static int parse_send (weft_node_t *self, const char *queue, const char *options, send_args_t *args)
+static int parse_send (weft_node_t *self, const char *queue, const char *options,
+                       queue_args_t *args)
 {
     memset (args, 0, sizeof *args);
     size_t len = queue ? strlen (queue) : 0;
@@ -87,7 +77,7 @@ static int parse_send (weft_node_t *self, const char *queue, const char *options
 }
 
 //  Hands a send to the actor: ARGS then the body.
-static int submit (weft_node_t *self, const send_args_t *args, const void *body, size_t len)
+static int submit (weft_node_t *self, const queue_args_t *args, const void *body, size_t len)
 {
     int rc = command_begin (self);
     if (rc)
@@ -95,7 +85,7 @@ static int submit (weft_node_t *self, const send_args_t *args, const void *body,
     void *pipe = zsock_resolve (zactor_sock (self->actor));
     zmq_send (pipe, "QSEND", 5, ZMQ_SNDMORE);
     zmq_send (pipe, args, sizeof *args, ZMQ_SNDMORE);
-    zmq_send (pipe, body, len, 0);
+    zmq_send (pipe, body ? body : "", len, 0);
     pthread_mutex_unlock (&self->cmd_lock);
     return 0;
 }
@@ -123,7 +113,7 @@ static int window_enter (weft_node_t *self, const struct timespec *deadline)
 int weft_send_async (weft_node_t *self, const char *queue, const void *body, size_t len,
                      const char *options, uint64_t *token_p)
 {
-    send_args_t args;
+    queue_args_t args;
     if (!self || (len && !body) || parse_send (self, queue, options, &args))
         return WEFT_EINVAL;
     if (len > self->max_message)
@@ -157,7 +147,7 @@ static struct timespec deadline_in (int64_t timeout_ms)
 }
 
 //  Submits ARGS blocking and waits for its result until DEADLINE.
-static int submit_and_wait (weft_node_t *self, send_args_t *args, const void *body, size_t len,
+static int submit_and_wait (weft_node_t *self, queue_args_t *args, const void *body, size_t len,
                             const struct timespec *deadline)
 {
     node_t *node = self->node;
@@ -186,7 +176,7 @@ static int submit_and_wait (weft_node_t *self, send_args_t *args, const void *bo
 int weft_send (weft_node_t *self, const char *queue, const void *body, size_t len,
                const char *options, int timeout_ms)
 {
-    send_args_t args;
+    queue_args_t args;
     if (!self || (len && !body) || parse_send (self, queue, options, &args))
         return WEFT_EINVAL;
     if (len > self->max_message)
@@ -210,7 +200,7 @@ int weft_send (weft_node_t *self, const char *queue, const void *body, size_t le
 
 int weft_redrive (weft_node_t *self, const char *queue, int timeout_ms)
 {
-    send_args_t args;
+    queue_args_t args;
     if (!self || parse_send (self, queue, NULL, &args))
         return WEFT_EINVAL;
     if (self->state != STATE_RUNNING)
@@ -221,39 +211,13 @@ int weft_redrive (weft_node_t *self, const char *queue, int timeout_ms)
     args.type = WIRE_QREDRIVE;
     args.blocking = true;
     args.timeout_ms = timeout;
-    int rc = 0;
-    //  the same path as a blocking send, with a redrive command and no body
-    node_t *node = self->node;
-    char key[24];
-    snprintf (key, sizeof key, "%" PRIu64, args.token);
-    int *slot = malloc (sizeof *slot);
-    if (!slot)
-        return WEFT_ENOMEM;
-    *slot = INT_MIN;
-    pthread_mutex_lock (&node->confirm_lock);
-    zhashx_insert (node->confirm_results, key, slot);
-    pthread_mutex_unlock (&node->confirm_lock);
-    if ((rc = command_begin (self)) == 0) {
-        void *pipe = zsock_resolve (zactor_sock (self->actor));
-        zmq_send (pipe, "QREDRIVE", 8, ZMQ_SNDMORE);
-        zmq_send (pipe, &args, sizeof args, 0);
-        pthread_mutex_unlock (&self->cmd_lock);
-    }
-    pthread_mutex_lock (&node->confirm_lock);
-    while (rc == 0 && *slot == INT_MIN)
-        if (pthread_cond_timedwait (&node->confirm_cond, &node->confirm_lock, &deadline) ==
-            ETIMEDOUT)
-            rc = WEFT_ETIMEDOUT;
-    if (rc == 0)
-        rc = *slot;
-    zhashx_delete (node->confirm_results, key);
-    pthread_mutex_unlock (&node->confirm_lock);
-    return rc;
+    //  the path of a blocking send: the actor posts the count as the result
+    return submit_and_wait (self, &args, NULL, 0, &deadline);
 }
 
 int weft_consume (weft_node_t *self, const char *queue, int prefetch)
 {
-    send_args_t args;
+    queue_args_t args;
     if (!self || parse_send (self, queue, NULL, &args) || prefetch < 1 || prefetch > 100000)
         return WEFT_EINVAL;
     int rc = command_begin (self);

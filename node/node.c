@@ -449,7 +449,6 @@ static const struct {
     {"CONSUME", queues_cmd_consume},
     {"CANCEL", queues_cmd_cancel},
     {"SETTLE", queues_cmd_settle},
-    {"QREDRIVE", queues_cmd_redrive},
 };
 
 //  Handles one command from the pipe. Unknown commands are a bug in api.c:

@@ -403,12 +403,24 @@ bool queues_busy (node_t *self);
 //  Status: ring and queues as JSON members ("ring":...,"queues":...); caller frees.
 char *queues_status_json (node_t *self);
 
+//  The arguments of a "QSEND" command: one frame, then the body frame
+//  (api_queue.c builds it, queue_client.c reads it). TYPE WIRE_QREDRIVE asks
+//  for a redrive of QUEUE (the body is then empty).
+typedef struct {
+    uint64_t token;                      //  the API's token
+    int type;                            //  WIRE_QSEND or WIRE_QREDRIVE
+    uint8_t priority, replication, acks; //  send options (0 replication: the default)
+    bool blocking;                       //  a caller waits on confirm_cond for the result
+    int64_t timeout_ms;                  //  give up after (0: queues.send_timeout_ms)
+    char queue[WIRE_TOPIC_MAX + 1];      //  queue
+    char msg_id[WIRE_MSG_ID_MAX + 1];    //  producer's id ("": generate one)
+} queue_args_t;
+
 //  Commands from the API thread (the frames follow on the pipe).
 void queues_cmd_send (node_t *self);
 void queues_cmd_consume (node_t *self);
 void queues_cmd_cancel (node_t *self);
 void queues_cmd_settle (node_t *self);
-void queues_cmd_redrive (node_t *self);
 
 //  Records the result of blocking send TOKEN for the API thread (and wakes it).
 void node_confirm_result (node_t *self, uint64_t token, int result);

@@ -1,5 +1,4 @@
-/*  node/qheap.c - heap, list and tables of the queue state machine (see qheap.h).
- */
+/*  node/qheap.c - heap, list and tables of the queue state machine (see qheap.h). */
 #include "node/qheap.h"
 
 #include "weft.h"
@@ -83,10 +82,12 @@ void qheap_index (qheap_t *heap, size_t slot_offset)
     heap->indexed = true;
 }
 
-void qheap_release (qheap_t *heap)
+void qheap_release (qheap_t *heap, void (*drop) (void *item, void *arg), void *arg)
 {
     if (!heap)
         return;
+    for (size_t i = 0; drop && i < heap->size; i++)
+        drop (heap->items[i].item, arg);
     free (heap->items);
     heap->items = NULL;
     heap->size = heap->cap = 0;
@@ -146,6 +147,22 @@ const qheap_entry_t *qheap_at (const qheap_t *heap, size_t i)
     return &heap->items[i];
 }
 
+qheap_t *qheap_last_busy (qheap_t *heaps, int n)
+{
+    for (int i = n - 1; i >= 0; i--)
+        if (heaps[i].size)
+            return &heaps[i];
+    return NULL;
+}
+
+size_t qheap_total (const qheap_t *heaps, int n)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += heaps[i].size;
+    return total;
+}
+
 int qheap_check (const qheap_t *heap)
 {
     int faults = heap->size > heap->cap;
@@ -172,6 +189,18 @@ void qlist_append (qlist_t *list, qlink_t *link)
     list->size++;
 }
 
+void qlist_prepend (qlist_t *list, qlink_t *link)
+{
+    link->prev = NULL;
+    link->next = list->head;
+    if (list->head)
+        list->head->prev = link;
+    else
+        list->tail = link;
+    list->head = link;
+    list->size++;
+}
+
 void qlist_unlink (qlist_t *list, qlink_t *link)
 {
     if (link->prev)
@@ -184,6 +213,19 @@ void qlist_unlink (qlist_t *list, qlink_t *link)
         list->tail = link->prev;
     link->prev = link->next = NULL;
     list->size--;
+}
+
+void *qlist_item (qlink_t *link, size_t offset)
+{
+    return link ? (char *)link - offset : NULL;
+}
+
+qlink_t *qlist_pop (qlist_t *list)
+{
+    qlink_t *link = list->head;
+    if (link)
+        qlist_unlink (list, link);
+    return link;
 }
 
 int qlist_check (const qlist_t *list)
@@ -254,4 +296,19 @@ zhashx_t *qheap_table_u64 (void)
 zhashx_t *qheap_table_str (void)
 {
     return s_table_new (s_str_hash, s_str_compare);
+}
+
+int qheap_table_insert (zhashx_t *table, const void *key, void *item)
+{
+    if (zhashx_insert (table, key, item) == 0)
+        return 0;
+    return zhashx_lookup (table, key) ? WEFT_EINVAL : WEFT_ENOMEM;
+}
+
+/* ------------------------------------------------------------------------ */
+/*  Deadlines                                                                */
+
+int64_t qheap_deadline (int64_t now, int64_t delay)
+{
+    return now > INT64_MAX - delay ? INT64_MAX : now + delay;
 }

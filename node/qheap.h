@@ -1,6 +1,6 @@
 /*  node/qheap.h - the containers of the queue state machine (node/qstate.c):
     a binary min-heap of items keyed by (deadline, seq), an intrusive doubly
-    linked list, and the zhashx tables that index messages.
+    linked list, the zhashx tables that index messages, and deadline sums.
 
     Heap: each entry carries copies of its keys, so sifting never touches the
     items. An indexed heap also keeps a size_t slot inside each item up to
@@ -50,9 +50,10 @@ typedef struct {
 //  any item out.
 void qheap_index (qheap_t *heap, size_t slot_offset);
 
-//  Frees HEAP's array (not the items) and leaves it empty, with no room.
-//  NULL-safe.
-void qheap_release (qheap_t *heap);
+//  Calls DROP (ITEM, ARG) on every item of HEAP, in no particular order,
+//  unless DROP is NULL, then frees HEAP's array and leaves it empty, with no
+//  room. NULL-safe.
+void qheap_release (qheap_t *heap, void (*drop) (void *item, void *arg), void *arg);
 
 //  Makes room for WANT items in HEAP. Returns 0 or WEFT_ENOMEM (HEAP unchanged).
 int qheap_reserve (qheap_t *heap, size_t want);
@@ -81,6 +82,13 @@ size_t qheap_room (const qheap_t *heap);
 //  Borrowed: valid until HEAP changes.
 const qheap_entry_t *qheap_at (const qheap_t *heap, size_t i);
 
+//  The last heap of HEAPS[0 .. N) that holds an item (with heaps by priority,
+//  the highest priority that has one), or NULL when all are empty.
+qheap_t *qheap_last_busy (qheap_t *heaps, int n);
+
+//  Items in HEAPS[0 .. N) altogether.
+size_t qheap_total (const qheap_t *heaps, int n);
+
 //  Checks HEAP's own invariants: size within room, each entry ordered after
 //  its parent, and (indexed) each item's slot. Returns the number of faults.
 int qheap_check (const qheap_t *heap);
@@ -104,8 +112,19 @@ typedef struct {
 //  Appends LINK, on no list, to LIST.
 void qlist_append (qlist_t *list, qlink_t *link);
 
+//  Inserts LINK, on no list, at the head of LIST.
+void qlist_prepend (qlist_t *list, qlink_t *link);
+
+//  Takes the first link off LIST and returns it, or NULL when LIST is empty.
+qlink_t *qlist_pop (qlist_t *list);
+
 //  Unlinks LINK from LIST, which holds it, and clears LINK's neighbours.
 void qlist_unlink (qlist_t *list, qlink_t *link);
+
+//  The item that embeds LINK at OFFSET bytes (offsetof), or NULL when LINK
+//  is NULL. QLIST_ITEM (link, type, member) does the same, typed.
+void *qlist_item (qlink_t *link, size_t offset);
+#define QLIST_ITEM(link, type, member) ((type *)qlist_item ((link), offsetof (type, member)))
 
 //  Checks LIST's links (each prev points back, the tail is the last link),
 //  its size, and that it has no cycle. Returns the number of faults; when it
@@ -122,5 +141,15 @@ zhashx_t *qheap_table_u64 (void);
 //  Creates a zhashx table keyed by NUL-terminated strings, the keys pointing
 //  into the values (no copy, no free). Returns NULL when out of memory.
 zhashx_t *qheap_table_str (void);
+
+//  Inserts ITEM under KEY into TABLE. Returns 0, WEFT_EINVAL when KEY is there
+//  already (TABLE unchanged), or WEFT_ENOMEM.
+int qheap_table_insert (zhashx_t *table, const void *key, void *item);
+
+/* ------------------------------------------------------------------------ */
+/*  Deadlines                                                                */
+
+//  The time DELAY (>= 0) after NOW, saturating at INT64_MAX.
+int64_t qheap_deadline (int64_t now, int64_t delay);
 
 #endif

@@ -5,15 +5,12 @@
       DELAYED    the timer heap, keyed by (deadline, seq);
       IN_FLIGHT  the timer heap too, and its consumer's in-flight list;
       DYING      the dying list, in the order the messages died.
-    Heap entries carry copies of their keys; the timer heap also keeps each
-    message's slot up to date, so any DELAYED or IN_FLIGHT message leaves it in
-    O(log n) without lazy deletion. Lookups go through two zhashx tables (seq,
-    msg_id) whose keys point into the messages themselves (no copies).
-    Heap arrays are reserved at enqueue time for every message of that
-    priority, so moving a message between states never allocates.
-    Consumers with room form a round-robin list: dispatch takes the head and
-    puts it back at the tail while it still has room.
-    The heaps, lists and tables themselves live in node/qheap.c.
+    The timer heap is indexed, so any DELAYED or IN_FLIGHT message leaves it
+    in O(log n). Lookups go through two zhashx tables (seq, msg_id). Heap room
+    is reserved at enqueue time, so moving a message between states never
+    allocates. Consumers with room form a round-robin list: dispatch takes the
+    head and puts it back at the tail while it still has room. The heaps,
+    lists and tables themselves are node/qheap.c.
 */
 #include "node/qstate.h"
 #include "node/qheap.h"
@@ -49,8 +46,7 @@ struct consumer {
     qlist_t flight;                     //  messages in flight to it
     bool in_rr;                         //  on the round-robin list (has room)
     qlink_t rr;                         //  place on the round-robin list
-    consumer_t *prev;                   //  neighbours in the list of all consumers
-    consumer_t *next;                   //  idem
+    qlink_t all;                        //  place in the list of all consumers
 };
 
 //  The queue.
@@ -67,32 +63,13 @@ struct qstate {
     zhashx_t *by_seq;                  //  seq -> msg_t
     zhashx_t *by_id;                   //  msg_id -> msg_t, non-empty ids only
     zhashx_t *by_name;                 //  consumer name -> consumer_t
-    consumer_t *all;                   //  every consumer
+    qlist_t all;                       //  every consumer, the newest first
     qlist_t rr;                        //  consumers with room, the next to serve first
     qstate_stats_t stats;              //  totals (sizes are computed)
 };
 
 /* ------------------------------------------------------------------------ */
 /*  Small helpers                                                            */
-
-//  A + B for B >= 0, saturating at INT64_MAX.
-static int64_t s_add_sat (int64_t a, int64_t b)
-{
-    return a > INT64_MAX - b ? INT64_MAX : a + b;
-}
-
-//  The message that embeds LINK (a link of the dying or an in-flight list),
-//  or NULL when LINK is NULL.
-static msg_t *s_msg_of (qlink_t *link)
-{
-    return link ? (msg_t *)((char *)link - offsetof (msg_t, link)) : NULL;
-}
-
-//  The consumer that embeds round-robin LINK, or NULL when LINK is NULL.
-static consumer_t *s_consumer_of (qlink_t *link)
-{
-    return link ? (consumer_t *)((char *)link - offsetof (consumer_t, rr)) : NULL;
-}
 
 //  Hands PAYLOAD to payload_free, if both exist.
 static void s_payload_free (qstate_t *self, void *payload)
@@ -177,7 +154,7 @@ static void s_make_dying (qstate_t *self, msg_t *msg, int64_t now)
 static void s_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, int64_t now)
 {
     msg->state = QSTATE_IN_FLIGHT;
-    msg->deadline = s_add_sat (now, self->opts.ack_timeout_ms);
+    msg->deadline = qheap_deadline (now, self->opts.ack_timeout_ms);
     msg->consumer = consumer;
     qheap_push (&self->timer, msg->deadline, msg->seq, msg);
     qlist_append (&consumer->flight, &msg->link);
@@ -216,7 +193,7 @@ static void s_requeue (qstate_t *self, msg_t *msg, int64_t delay_ms, int64_t now
     if (s_exhausted (self, msg))
         s_make_dying (self, msg, now);
     else if (delay_ms > 0)
-        s_make_delayed (self, msg, s_add_sat (now, delay_ms));
+        s_make_delayed (self, msg, qheap_deadline (now, delay_ms));
     else
         s_make_ready (self, msg);
 }
@@ -313,19 +290,13 @@ qstate_t *qstate_new (const char *name, const qstate_options_t *opts)
     return self;
 }
 
-//  Frees MSG and its payload, with no bookkeeping (the queue is going away).
-static void s_msg_drop (qstate_t *self, msg_t *msg)
+//  Frees message ITEM and its payload, with no bookkeeping (queue SELF is
+//  going away).
+static void s_msg_drop (void *item, void *self)
 {
+    msg_t *msg = item;
     s_payload_free (self, msg->payload);
     free (msg);
-}
-
-//  Frees every message of HEAP, then its array (the queue is going away).
-static void s_heap_drop (qstate_t *self, qheap_t *heap)
-{
-    for (size_t i = 0; i < qheap_size (heap); i++)
-        s_msg_drop (self, qheap_at (heap, i)->item);
-    qheap_release (heap);
 }
 
 void qstate_destroy (qstate_t **self_p)
@@ -334,18 +305,13 @@ void qstate_destroy (qstate_t **self_p)
         return;
     qstate_t *self = *self_p;
     for (int p = 0; p < QSTATE_PRIORITIES; p++)
-        s_heap_drop (self, &self->ready[p]);
-    s_heap_drop (self, &self->timer);
-    while (self->dying.head) {
-        msg_t *msg = s_msg_of (self->dying.head);
-        self->dying.head = msg->link.next;
-        s_msg_drop (self, msg);
-    }
-    while (self->all) {
-        consumer_t *consumer = self->all;
-        self->all = consumer->next;
-        free (consumer);
-    }
+        qheap_release (&self->ready[p], s_msg_drop, self);
+    qheap_release (&self->timer, s_msg_drop, self);
+    qlink_t *link;
+    while ((link = qlist_pop (&self->dying)))
+        s_msg_drop (QLIST_ITEM (link, msg_t, link), self);
+    while ((link = qlist_pop (&self->all)))
+        free (QLIST_ITEM (link, consumer_t, all));
     zhashx_destroy (&self->by_seq);
     zhashx_destroy (&self->by_id);
     zhashx_destroy (&self->by_name);
@@ -375,25 +341,17 @@ static int s_enqueue_check (qstate_t *self, const char *msg_id, uint8_t priority
     return 0;
 }
 
-//  Why zhashx_insert refused KEY into TABLE: WEFT_EINVAL when the key is
-//  there already, else WEFT_ENOMEM.
-static int s_insert_error (zhashx_t *table, const void *key)
-{
-    return zhashx_lookup (table, key) ? WEFT_EINVAL : WEFT_ENOMEM;
-}
-
 //  Indexes new MSG by seq and msg_id. Returns 0, WEFT_EINVAL for a seq or
 //  msg_id already held, or WEFT_ENOMEM; nothing is indexed on failure.
 static int s_index (qstate_t *self, msg_t *msg)
 {
-    if (zhashx_insert (self->by_seq, &msg->seq, msg))
-        return s_insert_error (self->by_seq, &msg->seq);
-    if (msg->msg_id[0] && zhashx_insert (self->by_id, msg->msg_id, msg)) {
-        int rc = s_insert_error (self->by_id, msg->msg_id);
-        zhashx_delete (self->by_seq, &msg->seq);
+    int rc = qheap_table_insert (self->by_seq, &msg->seq, msg);
+    if (rc || !msg->msg_id[0])
         return rc;
-    }
-    return 0;
+    rc = qheap_table_insert (self->by_id, msg->msg_id, msg);
+    if (rc)
+        zhashx_delete (self->by_seq, &msg->seq);
+    return rc;
 }
 
 int qstate_enqueue (qstate_t *self, uint64_t seq, const char *msg_id, uint8_t priority,
@@ -490,10 +448,7 @@ int qstate_consumer_add (qstate_t *self, const char *consumer, uint32_t prefetch
         free (entry);
         return WEFT_ENOMEM;
     }
-    entry->next = self->all;
-    if (self->all)
-        self->all->prev = entry;
-    self->all = entry;
+    qlist_prepend (&self->all, &entry->all);
     s_consumer_refresh (self, entry);
     return 0;
 }
@@ -504,18 +459,13 @@ static int s_consumer_drop (qstate_t *self, consumer_t *consumer, int64_t now)
 {
     int taken = 0;
     while (consumer->flight.head) {
-        msg_t *msg = s_msg_of (consumer->flight.head);
+        msg_t *msg = QLIST_ITEM (consumer->flight.head, msg_t, link);
         s_detach (self, msg);
         s_requeue (self, msg, 0, now);
         taken++;
     }
     s_rr_unlink (self, consumer);
-    if (consumer->prev)
-        consumer->prev->next = consumer->next;
-    else
-        self->all = consumer->next;
-    if (consumer->next)
-        consumer->next->prev = consumer->prev;
+    qlist_unlink (&self->all, &consumer->all);
     zhashx_delete (self->by_name, consumer->name);
     free (consumer);
     return taken;
@@ -537,14 +487,14 @@ int qstate_consumer_remove_prefix (qstate_t *self, const char *prefix, int64_t n
         return WEFT_EINVAL;
     size_t len = strlen (prefix);
     int removed = 0;
-    consumer_t *consumer = self->all;
-    while (consumer) {
-        consumer_t *next = consumer->next;
+    qlink_t *link = self->all.head;
+    while (link) {
+        consumer_t *consumer = QLIST_ITEM (link, consumer_t, all);
+        link = link->next;
         if (strncmp (consumer->name, prefix, len) == 0) {
             s_consumer_drop (self, consumer, now);
             removed++;
         }
-        consumer = next;
     }
     return removed;
 }
@@ -569,15 +519,6 @@ bool qstate_consumer_exists (qstate_t *self, const char *consumer)
 /* ------------------------------------------------------------------------ */
 /*  Dispatch and outcomes                                                    */
 
-//  The ready heap of highest priority that holds a message, or NULL.
-static qheap_t *s_top_ready (qstate_t *self)
-{
-    for (int p = self->opts.priorities - 1; p >= 0; p--)
-        if (qheap_size (&self->ready[p]))
-            return &self->ready[p];
-    return NULL;
-}
-
 //  Describes MSG, just delivered, in OUT.
 static void s_delivery_fill (const msg_t *msg, qstate_delivery_t *out)
 {
@@ -594,8 +535,9 @@ int qstate_next (qstate_t *self, int64_t now, qstate_delivery_t *out)
 {
     if (!self || !out)
         return WEFT_EINVAL;
-    consumer_t *consumer = s_consumer_of (self->rr.head); //  on the list only while it has room
-    qheap_t *heap = s_top_ready (self);
+    //  A consumer is on the round-robin list only while it has room.
+    consumer_t *consumer = QLIST_ITEM (self->rr.head, consumer_t, rr);
+    qheap_t *heap = qheap_last_busy (self->ready, self->opts.priorities);
     if (!consumer || !heap)
         return 0;
     msg_t *msg = qheap_pop (heap);
@@ -677,7 +619,7 @@ static int s_drain_dying (qstate_t *self, qstate_dead_fn *on_dead, void *arg)
 {
     int count = 0;
     while (self->dying.head) {
-        msg_t *msg = s_msg_of (self->dying.head);
+        msg_t *msg = QLIST_ITEM (self->dying.head, msg_t, link);
         s_detach (self, msg);
         qstate_dead_t dead;
         s_dead_fill (msg, "max_deliver", &dead);
@@ -744,7 +686,7 @@ int qstate_foreach (qstate_t *self, qstate_foreach_fn *fn, void *arg)
         rc = s_heap_walk (&self->timer, fn, arg);
     qstate_info_t info;
     for (qlink_t *link = self->dying.head; link && !rc; link = link->next) {
-        s_info_fill (s_msg_of (link), &info);
+        s_info_fill (QLIST_ITEM (link, msg_t, link), &info);
         rc = fn (&info, arg);
     }
     return rc;
@@ -755,9 +697,7 @@ int qstate_stats (const qstate_t *self, qstate_stats_t *stats)
     if (!self || !stats)
         return WEFT_EINVAL;
     *stats = self->stats;
-    stats->ready = 0;
-    for (int p = 0; p < QSTATE_PRIORITIES; p++)
-        stats->ready += qheap_size (&self->ready[p]);
+    stats->ready = qheap_total (self->ready, QSTATE_PRIORITIES);
     stats->delayed = self->delayed;
     stats->in_flight = qheap_size (&self->timer) - self->delayed;
     stats->dying = self->dying.size;
@@ -808,7 +748,7 @@ static int s_check_list (const qlist_t *list, int state, const consumer_t *consu
     if (faults)
         return faults; //  maybe a cycle: not safe to walk
     for (qlink_t *link = list->head; link; link = link->next) {
-        const msg_t *msg = s_msg_of (link);
+        const msg_t *msg = QLIST_ITEM (link, msg_t, link);
         faults += msg->state != state || msg->consumer != consumer;
     }
     return faults;
@@ -819,18 +759,20 @@ static int s_check_list (const qlist_t *list, int state, const consumer_t *consu
 //  Returns the number of faults.
 static int s_check_consumers (qstate_t *self, size_t *in_flight)
 {
-    int faults = qlist_check (&self->rr);
-    size_t count = 0, on_rr = self->rr.size;
-    for (consumer_t *consumer = self->all; consumer; consumer = consumer->next, count++) {
+    int faults = qlist_check (&self->rr) + qlist_check (&self->all);
+    if (faults)
+        return faults; //  maybe a cycle: not safe to walk
+    size_t on_rr = 0;
+    for (qlink_t *link = self->all.head; link; link = link->next) {
+        consumer_t *consumer = QLIST_ITEM (link, consumer_t, all);
         faults += s_check_list (&consumer->flight, QSTATE_IN_FLIGHT, consumer);
         faults += consumer->flight.size > consumer->prefetch;
         faults += consumer->in_rr != s_has_room (consumer);
         faults += zhashx_lookup (self->by_name, consumer->name) != consumer;
         *in_flight += consumer->flight.size;
+        on_rr += consumer->in_rr;
     }
-    for (consumer_t *consumer = self->all; consumer; consumer = consumer->next)
-        on_rr -= consumer->in_rr;
-    return faults + (on_rr != 0) + (count != zhashx_size (self->by_name));
+    return faults + (on_rr != self->rr.size) + (self->all.size != zhashx_size (self->by_name));
 }
 
 int qstate_check (qstate_t *self)
@@ -838,11 +780,10 @@ int qstate_check (qstate_t *self)
     if (!self)
         return WEFT_EINVAL;
     int faults = 0;
-    size_t ready = 0, held_at = 0, in_flight = 0;
+    size_t ready = qheap_total (self->ready, QSTATE_PRIORITIES), held_at = 0, in_flight = 0;
     for (int p = 0; p < QSTATE_PRIORITIES; p++) {
         faults += s_check_heap (self, &self->ready[p], p);
         faults += qheap_room (&self->ready[p]) < self->held_at[p];
-        ready += qheap_size (&self->ready[p]);
         held_at += self->held_at[p];
     }
     faults += s_check_heap (self, &self->timer, -1);

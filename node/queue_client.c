@@ -15,17 +15,6 @@
 #define REFRESH_EVERY 5            //  intervals between consumer registrations
 #define INTERNAL_BIT  (1ull << 63) //  tokens of transfers this node makes itself
 
-//  The arguments of a "QSEND" command (one frame, from api_queue.c).
-typedef struct {
-    uint64_t token;
-    int type; //  WIRE_QSEND or WIRE_QREDRIVE
-    uint8_t priority, replication, acks;
-    bool blocking;
-    int64_t timeout_ms;
-    char queue[WIRE_TOPIC_MAX + 1];
-    char msg_id[WIRE_MSG_ID_MAX + 1];
-} send_args_t;
-
 void node_confirm_result (node_t *self, uint64_t token, int result)
 {
     char key[24];
@@ -185,15 +174,39 @@ void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
         complete (self, o, msg->status, msg->seq, msg->kind == 1);
 }
 
+//  Asks the owner of the dead-letter queue of ARGS's queue for a redrive.
+static void start_redrive (node_t *self, const queue_args_t *args)
+{
+    wire_queue_t meta;
+    memset (&meta, 0, offsetof (wire_queue_t, seqs));
+    snprintf (meta.queue, sizeof meta.queue, "%s", args->queue);
+    meta.token = args->token;
+    outgoing_t *o = outgoing_new (self, &meta, NULL);
+    if (!o) {
+        node_confirm_result (self, args->token, WEFT_ENOMEM);
+        return;
+    }
+    o->token = args->token;
+    o->type = WIRE_QREDRIVE;
+    o->blocking = true;
+    o->deadline = node_now () + (args->timeout_ms > 0 ? args->timeout_ms : 5000);
+    route (self, o);
+}
+
 void queues_cmd_send (node_t *self)
 {
-    send_args_t args;
+    queue_args_t args;
     zmq_msg_t body;
     zmq_msg_init (&body);
     void *pipe = zsock_resolve (self->pipe);
     if (zmq_recv (pipe, &args, sizeof args, 0) != (int)sizeof args ||
         zmq_msg_recv (&body, pipe, 0) < 0) {
         zmq_msg_close (&body);
+        return;
+    }
+    if (args.type == WIRE_QREDRIVE) {
+        zmq_msg_close (&body);
+        start_redrive (self, &args);
         return;
     }
     wire_queue_t meta;
@@ -310,27 +323,6 @@ void queues_cmd_settle (node_t *self)
     zstr_free (&owner);
     zstr_free (&queue);
     //  no answer: the API thread checked the delivery already (api_queue.c)
-}
-
-void queues_cmd_redrive (node_t *self)
-{
-    send_args_t args;
-    if (zmq_recv (zsock_resolve (self->pipe), &args, sizeof args, 0) != (int)sizeof args)
-        return;
-    wire_queue_t meta;
-    memset (&meta, 0, offsetof (wire_queue_t, seqs));
-    snprintf (meta.queue, sizeof meta.queue, "%s", args.queue);
-    meta.token = args.token;
-    outgoing_t *o = outgoing_new (self, &meta, NULL);
-    if (!o) {
-        node_confirm_result (self, args.token, WEFT_ENOMEM);
-        return;
-    }
-    o->token = args.token;
-    o->type = WIRE_QREDRIVE;
-    o->blocking = true;
-    o->deadline = node_now () + (args.timeout_ms > 0 ? args.timeout_ms : 5000);
-    route (self, o);
 }
 
 //  A dead letter delivered to our redrive consumer: send it back to its queue.

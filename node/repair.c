@@ -145,33 +145,54 @@ static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t 
     self->counters.delivered++;
 }
 
-//  Asks PEER to replay TOPIC from FROM to TO (a gap) and marks ST repairing.
-static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic,
-                           uint64_t from, uint64_t to)
+//  A replay request for PATTERN from FROM_KIND / FROM_VALUE, and in *R_P its
+//  record for the peer's request list (both allocated; NULL when out of memory).
+static wire_replay_req_t *request_new (node_t *self, const char *pattern, int from_kind,
+                                       int64_t from_value, rx_request_t **r_p)
 {
     wire_replay_req_t *req = calloc (1, sizeof *req);
     rx_request_t *r = calloc (1, sizeof *r);
     if (!req || !r) {
         free (req);
         free (r);
-        return;
+        return NULL;
     }
     req->id = r->id = ++self->next_request;
-    snprintf (req->pattern, sizeof req->pattern, "%s", topic);
-    snprintf (r->pattern, sizeof r->pattern, "%s", topic);
-    req->from_kind = WIRE_FROM_SEQ;
-    req->from_value = (int64_t)from;
-    req->to_seq = to;
+    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
+    snprintf (r->pattern, sizeof r->pattern, "%s", pattern);
+    req->from_kind = (uint8_t)from_kind;
+    req->from_value = from_value;
     r->deadline = node_now () + REQUEST_TIMEOUT;
-    if (wire_encode_replay_req (&self->sbuf, req) == 0 &&
-        node_send (self, peer->dealer, NULL, 0) == 0) {
-        st->repair = r->id;
-        zlistx_add_end (peer->requests, r);
-    } else
-        free (r);
-    free (req);
+    *r_p = r;
+    return req;
 }
 
+//  Sends REQ to PEER and files R in its requests (or frees R). True if sent.
+static bool request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
+{
+    int rc = wire_encode_replay_req (&self->sbuf, req);
+    if (rc == 0 && (rc = node_send (self, peer->dealer, NULL, 0)) == 0)
+        zlistx_add_end (peer->requests, r);
+    else
+        free (r);
+    wlog_debug (&self->log, "replay %" PRIu64 " of %s asked of %s (%zu cursors): %d", req->id,
+                req->pattern, peer->name, req->ncursors, rc);
+    return rc == 0;
+}
+
+//  Asks PEER to replay TOPIC from FROM to TO (a gap) and marks ST repairing.
+static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic,
+                           uint64_t from, uint64_t to)
+{
+    rx_request_t *r = NULL;
+    wire_replay_req_t *req = request_new (self, topic, WIRE_FROM_SEQ, (int64_t)from, &r);
+    if (!req)
+        return;
+    req->to_seq = to;
+    if (request_send (self, peer, req, r))
+        st->repair = r->id;
+    free (req);
+}
 //  Holds a live message of ST until the replay in progress ends.
 static void hold (node_t *self, rx_stream_t *st, const node_event_t *ev, zmq_msg_t *topic,
                   zmq_msg_t *body, zmq_msg_t *headers)
@@ -368,19 +389,10 @@ void repair_on_replay_end (node_t *self, peer_t *peer)
 //  Asks PEER to replay what subscription RS covers, from its start or cursors.
 static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
 {
-    wire_replay_req_t *req = calloc (1, sizeof *req);
-    rx_request_t *r = calloc (1, sizeof *r);
-    if (!req || !r) {
-        free (req);
-        free (r);
+    rx_request_t *r = NULL;
+    wire_replay_req_t *req = request_new (self, rs->pattern, rs->from_kind, rs->from_value, &r);
+    if (!req)
         return;
-    }
-    req->id = r->id = ++self->next_request;
-    snprintf (req->pattern, sizeof req->pattern, "%s", rs->pattern);
-    snprintf (r->pattern, sizeof r->pattern, "%s", rs->pattern);
-    req->from_kind = (uint8_t)rs->from_kind;
-    req->from_value = rs->from_value;
-    r->deadline = node_now () + REQUEST_TIMEOUT;
     char prefix[WIRE_NAME_MAX + 40];
     int plen = snprintf (prefix, sizeof prefix, "%s/%s/", rs->name, peer->uuid_hex);
     for (uint64_t *c = zhashx_first (self->cursors);
@@ -400,13 +412,7 @@ static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
         if (st)
             st->repair = r->id;
     }
-    int rc = wire_encode_replay_req (&self->sbuf, req);
-    if (rc == 0 && (rc = node_send (self, peer->dealer, NULL, 0)) == 0)
-        zlistx_add_end (peer->requests, r);
-    else
-        free (r);
-    wlog_debug (&self->log, "replay %" PRIu64 " of %s asked of %s (%zu cursors): %d", req->id,
-                rs->pattern, peer->name, req->ncursors, rc);
+    request_send (self, peer, req, r);
     free (req);
 }
 

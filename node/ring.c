@@ -270,25 +270,13 @@ uint64_t ring_epoch (const ring_t *self)
     return self ? self->epoch : 0;
 }
 
-//  The splitmix64 finalizer (the one hash64 ends with): a bijection whose
-//  every output bit depends on every input bit.
-static uint64_t s_mix64 (uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 //  Score of MEMBER for the queue whose hash64_str is QUEUE_HASH: weight /
 //  -ln (u), u uniform in (0, 1) drawn from the pair. u is an odd multiple
 //  of 2^-53, exact in a double, never 0 or 1; so -ln (u) is in
 //  [1.1e-16, 36.8] and the score finite and positive.
 static double s_score (uint64_t queue_hash, const member_t *member)
 {
-    uint64_t x = s_mix64 (queue_hash ^ member->key);
+    uint64_t x = hash64_mix (queue_hash ^ member->key);
     double u = (double)((x >> 12) << 1 | 1) * 0x1p-53;
     return (double)member->weight / -log (u);
 }
