@@ -579,6 +579,9 @@ static journal_t *s_new (const char *dir, const journal_options_t *opts)
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_filter_policy (self->options, self->filter);
     leveldb_options_set_write_buffer_size (self->options, wbuf);
+    //  entries are mostly small and already compact: snappy costs CPU on every
+    //  replay and compaction and saves little
+    leveldb_options_set_compression (self->options, leveldb_no_compression);
     self->rget = leveldb_readoptions_create ();
     leveldb_readoptions_set_verify_checksums (self->rget, 1);
     self->rscan = leveldb_readoptions_create ();
