@@ -64,6 +64,12 @@ typedef struct {
     uint64_t redriving; //  dead letters the redrive consumer has still to move
 } queue_t;
 
+//  A message id in the order it was first seen, for pruning the dedup window.
+typedef struct {
+    int64_t seen; //  wall ms
+    char key[];   //  "<queue>/<msg_id>"
+} dedup_entry_t;
+
 //  A message staged in the journal this turn, handled after the commit.
 typedef struct {
     queue_t *queue;                        //  where
@@ -145,6 +151,7 @@ struct queues {
     zhashx_t *deliveries;   //  "<owner>/<seq>/<queue>" -> consumer id, unsettled
     zlistx_t *jobs;         //  qjob_t
     zhashx_t *dedup;        //  "<queue>/<msg_id>" -> int64_t first seen (ms, wall)
+    zlistx_t *dedup_fifo;   //  dedup_entry_t, oldest first
     uint64_t next_consumer; //  consumer ids
     uint64_t next_internal; //  internal tokens (high bit set)
     uint32_t max_deliver;   //  queues.max_deliver

@@ -93,13 +93,14 @@ int queues_start (node_t *self, char *err, size_t errlen)
         !(qs->repl_acks = zlistx_new ()) || !(qs->outgoing = zlistx_new ()) ||
         !(qs->by_token = zhashx_new ()) || !(qs->consumers = zhashx_new ()) ||
         !(qs->deliveries = zhashx_new ()) || !(qs->jobs = zlistx_new ()) ||
-        !(qs->dedup = zhashx_new ()) || !(qs->msg = calloc (1, sizeof *qs->msg)) ||
-        !(qs->out = calloc (1, sizeof *qs->out)))
+        !(qs->dedup = zhashx_new ()) || !(qs->dedup_fifo = zlistx_new ()) ||
+        !(qs->msg = calloc (1, sizeof *qs->msg)) || !(qs->out = calloc (1, sizeof *qs->out)))
         return WEFT_ENOMEM;
     zhashx_set_destructor (qs->queues, queue_free);
     zhashx_set_destructor (qs->consumers, (zhashx_destructor_fn *)zstr_free);
     zhashx_set_destructor (qs->deliveries, (zhashx_destructor_fn *)zstr_free);
     zhashx_set_destructor (qs->dedup, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (qs->dedup_fifo, (zlistx_destructor_fn *)zstr_free);
     zlistx_set_destructor (qs->repl_acks, (zlistx_destructor_fn *)zstr_free);
     zlistx_set_destructor (qs->jobs, (zlistx_destructor_fn *)zstr_free);
     qs->max_deliver = (uint32_t)config_int (self->cfg, CFG_QUEUES_MAX_DELIVER);
@@ -161,6 +162,7 @@ void queues_stop (node_t *self)
     zhashx_destroy (&qs->deliveries);
     zlistx_destroy (&qs->jobs);
     zhashx_destroy (&qs->dedup);
+    zlistx_destroy (&qs->dedup_fifo);
     zsock_destroy (&qs->loop);
     free (qs->msg);
     free (qs->out);

@@ -361,6 +361,19 @@ bool queue_dedup_seen (node_t *self, const char *queue, const char *msg_id)
     return *msg_id && zhashx_lookup (self->queues->dedup, key);
 }
 
+//  Remembers KEY (first seen at SEEN) for pruning: ids are pruned in the
+//  order they came, so pruning looks at the oldest ones only.
+static void dedup_remember (node_t *self, const char *key, int64_t seen)
+{
+    size_t len = strlen (key);
+    dedup_entry_t *entry = malloc (sizeof *entry + len + 1);
+    if (!entry)
+        return; //  then it is never pruned: the window only grows for it
+    entry->seen = seen;
+    memcpy (entry->key, key, len + 1);
+    zlistx_add_end (self->queues->dedup_fifo, entry);
+}
+
 void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
 {
     char key[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 2];
@@ -370,6 +383,7 @@ void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
         return;
     *seen = wall_ms ();
     zhashx_update (self->queues->dedup, key, seen);
+    dedup_remember (self, key, *seen);
     char meta[sizeof key + 2];
     snprintf (meta, sizeof meta, "d/%s", key);
     journal_meta_put (self->journal, meta, seen, sizeof *seen);
@@ -385,19 +399,20 @@ void queue_dedup_forget (node_t *self, const char *queue, const char *msg_id)
 void queue_dedup_prune (node_t *self)
 {
     int64_t oldest = wall_ms () - self->queues->dedup_window;
-    zhashx_t *dedup = self->queues->dedup;
-    zlistx_t *old = zlistx_new ();
-    for (int64_t *seen = zhashx_first (dedup); seen && old; seen = zhashx_next (dedup))
-        if (*seen < oldest && zlistx_size (old) < 10000)
-            zlistx_add_end (old, strdup (zhashx_cursor (dedup)));
-    for (char *key = zlistx_first (old); key; key = zlistx_next (old)) {
-        char meta[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 4];
-        snprintf (meta, sizeof meta, "d/%s", key);
-        journal_meta_del (self->journal, meta);
-        zhashx_delete (dedup, key);
-        free (key);
+    zlistx_t *fifo = self->queues->dedup_fifo;
+    dedup_entry_t *entry;
+    for (int budget = 10000; budget > 0 && (entry = zlistx_first (fifo)); budget--) {
+        if (entry->seen >= oldest)
+            break; //  the rest are younger
+        int64_t *seen = zhashx_lookup (self->queues->dedup, entry->key);
+        if (seen && *seen == entry->seen) { //  not seen again since
+            char meta[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 4];
+            snprintf (meta, sizeof meta, "d/%s", entry->key);
+            journal_meta_del (self->journal, meta);
+            zhashx_delete (self->queues->dedup, entry->key);
+        }
+        zlistx_delete (fifo, zlistx_cursor (fifo)); //  frees ENTRY
     }
-    zlistx_destroy (&old);
 }
 
 //  journal_meta_fn: loads one dedup record.
@@ -409,6 +424,8 @@ static void load_dedup (const char *key, const void *value, size_t len, void *ar
         return;
     memcpy (seen, value, sizeof *seen);
     zhashx_update (self->queues->dedup, key + 2, seen);
+    dedup_remember (self, key + 2, *seen); //  the journal scan order is not by time: the
+                                           //  first prune may wait on a younger id, harmless
 }
 
 int queue_dedup_load (node_t *self)
