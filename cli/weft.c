@@ -3,7 +3,8 @@
     weft [global options] COMMAND [args]   (weft --help, weft COMMAND --help)
 
     Joins the fabric as a client-role node (or talks to one node with --node),
-    runs one command (weft_cmds.c) and exits. A plain consumer of weft.h.
+    runs one command (weft_cmds.c, weft_queue.c) and exits. A plain consumer
+    of weft.h.
 */
 #include <stdarg.h>
 #include <stdint.h>
@@ -57,6 +58,37 @@ static const weft_command_t s_commands[] = {
      "stream, count, bytes, first_seq, last_seq, first and last time (UTC), one\n"
      "line per stream; with --json an array of {name, uuid, journal} objects,\n"
      "journal being the status's array (or null for a node without a journal).\n"},
+    {"send", weft_cmd_send, 1, 2, "QUEUE [MESSAGE]",
+     "send MESSAGE, or each line of stdin, to QUEUE",
+     "Sends MESSAGE to QUEUE, or one message per line of stdin when MESSAGE is\n"
+     "absent, and waits until the queue's owner has confirmed each (journaled,\n"
+     "and copied to its replicas). First waits until a member with a journal is\n"
+     "on this node's ring. Exits 0 only when every message was confirmed (a\n"
+     "duplicate --id counts as confirmed), else 1 with how many were not.\n"
+     "--timeout bounds the wait for the ring, then how long send waits with no\n"
+     "confirm coming (for room in the send window, or at the end); reading stdin\n"
+     "is not bounded. Prints nothing, or with --json (also on failure)\n"
+     "{\"sent\": N, \"confirmed\": N, \"duplicates\": N}.\n"},
+    {"recv", weft_cmd_recv, 1, 1, "QUEUE [--count N]", "receive and acknowledge messages of QUEUE",
+     "Consumes QUEUE and prints each message's body on a line, or with --json one\n"
+     "object per line with queue, msg_id, deliveries, priority, reason and\n"
+     "dead_deliveries (dead letters only) and body; each message is acknowledged\n"
+     "once its line is written (--no-ack: never; the owner delivers it again\n"
+     "after its ack timeout, or at once when this command exits). Exits 0 after\n"
+     "N messages (--count), or at --timeout (0: never): 0 without --count,\n"
+     "else 1.\n"},
+    {"ring", weft_cmd_ring, 0, 0, "", "list the ring's members and the queues each owns",
+     "Asks every member for its status and lists the members of the queue ring\n"
+     "(those with a journal): name, uuid, weight and the queues each owns. With\n"
+     "--json an array of {name, uuid, weight, owns: [...]}.\n"},
+    {"queues", weft_cmd_queues, 0, 0, "", "list the queues with their owner and counters",
+     "Asks every member for its status and lists each queue it owns (dead-letter\n"
+     "queues \"Q.dlq\" included): queue, owner, depth (ready), delayed, in_flight,\n"
+     "consumers, delivered, acked, dead. With --json an array of objects with\n"
+     "every counter of the status.\n"},
+    {"redrive", weft_cmd_redrive, 1, 1, "QUEUE", "move the dead letters of QUEUE back into it",
+     "Moves every message of the dead-letter queue QUEUE.dlq back to QUEUE and\n"
+     "prints \"redriven N\", or {\"redriven\": N} with --json.\n"},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
@@ -72,7 +104,11 @@ enum {
     OPT_FROM,
     OPT_DURABLE,
     OPT_ACK,
-    OPT_SYNC
+    OPT_SYNC,
+    OPT_ID,
+    OPT_PRIORITY,
+    OPT_NO_ACK,
+    OPT_PREFETCH
 };
 
 static const struct option s_options[] = {{"json", no_argument, NULL, OPT_JSON},
@@ -84,6 +120,10 @@ static const struct option s_options[] = {{"json", no_argument, NULL, OPT_JSON},
                                           {"durable", required_argument, NULL, OPT_DURABLE},
                                           {"ack", required_argument, NULL, OPT_ACK},
                                           {"sync", required_argument, NULL, OPT_SYNC},
+                                          {"id", required_argument, NULL, OPT_ID},
+                                          {"priority", required_argument, NULL, OPT_PRIORITY},
+                                          {"no-ack", no_argument, NULL, OPT_NO_ACK},
+                                          {"prefetch", required_argument, NULL, OPT_PREFETCH},
                                           {"help", no_argument, NULL, 'h'},
                                           {"version", no_argument, NULL, OPT_VERSION},
                                           {NULL, 0, NULL, 0}};
@@ -147,24 +187,40 @@ static void help_main (void)
             "2 usage error (bad flag or value, unreadable config file).\n");
 }
 
+//  A flag that only some commands take, for their help.
+typedef struct {
+    const char *command; //  the command that takes it
+    const char *flag;    //  the flag, with its value
+    const char *help;    //  one line
+} command_flag_t;
+
+static const command_flag_t s_command_flags[] = {
+    {"sub", "--count N", "exit 0 after N messages"},
+    {"sub", "--from START", "replay first: earliest, latest (default), seq:N, time:UNIX_SECONDS"},
+    {"sub", "--durable NAME", "durable subscription NAME: resume where it was (needs --data DIR)"},
+    {"sub", "--ack manual|auto",
+     "manual (default): acknowledge each message once printed; auto: on receipt"},
+    {"sub", "--data DIR", "the journal that keeps --durable's cursors"},
+    {"sub", "--sync sync|async",
+     "fsync each cursor commit (default), or not: survives kill -9 either way"},
+    {"send", "--id ID", "with MESSAGE: its id ([A-Za-z0-9_.:-], 1 to 128); enqueued once per id"},
+    {"send", "--priority N", "0 (default) to 9: higher priorities are delivered first"},
+    {"recv", "--count N", "exit 0 after N messages"},
+    {"recv", "--prefetch N", "most unacknowledged deliveries held at once (default 100)"},
+    {"recv", "--no-ack", "never acknowledge: the owner delivers them again later"},
+};
+
+#define COMMAND_FLAG_COUNT (sizeof s_command_flags / sizeof s_command_flags[0])
+
 //  Prints the help of COMMAND.
 static void help_command (const weft_command_t *command)
 {
     printf ("Usage: weft [options] %s %s\n\n%s\nOptions:\n", command->name, command->usage,
             command->help);
     help_global_flags ();
-    if (strcmp (command->name, "sub") == 0) {
-        printf ("  %-26s %s\n", "--count N", "exit 0 after N messages");
-        printf ("  %-26s %s\n", "--from START",
-                "replay first: earliest, latest (default), seq:N, time:UNIX_SECONDS");
-        printf ("  %-26s %s\n", "--durable NAME",
-                "durable subscription NAME: resume where it was (needs --data DIR)");
-        printf ("  %-26s %s\n", "--ack manual|auto",
-                "manual (default): acknowledge each message once printed; auto: on receipt");
-        printf ("  %-26s %s\n", "--data DIR", "the journal that keeps --durable's cursors");
-        printf ("  %-26s %s\n", "--sync sync|async",
-                "fsync each cursor commit (default), or not: survives kill -9 either way");
-    }
+    for (size_t i = 0; i < COMMAND_FLAG_COUNT; i++)
+        if (strcmp (s_command_flags[i].command, command->name) == 0)
+            printf ("  %-26s %s\n", s_command_flags[i].flag, s_command_flags[i].help);
     printf ("  %-26s %s\n", "(see weft --help)", "discovery and config options");
 }
 
@@ -218,6 +274,37 @@ static int take_durable_flag (weft_cli_t *self, int code, const char *value, cha
     return *err ? -1 : 0;
 }
 
+//  True when ID can be a message id: 1..128 bytes of [A-Za-z0-9_.:-].
+static bool msg_id_valid (const char *id)
+{
+    size_t len = strlen (id);
+    return len > 0 && len <= 128 &&
+           strspn (id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") == len;
+}
+
+//  Records a flag of the queue commands (--id, --priority, --no-ack,
+//  --prefetch); returns 0 or -1 with ERR.
+static int take_queue_flag (weft_cli_t *self, int code, const char *value, char *err, size_t cap)
+{
+    long long n = 0;
+    if (code == OPT_NO_ACK)
+        self->no_ack = true;
+    else if (code == OPT_ID && msg_id_valid (value))
+        self->msg_id = value;
+    else if (code == OPT_ID)
+        snprintf (err, cap, "--id: '%.40s' is not a message id (1 to 128 of A-Z a-z 0-9 _ . : -)",
+                  value);
+    else if (code == OPT_PRIORITY && cli_parse_int (value, 0, 9, &n) == 0)
+        self->priority = (int)n;
+    else if (code == OPT_PRIORITY)
+        snprintf (err, cap, "--priority: '%.40s' is not a whole number from 0 to 9", value);
+    else if (cli_parse_int (value, 1, 100000, &n) == 0)
+        self->prefetch = (int)n;
+    else
+        snprintf (err, cap, "--prefetch: '%.40s' is not a whole number from 1 to 100000", value);
+    return *err ? -1 : 0;
+}
+
 //  cli_tool_fn: records one of weft's own flags.
 static int take_flag (void *arg, int code, const char *value, char *err, size_t cap)
 {
@@ -242,6 +329,11 @@ static int take_flag (void *arg, int code, const char *value, char *err, size_t 
     case OPT_DURABLE:
     case OPT_ACK:
         return take_durable_flag (self, code, value, err, cap);
+    case OPT_ID:
+    case OPT_PRIORITY:
+    case OPT_NO_ACK:
+    case OPT_PREFETCH:
+        return take_queue_flag (self, code, value, err, cap);
     case OPT_SYNC:
         return cli_flags_add (&self->flags, "--sync", "journal.sync", value, err, cap);
     case OPT_TIMEOUT:
@@ -289,6 +381,56 @@ static int settle_config (weft_cli_t *self, char *err, size_t cap)
     return 0;
 }
 
+//  True when WORD is one of the space-separated words of LIST.
+static bool word_in (const char *word, const char *list)
+{
+    size_t len = strlen (word);
+    for (const char *p = list; (p = strstr (p, word)); p += len)
+        if ((p == list || p[-1] == ' ') && (p[len] == ' ' || !p[len]))
+            return true;
+    return false;
+}
+
+//  Stores in ERR why a flag given does not fit COMMAND (each is taken by a
+//  few commands only); returns -1 then, else 0.
+static int check_flags_fit (const weft_cli_t *self, const char *command, char *err, size_t cap)
+{
+    const struct {
+        const char *flag;     //  the flag
+        bool given;           //  it was given
+        const char *commands; //  the commands that take it, space-separated
+    } flags[] = {
+        {"--count", self->count >= 0, "sub recv"},   {"--from", self->from != NULL, "sub"},
+        {"--durable", self->durable != NULL, "sub"}, {"--ack", self->ack != NULL, "sub"},
+        {"--id", self->msg_id != NULL, "send"},      {"--priority", self->priority >= 0, "send"},
+        {"--no-ack", self->no_ack, "recv"},          {"--prefetch", self->prefetch >= 0, "recv"}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (flags[i].given && !word_in (command, flags[i].commands)) {
+            snprintf (err, cap, "%s: only for %s", flags[i].flag,
+                      strcmp (flags[i].commands, "sub recv") == 0 ? "sub and recv"
+                                                                  : flags[i].commands);
+            return -1;
+        }
+    return 0;
+}
+
+//  Checks the arguments of the queue commands (COMMAND); returns 0 or -1
+//  with ERR.
+static int check_queue_args (const weft_cli_t *self, const char *command, char *err, size_t cap)
+{
+    if (!word_in (command, "send recv redrive"))
+        return 0;
+    const char *queue = self->args[0];
+    if (!cli_topic_valid (queue) || strlen (queue) > 251)
+        snprintf (err, cap, "%s: '%.60s' is not a queue name (topic syntax, at most 251 bytes)",
+                  command, queue);
+    else if (self->msg_id && self->arg_count < 2)
+        snprintf (err, cap, "send: --id needs MESSAGE (each line of stdin gets an id of its own)");
+    else
+        return 0;
+    return -1;
+}
+
 //  Checks the command and its arguments; returns 0 or -1 with ERR.
 static int check_command (weft_cli_t *self, char *err, size_t cap)
 {
@@ -300,13 +442,9 @@ static int check_command (weft_cli_t *self, char *err, size_t cap)
     else if (self->arg_count < command->min_args || self->arg_count > command->max_args)
         snprintf (err, cap, "%s: expected %s%s (see weft %s --help)", command->name,
                   *command->usage ? "arguments " : "no arguments", command->usage, command->name);
-    else if (strcmp (command->name, "sub") != 0 && self->count >= 0)
-        snprintf (err, cap, "--count: only for sub");
-    else if (strcmp (command->name, "sub") != 0 && (self->from || self->durable || self->ack))
-        snprintf (err, cap, "%s: only for sub",
-                  self->from      ? "--from"
-                  : self->durable ? "--durable"
-                                  : "--ack");
+    else if (check_flags_fit (self, command->name, err, cap) ||
+             check_queue_args (self, command->name, err, cap))
+        return -1;
     else if (self->ack && !self->durable)
         snprintf (err, cap, "--ack: only with --durable NAME");
     else if (strcmp (command->name, "pub") == 0 && !cli_topic_valid (self->args[0]))
@@ -401,7 +539,9 @@ int main (int argc, char **argv)
                        .timeout_text = "5",
                        .timeout_ms = 5000,
                        .wait_ms = -1,
-                       .count = -1};
+                       .count = -1,
+                       .priority = -1,
+                       .prefetch = -1};
     if (self.sigfd < 0) {
         perror ("weft: signalfd");
         return CLI_EXIT_FAILURE;

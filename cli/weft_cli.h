@@ -1,9 +1,11 @@
 /*  cli/weft_cli.h - the parts of the weft command line (weft.c: options and
-    dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the commands).
+    dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the topic and
+    status commands; weft_queue.c: the queue commands).
 
     weft joins the fabric as a client-role node, or talks to one node with
-    --node, does one command (peers, pub, sub, status, journal) and exits: 0 ok, 1 runtime failure,
-   2 usage error, with a one-line message on stderr for 1 and 2. See docs/CLI.md.
+    --node, does one command (peers, pub, sub, status, journal, send, recv,
+    ring, queues, redrive) and exits: 0 ok, 1 runtime failure, 2 usage error,
+    with a one-line message on stderr for 1 and 2. See docs/CLI.md.
 */
 #ifndef WEFT_CLI_WEFT_CLI_H
 #define WEFT_CLI_WEFT_CLI_H
@@ -25,11 +27,15 @@ typedef struct {
     int64_t timeout_ms;        //  --timeout (0: no limit)
     int64_t wait_ms;           //  --wait-ms, or -1 for 1.5 x discovery.interval_ms
     const char *node_endpoint; //  --node tcp://HOST:PORT, or NULL
-    long long count;           //  sub --count, or -1
+    long long count;           //  sub and recv --count, or -1
     const char *from;          //  sub --from (earliest, latest, seq:N, time:T), or NULL
     const char *durable;       //  sub --durable NAME, or NULL
     const char *ack;           //  sub --ack as typed, or NULL
     bool ack_auto;             //  sub --ack auto: acknowledged on receipt, not after printing
+    const char *msg_id;        //  send --id, or NULL
+    int priority;              //  send --priority 0..9, or -1
+    bool no_ack;               //  recv --no-ack
+    int prefetch;              //  recv --prefetch, or -1 (100)
     const char *command;       //  the command word, or NULL
     char **args;               //  its arguments (borrowed from argv)
     int arg_count;             //  number of args
@@ -42,8 +48,21 @@ typedef struct {
 typedef enum {
     WAIT_STABLE, //  peers: the peer set unchanged for one interval
     WAIT_READY,  //  pub: a member joined and every joined peer ready
-    WAIT_TARGET  //  status: a member (with --node: the node) joined
+    WAIT_TARGET, //  status: a member (with --node: the node) joined
+    WAIT_RING    //  send, recv, redrive: as WAIT_TARGET, and our ring has a member
 } wait_goal_t;
+
+//  A node whose status weft_each_status () got.
+typedef struct {
+    const char *name; //  its name (borrowed)
+    const char *uuid; //  its UUID (borrowed)
+    size_t index;     //  how many nodes answered before it
+} weft_node_info_t;
+
+//  Called by weft_each_status () with the status JSON of NODE (borrowed for
+//  the call); ARG is the command's own state.
+typedef void (weft_status_fn) (weft_cli_t *self, const weft_node_info_t *node, const char *json,
+                               void *arg);
 
 //  Prints "weft: MESSAGE" on stderr and returns CODE.
 int weft_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
@@ -56,6 +75,18 @@ int64_t weft_deadline (const weft_cli_t *self);
 //  needs a peer was not met in time, CLI_SIGNALED, or a weft_recv () error.
 int weft_wait (weft_cli_t *self, wait_goal_t goal);
 
+//  Reports a failed wait (RC from weft_wait ()) of command NAME, WHAT being
+//  what did not happen in time; returns the exit code (1).
+int weft_wait_failure (const weft_cli_t *self, const char *name, int rc, const char *what);
+
+//  Waits for the targets (WAIT_TARGET), asks each for its status over the
+//  network and calls FN for each that answered. With JSON_ARRAY and --json,
+//  FN opens a JSON array (with its first item) and this closes it. Returns
+//  the exit code of command NAME: 1, reported, when no target joined or
+//  some did not answer (after FN saw the others).
+int weft_each_status (weft_cli_t *self, const char *name, weft_status_fn *fn, void *arg,
+                      bool json_array);
+
 //  True when peer INDEX of PEERS is the one --node named (or any member
 //  without --node), joined: a target of status and of pub's wait.
 bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t index);
@@ -66,5 +97,10 @@ int weft_cmd_pub (weft_cli_t *self);
 int weft_cmd_sub (weft_cli_t *self);
 int weft_cmd_status (weft_cli_t *self);
 int weft_cmd_journal (weft_cli_t *self);
+int weft_cmd_send (weft_cli_t *self);
+int weft_cmd_recv (weft_cli_t *self);
+int weft_cmd_ring (weft_cli_t *self);
+int weft_cmd_queues (weft_cli_t *self);
+int weft_cmd_redrive (weft_cli_t *self);
 
 #endif

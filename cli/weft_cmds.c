@@ -1,5 +1,7 @@
-/*  cli/weft_cmds.c - the commands of weft: peers, pub, sub, status, journal
-    (see weft_cli.h and docs/CLI.md). */
+/*  cli/weft_cmds.c - the commands of weft: peers, pub, sub, status, journal,
+    and the walk over the members' status that status, journal, ring and
+    queues share (see weft_cli.h and docs/CLI.md; the queue commands are in
+    weft_queue.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 
 #include "json.h"
 #include "loop.h"
+#include "table.h"
 #include "weft_cli.h"
 
 //  Fields of a peer, in the order peers --json prints them.
@@ -17,8 +20,7 @@ static const char *const s_peer_fields[] = {"name",         "uuid",  "role",   "
 //  Columns of the peers table.
 static const char *const s_peer_columns[] = {"name", "uuid", "role", "endpoint", "state", NULL};
 
-//  Reports a failed wait RC of command NAME; returns the exit code.
-static int wait_failure (const weft_cli_t *self, const char *name, int rc, const char *what)
+int weft_wait_failure (const weft_cli_t *self, const char *name, int rc, const char *what)
 {
     if (rc == CLI_SIGNALED)
         return weft_fail (CLI_EXIT_FAILURE, "%s: interrupted", name);
@@ -94,7 +96,7 @@ int weft_cmd_peers (weft_cli_t *self)
     int rc = weft_wait (self, WAIT_STABLE);
     weft_peers_t *peers = NULL;
     if (rc || (rc = weft_peers (self->node, &peers)))
-        return wait_failure (self, "peers", rc, "no answer");
+        return weft_wait_failure (self, "peers", rc, "no answer");
     peers_print (self, peers);
     weft_peers_destroy (&peers);
     return CLI_EXIT_OK;
@@ -134,8 +136,8 @@ int weft_cmd_pub (weft_cli_t *self)
     const char *topic = self->args[0];
     int rc = weft_wait (self, WAIT_READY);
     if (rc)
-        return wait_failure (self, "pub", rc,
-                             self->node_endpoint ? "the node did not answer" : "no member joined");
+        return weft_wait_failure (
+            self, "pub", rc, self->node_endpoint ? "the node did not answer" : "no member joined");
     size_t published = 0;
     int code = self->arg_count == 2
                    ? publish_one (self, topic, self->args[1], strlen (self->args[1]), &published)
@@ -284,74 +286,81 @@ static void summary_print (const char *json)
     }
 }
 
-//  Prints the status JSON of one node (peer I of PEERS; PRINTED nodes were
-//  printed before), as the command asks; ARG is the command's own state.
-typedef void (status_print_fn) (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
-                                const char *json, size_t printed, void *arg);
-
-//  status_print_fn of status: the object as is, or a summary line.
-static void status_print (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
-                          const char *json, size_t printed, void *arg)
+//  weft_status_fn of status: the object as is (an item of the --json
+//  array), or a summary line.
+static void status_print (weft_cli_t *self, const weft_node_info_t *node, const char *json,
+                          void *arg)
 {
+    (void)arg;
     if (self->json)
-        printf ("%s%s", printed ? ",\n " : "[", json);
+        printf ("%s%s", node->index ? ",\n " : "[", json);
     else {
-        printf ("%s", peer_field (peers, i, "name"));
+        printf ("%s", node->name);
         summary_print (json);
         printf ("\n");
     }
 }
 
-//  Asks every target for its status and gives it to PRINT; returns the exit
-//  code of command NAME.
-static int status_all (weft_cli_t *self, const char *name, const weft_peers_t *peers,
-                       status_print_fn *print, void *arg)
+//  Asks the target of peer I of PEERS for its status, waiting at most until
+//  the command's deadline; returns 0 with the JSON in *JSON_P or an error.
+static int status_ask (weft_cli_t *self, const weft_peers_t *peers, size_t i, char **json_p)
 {
-    size_t printed = 0, failed = 0;
+    int64_t deadline = weft_deadline (self), left = deadline - cli_now_ms ();
+    return weft_peer_status (self->node, peer_field (peers, i, "uuid"),
+                             deadline < 0 ? 60000
+                             : left > 0   ? (int)left
+                                          : 1,
+                             json_p);
+}
+
+//  Asks every target for its status and gives it to FN; with JSON_ARRAY and
+//  --json closes the array FN opened. Returns the exit code of command NAME
+//  (1 when some did not answer, after the others).
+static int status_all (weft_cli_t *self, const char *name, const weft_peers_t *peers,
+                       weft_status_fn *fn, void *arg, bool json_array)
+{
+    size_t answered = 0, failed = 0;
     const char *failed_name = "", *why = "";
     for (size_t i = 0; i < weft_peers_count (peers); i++) {
         if (!weft_is_target (self, peers, i) || is_self (self, peers, i))
             continue;
-        int64_t deadline = weft_deadline (self), left = deadline - cli_now_ms ();
         char *json = NULL;
-        int rc = weft_peer_status (self->node, peer_field (peers, i, "uuid"),
-                                   deadline < 0 ? 60000
-                                   : left > 0   ? (int)left
-                                                : 1,
-                                   &json);
-        if (rc == 0)
-            print (self, peers, i, json, printed++, arg);
-        else if (failed++ == 0) {
-            failed_name = peer_field (peers, i, "name");
+        weft_node_info_t node = {peer_field (peers, i, "name"), peer_field (peers, i, "uuid"),
+                                 answered};
+        int rc = status_ask (self, peers, i, &json);
+        if (rc == 0) {
+            fn (self, &node, json, arg);
+            answered++;
+        } else if (failed++ == 0) {
+            failed_name = node.name;
             why = weft_strerror (rc);
         }
         weft_free (json);
     }
-    if (self->json)
-        printf ("%s\n", printed ? "]" : "[]");
+    if (json_array && self->json)
+        printf ("%s\n", answered ? "]" : "[]");
     if (failed)
         return weft_fail (CLI_EXIT_FAILURE, "%s: %zu of %zu nodes did not answer (%s: %s)", name,
-                          failed, failed + printed, failed_name, why);
+                          failed, failed + answered, failed_name, why);
     return CLI_EXIT_OK;
 }
 
-//  Waits for the targets of command NAME, then runs status_all () with
-//  PRINT; returns the exit code.
-static int status_command (weft_cli_t *self, const char *name, status_print_fn *print, void *arg)
+int weft_each_status (weft_cli_t *self, const char *name, weft_status_fn *fn, void *arg,
+                      bool json_array)
 {
     int rc = weft_wait (self, WAIT_TARGET);
     weft_peers_t *peers = NULL;
     if (rc || (rc = weft_peers (self->node, &peers)))
-        return wait_failure (self, name, rc,
-                             self->node_endpoint ? "the node did not answer" : "no member joined");
-    int code = status_all (self, name, peers, print, arg);
+        return weft_wait_failure (
+            self, name, rc, self->node_endpoint ? "the node did not answer" : "no member joined");
+    int code = status_all (self, name, peers, fn, arg, json_array);
     weft_peers_destroy (&peers);
     return code;
 }
 
 int weft_cmd_status (weft_cli_t *self)
 {
-    return status_command (self, "status", status_print, NULL);
+    return weft_each_status (self, "status", status_print, NULL, true);
 }
 
 /*  weft journal: the "journal" array of every member's status, printed as a
@@ -367,17 +376,10 @@ static const char *const s_journal_columns[JOURNAL_COLUMNS] = {
 static const char *const s_stream_fields[JOURNAL_COLUMNS - 1] = {
     "stream", "count", "bytes", "first_seq", "last_seq", "first_time_us", "last_time_us"};
 
-//  One row of the journal table: malloc'ed cells.
+//  The table being gathered, and whose streams are being read.
 typedef struct {
-    char *cells[JOURNAL_COLUMNS];
-} journal_row_t;
-
-//  The rows gathered so far.
-typedef struct {
-    journal_row_t *rows; //  the rows, owned
-    size_t count;        //  used rows
-    size_t cap;          //  allocated rows
-    const char *node;    //  name of the node whose streams are being read
+    cli_table_t table; //  node, then the stream's fields
+    const char *node;  //  name of the node whose streams are being read
 } journal_table_t;
 
 //  Writes microseconds since the Unix epoch US as UTC ISO 8601 into BUF
@@ -396,32 +398,14 @@ static void format_time (const char *us, char *buf, size_t cap)
     snprintf (buf, cap, "%s.%06lldZ", date, value % 1000000);
 }
 
-//  Appends a row of NODE and the CELLS that follow it (JOURNAL_COLUMNS - 1
-//  strings, copied) to TABLE.
-static void table_add (journal_table_t *table, const char *node, char *const *cells)
-{
-    if (table->count == table->cap) {
-        size_t cap = table->cap ? table->cap * 2 : 16;
-        journal_row_t *rows = realloc (table->rows, cap * sizeof *rows);
-        if (!rows)
-            return;
-        table->rows = rows;
-        table->cap = cap;
-    }
-    journal_row_t *row = &table->rows[table->count++];
-    row->cells[0] = strdup (node);
-    for (size_t c = 1; c < JOURNAL_COLUMNS; c++)
-        row->cells[c] = strdup (cells[c - 1] ? cells[c - 1] : "-");
-}
-
 //  json_item_fn: adds a row for one stream object ITEM of the node being read.
 static void table_stream (const char *item, void *arg)
 {
-    journal_table_t *table = arg;
+    journal_table_t *journal = arg;
     char values[JOURNAL_COLUMNS - 1][320];
-    char *cells[JOURNAL_COLUMNS - 1];
+    const char *cells[JOURNAL_COLUMNS] = {journal->node};
     for (size_t f = 0; f < JOURNAL_COLUMNS - 1; f++) {
-        cells[f] = values[f];
+        cells[f + 1] = values[f];
         if (!json_get (item, s_stream_fields[f], values[f], sizeof values[f]))
             snprintf (values[f], sizeof values[f], "-");
         else if (strstr (s_stream_fields[f], "_time_us")) {
@@ -430,71 +414,42 @@ static void table_stream (const char *item, void *arg)
             format_time (us, values[f], sizeof values[f]);
         }
     }
-    table_add (table, table->node, cells);
+    cli_table_add (&journal->table, cells);
 }
 
-//  status_print_fn of journal: with --json prints {name, uuid, journal};
+//  weft_status_fn of journal: with --json prints {name, uuid, journal};
 //  else adds the node's streams to the table in ARG.
-static void journal_print (const weft_cli_t *self, const weft_peers_t *peers, size_t i,
-                           const char *json, size_t printed, void *arg)
+static void journal_print (weft_cli_t *self, const weft_node_info_t *node, const char *json,
+                           void *arg)
 {
-    journal_table_t *table = arg;
-    const char *name = peer_field (peers, i, "name");
-    char *journal = json_get_dup (json, "journal");
+    journal_table_t *journal = arg;
+    char *streams = json_get_dup (json, "journal");
     if (self->json) {
-        printf ("%s{\"name\": ", printed ? ",\n " : "[");
-        json_write_string (stdout, name, strlen (name));
-        printf (", \"uuid\": \"%s\", \"journal\": %s}", peer_field (peers, i, "uuid"),
-                journal ? journal : "null");
+        printf ("%s{\"name\": ", node->index ? ",\n " : "[");
+        json_write_string (stdout, node->name, strlen (node->name));
+        printf (", \"uuid\": \"%s\", \"journal\": %s}", node->uuid, streams ? streams : "null");
     } else {
-        size_t before = table->count;
-        table->node = name;
-        if (!journal || json_items (journal, table_stream, table) < 0)
-            table_add (table, name, (char *[]){"(no journal)", NULL, NULL, NULL, NULL, NULL, NULL});
-        else if (table->count == before)
-            table_add (table, name, (char *[]){"(no streams)", NULL, NULL, NULL, NULL, NULL, NULL});
+        size_t before = journal->table.count;
+        journal->node = node->name;
+        const char *none = NULL;
+        if (!streams || json_items (streams, table_stream, journal) < 0)
+            none = "(no journal)";
+        else if (journal->table.count == before)
+            none = "(no streams)";
+        if (none)
+            cli_table_add (&journal->table, (const char *[JOURNAL_COLUMNS]){node->name, none});
     }
-    free (journal);
-}
-
-//  Prints the journal table with aligned columns and frees its rows.
-static void table_print (journal_table_t *table)
-{
-    int width[JOURNAL_COLUMNS];
-    for (size_t c = 0; c < JOURNAL_COLUMNS; c++) {
-        width[c] = (int)strlen (s_journal_columns[c]);
-        for (size_t r = 0; r < table->count; r++) {
-            const char *cell = table->rows[r].cells[c];
-            int w = cell ? (int)strlen (cell) : 0;
-            width[c] = w > width[c] ? w : width[c];
-        }
-    }
-    for (size_t c = 0; c < JOURNAL_COLUMNS; c++)
-        printf ("%-*s%s", c + 1 < JOURNAL_COLUMNS ? width[c] : 0, s_journal_columns[c],
-                c + 1 < JOURNAL_COLUMNS ? "  " : "\n");
-    for (size_t r = 0; r < table->count; r++)
-        for (size_t c = 0; c < JOURNAL_COLUMNS; c++) {
-            const char *cell = table->rows[r].cells[c];
-            printf ("%-*s%s", c + 1 < JOURNAL_COLUMNS ? width[c] : 0, cell ? cell : "",
-                    c + 1 < JOURNAL_COLUMNS ? "  " : "\n");
-        }
-}
-
-//  Frees the rows of TABLE.
-static void table_free (journal_table_t *table)
-{
-    for (size_t r = 0; r < table->count; r++)
-        for (size_t c = 0; c < JOURNAL_COLUMNS; c++)
-            free (table->rows[r].cells[c]);
-    free (table->rows);
+    free (streams);
 }
 
 int weft_cmd_journal (weft_cli_t *self)
 {
-    journal_table_t table = {NULL, 0, 0, ""};
-    int code = status_command (self, "journal", journal_print, &table);
-    if (!self->json && table.count)
-        table_print (&table);
-    table_free (&table);
+    static const size_t pick[JOURNAL_COLUMNS] = {0, 1, 2, 3, 4, 5, 6, 7};
+    journal_table_t journal = {.node = ""};
+    cli_table_init (&journal.table, JOURNAL_COLUMNS);
+    int code = weft_each_status (self, "journal", journal_print, &journal, true);
+    if (!self->json && journal.table.count)
+        cli_table_print (&journal.table, stdout, s_journal_columns, pick, JOURNAL_COLUMNS);
+    cli_table_free (&journal.table);
     return code;
 }

@@ -5,12 +5,14 @@
     wait therefore listens at least one interval (none with --node, whose
     one peer is known at once), then ends as soon as its goal is met, and
     gives up waiting for stragglers at --wait-ms (default 1.5 intervals).
-    Ready-ness is not an event, so the peer table is re-read every TICK_MS
-    while waiting on the node's events.
+    Ready-ness and the ring are not events, so the peer table (and, for
+    WAIT_RING, the node's own status) is re-read every TICK_MS while waiting
+    on the node's events.
 */
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "loop.h"
 #include "weft_cli.h"
 
@@ -22,6 +24,7 @@ typedef struct {
     size_t joined;     //  handshake done (alive or evasive)
     size_t ready;      //  joined, and our subscriptions reached it
     size_t targets;    //  joined targets (weft_is_target)
+    size_t ring;       //  members on our ring (read for WAIT_RING only)
     uint64_t shape;    //  order-independent hash of every uuid and state
 } peer_view_t;
 
@@ -59,8 +62,34 @@ bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t i
     return strcmp (field (peers, index, "role"), "member") == 0;
 }
 
-//  Summarizes the peer table of SELF's node into VIEW; returns 0 or an error.
-static int take_view (weft_cli_t *self, peer_view_t *view)
+//  json_item_fn: counts one item.
+static void count_item (const char *item, void *arg)
+{
+    (void)item;
+    (*(size_t *)arg)++;
+}
+
+//  The number of members on the ring of SELF's node, read from its own
+//  status ("ring": {"members": [...]}); 0 when there is none.
+static size_t ring_size (weft_cli_t *self)
+{
+    char *json = NULL;
+    size_t count = 0;
+    if (weft_status (self->node, &json) == 0) {
+        char *ring = json_get_dup (json, "ring");
+        char *members = ring ? json_get_dup (ring, "members") : NULL;
+        if (members)
+            json_items (members, count_item, &count);
+        free (members);
+        free (ring);
+    }
+    weft_free (json);
+    return count;
+}
+
+//  Summarizes the peer table of SELF's node into VIEW (and its ring, for
+//  GOAL WAIT_RING); returns 0 or an error.
+static int take_view (weft_cli_t *self, wait_goal_t goal, peer_view_t *view)
 {
     weft_peers_t *peers = NULL;
     int rc = weft_peers (self->node, &peers);
@@ -81,6 +110,8 @@ static int take_view (weft_cli_t *self, peer_view_t *view)
             hash_text (hash_text (14695981039346656037ull, field (peers, i, "uuid")), state);
     }
     weft_peers_destroy (&peers);
+    if (goal == WAIT_RING && view->targets > 0)
+        view->ring = ring_size (self);
     return 0;
 }
 
@@ -97,6 +128,8 @@ static bool goal_met (wait_goal_t goal, const peer_view_t *view, const wait_cloc
         return view->targets > 0 && view->ready == view->joined && (settled || gave_up);
     case WAIT_TARGET:
         return view->targets > 0 && (settled || gave_up);
+    case WAIT_RING:
+        return view->targets > 0 && view->ring > 0 && (settled || gave_up);
     }
     return true;
 }
@@ -136,7 +169,7 @@ int weft_wait (weft_cli_t *self, wait_goal_t goal)
     uint64_t shape = 0; //  the shape of an empty table
     for (;;) {
         peer_view_t view;
-        int rc = take_view (self, &view);
+        int rc = take_view (self, goal, &view);
         if (rc)
             return rc;
         clock.now = cli_now_ms ();

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Weft across real network stacks: three hosts in network namespaces on a
 # bridge (addresses in 198.18.0.0/24, which this script owns), each running
-# weftd. They must find each other by real UDP broadcast on their veth and
-# move messages. Everything created here is removed on exit; only processes
-# this script started are stopped, by PID. Nothing touches the machine's real
-# interfaces.
+# weftd (each with a journal). They must find each other by real UDP
+# broadcast on their veth and move messages; a queue must keep every
+# confirmed message across a partition of one host and its healing.
+# Everything created here is removed on exit; only processes this script
+# started are stopped, by PID. Nothing touches the machine's real interfaces.
 #
 # Usage: tests/netns/run.sh [BUILD_DIR]     (default: build)
 # Prints a skip and exits 0 when not root or when `ip netns` does not work.
@@ -39,16 +40,43 @@ cleanup () {
 }
 trap cleanup EXIT
 
-check () {    # check NAME COMMAND...
+check () {    # check NAME COMMAND...: counts and prints the outcome, returns it
     local name=$1; shift
     if "$@"; then echo "netns: PASS $name"; passed=$((passed + 1))
-    else echo "netns: FAIL $name"; failed=$((failed + 1)); fi
+    else echo "netns: FAIL $name"; failed=$((failed + 1)); return 1; fi
 }
 
-# wait_for FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching
-# PATTERN (follows the file as it grows; gives up after SECONDS)
+# wait_for FILE ERE COUNT SECONDS: until FILE has COUNT lines matching ERE.
+# Follows the file as it grows (tail -F, bounded by timeout) and reads it
+# with bash's read, one line at a time (grep -m N may wait for more input
+# than the lines it needs); gives up after SECONDS.
 wait_for () {
-    [ "$(grep -c -- "$2" < <(timeout "$4" tail -n +1 -f "$1" | grep -m "$3" -- "$2"))" -ge "$3" ]
+    local file=$1 re=$2 count=$3 secs=$4 n=0 line fd follower rc=1
+    exec {fd}< <(exec timeout "$secs" tail -n +1 -F "$file" 2>/dev/null 3>&-)
+    follower=$!
+    while IFS= read -r line <&"$fd"; do
+        if [[ $line =~ $re ]] && (( ++n >= count )); then rc=0; break; fi
+    done
+    kill "$follower" 2>/dev/null
+    exec {fd}<&-
+    return "$rc"
+}
+
+# weft_in I ARGS...: runs weft in host I's namespace, on its veth
+weft_in () {
+    local i=$1; shift
+    ip netns exec "${tag}n$i" "$weft" --interface "${tag}p$i" --cluster "$cluster" \
+        --beacon-port 5760 "$@"
+}
+
+# sent_all RC FILE N: weft send exited 0 and its --json output says N confirmed
+sent_all () {
+    [ "$1" -eq 0 ] && grep -q "\"confirmed\": $3," "$2"
+}
+
+# bodies FILE: the distinct bodies of weft recv --json output FILE, sorted
+bodies () {
+    grep -o '"body": "[^"]*"' "$1" | sed 's/^"body": "//; s/"$//' | sort -n -u
 }
 
 ip link add "$bridge" type bridge
@@ -67,7 +95,7 @@ done
 cluster="netns-$$"
 for i in 1 2 3; do
     ip netns exec "${tag}n$i" "$weftd" --name "host$i" --interface "${tag}p$i" \
-        --cluster "$cluster" --beacon-port 5760 --events --sub 'netns.#' \
+        --cluster "$cluster" --beacon-port 5760 --events --sub 'netns.#' --data "$work/data$i" \
         > "$work/out$i" 2> "$work/err$i" &
     pids+=($!)
 done
@@ -87,6 +115,55 @@ check "weft pub from host1 exits 0" test $? -eq 0
 for i in 2 3; do
     check "host$i receives the message" wait_for "$work/out$i" 'msg topic=netns.hello' 1 10
 done
+
+# --- a queue across a partition --------------------------------------------
+# A queue that host1 owns (found by trying names: each gets one message, "0",
+# and `weft queues` tells its owner); 200 messages from host2; host1, the
+# owner, cut off from the bridge; 200 more (two members remain: replication 2
+# is still met); healed; host3 must receive every confirmed message
+# (at-least-once: duplicates are counted, allowed).
+for n in $(seq 1 12); do
+    queue="netq-$n"
+    weft_in 2 --timeout 30 send "$queue" 0 > "$work/probe" 2>&1 || break
+    weft_in 2 --timeout 10 --json queues > "$work/probe" 2>&1
+    grep -q "\"queue\": \"$queue\", \"owner\": \"host1\"" "$work/probe" && break
+done
+echo "netns: queue: $queue, owned by $(grep -o "\"queue\": \"$queue\", \"owner\": \"[^\"]*\"" \
+    "$work/probe" | sed 's/.*"owner": //')"
+seq 1 200 | weft_in 2 --timeout 30 --json send "$queue" > "$work/send1" 2>&1
+check "host2 sends 200 messages to a queue, all confirmed" sent_all $? "$work/send1" 200
+
+ip link set "${tag}v1" down
+check "host2 sees host1 expire once it is cut off" wait_for "$work/out2" '^expired name=host1 ' 1 10
+seq 201 400 | weft_in 2 --timeout 30 --json send "$queue" > "$work/send2" 2>&1
+check "with host1 cut off, host2 sends 200 more, all confirmed" sent_all $? "$work/send2" 200
+check "host1 sees host2 expire" wait_for "$work/out1" '^expired name=host2 ' 1 10
+
+ip link set "${tag}v1" up
+check "host1 sees host2 join again once healed" wait_for "$work/out1" '^join name=host2 ' 2 20
+check "host1 sees host3 join again once healed" wait_for "$work/out1" '^join name=host3 ' 2 20
+check "host2 sees host1 join again once healed" wait_for "$work/out2" '^join name=host1 ' 2 20
+check "host3 sees host1 join again once healed" wait_for "$work/out3" '^join name=host1 ' 2 20
+
+# duplicates take places of --count: ask again for what is still missing
+: > "$work/recv"
+for attempt in 1 2 3 4 5; do
+    missing=$((401 - $(bodies "$work/recv" | wc -l)))
+    [ "$missing" -gt 0 ] || break
+    weft_in 3 --timeout 30 --json recv "$queue" --count "$missing" >> "$work/recv" \
+        2>> "$work/recv.err" || break
+done
+if ! check "host3 receives every confirmed message (0..400) after the healing" \
+    diff -q <(bodies "$work/recv") <(seq 0 400); then
+    # what each member holds of the queue (owner, replica or holder)
+    weft_in 3 --timeout 10 --json status 2>&1 |
+        grep -o '{"name":"host[0-9]"\|{"name":"'"$queue"'"[^}]*}' | sed 's/^/netns: debug: /'
+    sed 's/^/netns: debug: recv: /' "$work/recv.err"
+fi
+echo "netns: queue: $(wc -l < "$work/recv") deliveries of 401 messages," \
+    "$(( $(wc -l < "$work/recv") - $(bodies "$work/recv" | wc -l) )) duplicates"
+weft_in 3 --timeout 10 queues > "$work/queues" 2>&1
+sed 's/^/netns: queue: /' "$work/queues"
 
 kill -9 "${pids[2]}"
 check "host1 sees host3 expire after kill -9" wait_for "$work/out1" '^expired name=host3' 1 5
