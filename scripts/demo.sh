@@ -317,20 +317,39 @@ fi
 
 # --- 5. queues ---------------------------------------------------------------
 
-section "5. queues"
-# QUEUES: the place for the point-to-point walkthrough. Once `weft send` and
-# `weft recv` exist, show here: a queue owned by one member (consistent
-# hashing), send returning after the owner journaled it, two competing
-# consumers, an ack, and redelivery after a consumer dies.
-demo_queues () {
-    if ! "$weft" send --help >/dev/null 2>&1; then
-        say "SKIPPED: point-to-point queues (weft send / weft recv) are being added;"
-        say "see docs/DESIGN.md"
-        return 0
-    fi
-    say "weft send / weft recv exist, but this demo does not show them yet"
-}
-demo_queues
+section "5. queues: point-to-point, confirmed, acknowledged, replicated"
+# The three members own queues (each has a journal). weft send returns only
+# once the owner and its replica (2 copies by default) journaled the message;
+# weft recv acknowledges each message after printing it.
+show "weft \$NET send jobs 'resize photo 1'"
+"$weft" "${net[@]}" --timeout 20 send jobs 'resize photo 1' >"$tmp/send1.out" 2>"$tmp/send.err" ||
+    fail "weft send: $(cat "$tmp/send.err")"
+say "confirmed (exit 0): journaled by the owner and one replica"
+show "printf 'resize photo %s\\n' 2 3 4 5 | weft \$NET send jobs --json"
+printf 'resize photo %s\n' 2 3 4 5 |
+    "$weft" "${net[@]}" --timeout 20 --json send jobs >"$tmp/send2.out" 2>"$tmp/send.err" ||
+    fail "weft send (stdin): $(cat "$tmp/send.err")"
+indent <"$tmp/send2.out"
+show "weft \$NET ring            (who owns what: rendezvous hashing over the live members)"
+"$weft" "${net[@]}" --timeout 20 ring >"$tmp/ring.out" 2>"$tmp/ring.err" ||
+    fail "weft ring: $(cat "$tmp/ring.err")"
+indent <"$tmp/ring.out"
+show "weft \$NET queues"
+"$weft" "${net[@]}" --timeout 20 queues >"$tmp/queues1.out" 2>"$tmp/queues.err" ||
+    fail "weft queues: $(cat "$tmp/queues.err")"
+indent <"$tmp/queues1.out"
+show "weft \$NET recv jobs --count 5"
+"$weft" "${net[@]}" --timeout 20 recv jobs --count 5 >"$tmp/recv.out" 2>"$tmp/recv.err" ||
+    fail "weft recv: $(cat "$tmp/recv.err")"
+indent <"$tmp/recv.out"
+for i in 1 2 3 4 5; do
+    grep -qx "resize photo $i" "$tmp/recv.out" || fail "message 'resize photo $i' was not received"
+done
+say "each message once, in order, acknowledged after it was printed (at-least-once)"
+show "weft \$NET queues          (depth 0: everything was acknowledged)"
+"$weft" "${net[@]}" --timeout 20 queues >"$tmp/queues2.out" 2>"$tmp/queues.err" ||
+    fail "weft queues: $(cat "$tmp/queues.err")"
+indent <"$tmp/queues2.out"
 
 # --- 6. leave ----------------------------------------------------------------
 
