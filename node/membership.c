@@ -14,8 +14,9 @@
 #include "discovery/beacon.h"
 #include "node/config.h"
 
-#define MAX_PEERS 1024 //  gossip never grows the table beyond this
-#define SEED_TAG  'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
+#define MAX_PEERS   1024 //  gossip never grows the table beyond this
+#define LEAVE_GRACE 500  //  ms a leaving beacon waits for the peer's BYE
+#define SEED_TAG    'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
 
 static const char s_hex[] = "0123456789abcdef";
 
@@ -231,14 +232,16 @@ static void send_beacon (node_t *self, bool leaving)
 
 void membership_stop (node_t *self)
 {
-    if (self->udp) {
-        send_beacon (self, true);
-        udp_destroy (&self->udp);
-    }
+    //  BYE first: it travels behind everything already sent to each peer (acks,
+    //  for instance), which a UDP beacon could overtake
     wire_encode_bye (&self->sbuf);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
         zsock_set_linger (p->dealer, 200); //  let BYE leave before the socket closes
         node_send (self, p->dealer, NULL, 0);
+    }
+    if (self->udp) {
+        send_beacon (self, true);
+        udp_destroy (&self->udp);
     }
     zhashx_purge (self->peers);
     for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds)) {
@@ -252,6 +255,13 @@ void membership_stop (node_t *self)
 static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
 {
     peer_t *peer = membership_find (self, beacon->uuid);
+    if (peer && beacon->leaving && peer->incarnation == beacon->incarnation) {
+        //  its BYE (over TCP, behind what it sent last) normally removes it; the
+        //  beacon only makes sure it goes soon if the BYE is lost
+        if (!peer->leaving_at)
+            peer->leaving_at = node_now () + LEAVE_GRACE;
+        return;
+    }
     if (peer && (beacon->leaving || peer->incarnation != beacon->incarnation)) {
         peer_remove (self, peer, WEFT_MSG_LEAVE);
         peer = NULL;
@@ -477,9 +487,12 @@ static void on_interval (node_t *self)
 static void check_peers (node_t *self, int64_t now)
 {
     zlistx_t *expired = zlistx_new ();
+    zlistx_t *left = zlistx_new ();
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
         int64_t silence = now - p->last_seen;
-        if (silence >= self->expire_after)
+        if (p->leaving_at && now >= p->leaving_at)
+            zlistx_add_end (left, p);
+        else if (silence >= self->expire_after)
             zlistx_add_end (expired, p);
         else if (silence >= self->evasive_after && !p->evasive) {
             p->evasive = true;
@@ -489,7 +502,10 @@ static void check_peers (node_t *self, int64_t now)
     }
     for (peer_t *p = zlistx_first (expired); p; p = zlistx_next (expired))
         peer_remove (self, p, WEFT_MSG_EXPIRED);
+    for (peer_t *p = zlistx_first (left); p; p = zlistx_next (left))
+        peer_remove (self, p, WEFT_MSG_LEAVE);
     zlistx_destroy (&expired);
+    zlistx_destroy (&left);
 }
 
 //  Answers status requests whose deadline has passed.

@@ -97,6 +97,7 @@ typedef struct {
     bool evasive;                          //  EVASIVE reported, not heard since
     uint32_t capacity;                     //  ring weight from HELLO; 0 = owns no queues
     int64_t last_seen;                     //  monotonic ms of the last beacon or message
+    int64_t leaving_at;                    //  its leaving beacon came: gone at this time
     zhashx_t *rx;                          //  topic -> rx_stream_t, what we received from it
     zlistx_t *requests;                    //  rx_request_t: replays asked of it, not yet ended
 } peer_t;

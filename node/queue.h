@@ -48,14 +48,15 @@ typedef struct {
 
 //  One queue as this node holds it.
 typedef struct {
-    char name[WIRE_TOPIC_MAX + 1];            //  queue name
-    char stream[WIRE_TOPIC_MAX + 3];          //  "q/<name>"
-    bool owner;                               //  we own it (per our ring)
-    bool active;                              //  owner: loaded and serving
-    qstate_t *q;                              //  owner: the state machine, NULL otherwise
-    zhashx_t *sync_wait;                      //  owner while syncing: holder uuid -> deadline
-    zlistx_t *held;                           //  owner while syncing: QSENDs to handle after
-    zhashx_t *oseqs;                          //  holder: owner seq (decimal) -> local seq
+    char name[WIRE_TOPIC_MAX + 1];   //  queue name
+    char stream[WIRE_TOPIC_MAX + 3]; //  "q/<name>"
+    bool owner;                      //  we own it (per our ring)
+    bool active;                     //  owner: loaded and serving
+    qstate_t *q;                     //  owner: the state machine, NULL otherwise
+    zhashx_t *sync_wait;             //  owner while syncing: holder uuid -> deadline
+    bool resync;                     //  owner: merging the holders' copies after a ring change
+    zlistx_t *held;                  //  owner while syncing: QSENDs to handle after
+    zhashx_t *oseqs;                 //  holder: owner seq (decimal) -> local seq
     char replicas[9][WIRE_UUID_SIZE * 2 + 1]; //  owner: the members we replicate to
     size_t nreplicas;                         //  how many
     uint8_t replication;                      //  owner: largest replication asked for
@@ -185,6 +186,8 @@ void queue_on_settle (node_t *self, const wire_queue_t *msg);
 void queue_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg);
 void queue_on_repl_ack (node_t *self, peer_t *from, const wire_queue_t *msg);
 void queue_activate (node_t *self, queue_t *queue);
+size_t queue_ask_holders (node_t *self, queue_t *queue);
+void queue_sync_check (node_t *self, queue_t *queue);
 void queue_deactivate (node_t *self, queue_t *queue);
 void queue_owner_after_commit (node_t *self, bool ok);
 void queue_dispatch (node_t *self, int64_t now);

@@ -203,6 +203,45 @@ static void finish_activation (node_t *self, queue_t *queue)
     release_held (self, queue);
 }
 
+size_t queue_ask_holders (node_t *self, queue_t *queue)
+{
+    struct queues *qs = self->queues;
+    if (!queue->sync_wait) {
+        queue->sync_wait = zhashx_new ();
+        if (!queue->sync_wait)
+            return 0;
+        zhashx_set_destructor (queue->sync_wait, (zhashx_destructor_fn *)zstr_free);
+    }
+    //  the members ranked after us may have held it before us (or meanwhile)
+    const char *members[4];
+    size_t n = ring_replicas (qs->ring, queue->name, 4, members);
+    memset (qs->out, 0, offsetof (wire_queue_t, seqs));
+    snprintf (qs->out->queue, sizeof qs->out->queue, "%s", queue->name);
+    for (size_t i = 1; i < n; i++) {
+        int64_t *deadline = malloc (sizeof *deadline);
+        if (deadline && queue_send (self, members[i], WIRE_QSYNC_REQ, qs->out, NULL, 0) == 0) {
+            *deadline = node_now () + QUEUE_SYNC_WAIT;
+            zhashx_update (queue->sync_wait, members[i], deadline);
+        } else
+            free (deadline);
+    }
+    return zhashx_size (queue->sync_wait);
+}
+
+void queue_sync_check (node_t *self, queue_t *queue)
+{
+    if (!queue->owner || !queue->sync_wait || zhashx_size (queue->sync_wait) > 0)
+        return;
+    if (!queue->active)
+        finish_activation (self, queue);
+    else if (queue->resync) {
+        //  what the holders had is merged: only now may the replicas be reset
+        zhashx_destroy (&queue->sync_wait);
+        queue->resync = false;
+        queue_replicate_all (self, queue);
+    }
+}
+
 void queue_activate (node_t *self, queue_t *queue)
 {
     struct queues *qs = self->queues;
@@ -219,22 +258,7 @@ void queue_activate (node_t *self, queue_t *queue)
     if (!queue->q)
         return;
     load_entries (self, queue);
-    //  ask the members ranked after us, who may have held it before us
-    queue->sync_wait = zhashx_new ();
-    zhashx_set_destructor (queue->sync_wait, (zhashx_destructor_fn *)zstr_free);
-    const char *members[4];
-    size_t n = ring_replicas (qs->ring, queue->name, 4, members);
-    memset (qs->out, 0, offsetof (wire_queue_t, seqs));
-    snprintf (qs->out->queue, sizeof qs->out->queue, "%s", queue->name);
-    for (size_t i = 1; i < n; i++) {
-        int64_t *deadline = malloc (sizeof *deadline);
-        if (deadline && queue_send (self, members[i], WIRE_QSYNC_REQ, qs->out, NULL, 0) == 0) {
-            *deadline = node_now () + QUEUE_SYNC_WAIT;
-            zhashx_insert (queue->sync_wait, members[i], deadline);
-        } else
-            free (deadline);
-    }
-    if (zhashx_size (queue->sync_wait) == 0)
+    if (queue_ask_holders (self, queue) == 0)
         finish_activation (self, queue);
 }
 
@@ -472,8 +496,7 @@ static void sync_timeouts (node_t *self, queue_t *queue, int64_t now)
         free (uuid);
     }
     zlistx_destroy (&late);
-    if (queue->owner && !queue->active && zhashx_size (queue->sync_wait) == 0)
-        finish_activation (self, queue);
+    queue_sync_check (self, queue);
 }
 
 void queue_owner_tick (node_t *self, int64_t now)

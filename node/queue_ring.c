@@ -203,8 +203,14 @@ static void reassess (node_t *self)
             queue_activate (self, queue);
         else if (!mine && queue->owner)
             queue_deactivate (self, queue);
-        else if (mine && queue->active)
-            queue_replicate_all (self, queue); //  the replica set may have changed
+        else if (mine && queue->active) {
+            //  still ours, but the members changed: someone may have owned it
+            //  meanwhile (a partition healing). Merge what they hold before the
+            //  replica set is (re)copied, or a stale copy would overwrite theirs.
+            queue->resync = true;
+            if (queue_ask_holders (self, queue) == 0)
+                queue_sync_check (self, queue);
+        }
         journal_stats_t held = {0};
         journal_stats (self->journal, queue->stream, &held);
         if (!mine && owner && held.count > 0 && !queue_is_replica (self, name)) {

@@ -258,6 +258,7 @@ void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *ms
     else if (type == WIRE_QSYNC_END) {
         if (queue->sync_wait)
             zhashx_delete (queue->sync_wait, from->uuid_hex);
+        queue_sync_check (self, queue);
         //  answered after the commit that holds what it sent us
         queue_answer_later (self, WIRE_QSYNC_DONE, from->uuid_hex, queue->name, 0);
     } else if (type == WIRE_QSYNC_DONE) {
