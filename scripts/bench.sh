@@ -2,8 +2,8 @@
 # Builds Weft in Release into build-bench and runs the benchmarks, printing their tables
 # (the figures in docs/BENCHMARKS.md come from this command).
 # Usage: scripts/bench.sh [--quick] [more bench_pubsub options, see bench_pubsub --help]
-#   --quick   a run of about 15 s (CI smoke); without it about 1.5 min on 2 CPUs
-#             (pub/sub ~15 s, journal ~25 s, durable topics ~50 s).
+#   --quick   a run of about 20 s (CI smoke); without it about 2.5 min on 2 CPUs
+#             (pub/sub ~15 s, journal ~25 s, durable topics ~50 s, queues ~65 s).
 # Environment:
 #   BENCH_BUILD_DIR  build directory (default build-bench)
 #   WEFT_WERROR      ON to turn warnings into errors (default OFF here: -O3 makes GCC report
@@ -23,6 +23,7 @@ done
 targets=(bench_pubsub)
 [ -f bench/bench_journal.c ] && targets+=(bench_journal)
 [ -f bench/bench_durable.c ] && targets+=(bench_durable)
+[ -f bench/bench_queue.c ] && targets+=(bench_queue)
 
 build () {    # configures and builds the benchmark targets in $dir
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_CLI=OFF -DWEFT_TESTS=OFF \
@@ -62,4 +63,9 @@ fi
 if [ -x "$dir/bench/bench_durable" ]; then
     echo "=== durable topics"
     "$dir/bench/bench_durable" $quick    # --quick: 20000 msgs x 3 runs, replay of 200000
+fi
+
+if [ -x "$dir/bench/bench_queue" ]; then
+    echo "=== queues"
+    "$dir/bench/bench_queue" $quick    # --quick: 5000 msgs x 1 run per row
 fi
