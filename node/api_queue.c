@@ -284,9 +284,14 @@ int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms
     if (rc)
         return rc;
     const char *deliveries = weft_msg_header (msg, "deliveries");
+    queue_settle_args_t args = {.seq = msg->ev.seq, .kind = kind, .delay_ms = delay_ms};
+    args.deliveries = deliveries ? (uint32_t)strtoul (deliveries, NULL, 10) : 0;
+    snprintf (args.owner, sizeof args.owner, "%s", msg->ev.sender);
+    snprintf (args.queue, sizeof args.queue, "%s", msg->topic);
     //  fire and forget, like a publish: the pipe's high-water mark is the brake
-    zsock_send (self->actor, "sss8iii", "SETTLE", msg->ev.sender, msg->topic, msg->ev.seq,
-                deliveries ? atoi (deliveries) : 0, kind, delay_ms);
+    void *pipe = zsock_resolve (zactor_sock (self->actor));
+    zmq_send (pipe, "SETTLE", 6, ZMQ_SNDMORE);
+    zmq_send (pipe, &args, sizeof args, 0);
     pthread_mutex_unlock (&self->cmd_lock);
     return 0;
 }

@@ -417,6 +417,16 @@ typedef struct {
     char msg_id[WIRE_MSG_ID_MAX + 1];    //  producer's id ("": generate one)
 } queue_args_t;
 
+//  The arguments of a "SETTLE" command: one frame (api_queue.c -> queue_client.c).
+typedef struct {
+    char owner[WIRE_UUID_SIZE * 2 + 1]; //  the delivery's owner
+    char queue[WIRE_TOPIC_MAX + 1];     //  its queue
+    uint64_t seq;                       //  delivery id
+    uint32_t deliveries;                //  its delivery count (a redelivery is another one)
+    int kind;                           //  WIRE_SETTLE_*
+    int delay_ms;                       //  nack delay
+} queue_settle_args_t;
+
 //  Commands from the API thread (the frames follow on the pipe).
 void queues_cmd_send (node_t *self);
 void queues_cmd_consume (node_t *self);

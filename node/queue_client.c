@@ -302,27 +302,19 @@ static void delivery_key (const char *owner, uint64_t seq, uint32_t deliveries, 
 
 void queues_cmd_settle (node_t *self)
 {
-    char *owner = NULL, *queue = NULL;
-    uint64_t seq = 0;
-    int kind = 0, delay = 0, deliveries = 0;
-    int rc = zsock_recv (self->pipe, "ss8iii", &owner, &queue, &seq, &deliveries, &kind, &delay) < 0
-                 ? WEFT_EINVAL
-                 : WEFT_ENOTFOUND;
+    queue_settle_args_t args;
+    if (zmq_recv (zsock_resolve (self->pipe), &args, sizeof args, 0) != (int)sizeof args)
+        return;
+    args.owner[sizeof args.owner - 1] = 0;
+    args.queue[sizeof args.queue - 1] = 0;
     char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
-    if (owner && queue) {
-        delivery_key (owner, seq, (uint32_t)deliveries, queue, key, sizeof key);
-        char *consumer = zhashx_lookup (self->queues->deliveries, key);
-        if (consumer) {
-            settle (self, owner, queue, consumer, seq, kind, delay);
-            zhashx_delete (self->queues->deliveries, key);
-            rc = 0;
-        }
-    }
-    if (rc)
+    delivery_key (args.owner, args.seq, args.deliveries, args.queue, key, sizeof key);
+    char *consumer = zhashx_lookup (self->queues->deliveries, key);
+    if (consumer) {
+        settle (self, args.owner, args.queue, consumer, args.seq, args.kind, args.delay_ms);
+        zhashx_delete (self->queues->deliveries, key);
+    } else //  no answer either way: the API thread checked the delivery already (api_queue.c)
         wlog_debug (&self->log, "settle of an unknown delivery ignored");
-    zstr_free (&owner);
-    zstr_free (&queue);
-    //  no answer: the API thread checked the delivery already (api_queue.c)
 }
 
 //  A dead letter delivered to our redrive consumer: send it back to its queue.
