@@ -374,7 +374,11 @@ static void s_stage_records (journal_t *self)
     uint8_t key[JK_STREAM_LEN];
     uint8_t value[JREC_HEADER + JOURNAL_NAME_MAX];
     for (size_t i = 0; i < self->ndirty; i++) {
-        const jstream_t *s = self->streams[self->dirty[i]];
+        jstream_t *s = self->streams[self->dirty[i]];
+        if (s->trim_due) {
+            s->trim_due = false;
+            jstream_index_trim (self, s);
+        }
         jkey_prefix (key, JK_STREAM, s->sid);
         size_t vlen = s_record_encode (s, value);
         leveldb_writebatch_put (self->batch, (const char *)key, sizeof key, (const char *)value,

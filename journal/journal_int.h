@@ -77,6 +77,7 @@ typedef struct {
     jstate_t committed; //  as on disk
     jstate_t staged;    //  committed + the pending batch
     bool dirty;         //  touched by the pending batch
+    bool trim_due;      //  its first entry moved in this batch: trim the time index at commit
     jpend_t *pend;      //  entries appended in the pending batch, seq order
     size_t npend;       //  used entries of pend
     size_t pend_cap;    //  allocated entries of pend
@@ -184,6 +185,10 @@ int jready (journal_t *self);
 
 //  journal.c: returns the stream named NAME, or NULL.
 jstream_t *jstream_find (const journal_t *self, const char *name);
+
+//  journal_write.c: stages the deletion of S's time-index points below its
+//  first seq (once per commit, for streams whose first entry moved).
+void jstream_index_trim (journal_t *self, jstream_t *s);
 
 //  journal.c: marks S as touched by the pending batch (never allocates).
 void jstream_touch (journal_t *self, jstream_t *s);

@@ -224,7 +224,7 @@ int journal_append (journal_t *self, const char *stream, uint64_t seq, int64_t t
 
 //  Stages the deletion of S's committed time-index points below its first
 //  seq. Best effort: a stale point only makes a time seek scan a little more.
-static void s_index_trim (journal_t *self, jstream_t *s)
+void jstream_index_trim (journal_t *self, jstream_t *s)
 {
     leveldb_iterator_t *it = jscan (self);
     uint8_t prefix[JK_PREFIX_LEN];
@@ -267,7 +267,7 @@ static int s_remove (journal_t *self, jstream_t *s, const jfound_t *f, jfound_t 
     if (f->seq == st->first_seq) {
         st->first_seq = found ? next->seq : st->last_seq + 1;
         st->first_time_us = found ? next->time_us : 0;
-        s_index_trim (self, s);
+        s->trim_due = true; //  once per commit, not per removal: a queue acks FIFO
     }
     if (has_next)
         *has_next = found;
