@@ -334,10 +334,12 @@ uint64_t journal_next_seq (const journal_t *self, const char *stream)
 
 //  Returns this batch's committed-data iterator. LevelDB iterators see the
 //  database as of their creation; it changes only at commit, which drops it.
+//  (it fills the block cache: deletes and index trims look up entries near
+//  each other, again and again; long scans of whole streams use rscan)
 leveldb_iterator_t *jscan (journal_t *self)
 {
     if (!self->scan)
-        self->scan = leveldb_create_iterator (self->db, self->rscan);
+        self->scan = leveldb_create_iterator (self->db, self->rget);
     return self->scan;
 }
 
