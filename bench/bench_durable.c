@@ -25,9 +25,6 @@
     This is a benchmark, not a test: it prints tables and exits 0 unless
     something could not be set up at all.
 */
-#include <errno.h>
-#include <ftw.h>
-#include <leveldb/c.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -36,10 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "journal/journal.h"
 #include "weft.h"
 
@@ -115,117 +111,20 @@ int __wrap_journal_commit (journal_t *self, bool sync)
 }
 
 /* ---------------------------------------------------------------------------
-   Small helpers
-*/
-
-//  Monotonic nanoseconds.
-static int64_t now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  Monotonic milliseconds.
-static int64_t now_ms (void)
-{
-    return now_ns () / 1000000;
-}
-
-//  CPU time of the whole process (every thread), nanoseconds.
-static int64_t cpu_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  Prints a message and exits: the benchmark cannot go on.
-static void die (const char *what, const char *detail)
-{
-    fprintf (stderr, "bench_durable: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit (1);
-}
-
-//  qsort comparator for doubles.
-static int cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-//  Median of N values (reorders V).
-static double median (double *v, int n)
-{
-    qsort (v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-//  Removes one file or directory, for nftw.
-static int rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove (path);
-}
-
-//  Removes PATH and everything under it.
-static void rmrf (const char *path)
-{
-    nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-//  Fills BODY (SIZE bytes, SIZE >= 1) with a pattern whose first byte is MARK.
-static void fill_body (char *body, size_t size, char mark)
-{
-    for (size_t i = 0; i < size; i++)
-        body[i] = (char)('a' + i % 26);
-    body[0] = mark;
-}
-
-/* ---------------------------------------------------------------------------
    Nodes
 */
-
-//  Sets KEY=VALUE or dies.
-static void must_set (weft_config_t *cfg, const char *key, const char *value)
-{
-    if (weft_config_set (cfg, key, value))
-        die ("config", weft_config_error (cfg));
-}
 
 //  A config for node NAME pinned to loopback in this process's cluster; with
 //  JOURNAL (a directory) journaling the bench topics in MODE (sync, async).
 static weft_config_t *bench_config (const char *name, const char *journal, const char *mode)
 {
-    weft_config_t *cfg = weft_config_new ();
-    if (!cfg)
-        die ("out of memory", NULL);
-    char port[16];
-    snprintf (port, sizeof port, "%d", s_port);
-    must_set (cfg, "node.name", name);
-    must_set (cfg, "cluster.name", s_cluster);
-    must_set (cfg, "discovery.interface", "lo");
-    must_set (cfg, "discovery.port", port);
-    must_set (cfg, "log.level", "error");
+    weft_config_t *cfg = bench_loopback_config (name, s_cluster, s_port);
     if (journal) {
-        must_set (cfg, "journal.dir", journal);
-        must_set (cfg, "journal.sync", mode);
-        must_set (cfg, "durable.topics", TOPIC_DURABLE "," TOPIC_REPLAY);
+        bench_must_set (cfg, "journal.dir", journal);
+        bench_must_set (cfg, "journal.sync", mode);
+        bench_must_set (cfg, "durable.topics", TOPIC_DURABLE "," TOPIC_REPLAY);
     }
     return cfg;
-}
-
-//  Creates and starts a node from CFG (destroyed here), or dies.
-static weft_node_t *bench_node (weft_config_t *cfg)
-{
-    int err = 0;
-    weft_node_t *node = weft_node_new (cfg, &err);
-    weft_config_destroy (&cfg);
-    if (!node)
-        die ("weft_node_new", weft_strerror (err));
-    if (weft_node_start (node))
-        die ("weft_node_start", weft_node_error (node));
-    return node;
 }
 
 //  Returns counter NAME of NODE's status (0 if absent).
@@ -241,27 +140,13 @@ static uint64_t counter (weft_node_t *node, const char *name)
     return value;
 }
 
-//  True when NODE sees at least one peer alive and ready.
-static bool peer_ready (weft_node_t *node)
-{
-    weft_peers_t *peers = NULL;
-    bool ready = false;
-    if (weft_peers (node, &peers))
-        return false;
-    for (size_t i = 0; i < weft_peers_count (peers); i++)
-        ready |= strcmp (weft_peers_get (peers, i, "state"), "alive") == 0 &&
-                 strcmp (weft_peers_get (peers, i, "ready"), "yes") == 0;
-    weft_peers_destroy (&peers);
-    return ready;
-}
-
 //  Waits until A and B see each other alive and ready, or dies.
 static void wait_ready (weft_node_t *a, weft_node_t *b)
 {
-    int64_t deadline = now_ms () + READY_MS;
-    while (!peer_ready (a) || !peer_ready (b)) {
-        if (now_ms () > deadline)
-            die ("nodes did not see each other ready in time", NULL);
+    int64_t deadline = bench_now_ms () + READY_MS;
+    while (bench_peers_alive (a, true) < 1 || bench_peers_alive (b, true) < 1) {
+        if (bench_now_ms () > deadline)
+            bench_die ("nodes did not see each other ready in time", NULL);
         weft_msg_t *msg = NULL;
         if (weft_recv (a, &msg, 2) == 0) //  a bounded wait on A's events
             weft_msg_destroy (&msg);
@@ -273,12 +158,12 @@ static void wait_ready (weft_node_t *a, weft_node_t *b)
 static void probe (weft_node_t *from, weft_node_t *to, const char *topic)
 {
     char body[16];
-    fill_body (body, sizeof body, MARK_WARM);
-    int64_t deadline = now_ms () + READY_MS;
+    bench_fill_body (body, sizeof body, MARK_WARM);
+    int64_t deadline = bench_now_ms () + READY_MS;
     bool through = false;
     while (!through) {
-        if (now_ms () > deadline)
-            die ("no probe got through", topic);
+        if (bench_now_ms () > deadline)
+            bench_die ("no probe got through", topic);
         weft_publish (from, topic, body, sizeof body);
         weft_msg_t *msg = NULL;
         while (!through && weft_recv (to, &msg, 20) == 0) {
@@ -297,11 +182,11 @@ static void pair_open (pair_t *self, const opts_t *o, const char *mode, int run)
 {
     char dir[300];
     snprintf (dir, sizeof dir, "%s/pub-%s-%d", o->dir, mode, run);
-    rmrf (dir);
+    bench_rmrf (dir);
     self->a = bench_node (bench_config ("bench-pub", dir, mode));
     self->b = bench_node (bench_config ("bench-sub", NULL, NULL));
     if (weft_subscribe (self->b, TOPIC_DURABLE) || weft_subscribe (self->b, TOPIC_VOLATILE))
-        die ("weft_subscribe", NULL);
+        bench_die ("weft_subscribe", NULL);
     wait_ready (self->a, self->b);
     probe (self->a, self->b, TOPIC_VOLATILE);
     probe (self->a, self->b, TOPIC_DURABLE);
@@ -314,7 +199,7 @@ static void pair_close (pair_t *self, const opts_t *o, const char *mode, int run
     weft_node_destroy (&self->b);
     char dir[300];
     snprintf (dir, sizeof dir, "%s/pub-%s-%d", o->dir, mode, run);
-    rmrf (dir);
+    bench_rmrf (dir);
 }
 
 /* ---------------------------------------------------------------------------
@@ -329,7 +214,7 @@ static void *publisher (void *arg)
     char *body = malloc (job->size);
     if (!body)
         return NULL;
-    fill_body (body, job->size, MARK_MEASURE);
+    bench_fill_body (body, job->size, MARK_MEASURE);
     for (int i = 0; i < job->count; i++)
         weft_publish (job->node, job->topic, body, job->size);
     free (body);
@@ -342,12 +227,12 @@ static void *publisher (void *arg)
 static long receive (weft_node_t *node, long count, int64_t deadline, int64_t *last)
 {
     long got = 0;
-    int64_t now = now_ns ();
+    int64_t now = bench_now_ns ();
     *last = now;
     while (got < count && now < deadline && now - *last < (int64_t)IDLE_MS * 1000000) {
         weft_msg_t *msg = NULL;
         int rc = weft_recv (node, &msg, 100);
-        now = now_ns ();
+        now = bench_now_ns ();
         if (rc)
             continue;
         size_t len = 0;
@@ -370,13 +255,13 @@ static tp_result_t tp_run (pair_t *pair, const opts_t *o, const char *topic, siz
     uint64_t repaired = counter (pair->b, "repaired");
     pub_job_t job = {pair->a, topic, size, o->count};
     pthread_t thread;
-    int64_t cpu = cpu_ns (), start = now_ns (), last = start;
+    int64_t cpu = bench_cpu_ns (), start = bench_now_ns (), last = start;
     if (pthread_create (&thread, NULL, publisher, &job))
-        die ("pthread_create", NULL);
+        bench_die ("pthread_create", NULL);
     long got = receive (pair->b, o->count, start + (int64_t)o->deadline_ms * 1000000, &last);
     pthread_join (thread, NULL);
     r.msgs_per_s = last > start ? (double)got / ((double)(last - start) / 1e9) : 0;
-    r.cpu_us = got ? (double)(cpu_ns () - cpu) / 1e3 / (double)got : 0;
+    r.cpu_us = got ? (double)(bench_cpu_ns () - cpu) / 1e3 / (double)got : 0;
     r.lost = o->count - got;
     r.commits = atomic_load (&s_commits) - commits;
     r.journaled = counter (pair->a, "journaled") - journaled;
@@ -389,112 +274,11 @@ static tp_result_t tp_run (pair_t *pair, const opts_t *o, const char *topic, siz
    Raw LevelDB baseline (in a child process, see the top of the file)
 */
 
-//  Big-endian store of V into P (8 bytes).
-static void put64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-//  Opens a database in PATH configured like the journal's (paranoid checks,
-//  bloom filter, 8 MiB cache, 4 MiB write buffer); dies on failure.
-static leveldb_t *raw_open (const char *path, leveldb_options_t *options)
-{
-    leveldb_options_set_create_if_missing (options, 1);
-    leveldb_options_set_paranoid_checks (options, 1);
-    leveldb_options_set_write_buffer_size (options, 4u << 20);
-    char *err = NULL;
-    leveldb_t *db = leveldb_open (options, path, &err);
-    if (err)
-        die (path, err);
-    return db;
-}
-
-//  Writes batches of BATCH entries of SIZE bytes (key 'E' sid seq, value
-//  time + payload, as the journal's) into DB for MS milliseconds; returns
-//  entries per second.
-static double raw_write (leveldb_t *db, bool sync, size_t size, size_t batch, int ms)
-{
-    leveldb_writeoptions_t *wopts = leveldb_writeoptions_create ();
-    leveldb_writeoptions_set_sync (wopts, sync);
-    leveldb_writebatch_t *wb = leveldb_writebatch_create ();
-    uint8_t key[13] = {'E', 0, 0, 0, 1}, *value = calloc (1, 8 + size);
-    uint64_t seq = 1, done = 0;
-    int64_t start = now_ns (), end = start + (int64_t)ms * 1000000, now = start;
-    while (value && now < end) {
-        for (size_t i = 0; i < batch; i++, seq++) {
-            put64 (key + 5, seq);
-            put64 (value, seq);
-            leveldb_writebatch_put (wb, (const char *)key, sizeof key, (const char *)value,
-                                    8 + size);
-        }
-        char *err = NULL;
-        leveldb_write (db, wopts, wb, &err);
-        leveldb_writebatch_clear (wb);
-        if (err)
-            die ("leveldb_write", err);
-        done += batch;
-        now = now_ns ();
-    }
-    free (value);
-    leveldb_writebatch_destroy (wb);
-    leveldb_writeoptions_destroy (wopts);
-    return (double)done / ((double)(now - start) / 1e9);
-}
-
-//  --raw-child SYNC SIZE BATCH MS DIR: one raw run on a fresh database in
-//  DIR/raw, printing entries per second. Returns the exit code.
-static int raw_child (char **argv)
-{
-    char path[300];
-    snprintf (path, sizeof path, "%s/raw", argv[4]);
-    rmrf (path);
-    leveldb_cache_t *cache = leveldb_cache_create_lru (8u << 20);
-    leveldb_filterpolicy_t *filter = leveldb_filterpolicy_create_bloom (10);
-    leveldb_options_t *options = leveldb_options_create ();
-    leveldb_options_set_cache (options, cache);
-    leveldb_options_set_filter_policy (options, filter);
-    leveldb_t *db = raw_open (path, options);
-    double rate = raw_write (db, atoi (argv[0]) != 0, (size_t)atol (argv[1]),
-                             (size_t)atol (argv[2]), atoi (argv[3]));
-    leveldb_close (db);
-    leveldb_options_destroy (options);
-    leveldb_filterpolicy_destroy (filter);
-    leveldb_cache_destroy (cache);
-    rmrf (path);
-    printf ("%.0f\n", rate);
-    return 0;
-}
-
 //  Runs one raw LevelDB measurement in a fresh process (this program with
 //  --raw-child); returns entries per second, or -1.
 static double raw_measure (const opts_t *o, bool sync, size_t size, size_t batch)
 {
-    char args[4][32];
-    snprintf (args[0], sizeof args[0], "%d", sync ? 1 : 0);
-    snprintf (args[1], sizeof args[1], "%zu", size);
-    snprintf (args[2], sizeof args[2], "%zu", batch);
-    snprintf (args[3], sizeof args[3], "%d", o->raw_ms);
-    int fds[2];
-    if (pipe (fds))
-        return -1;
-    fflush (stdout);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl (o->self_path, "bench_durable", "--raw-child", args[0], args[1], args[2], args[3],
-               o->dir, (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    char text[64] = "";
-    ssize_t n = pid > 0 ? read (fds[0], text, sizeof text - 1) : -1;
-    close (fds[0]);
-    if (pid > 0)
-        waitpid (pid, NULL, 0);
-    return n > 0 ? atof (text) : -1;
+    return bench_ldb_spawn (o->self_path, "bench_durable", sync, size, batch, o->raw_ms, o->dir);
 }
 
 /* ---------------------------------------------------------------------------
@@ -515,7 +299,7 @@ static double median_of (const tp_result_t *v, int n, size_t offset)
     double values[MAX_RUNS];
     for (int i = 0; i < n; i++)
         memcpy (&values[i], (const char *)&v[i] + offset, sizeof values[i]);
-    return median (values, n);
+    return bench_median (values, n);
 }
 
 //  Prints one run of a row (--verbose).
@@ -554,7 +338,7 @@ static void tp_row (const opts_t *o, const char *mode, size_t size)
     double batch = median_of (row.durable, o->runs, offsetof (tp_result_t, batch));
     double dcpu = median_of (row.durable, o->runs, offsetof (tp_result_t, cpu_us));
     double vcpu = median_of (row.volatile_, o->runs, offsetof (tp_result_t, cpu_us));
-    double raw = median (row.raw, o->runs);
+    double raw = bench_median (row.raw, o->runs);
     printf ("%-5s %5zu %12.0f %12.0f %7.2fx %8.1f %12.0f %7.2fx %6.2f / %-6.2f %6ld\n", mode, size,
             dur, vol, vol > 0 ? dur / vol : 0, batch, raw, raw > 0 ? dur / raw : 0, dcpu, vcpu,
             lost);
@@ -585,10 +369,10 @@ static void bench_throughput (const opts_t *o)
 //  Waits until NODE has journaled COUNT messages, or dies.
 static void wait_journaled (weft_node_t *node, uint64_t count, int timeout_ms)
 {
-    int64_t deadline = now_ms () + timeout_ms;
+    int64_t deadline = bench_now_ms () + timeout_ms;
     while (counter (node, "journaled") < count) {
-        if (now_ms () > deadline)
-            die ("the journal did not take every message in time", NULL);
+        if (bench_now_ms () > deadline)
+            bench_die ("the journal did not take every message in time", NULL);
         weft_msg_t *msg = NULL;
         if (weft_recv (node, &msg, 10) == 0)
             weft_msg_destroy (&msg);
@@ -600,21 +384,21 @@ static void wait_journaled (weft_node_t *node, uint64_t count, int timeout_ms)
 static int64_t receive_replay (weft_node_t *late, uint64_t count, int deadline_ms)
 {
     uint64_t next = 1;
-    int64_t deadline = now_ns () + (int64_t)deadline_ms * 1000000, last = now_ns ();
-    while (next <= count && now_ns () < deadline) {
+    int64_t deadline = bench_now_ns () + (int64_t)deadline_ms * 1000000, last = bench_now_ns ();
+    while (next <= count && bench_now_ns () < deadline) {
         weft_msg_t *msg = NULL;
         if (weft_recv (late, &msg, 100))
             continue;
         if (weft_msg_kind (msg) == WEFT_MSG_MESSAGE) {
             if (weft_msg_seq (msg) != next)
-                die ("replay out of order", NULL);
+                bench_die ("replay out of order", NULL);
             next++;
-            last = now_ns ();
+            last = bench_now_ns ();
         }
         weft_msg_destroy (&msg);
     }
     if (next <= count)
-        die ("the late joiner did not get every message in time", NULL);
+        bench_die ("the late joiner did not get every message in time", NULL);
     return last;
 }
 
@@ -625,15 +409,15 @@ static int64_t receive_replay (weft_node_t *late, uint64_t count, int deadline_m
 static double replay_run (const opts_t *o, uint64_t count, weft_node_t **late_p, double *cpu_us)
 {
     weft_node_t *late = *late_p = bench_node (bench_config ("bench-late", NULL, NULL));
-    int64_t deadline = now_ms () + READY_MS;
-    while (!peer_ready (late))
-        if (now_ms () > deadline)
-            die ("the late joiner did not see the publisher", NULL);
-    int64_t start = now_ns (), cpu = cpu_ns ();
+    int64_t deadline = bench_now_ms () + READY_MS;
+    while (bench_peers_alive (late, true) < 1)
+        if (bench_now_ms () > deadline)
+            bench_die ("the late joiner did not see the publisher", NULL);
+    int64_t start = bench_now_ns (), cpu = bench_cpu_ns ();
     if (weft_subscribe_from (late, TOPIC_REPLAY, "earliest"))
-        die ("weft_subscribe_from", NULL);
+        bench_die ("weft_subscribe_from", NULL);
     int64_t last = receive_replay (late, count, o->deadline_ms);
-    *cpu_us = (double)(cpu_ns () - cpu) / 1e3 / (double)count;
+    *cpu_us = (double)(bench_cpu_ns () - cpu) / 1e3 / (double)count;
     return (double)count / ((double)(last - start) / 1e9);
 }
 
@@ -642,16 +426,16 @@ static void bench_replay (const opts_t *o)
 {
     char dir[300];
     snprintf (dir, sizeof dir, "%s/replay", o->dir);
-    rmrf (dir);
+    bench_rmrf (dir);
     weft_node_t *pub = bench_node (bench_config ("bench-pub", dir, "async"));
     char body[64];
-    fill_body (body, sizeof body, MARK_MEASURE);
+    bench_fill_body (body, sizeof body, MARK_MEASURE);
     uint64_t count = (uint64_t)o->replay_count;
-    int64_t start = now_ns ();
+    int64_t start = bench_now_ns ();
     for (uint64_t i = 0; i < count; i++)
         weft_publish (pub, TOPIC_REPLAY, body, sizeof body);
     wait_journaled (pub, count, o->deadline_ms);
-    double ingest = (double)count / ((double)(now_ns () - start) / 1e9);
+    double ingest = (double)count / ((double)(bench_now_ns () - start) / 1e9);
     //  the late joiners live until every run is done: destroying one right
     //  after its replay, while the next starts, makes libzmq 4.3.4 abort now
     //  and then in its I/O thread (session_base.cpp:260, see BENCHMARKS.md)
@@ -663,7 +447,7 @@ static void bench_replay (const opts_t *o)
             printf ("  replay run %d: %.0f msgs/s, CPU %.2f us/msg\n", run + 1, rates[run],
                     cpus[run]);
     }
-    double rate = median (rates, o->replay_runs), cpu = median (cpus, o->replay_runs);
+    double rate = bench_median (rates, o->replay_runs), cpu = bench_median (cpus, o->replay_runs);
     printf ("replay: %llu x 64 B journaled (async, no subscriber: %.0f msgs/s), late joiner "
             "--from earliest, median of %d: %.0f msgs/s, CPU %.2f us/msg (target 500000: %s)\n",
             (unsigned long long)count, ingest, o->replay_runs, rate, cpu,
@@ -672,7 +456,7 @@ static void bench_replay (const opts_t *o)
     for (int run = 0; run < o->replay_runs; run++)
         weft_node_destroy (&late[run]);
     weft_node_destroy (&pub);
-    rmrf (dir);
+    bench_rmrf (dir);
 }
 
 /* ---------------------------------------------------------------------------
@@ -692,16 +476,11 @@ static int usage (void)
 //  Parses "64,1024" into O's sizes; returns 0 or -1.
 static int parse_sizes (opts_t *o, const char *text)
 {
-    o->nsizes = 0;
-    for (const char *p = text; *p && o->nsizes < MAX_SIZES; p += *p == ',') {
-        char *end = NULL;
-        long size = strtol (p, &end, 10);
-        if (end == p || size < 1 || size > 1 << 20)
-            return -1;
-        o->sizes[o->nsizes++] = (size_t)size;
-        p = end;
-    }
-    return o->nsizes ? 0 : -1;
+    long list[MAX_SIZES];
+    o->nsizes = bench_parse_list (text, list, MAX_SIZES, 1, 1 << 20);
+    for (int i = 0; i < o->nsizes; i++)
+        o->sizes[i] = (size_t)list[i];
+    return o->nsizes > 0 ? 0 : -1;
 }
 
 //  Parses "async,sync" (either or both) into O; returns 0 or -1.
@@ -786,19 +565,18 @@ static int parse (opts_t *o, int argc, char **argv)
 
 int main (int argc, char **argv)
 {
+    bench_init ("bench_durable");
     if (argc == 7 && strcmp (argv[1], "--raw-child") == 0)
-        return raw_child (argv + 2);
+        return bench_ldb_child (argv + 2);
     opts_t o;
     if (parse (&o, argc, argv))
         return usage ();
     o.self_path = "/proc/self/exe";
     bool own_dir = !o.dir[0];
     if (own_dir) {
-        snprintf (o.dir, sizeof o.dir, "/tmp/weft-bench-durable-XXXXXX");
-        if (!mkdtemp (o.dir))
-            die ("mkdtemp", strerror (errno));
+        bench_tmpdir (o.dir, sizeof o.dir, "durable");
     }
-    s_port = 30000 + (int)(getpid () % 20000);
+    s_port = bench_port ();
     snprintf (s_cluster, sizeof s_cluster, "bench-durable-%d", (int)getpid ());
     printf ("bench_durable: journals in %s, cluster %s, beacon port %d (loopback only)\n", o.dir,
             s_cluster, s_port);
@@ -807,6 +585,6 @@ int main (int argc, char **argv)
     if (o.do_replay)
         bench_replay (&o);
     if (own_dir)
-        rmrf (o.dir);
+        bench_rmrf (o.dir);
     return 0;
 }

@@ -24,10 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_common.h"
 #include "weft.h"
 
 #define HWM            100000 //  Weft's default pubsub.hwm, used for raw too
@@ -97,108 +97,25 @@ typedef struct {
 
 //  --- Small helpers -------------------------------------------------------
 
-//  Monotonic nanoseconds.
-static int64_t now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  CPU time of the whole process (every thread), nanoseconds.
-static int64_t cpu_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  Monotonic milliseconds.
-static int64_t now_ms (void)
-{
-    return now_ns () / 1000000;
-}
-
-//  Prints a message and exits: the benchmark cannot go on.
-static void die (const char *what, const char *detail)
-{
-    fprintf (stderr, "bench_pubsub: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit (1);
-}
-
-//  qsort comparator for doubles.
-static int cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-//  Sorts V (N values) in place and returns the nearest-rank percentile P (0..100).
-static double percentile (double *v, size_t n, double p)
-{
-    if (n == 0)
-        return 0;
-    qsort (v, n, sizeof *v, cmp_double);
-    size_t rank = (size_t)(p / 100.0 * (double)n + 0.999999);
-    rank = rank < 1 ? 1 : rank > n ? n : rank;
-    return v[rank - 1];
-}
-
-//  Median of N values (reorders V).
+//  Median of N values (reorders V): the nearest-rank 50th percentile, the
+//  middle value's lower neighbour for even N (unlike bench_median).
 static double median (double *v, size_t n)
 {
-    return percentile (v, n, 50);
-}
-
-//  Fills BODY (SIZE bytes, SIZE >= 1) with a pattern whose first byte is MARK.
-static void fill_body (char *body, size_t size, char mark)
-{
-    for (size_t i = 0; i < size; i++)
-        body[i] = (char)('a' + i % 26);
-    body[0] = mark;
+    return bench_percentile (v, n, 50);
 }
 
 //  --- Weft setup ----------------------------------------------------------
-
-//  Sets KEY=VALUE or dies.
-static void must_set (weft_config_t *cfg, const char *key, const char *value)
-{
-    if (weft_config_set (cfg, key, value))
-        die ("config", weft_config_error (cfg));
-}
 
 //  A config for node NAME pinned to loopback, in CLUSTER, beacons on PORT
 //  every INTERVAL_MS. The caller destroys it.
 static weft_config_t *bench_config (const char *name, const char *cluster, int port,
                                     int interval_ms)
 {
-    weft_config_t *cfg = weft_config_new ();
-    if (!cfg)
-        die ("out of memory", NULL);
+    weft_config_t *cfg = bench_loopback_config (name, cluster, port);
     char text[32];
-    must_set (cfg, "node.name", name);
-    must_set (cfg, "cluster.name", cluster);
-    must_set (cfg, "discovery.interface", "lo");
-    snprintf (text, sizeof text, "%d", port);
-    must_set (cfg, "discovery.port", text);
     snprintf (text, sizeof text, "%d", interval_ms);
-    must_set (cfg, "discovery.interval_ms", text);
-    must_set (cfg, "log.level", "error");
+    bench_must_set (cfg, "discovery.interval_ms", text);
     return cfg;
-}
-
-//  Creates and starts a node from CFG (destroyed here), or dies.
-static weft_node_t *bench_node (weft_config_t *cfg)
-{
-    int err = 0;
-    weft_node_t *node = weft_node_new (cfg, &err);
-    weft_config_destroy (&cfg);
-    if (!node)
-        die ("weft_node_new", weft_strerror (err));
-    int rc = weft_node_start (node);
-    if (rc)
-        die ("weft_node_start", weft_node_error (node));
-    return node;
 }
 
 //  Subscribes NODE to PATTERN or dies.
@@ -206,31 +123,16 @@ static void must_subscribe (weft_node_t *node, const char *pattern)
 {
     int rc = weft_subscribe (node, pattern);
     if (rc)
-        die ("weft_subscribe", weft_strerror (rc));
-}
-
-//  Counts NODE's peers that are alive; with READY, also ready (subscriptions in).
-static size_t peers_alive (weft_node_t *node, bool ready)
-{
-    weft_peers_t *peers = NULL;
-    if (weft_peers (node, &peers))
-        return 0;
-    size_t count = 0;
-    for (size_t i = 0; i < weft_peers_count (peers); i++)
-        if (strcmp (weft_peers_get (peers, i, "state"), "alive") == 0 &&
-            (!ready || strcmp (weft_peers_get (peers, i, "ready"), "yes") == 0))
-            count++;
-    weft_peers_destroy (&peers);
-    return count;
+        bench_die ("weft_subscribe", weft_strerror (rc));
 }
 
 //  Waits until A and B see each other alive and ready, or dies.
 static void wait_ready (weft_node_t *a, weft_node_t *b)
 {
-    int64_t deadline = now_ms () + READY_MS;
-    while (peers_alive (a, true) < 1 || peers_alive (b, true) < 1) {
-        if (now_ms () > deadline)
-            die ("nodes did not see each other ready in time", NULL);
+    int64_t deadline = bench_now_ms () + READY_MS;
+    while (bench_peers_alive (a, true) < 1 || bench_peers_alive (b, true) < 1) {
+        if (bench_now_ms () > deadline)
+            bench_die ("nodes did not see each other ready in time", NULL);
         usleep (2000);
     }
 }
@@ -239,8 +141,8 @@ static void wait_ready (weft_node_t *a, weft_node_t *b)
 //  arrives (others are dropped). Returns true if one came within TIMEOUT_MS.
 static bool weft_wait_mark (weft_node_t *node, char mark, int timeout_ms)
 {
-    int64_t deadline = now_ms () + timeout_ms;
-    while (now_ms () < deadline) {
+    int64_t deadline = bench_now_ms () + timeout_ms;
+    while (bench_now_ms () < deadline) {
         weft_msg_t *msg = NULL;
         if (weft_recv (node, &msg, 10))
             continue;
@@ -259,11 +161,11 @@ static bool weft_wait_mark (weft_node_t *node, char mark, int timeout_ms)
 static void weft_probe (weft_node_t *from, weft_node_t *to, const char *topic)
 {
     char body[16];
-    fill_body (body, sizeof body, MARK_WARM);
-    int64_t deadline = now_ms () + READY_MS;
+    bench_fill_body (body, sizeof body, MARK_WARM);
+    int64_t deadline = bench_now_ms () + READY_MS;
     do {
-        if (now_ms () > deadline)
-            die ("no probe got through", topic);
+        if (bench_now_ms () > deadline)
+            bench_die ("no probe got through", topic);
         weft_publish (from, topic, body, sizeof body);
     } while (!weft_wait_mark (to, MARK_WARM, 20));
     weft_msg_t *msg = NULL;
@@ -300,7 +202,7 @@ static void *raw_socket (void *ctx, int type)
 {
     void *sock = zmq_socket (ctx, type);
     if (!sock)
-        die ("zmq_socket", zmq_strerror (zmq_errno ()));
+        bench_die ("zmq_socket", zmq_strerror (zmq_errno ()));
     int hwm = HWM, linger = 0, timeout = RAW_TIMEOUT_MS;
     zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt (sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
@@ -344,15 +246,15 @@ static void raw_pair_open (raw_pair_t *self, void *ctx, const char *topic)
         zmq_getsockopt (self->pub, ZMQ_LAST_ENDPOINT, endpoint, &len) ||
         zmq_setsockopt (self->sub, ZMQ_SUBSCRIBE, topic, strlen (topic)) ||
         zmq_connect (self->sub, endpoint))
-        die ("raw pair", zmq_strerror (zmq_errno ()));
+        bench_die ("raw pair", zmq_strerror (zmq_errno ()));
     char probe[16];
-    fill_body (probe, sizeof probe, MARK_WARM);
+    bench_fill_body (probe, sizeof probe, MARK_WARM);
     zmq_msg_t buf;
     zmq_msg_init (&buf);
-    int64_t deadline = now_ms () + READY_MS;
+    int64_t deadline = bench_now_ms () + READY_MS;
     do {
-        if (now_ms () > deadline)
-            die ("raw probe did not get through", topic);
+        if (bench_now_ms () > deadline)
+            bench_die ("raw probe did not get through", topic);
         raw_send (self->pub, topic, probe, sizeof probe);
     } while (raw_recv (self->sub, &buf) < 0);
     while (raw_recv (self->sub, &buf) >= 0)
@@ -378,7 +280,7 @@ static void *publisher (void *arg)
     char *body = malloc (job->size);
     if (!body)
         return NULL;
-    fill_body (body, job->size, MARK_MEASURE);
+    bench_fill_body (body, job->size, MARK_MEASURE);
     for (int i = 0; i < job->count; i++)
         if (job->node)
             weft_publish (job->node, job->topic, body, job->size);
@@ -395,12 +297,12 @@ static long weft_receive (weft_node_t *node, long count, int64_t deadline, long 
                           int64_t *last)
 {
     long got = 0;
-    int64_t now = now_ns ();
+    int64_t now = bench_now_ns ();
     *last = now;
     while (got < count && now < deadline && now - *last < (int64_t)IDLE_MS * 1000000) {
         weft_msg_t *msg = NULL;
         int rc = weft_recv (node, &msg, 100);
-        now = now_ns (); //  one clock read per message: the same cost as on the raw side
+        now = bench_now_ns (); //  one clock read per message: the same cost as on the raw side
         if (rc)
             continue;
         size_t len = 0;
@@ -422,11 +324,11 @@ static long raw_receive (void *sub, long count, int64_t deadline, int64_t *last)
     zmq_msg_t body;
     zmq_msg_init (&body);
     long got = 0;
-    int64_t now = now_ns ();
+    int64_t now = bench_now_ns ();
     *last = now;
     while (got < count && now < deadline && now - *last < (int64_t)IDLE_MS * 1000000) {
         int size = raw_recv (sub, &body);
-        now = now_ns ();
+        now = bench_now_ns ();
         if (size > 0 && *(const char *)zmq_msg_data (&body) == MARK_MEASURE) {
             got++;
             *last = now;
@@ -448,14 +350,14 @@ static tp_result_t throughput_run (weft_pair_t *weft, raw_pair_t *raw, size_t si
                      .count = count};
     tp_result_t result = {0};
     pthread_t thread;
-    int64_t start = now_ns (), last = start, cpu = cpu_ns ();
+    int64_t start = bench_now_ns (), last = start, cpu = bench_cpu_ns ();
     int64_t deadline = start + (int64_t)deadline_ms * 1000000;
     if (pthread_create (&thread, NULL, publisher, &job))
-        die ("pthread_create", NULL);
+        bench_die ("pthread_create", NULL);
     long got = weft ? weft_receive (weft->b, count, deadline, &result.gaps, &last)
                     : raw_receive (raw->sub, count, deadline, &last);
     pthread_join (thread, NULL);
-    cpu = cpu_ns () - cpu;
+    cpu = bench_cpu_ns () - cpu;
     result.cpu_us = got ? (double)cpu / 1000 / (double)got : 0;
     double secs = (double)(last - start) / 1e9;
     result.msgs_per_s = secs > 0 ? (double)got / secs : 0;
@@ -571,11 +473,11 @@ static void *echo_thread (void *arg)
 static int64_t weft_round_trip (weft_node_t *a, uint64_t id)
 {
     char body[16];
-    fill_body (body, sizeof body, MARK_MEASURE);
+    bench_fill_body (body, sizeof body, MARK_MEASURE);
     memcpy (body + 8, &id, sizeof id);
-    int64_t start = now_ns ();
+    int64_t start = bench_now_ns ();
     weft_publish (a, TOPIC_PING, body, sizeof body);
-    while (now_ns () - start < 1000000000) {
+    while (bench_now_ns () - start < 1000000000) {
         weft_msg_t *msg = NULL;
         if (weft_recv (a, &msg, 100))
             continue;
@@ -585,7 +487,7 @@ static int64_t weft_round_trip (weft_node_t *a, uint64_t id)
                     memcmp (echo + 8, &id, sizeof id) == 0;
         weft_msg_destroy (&msg);
         if (mine)
-            return now_ns () - start;
+            return bench_now_ns () - start;
     }
     return -1;
 }
@@ -594,17 +496,17 @@ static int64_t weft_round_trip (weft_node_t *a, uint64_t id)
 static int64_t raw_round_trip (raw_pair_t *ping, raw_pair_t *pong, uint64_t id)
 {
     char body[16];
-    fill_body (body, sizeof body, MARK_MEASURE);
+    bench_fill_body (body, sizeof body, MARK_MEASURE);
     memcpy (body + 8, &id, sizeof id);
     zmq_msg_t echo;
     zmq_msg_init (&echo);
-    int64_t rtt = -1, start = now_ns ();
+    int64_t rtt = -1, start = bench_now_ns ();
     raw_send (ping->pub, TOPIC_PING, body, sizeof body);
-    while (rtt < 0 && now_ns () - start < 1000000000) {
+    while (rtt < 0 && bench_now_ns () - start < 1000000000) {
         int size = raw_recv (pong->sub, &echo);
         if (size == (int)sizeof body &&
             memcmp ((const char *)zmq_msg_data (&echo) + 8, &id, sizeof id) == 0)
-            rtt = now_ns () - start;
+            rtt = bench_now_ns () - start;
     }
     zmq_msg_close (&echo);
     return rtt;
@@ -623,7 +525,7 @@ static int latency_run (lat_target_t *t, int pings, double *p50, double *p99)
 {
     double *samples = calloc ((size_t)pings, sizeof *samples);
     if (!samples)
-        die ("out of memory", NULL);
+        bench_die ("out of memory", NULL);
     int lost = 0, n = 0;
     static uint64_t next_id = 1;
     for (int i = -pings / 10; i < pings; i++) {
@@ -635,8 +537,8 @@ static int latency_run (lat_target_t *t, int pings, double *p50, double *p99)
         else if (i >= 0)
             samples[n++] = (double)rtt / 2 / 1000;
     }
-    *p50 = percentile (samples, (size_t)n, 50);
-    *p99 = percentile (samples, (size_t)n, 99);
+    *p50 = bench_percentile (samples, (size_t)n, 50);
+    *p99 = bench_percentile (samples, (size_t)n, 99);
     free (samples);
     return lost;
 }
@@ -649,7 +551,7 @@ static void echo_start (lat_target_t *t, echo_job_t *job, pthread_t *thread)
                         .pub = t->pong ? t->pong->pub : NULL};
     atomic_init (&job->stop, false);
     if (pthread_create (thread, NULL, echo_thread, job))
-        die ("pthread_create", NULL);
+        bench_die ("pthread_create", NULL);
 }
 
 //  Stops the echo thread started by echo_start.
@@ -714,13 +616,13 @@ static double discovery_once (const opts_t *o, int rep, int port)
     snprintf (cluster, sizeof cluster, "bench-%d-disc-%d", (int)getpid (), rep);
     weft_node_t *nodes[3];
     int joins[3] = {0};
-    int64_t start = now_ns (), deadline = now_ms () + 10 * (int64_t)o->interval_ms;
+    int64_t start = bench_now_ns (), deadline = bench_now_ms () + 10 * (int64_t)o->interval_ms;
     for (int i = 0; i < 3; i++) {
         snprintf (name, sizeof name, "disc-%d", i);
         nodes[i] = bench_node (bench_config (name, cluster, port, o->interval_ms));
     }
     int done = 0;
-    while (done < 3 && now_ms () < deadline) {
+    while (done < 3 && bench_now_ms () < deadline) {
         done = 0;
         for (int i = 0; i < 3; i++) {
             weft_msg_t *msg = NULL;
@@ -730,9 +632,9 @@ static double discovery_once (const opts_t *o, int rep, int port)
             done += joins[i] >= 2;
         }
     }
-    double ms = (double)(now_ns () - start) / 1e6;
+    double ms = (double)(bench_now_ns () - start) / 1e6;
     for (int i = 0; i < 3; i++)
-        if (peers_alive (nodes[i], false) < 2)
+        if (bench_peers_alive (nodes[i], false) < 2)
             ms = -1;
     for (int i = 0; i < 3; i++)
         weft_node_destroy (&nodes[i]);
@@ -791,7 +693,7 @@ static int parse_int (const char *flag, const char *text, int max)
     char *end = NULL;
     long v = text ? strtol (text, &end, 10) : 0;
     if (!text || *end || v < 1 || v > max)
-        die ("bad value for", flag);
+        bench_die ("bad value for", flag);
     return (int)v;
 }
 
@@ -804,7 +706,7 @@ static void parse_sizes (opts_t *o, const char *text)
         o->sizes[o->nsizes++] = (size_t)parse_int ("--sizes", tok, 1000000);
     free (copy);
     if (o->nsizes == 0)
-        die ("bad value for", "--sizes");
+        bench_die ("bad value for", "--sizes");
 }
 
 //  Applies --only WHAT.
@@ -814,7 +716,7 @@ static void parse_only (opts_t *o, const char *what)
     o->do_lat = what && strcmp (what, "lat") == 0;
     o->do_disc = what && strcmp (what, "disc") == 0;
     if (!o->do_tp && !o->do_lat && !o->do_disc)
-        die ("--only takes tp, lat or disc", NULL);
+        bench_die ("--only takes tp, lat or disc", NULL);
 }
 
 //  Applies --side WHO.
@@ -823,7 +725,7 @@ static void parse_side (opts_t *o, const char *who)
     o->weft_side = who && (strcmp (who, "weft") == 0 || strcmp (who, "both") == 0);
     o->raw_side = who && (strcmp (who, "raw") == 0 || strcmp (who, "both") == 0);
     if (!o->weft_side && !o->raw_side)
-        die ("--side takes weft, raw or both", NULL);
+        bench_die ("--side takes weft, raw or both", NULL);
 }
 
 //  Applies one option at ARGV[*I] (advancing *I past its value).
@@ -860,7 +762,7 @@ static void parse_option (opts_t *o, int argc, char **argv, int *i)
             usage ();
             exit (0);
         } else
-            die ("unknown option (see --help)", flag);
+            bench_die ("unknown option (see --help)", flag);
     }
     *i += takes ? 1 : 0;
 }
@@ -906,7 +808,7 @@ static void bench_traffic (const opts_t *o, int port)
     weft_pair_open (&weft, cluster, port);
     void *ctx = zmq_ctx_new ();
     if (!ctx)
-        die ("zmq_ctx_new", NULL);
+        bench_die ("zmq_ctx_new", NULL);
     if (o->do_tp) {
         raw_pair_t raw;
         raw_pair_open (&raw, ctx, TOPIC_TP);
@@ -921,10 +823,11 @@ static void bench_traffic (const opts_t *o, int port)
 
 int main (int argc, char **argv)
 {
+    bench_init ("bench_pubsub");
     opts_t o;
     parse_args (&o, argc, argv);
-    int port = 30000 + (int)(getpid () % 20000);
-    int64_t start = now_ms ();
+    int port = bench_port ();
+    int64_t start = bench_now_ms ();
     print_header (&o, port);
     fflush (stdout);
     if (o.do_tp || o.do_lat)
@@ -932,6 +835,6 @@ int main (int argc, char **argv)
     fflush (stdout);
     if (o.do_disc)
         bench_discovery (&o, port + 1 > 65535 ? port - 1 : port + 1);
-    printf ("\ntotal %.1f s\n", (double)(now_ms () - start) / 1000);
+    printf ("\ntotal %.1f s\n", (double)(bench_now_ms () - start) / 1000);
     return 0;
 }

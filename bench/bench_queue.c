@@ -28,9 +28,6 @@
     could not be set up. --perf-ctl FIFO --profile PHASE sends "enable" and
     "disable" to a `perf record -D -1 --control fifo:FIFO` around that phase.
 */
-#include <errno.h>
-#include <ftw.h>
-#include <leveldb/c.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -38,11 +35,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bench_common.h"
 #include "journal/journal.h"
 #include "weft.h"
 
@@ -184,81 +180,6 @@ int __wrap_journal_commit (journal_t *self, bool sync)
    Small helpers
 */
 
-//  Monotonic nanoseconds.
-static int64_t now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  Monotonic milliseconds.
-static int64_t now_ms (void)
-{
-    return now_ns () / 1000000;
-}
-
-//  CPU time of the whole process (every thread), nanoseconds.
-static int64_t cpu_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-//  Prints a message and exits: the benchmark cannot go on.
-static void die (const char *what, const char *detail)
-{
-    fprintf (stderr, "bench_queue: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit (1);
-}
-
-//  qsort comparator for doubles.
-static int cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-//  Sorts V (N values) and returns the nearest-rank percentile P (0..100).
-static double percentile (double *v, int n, double p)
-{
-    if (n <= 0)
-        return 0;
-    qsort (v, (size_t)n, sizeof *v, cmp_double);
-    int rank = (int)(p / 100.0 * n + 0.999999);
-    return v[(rank < 1 ? 1 : rank > n ? n : rank) - 1];
-}
-
-//  Median of N values (reorders V): the mean of the middle two for even N.
-static double median (double *v, int n)
-{
-    if (n <= 0)
-        return 0;
-    qsort (v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-//  Removes one file or directory, for nftw.
-static int rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove (path);
-}
-
-//  Removes PATH and everything under it.
-static void rmrf (const char *path)
-{
-    nftw (path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-//  Big-endian store of V into P (8 bytes).
-static void put64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 //  Tells perf (--perf-ctl) to start or stop sampling when PHASE is the one profiled.
 static void perf_ctl (const opts_t *o, const char *phase, bool enable)
 {
@@ -275,51 +196,23 @@ static void perf_ctl (const opts_t *o, const char *phase, bool enable)
    Nodes
 */
 
-//  Sets KEY=VALUE or dies.
-static void must_set (weft_config_t *cfg, const char *key, const char *value)
-{
-    if (weft_config_set (cfg, key, value))
-        die ("config", weft_config_error (cfg));
-}
-
 //  A config for node NAME on loopback in this process's cluster: a member
 //  journaling in JOURNAL with MODE (async, sync), or a client (JOURNAL NULL).
 static weft_config_t *bench_config (const opts_t *o, const char *name, const char *journal,
                                     const char *mode)
 {
-    weft_config_t *cfg = weft_config_new ();
-    if (!cfg)
-        die ("out of memory", NULL);
+    weft_config_t *cfg = bench_loopback_config (name, s_cluster, s_port);
     char text[32];
-    must_set (cfg, "node.name", name);
-    must_set (cfg, "cluster.name", s_cluster);
-    must_set (cfg, "discovery.interface", "lo");
-    snprintf (text, sizeof text, "%d", s_port);
-    must_set (cfg, "discovery.port", text);
-    must_set (cfg, "log.level", "error");
     snprintf (text, sizeof text, "%d", o->window);
-    must_set (cfg, "queues.window", text);
-    must_set (cfg, "queues.acks", "all");
+    bench_must_set (cfg, "queues.window", text);
+    bench_must_set (cfg, "queues.acks", "all");
     if (journal) {
-        must_set (cfg, "node.role", "member");
-        must_set (cfg, "journal.dir", journal);
-        must_set (cfg, "journal.sync", mode);
+        bench_must_set (cfg, "node.role", "member");
+        bench_must_set (cfg, "journal.dir", journal);
+        bench_must_set (cfg, "journal.sync", mode);
     } else
-        must_set (cfg, "node.role", "client");
+        bench_must_set (cfg, "node.role", "client");
     return cfg;
-}
-
-//  Creates and starts a node from CFG (destroyed here), or dies.
-static weft_node_t *bench_node (weft_config_t *cfg)
-{
-    int err = 0;
-    weft_node_t *node = weft_node_new (cfg, &err);
-    weft_config_destroy (&cfg);
-    if (!node)
-        die ("weft_node_new", weft_strerror (err));
-    if (weft_node_start (node))
-        die ("weft_node_start", weft_node_error (node));
-    return node;
 }
 
 //  Drops every event waiting on NODE.
@@ -366,7 +259,7 @@ static int owner_of (cluster_t *c, const char *queue)
     for (int i = 0; i < 2; i++)
         if (owned_field (c->m[i], queue, "stored") >= 0)
             return i;
-    die ("no member owns the queue", queue);
+    bench_die ("no member owns the queue", queue);
     return -1;
 }
 
@@ -380,23 +273,23 @@ static void cluster_open (cluster_t *c, const opts_t *o, int mode, int run)
         char dir[300], name[16];
         snprintf (dir, sizeof dir, "%s/%s-%d-m%d", o->dir, s_mode_name[mode], run, i);
         snprintf (name, sizeof name, "bench-m%d", i);
-        rmrf (dir);
+        bench_rmrf (dir);
         c->m[i] = bench_node (bench_config (o, name, dir, s_mode_name[mode]));
         c->journal[i] = -1;
         for (int k = 0; k < MAX_JOURNALS; k++)
             if (strcmp (s_journals[k].dir, dir) == 0)
                 c->journal[i] = k;
         if (c->journal[i] < 0)
-            die ("the journal wrap did not see the member's journal", dir);
+            bench_die ("the journal wrap did not see the member's journal", dir);
     }
     c->prod = bench_node (bench_config (o, "bench-producer", NULL, NULL));
     c->cons = bench_node (bench_config (o, "bench-consumer", NULL, NULL));
     weft_node_t *all[4] = {c->m[0], c->m[1], c->prod, c->cons};
-    int64_t deadline = now_ms () + READY_MS;
+    int64_t deadline = bench_now_ms () + READY_MS;
     for (int i = 0; i < 4; i++)
         while (ring_members (all[i]) != 2) {
-            if (now_ms () > deadline)
-                die ("the ring did not show both members in time", weft_node_name (all[i]));
+            if (bench_now_ms () > deadline)
+                bench_die ("the ring did not show both members in time", weft_node_name (all[i]));
             weft_msg_t *msg = NULL;
             if (weft_recv (all[i], &msg, 5) == 0) //  a bounded wait on its events
                 weft_msg_destroy (&msg);
@@ -412,7 +305,7 @@ static void cluster_close (cluster_t *c, const opts_t *o, int mode, int run)
         weft_node_destroy (&c->m[i]);
         char dir[300];
         snprintf (dir, sizeof dir, "%s/%s-%d-m%d", o->dir, s_mode_name[mode], run, i);
-        rmrf (dir);
+        bench_rmrf (dir);
     }
 }
 
@@ -431,7 +324,7 @@ static void warm_up (cluster_t *c, const char *queue, const char *options)
 {
     int rc = weft_send (c->prod, queue, "warm-up", 7, options, READY_MS);
     if (rc)
-        die ("warm-up send", weft_strerror (rc));
+        bench_die ("warm-up send", weft_strerror (rc));
 }
 
 //  Handles the events waiting on PROD (waiting up to WAIT_MS for the first):
@@ -462,13 +355,13 @@ static send_res_t send_run (cluster_t *c, const opts_t *o, const char *queue, co
 {
     char *body = malloc (size);
     if (!body)
-        die ("out of memory", NULL);
+        bench_die ("out of memory", NULL);
     memset (body, 'q', size);
     drain (c->prod);
     unsigned long commits = atomic_load (&owner->commits), appends = atomic_load (&owner->appends);
     long sent = 0, ok = 0, failed = 0;
     perf_ctl (o, "send", true);
-    int64_t cpu = cpu_ns (), start = now_ns (), last = start;
+    int64_t cpu = bench_cpu_ns (), start = bench_now_ns (), last = start;
     int64_t deadline = start + (int64_t)o->deadline_ms * 1000000;
     while (ok + failed < o->count && last < deadline) {
         int rc = 0;
@@ -476,17 +369,17 @@ static send_res_t send_run (cluster_t *c, const opts_t *o, const char *queue, co
                (rc = weft_send_async (c->prod, queue, body, size, options, NULL)) == 0)
             sent++;
         if (rc && rc != WEFT_EAGAIN)
-            die ("weft_send_async", weft_strerror (rc));
+            bench_die ("weft_send_async", weft_strerror (rc));
         if (take_confirms (c->prod, 100, &ok, &failed))
-            last = now_ns ();
-        else if (now_ns () > deadline)
+            last = bench_now_ns ();
+        else if (bench_now_ns () > deadline)
             break;
     }
     perf_ctl (o, "send", false);
     send_res_t r = {0};
     double elapsed = (double)(last - start) / 1e9;
     r.rate = elapsed > 0 ? (double)ok / elapsed : 0;
-    r.cpu_us = ok ? (double)(cpu_ns () - cpu) / 1e3 / (double)ok : 0;
+    r.cpu_us = ok ? (double)(bench_cpu_ns () - cpu) / 1e3 / (double)ok : 0;
     unsigned long dc = atomic_load (&owner->commits) - commits;
     r.batch = dc ? (double)(atomic_load (&owner->appends) - appends) / (double)dc : 0;
     r.unconfirmed = o->count - ok;
@@ -505,13 +398,13 @@ static cons_res_t consume_run (cluster_t *c, const opts_t *o, const char *queue,
         return r;
     drain (c->cons);
     perf_ctl (o, "consume", true);
-    int64_t cpu = cpu_ns (), start = now_ns ();
+    int64_t cpu = bench_cpu_ns (), start = bench_now_ns ();
     int64_t deadline = start + (int64_t)o->deadline_ms * 1000000;
     int rc = weft_consume (c->cons, queue, o->prefetch);
     if (rc)
-        die ("weft_consume", weft_strerror (rc));
+        bench_die ("weft_consume", weft_strerror (rc));
     long got = 0;
-    while (got < depth && now_ns () < deadline) {
+    while (got < depth && bench_now_ns () < deadline) {
         weft_msg_t *msg = NULL;
         for (rc = weft_recv (c->cons, &msg, 100); rc == 0; rc = weft_recv (c->cons, &msg, 0)) {
             if (weft_msg_kind (msg) == WEFT_MSG_DELIVERY && weft_ack (c->cons, msg) == 0)
@@ -521,14 +414,15 @@ static cons_res_t consume_run (cluster_t *c, const opts_t *o, const char *queue,
     }
     //  acks are fire-and-forget: the run ends when the owner has settled them
     long long acked = 0;
-    while ((acked = owned_field (owner, queue, "acked") - acked0) < got && now_ns () < deadline)
+    while ((acked = owned_field (owner, queue, "acked") - acked0) < got &&
+           bench_now_ns () < deadline)
         usleep (500);
-    int64_t end = now_ns ();
+    int64_t end = bench_now_ns ();
     perf_ctl (o, "consume", false);
     weft_cancel (c->cons, queue);
     r.count = (long)acked;
     r.rate = (double)acked / ((double)(end - start) / 1e9);
-    r.cpu_us = acked > 0 ? (double)(cpu_ns () - cpu) / 1e3 / (double)acked : 0;
+    r.cpu_us = acked > 0 ? (double)(bench_cpu_ns () - cpu) / 1e3 / (double)acked : 0;
     return r;
 }
 
@@ -575,7 +469,7 @@ static void raw_open (raw_pair_t *p)
     p->router = zmq_socket (p->ctx, ZMQ_ROUTER);
     p->dealer = zmq_socket (p->ctx, ZMQ_DEALER);
     if (!p->router || !p->dealer)
-        die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
+        bench_die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
     //  a ROUTER drops what exceeds its HWM, and libzmq learns about reads
     //  late: room for far more than the window, so no ack is ever dropped
     int hwm = 100 * RAW_WINDOW, timeout = RAW_TIMEOUT_MS;
@@ -589,9 +483,9 @@ static void raw_open (raw_pair_t *p)
     if (zmq_bind (p->router, "tcp://127.0.0.1:*") ||
         zmq_getsockopt (p->router, ZMQ_LAST_ENDPOINT, endpoint, &len) ||
         zmq_connect (p->dealer, endpoint))
-        die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
+        bench_die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
     if (pthread_create (&p->thread, NULL, echo_main, p->router))
-        die ("pthread_create", NULL);
+        bench_die ("pthread_create", NULL);
 }
 
 //  Stops the echo thread and closes the pair.
@@ -615,15 +509,15 @@ static double raw_pipeline (const opts_t *o, size_t size, double *cpu_us)
     raw_open (&p);
     uint8_t *body = calloc (1, size < 8 ? 8 : size), ack[8];
     if (!body)
-        die ("out of memory", NULL);
+        bench_die ("out of memory", NULL);
     zmq_send (p.dealer, "warm", 4, 0); //  connected both ways before timing
     if (zmq_recv (p.dealer, ack, sizeof ack, 0) < 0)
-        die ("raw pipeline: no answer", zmq_strerror (zmq_errno ()));
+        bench_die ("raw pipeline: no answer", zmq_strerror (zmq_errno ()));
     long sent = 0, acked = 0;
-    int64_t start = now_ns (), cpu = cpu_ns ();
+    int64_t start = bench_now_ns (), cpu = bench_cpu_ns ();
     while (acked < o->raw_count) {
         for (; sent < o->raw_count && sent - acked < RAW_WINDOW; sent++) {
-            put64 (body, (uint64_t)sent + 1);
+            bench_put64 (body, (uint64_t)sent + 1);
             zmq_send (p.dealer, body, size, 0);
         }
         //  like the Weft loop: wait for one answer, then take all that are there
@@ -631,10 +525,10 @@ static double raw_pipeline (const opts_t *o, size_t size, double *cpu_us)
         for (int flags = 0; zmq_recv (p.dealer, ack, sizeof ack, flags) >= 0; flags = ZMQ_DONTWAIT)
             acked++;
         if (acked == before)
-            die ("raw pipeline: an ack did not come", zmq_strerror (zmq_errno ()));
+            bench_die ("raw pipeline: an ack did not come", zmq_strerror (zmq_errno ()));
     }
-    double rate = (double)acked / ((double)(now_ns () - start) / 1e9);
-    *cpu_us = (double)(cpu_ns () - cpu) / 1e3 / (double)acked;
+    double rate = (double)acked / ((double)(bench_now_ns () - start) / 1e9);
+    *cpu_us = (double)(bench_cpu_ns () - cpu) / 1e3 / (double)acked;
     free (body);
     raw_close (&p);
     return rate;
@@ -646,11 +540,11 @@ static void weft_pings (cluster_t *c, double *us, int n)
     char body[64];
     memset (body, 'l', sizeof body);
     for (int i = 0; i < n; i++) {
-        int64_t t0 = now_ns ();
+        int64_t t0 = bench_now_ns ();
         int rc = weft_send (c->prod, "bench.lat", body, sizeof body, "replication=1", 10000);
         if (rc)
-            die ("weft_send", weft_strerror (rc));
-        us[i] = (double)(now_ns () - t0) / 1e3;
+            bench_die ("weft_send", weft_strerror (rc));
+        us[i] = (double)(bench_now_ns () - t0) / 1e3;
     }
 }
 
@@ -659,12 +553,12 @@ static void raw_pings (raw_pair_t *p, double *us, int n)
 {
     uint8_t body[64] = {0}, ack[8];
     for (int i = 0; i < n; i++) {
-        put64 (body, (uint64_t)i + 1);
-        int64_t t0 = now_ns ();
+        bench_put64 (body, (uint64_t)i + 1);
+        int64_t t0 = bench_now_ns ();
         zmq_send (p->dealer, body, sizeof body, 0);
         if (zmq_recv (p->dealer, ack, sizeof ack, 0) < 0)
-            die ("raw round trip: no answer", zmq_strerror (zmq_errno ()));
-        us[i] = (double)(now_ns () - t0) / 1e3;
+            bench_die ("raw round trip: no answer", zmq_strerror (zmq_errno ()));
+        us[i] = (double)(bench_now_ns () - t0) / 1e3;
     }
 }
 
@@ -678,7 +572,7 @@ static void latency_run (cluster_t *c, const opts_t *o, int run)
     warm_up (c, "bench.lat", "replication=1");
     double *w = malloc ((size_t)o->pings * sizeof *w), *r = malloc ((size_t)o->pings * sizeof *r);
     if (!w || !r)
-        die ("out of memory", NULL);
+        bench_die ("out of memory", NULL);
     int block = o->pings / 10;
     for (int i = 0; i < o->pings; i += block) {
         int n = o->pings - i < block ? o->pings - i : block;
@@ -690,10 +584,10 @@ static void latency_run (cluster_t *c, const opts_t *o, int run)
         perf_ctl (o, "raw-latency", false);
     }
     int warm = o->pings / 10;
-    s_res.lat[0][run] = percentile (w + warm, o->pings - warm, 50);
-    s_res.lat[1][run] = percentile (w + warm, o->pings - warm, 99);
-    s_res.rtt[0][run] = percentile (r + warm, o->pings - warm, 50);
-    s_res.rtt[1][run] = percentile (r + warm, o->pings - warm, 99);
+    s_res.lat[0][run] = bench_percentile (w + warm, o->pings - warm, 50);
+    s_res.lat[1][run] = bench_percentile (w + warm, o->pings - warm, 99);
+    s_res.rtt[0][run] = bench_percentile (r + warm, o->pings - warm, 50);
+    s_res.rtt[1][run] = bench_percentile (r + warm, o->pings - warm, 99);
     free (w);
     free (r);
     raw_close (&p);
@@ -703,95 +597,12 @@ static void latency_run (cluster_t *c, const opts_t *o, int run)
    Raw LevelDB baseline (in a fresh process: this program with --raw-child)
 */
 
-//  Writes batches of BATCH entries (key 'E' sid seq, value time + SIZE bytes,
-//  as the journal's) for MS milliseconds; returns entries per second.
-static double ldb_write (leveldb_t *db, bool sync, size_t size, size_t batch, int ms)
-{
-    leveldb_writeoptions_t *wopts = leveldb_writeoptions_create ();
-    leveldb_writeoptions_set_sync (wopts, sync);
-    leveldb_writebatch_t *wb = leveldb_writebatch_create ();
-    uint8_t key[13] = {'E', 0, 0, 0, 1}, *value = calloc (1, 8 + size);
-    uint64_t seq = 1, done = 0;
-    int64_t start = now_ns (), end = start + (int64_t)ms * 1000000, now = start;
-    while (value && now < end) {
-        for (size_t i = 0; i < batch; i++, seq++) {
-            put64 (key + 5, seq);
-            put64 (value, seq);
-            leveldb_writebatch_put (wb, (const char *)key, sizeof key, (const char *)value,
-                                    8 + size);
-        }
-        char *err = NULL;
-        leveldb_write (db, wopts, wb, &err);
-        leveldb_writebatch_clear (wb);
-        if (err)
-            die ("leveldb_write", err);
-        done += batch;
-        now = now_ns ();
-    }
-    free (value);
-    leveldb_writebatch_destroy (wb);
-    leveldb_writeoptions_destroy (wopts);
-    return (double)done / ((double)(now - start) / 1e9);
-}
-
-//  --raw-child SYNC SIZE BATCH MS DIR: one run on a fresh database opened
-//  like the journal's; prints entries per second. Returns the exit code.
-static int raw_child (char **argv)
-{
-    char path[300];
-    snprintf (path, sizeof path, "%s/raw", argv[4]);
-    rmrf (path);
-    leveldb_cache_t *cache = leveldb_cache_create_lru (8u << 20);
-    leveldb_filterpolicy_t *filter = leveldb_filterpolicy_create_bloom (10);
-    leveldb_options_t *options = leveldb_options_create ();
-    leveldb_options_set_cache (options, cache);
-    leveldb_options_set_filter_policy (options, filter);
-    leveldb_options_set_create_if_missing (options, 1);
-    leveldb_options_set_paranoid_checks (options, 1);
-    leveldb_options_set_write_buffer_size (options, 4u << 20);
-    char *err = NULL;
-    leveldb_t *db = leveldb_open (options, path, &err);
-    if (err)
-        die (path, err);
-    double rate = ldb_write (db, atoi (argv[0]) != 0, (size_t)atol (argv[1]),
-                             (size_t)atol (argv[2]), atoi (argv[3]));
-    leveldb_close (db);
-    leveldb_options_destroy (options);
-    leveldb_filterpolicy_destroy (filter);
-    leveldb_cache_destroy (cache);
-    rmrf (path);
-    printf ("%.0f\n", rate);
-    return 0;
-}
-
 //  One raw LevelDB measurement in a fresh process; entries/s, or -1.
 static double ldb_measure (const opts_t *o, bool sync, size_t size, double batch)
 {
-    char args[4][32];
-    snprintf (args[0], sizeof args[0], "%d", sync ? 1 : 0);
-    snprintf (args[1], sizeof args[1], "%zu", size + ENTRY_OVERHEAD);
-    snprintf (args[2], sizeof args[2], "%zu", batch < 1 ? (size_t)1 : (size_t)(batch + 0.5));
-    snprintf (args[3], sizeof args[3], "%d", o->raw_ms);
-    int fds[2];
-    if (pipe (fds))
-        return -1;
-    fflush (stdout);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        dup2 (fds[1], STDOUT_FILENO);
-        close (fds[0]);
-        close (fds[1]);
-        execl ("/proc/self/exe", "bench_queue", "--raw-child", args[0], args[1], args[2], args[3],
-               o->dir, (char *)NULL);
-        _exit (127);
-    }
-    close (fds[1]);
-    char text[64] = "";
-    ssize_t n = pid > 0 ? read (fds[0], text, sizeof text - 1) : -1;
-    close (fds[0]);
-    if (pid > 0)
-        waitpid (pid, NULL, 0);
-    return n > 0 ? atof (text) : -1;
+    size_t n = batch < 1 ? (size_t)1 : (size_t)(batch + 0.5);
+    return bench_ldb_spawn ("/proc/self/exe", "bench_queue", sync, size + ENTRY_OVERHEAD, n,
+                            o->raw_ms, o->dir);
 }
 
 /* ---------------------------------------------------------------------------
@@ -888,7 +699,7 @@ static double med (const void *v, size_t stride, size_t offset, int n)
     double x[MAX_RUNS];
     for (int i = 0; i < n; i++)
         memcpy (&x[i], (const char *)v + (size_t)i * stride + offset, sizeof x[i]);
-    return median (x, n);
+    return bench_median (x, n);
 }
 
 #define SEND_MED(o, v, field) med (v, sizeof (send_res_t), offsetof (send_res_t, field), (o)->runs)
@@ -1020,21 +831,6 @@ static int usage (void)
     return 2;
 }
 
-//  Parses a list of up to MAX integers ("64,1024") into OUT; returns the count or -1.
-static int parse_list (const char *text, long *out, int max, long lo, long hi)
-{
-    int n = 0;
-    for (const char *p = text; *p && n < max; p += *p == ',') {
-        char *end = NULL;
-        long v = strtol (p, &end, 10);
-        if (end == p || v < lo || v > hi)
-            return -1;
-        out[n++] = v;
-        p = end;
-    }
-    return n ? n : -1;
-}
-
 //  The integer options: name and field.
 static const struct {
     const char *name; //  option
@@ -1053,12 +849,12 @@ static int take_list (opts_t *o, const char *name, const char *value)
     long list[MAX_SIZES];
     int n = 0;
     if (strcmp (name, "--sizes") == 0) {
-        if ((n = o->nsizes = parse_list (value, list, MAX_SIZES, 1, 1 << 20)) < 0)
+        if ((n = o->nsizes = bench_parse_list (value, list, MAX_SIZES, 1, 1 << 20)) < 0)
             return -1;
         for (int i = 0; i < n; i++)
             o->sizes[i] = (size_t)list[i];
     } else if (strcmp (name, "--reps") == 0) {
-        if ((n = o->nreps = parse_list (value, list, 2, 1, 9)) < 0)
+        if ((n = o->nreps = bench_parse_list (value, list, 2, 1, 9)) < 0)
             return -1;
         for (int i = 0; i < n; i++)
             o->reps[i] = (int)list[i];
@@ -1138,18 +934,17 @@ static int parse (opts_t *o, int argc, char **argv)
 
 int main (int argc, char **argv)
 {
+    bench_init ("bench_queue");
     if (argc == 7 && strcmp (argv[1], "--raw-child") == 0)
-        return raw_child (argv + 2);
+        return bench_ldb_child (argv + 2);
     opts_t o;
     if (parse (&o, argc, argv))
         return usage ();
     bool own_dir = !o.dir[0];
     if (own_dir) {
-        snprintf (o.dir, sizeof o.dir, "/tmp/weft-bench-queue-XXXXXX");
-        if (!mkdtemp (o.dir))
-            die ("mkdtemp", strerror (errno));
+        bench_tmpdir (o.dir, sizeof o.dir, "queue");
     }
-    s_port = 30000 + (int)(getpid () % 20000);
+    s_port = bench_port ();
     snprintf (s_cluster, sizeof s_cluster, "bench-queue-%d", (int)getpid ());
     printf ("bench_queue: journals in %s, cluster %s, beacon port %d (loopback only)\n", o.dir,
             s_cluster, s_port);
@@ -1160,6 +955,6 @@ int main (int argc, char **argv)
     print_consume_latency (&o);
     print_targets (&o);
     if (own_dir)
-        rmrf (o.dir);
+        bench_rmrf (o.dir);
     return 0;
 }
