@@ -7,126 +7,67 @@
     nothing sleeps. Only the children a test started are signalled, by pid.
 */
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemons.h"
 #include "testutil.h"
 
 #define WEFTD       WEFT_BIN_DIR "/weftd"
 #define WEFT        WEFT_BIN_DIR "/weft"
 #define MAX_DAEMONS 3
-#define MAX_ARGS    48
-
-//  A weftd child.
-typedef struct {
-    pid_t pid;       //  0 once stopped
-    int out;         //  read end of its stdout
-    char name[32];   //  --name
-    char uuid[40];   //  from its ready line
-    char router[64]; //  ROUTER endpoint from its ready line
-} daemon_t;
 
 //  The fabric of one test (a global so that .fini can stop it on failure).
 static struct {
-    uint16_t port;                 //  beacon port
-    char cluster[48];              //  cluster name
-    daemon_t daemons[MAX_DAEMONS]; //  started weftd children
-    size_t count;                  //  used daemons
-    pid_t extra[4];                //  other long-lived children (weft sub, pub)
+    uint16_t port;                    //  beacon port
+    char cluster[48];                 //  cluster name
+    dm_daemon_t daemons[MAX_DAEMONS]; //  started weftd children
+    size_t count;                     //  used daemons
+    pid_t extra[4];                   //  other long-lived children (weft sub, pub)
 } s_fab;
 
-//  An argv under construction, with storage for its strings.
-typedef struct {
-    char *argv[MAX_ARGS + 1]; //  NULL-terminated
-    char text[MAX_ARGS][128]; //  the strings
-    int argc;                 //  used entries
-} args_t;
-
-//  Appends every string of the NULL-terminated list to ARGS.
-static void args_add (args_t *args, ...)
-{
-    va_list list;
-    va_start (list, args);
-    for (const char *s = va_arg (list, const char *); s; s = va_arg (list, const char *)) {
-        cr_assert_lt (args->argc, MAX_ARGS);
-        snprintf (args->text[args->argc], sizeof args->text[0], "%s", s);
-        args->argv[args->argc] = args->text[args->argc];
-        args->argv[++args->argc] = NULL;
-    }
-    va_end (list);
-}
+//  The stdout of the last run (static: a failed assertion leaks nothing).
+static char s_out[16384];
 
 //  Appends the discovery flags of this test's fabric to ARGS.
-static void args_fabric (args_t *args)
+static void args_fabric (dm_args_t *args)
 {
-    char port[16];
-    snprintf (port, sizeof port, "%u", s_fab.port);
-    args_add (args, "--interface", "lo", "--beacon-port", port, "--cluster", s_fab.cluster, "--set",
-              "discovery.interval_ms=200", "--set", "discovery.evasive_ms=600", "--set",
-              "discovery.expired_ms=1200", NULL);
+    dm_args_fabric (args, s_fab.port, s_fab.cluster);
 }
 
 //  Picks this test's beacon port and cluster.
 static void fabric_init (void)
 {
-    static int serial;
     memset (&s_fab, 0, sizeof s_fab);
     s_fab.port = tu_beacon_port ();
-    snprintf (s_fab.cluster, sizeof s_fab.cluster, "cli-%d-%u-%d", (int)getpid (), s_fab.port,
-              serial++);
+    dm_cluster_name (s_fab.cluster, sizeof s_fab.cluster, "cli", s_fab.port);
 }
 
 //  Starts weftd NAME with the fabric flags, --events and EXTRA (may be NULL),
 //  and waits for its ready line.
-static daemon_t *daemon_start (const char *name, const char *extra)
+static dm_daemon_t *daemon_start (const char *name, const char *extra)
 {
     cr_assert_lt (s_fab.count, MAX_DAEMONS);
-    daemon_t *d = &s_fab.daemons[s_fab.count++];
-    snprintf (d->name, sizeof d->name, "%s", name);
-    args_t args = {.argc = 0};
-    args_add (&args, "weftd", "--name", name, "--events", NULL);
+    dm_daemon_t *d = &s_fab.daemons[s_fab.count++];
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weftd", "--name", name, "--events", NULL);
     args_fabric (&args);
     if (extra)
-        args_add (&args, "--sub", extra, NULL);
-    d->pid = tu_spawn (WEFTD, args.argv, &d->out);
-    char line[512];
-    cr_assert (tu_read_until (d->out, "ready ", line, sizeof line, 5000), "%s: no ready line",
-               name);
-    cr_assert (sscanf (strstr (line, "uuid="), "uuid=%39s", d->uuid) == 1, "%s", line);
-    char *router = strstr (line, "router=");
-    cr_assert (router && sscanf (router, "router=%63s", d->router) == 1, "%s", line);
+        dm_args_add (&args, "--sub", extra, NULL);
+    dm_daemon_start (d, WEFTD, name, args.argv, 5000, true);
     return d;
 }
 
 //  Reads lines of daemon D until it has printed "join name=X " for every other
 //  daemon X (in any order), for up to TIMEOUT_MS; fails the test otherwise.
-static void wait_joins (daemon_t *d, int timeout_ms)
+static void wait_joins (dm_daemon_t *d, int timeout_ms)
 {
-    bool seen[MAX_DAEMONS] = {false};
-    size_t missing = s_fab.count - 1;
-    int64_t deadline = tu_now_ms () + timeout_ms;
-    char line[512];
-    while (missing && tu_now_ms () < deadline &&
-           tu_read_until (d->out, "", line, sizeof line, (int)(deadline - tu_now_ms ())))
-        for (size_t j = 0; j < s_fab.count; j++) {
-            char needle[48];
-            snprintf (needle, sizeof needle, "join name=%s ", s_fab.daemons[j].name);
-            if (&s_fab.daemons[j] != d && !seen[j] &&
-                strncmp (line, needle, strlen (needle)) == 0) {
-                seen[j] = true;
-                missing--;
-            }
-        }
+    size_t missing = dm_wait_joins (s_fab.daemons, s_fab.count, d, timeout_ms);
     cr_assert_eq (missing, 0, "%s saw only %zu of %zu peers join", d->name,
                   s_fab.count - 1 - missing, s_fab.count - 1);
 }
@@ -148,119 +89,34 @@ static void fabric_start (size_t n, const char *sub0)
 //  .fini of every test: stops what the test started, by pid.
 static void fabric_stop (void)
 {
-    for (size_t i = 0; i < s_fab.count; i++)
-        if (s_fab.daemons[i].pid > 0) {
-            tu_stop_child (s_fab.daemons[i].pid, SIGTERM, 3000);
-            close (s_fab.daemons[i].out);
-        }
+    dm_daemons_stop (s_fab.daemons, s_fab.count, 3000);
     for (size_t i = 0; i < sizeof s_fab.extra / sizeof s_fab.extra[0]; i++)
         if (s_fab.extra[i] > 0)
             tu_stop_child (s_fab.extra[i], SIGTERM, 3000);
     s_fab.count = 0;
 }
 
-//  Starts PROGRAM with ARGV, its stdin, stdout and stderr on pipes whose
-//  other ends are stored through the non-NULL pointers (else /dev/null or
-//  inherited); the child dies with the test. Returns its pid.
-static pid_t spawn_io (const char *program, char *const argv[], int *in, int *out, int *err)
-{
-    int pin[2], pout[2], perr[2];
-    cr_assert (pipe (pin) == 0 && pipe (pout) == 0 && pipe (perr) == 0);
-    pid_t pid = fork ();
-    cr_assert (pid >= 0, "fork: %s", strerror (errno));
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (pin[0], STDIN_FILENO);
-        if (out)
-            dup2 (pout[1], STDOUT_FILENO);
-        if (err)
-            dup2 (perr[1], STDERR_FILENO);
-        for (int fd = 3; fd < 64; fd++)
-            close (fd);
-        execv (program, argv);
-        _exit (127);
-    }
-    close (pin[0]);
-    close (pout[1]);
-    close (perr[1]);
-    in ? (void)(*in = pin[1]) : (void)close (pin[1]);
-    out ? (void)(*out = pout[0]) : (void)close (pout[0]);
-    err ? (void)(*err = perr[0]) : (void)close (perr[0]);
-    return pid;
-}
-
-//  What a finished run of a tool gave.
-typedef struct {
-    int code;        //  exit code, or -1 if it did not exit by itself
-    char out[16384]; //  its stdout
-    char err[4096];  //  its stderr
-} run_t;
-
-//  Reads what is available on *FD into BUF (CAP bytes, used *LEN); closes
-//  it and sets *FD to -1 at end of file.
-static void drain (int *fd, char *buf, size_t cap, size_t *len)
-{
-    char chunk[1024];
-    ssize_t n = read (*fd, chunk, sizeof chunk);
-    if (n <= 0) {
-        close (*fd);
-        *fd = -1;
-        return;
-    }
-    size_t room = cap - 1 - *len;
-    size_t take = (size_t)n < room ? (size_t)n : room;
-    memcpy (buf + *len, chunk, take);
-    *len += take;
-    buf[*len] = 0;
-}
-
 //  Runs PROGRAM with ARGV to completion (killed after TIMEOUT_MS), stdin
-//  empty; stores its exit code and output in RUN.
-static void run_tool (run_t *run, const char *program, char *const argv[], int timeout_ms)
+//  empty; stores its exit code and output in RUN (stdout in s_out, which the
+//  next run overwrites).
+static void run_tool (dm_run_t *run, const char *program, char *const argv[], int timeout_ms)
 {
-    int out = -1, err = -1;
-    size_t out_len = 0, err_len = 0;
-    memset (run, 0, sizeof *run);
-    pid_t pid = spawn_io (program, argv, NULL, &out, &err);
-    int64_t deadline = tu_now_ms () + timeout_ms;
-    while ((out >= 0 || err >= 0) && tu_now_ms () < deadline) {
-        struct pollfd fds[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
-        if (poll (fds, 2, (int)(deadline - tu_now_ms ())) <= 0)
-            continue;
-        if (fds[0].revents)
-            drain (&out, run->out, sizeof run->out, &out_len);
-        if (fds[1].revents)
-            drain (&err, run->err, sizeof run->err, &err_len);
-    }
-    if (out >= 0)
-        close (out);
-    if (err >= 0)
-        close (err);
-    int status = tu_stop_child (pid, 0, deadline > tu_now_ms () ? 2000 : 1);
-    run->code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+    run->out = s_out;
+    run->out_cap = sizeof s_out;
+    dm_run_tool (run, program, argv, NULL, timeout_ms);
 }
 
 //  Runs weft with the fabric flags and the NULL-terminated arguments.
-static void run_weft (run_t *run, int timeout_ms, ...)
+static void run_weft (dm_run_t *run, int timeout_ms, ...)
 {
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", NULL);
     args_fabric (&args);
     va_list list;
     va_start (list, timeout_ms);
-    for (const char *s = va_arg (list, const char *); s; s = va_arg (list, const char *))
-        args_add (&args, s, NULL);
+    dm_args_addv (&args, list);
     va_end (list);
     run_tool (run, WEFT, args.argv, timeout_ms);
-}
-
-//  Counts the occurrences of NEEDLE in TEXT.
-static int count_of (const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = strstr (text, needle); p; p = strstr (p + 1, needle))
-        n++;
-    return n;
 }
 
 TestSuite (cli, .fini = fabric_stop);
@@ -268,11 +124,11 @@ TestSuite (cli, .fini = fabric_stop);
 Test (cli, peers_json_lists_the_members, .timeout = 60)
 {
     fabric_start (3, NULL);
-    run_t run;
+    dm_run_t run;
     run_weft (&run, 10000, "peers", "--json", NULL);
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
-    cr_assert_eq (count_of (run.out, "\"uuid\""), 3, "%s", run.out);
-    cr_assert_eq (count_of (run.out, "\"role\": \"member\""), 3, "%s", run.out);
+    cr_assert_eq (dm_count_of (run.out, "\"uuid\""), 3, "%s", run.out);
+    cr_assert_eq (dm_count_of (run.out, "\"role\": \"member\""), 3, "%s", run.out);
     for (size_t i = 0; i < s_fab.count; i++)
         cr_assert (strstr (run.out, s_fab.daemons[i].uuid), "%s missing: %s", s_fab.daemons[i].name,
                    run.out);
@@ -281,7 +137,7 @@ Test (cli, peers_json_lists_the_members, .timeout = 60)
     run_weft (&run, 10000, "peers", NULL);
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.out, "name") && strstr (run.out, "state"), "%s", run.out);
-    cr_assert_eq (count_of (run.out, "alive"), 3, "%s", run.out);
+    cr_assert_eq (dm_count_of (run.out, "alive"), 3, "%s", run.out);
 }
 
 Test (cli, pub_and_sub_move_a_message, .timeout = 60)
@@ -290,24 +146,24 @@ Test (cli, pub_and_sub_move_a_message, .timeout = 60)
     //  a weft sub, known to be up once the daemons see it join
     char sub_name[64];
     snprintf (sub_name, sizeof sub_name, "sub-%s", s_fab.cluster);
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", "--name", sub_name, NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", "--name", sub_name, NULL);
     args_fabric (&args);
-    args_add (&args, "sub", "cli.#", "--count", "1", "--json", "--timeout", "20", NULL);
+    dm_args_add (&args, "sub", "cli.#", "--count", "1", "--json", "--timeout", "20", NULL);
     int sub_out = -1;
-    s_fab.extra[0] = spawn_io (WEFT, args.argv, NULL, &sub_out, NULL);
+    s_fab.extra[0] = dm_spawn_io (WEFT, args.argv, NULL, &sub_out, NULL);
     char needle[96];
     snprintf (needle, sizeof needle, "join name=%s ", sub_name);
     cr_assert (tu_read_until (s_fab.daemons[1].out, needle, NULL, 0, 5000), "sub never joined");
 
     //  weft pub reading stdin: it publishes each line as it arrives, and
     //  stays up until stdin closes
-    args_t pub = {.argc = 0};
-    args_add (&pub, "weft", NULL);
+    dm_args_t pub = {.argc = 0};
+    dm_args_add (&pub, "weft", NULL);
     args_fabric (&pub);
-    args_add (&pub, "pub", "cli.test", NULL);
+    dm_args_add (&pub, "pub", "cli.test", NULL);
     int pub_in = -1;
-    s_fab.extra[1] = spawn_io (WEFT, pub.argv, &pub_in, NULL, NULL);
+    s_fab.extra[1] = dm_spawn_io (WEFT, pub.argv, &pub_in, NULL, NULL);
     cr_assert_eq (write (pub_in, "hello fabric\n", 13), 13);
 
     char line[1024];
@@ -335,7 +191,7 @@ Test (cli, pub_and_sub_move_a_message, .timeout = 60)
 Test (cli, one_shot_pub_reaches_a_daemon, .timeout = 60)
 {
     fabric_start (2, "cli.#");
-    run_t run;
+    dm_run_t run;
     run_weft (&run, 10000, "pub", "--json", "cli.once", "payload", NULL);
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.out, "{\"published\": 1}"), "%s", run.out);
@@ -345,7 +201,7 @@ Test (cli, one_shot_pub_reaches_a_daemon, .timeout = 60)
 Test (cli, kill_9_is_seen_as_expired, .timeout = 60)
 {
     fabric_start (3, NULL);
-    daemon_t *victim = &s_fab.daemons[2];
+    dm_daemon_t *victim = &s_fab.daemons[2];
     char needle[128];
     snprintf (needle, sizeof needle, "expired name=%s uuid=%s", victim->name, victim->uuid);
     tu_stop_child (victim->pid, SIGKILL, 1000);
@@ -359,7 +215,7 @@ Test (cli, kill_9_is_seen_as_expired, .timeout = 60)
 Test (cli, sigterm_is_seen_as_leave_and_exits_0, .timeout = 60)
 {
     fabric_start (3, NULL);
-    daemon_t *leaver = &s_fab.daemons[1];
+    dm_daemon_t *leaver = &s_fab.daemons[1];
     char needle[128];
     snprintf (needle, sizeof needle, "leave name=%s uuid=%s", leaver->name, leaver->uuid);
     int status = tu_stop_child (leaver->pid, SIGTERM, 3000);
@@ -373,13 +229,13 @@ Test (cli, sigterm_is_seen_as_leave_and_exits_0, .timeout = 60)
 Test (cli, status_of_one_node, .timeout = 60)
 {
     fabric_start (2, NULL);
-    run_t run;
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", "--interface", "lo", "--node", s_fab.daemons[0].router, "--json",
-              "status", NULL);
+    dm_run_t run;
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", "--interface", "lo", "--node", s_fab.daemons[0].router, "--json",
+                 "status", NULL);
     run_tool (&run, WEFT, args.argv, 10000);
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
-    cr_assert_eq (count_of (run.out, "\"uuid\""), 1, "%s", run.out);
+    cr_assert_eq (dm_count_of (run.out, "\"uuid\""), 1, "%s", run.out);
     cr_assert (strstr (run.out, s_fab.daemons[0].uuid), "%s", run.out);
 
     run_weft (&run, 10000, "status", NULL);
@@ -390,7 +246,7 @@ Test (cli, status_of_one_node, .timeout = 60)
 Test (cli, sub_times_out_with_count, .timeout = 30)
 {
     fabric_init ();
-    run_t run;
+    dm_run_t run;
     run_weft (&run, 10000, "sub", "nobody.#", "--count", "2", "--timeout", "0.3", NULL);
     cr_assert_eq (run.code, 1, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.err, "weft: timed out after 0.3 s with 0 of 2 messages"), "%s", run.err);
@@ -403,11 +259,11 @@ Test (cli, sub_times_out_with_count, .timeout = 30)
 static void expect_failure (const char *program, char *const argv[], int code, int alt,
                             const char *needle)
 {
-    run_t run;
+    dm_run_t run;
     run_tool (&run, program, argv, 10000);
     cr_assert (run.code == code || run.code == alt, "%s: exit %d: %s", argv[1], run.code, run.err);
     cr_assert (strstr (run.err, needle), "'%s' not in '%s'", needle, run.err);
-    cr_assert_eq (count_of (run.err, "\n"), 1, "not one line: '%s'", run.err);
+    cr_assert_eq (dm_count_of (run.err, "\n"), 1, "not one line: '%s'", run.err);
 }
 
 Test (cli, usage_errors, .timeout = 30)
@@ -440,7 +296,7 @@ Test (cli, start_failure_exits_1, .timeout = 30)
 
 Test (cli, help_and_version, .timeout = 30)
 {
-    run_t run;
+    dm_run_t run;
     run_tool (&run, WEFTD, (char *[]){"weftd", "--help", NULL}, 10000);
     cr_assert_eq (run.code, 0);
     cr_assert (strstr (run.out, "WEFT_DISCOVERY_INTERVAL_MS") && strstr (run.out, "--seed"), "%s",
@@ -453,28 +309,22 @@ Test (cli, help_and_version, .timeout = 30)
     cr_assert (strstr (run.out, "weft 0."), "%s", run.out);
 }
 
-//  nftw () callback: removes one entry.
-static int remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove (path);
-}
-
 Test (cli, repair_journal, .timeout = 60)
 {
     fabric_init ();
     char dir[] = "/tmp/weft-cli-repair-XXXXXX";
     cr_assert_not_null (mkdtemp (dir));
-    daemon_t *d = NULL;
+    dm_daemon_t *d = NULL;
     {
-        args_t args = {.argc = 0};
+        dm_args_t args = {.argc = 0};
         //  weftd with a journal: --repair must refuse while it runs
-        args_add (&args, "weftd", "--data", dir, NULL);
+        dm_args_add (&args, "weftd", "--data", dir, NULL);
         args_fabric (&args);
         d = &s_fab.daemons[s_fab.count++];
         d->pid = tu_spawn (WEFTD, args.argv, &d->out);
         cr_assert (tu_read_until (d->out, "ready ", NULL, 0, 5000));
     }
-    run_t run;
+    dm_run_t run;
     run_tool (&run, WEFTD, (char *[]){"weftd", "--repair", "--data", dir, NULL}, 10000);
     cr_assert_eq (run.code, 1, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.err, "weftd: --repair: "), "%s", run.err);
@@ -485,5 +335,5 @@ Test (cli, repair_journal, .timeout = 60)
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.out, "repaired "), "%s", run.out);
     expect_failure (WEFTD, (char *[]){"weftd", "--repair", NULL}, 2, -1, "--data");
-    nftw (dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    dm_remove_tree (dir);
 }

@@ -13,24 +13,21 @@
 */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemons.h"
 #include "testutil.h"
 
 #define WEFTD     WEFT_BIN_DIR "/weftd"
 #define WEFT      WEFT_BIN_DIR "/weft"
-#define MAX_ARGS  48
 #define MAX_KIDS  8
 #define LINE_MAX_ 1024
 
@@ -48,13 +45,6 @@ static struct {
     char dir[64];         //  scratch directory (journals)
     pid_t kids[MAX_KIDS]; //  children still to stop
 } s_fab;
-
-//  An argv under construction, with storage for its strings.
-typedef struct {
-    char *argv[MAX_ARGS + 1]; //  NULL-terminated
-    char text[MAX_ARGS][160]; //  the strings
-    int argc;                 //  used entries
-} args_t;
 
 //  Reads lines from a child's output with a buffer (one read per chunk).
 typedef struct {
@@ -89,28 +79,10 @@ static void forward_sanitizer (const char *text)
         fprintf (stderr, "child stderr:\n%s\n", text);
 }
 
-//  Appends every string of the NULL-terminated list to ARGS.
-static void args_add (args_t *args, ...)
-{
-    va_list list;
-    va_start (list, args);
-    for (const char *s = va_arg (list, const char *); s; s = va_arg (list, const char *)) {
-        cr_assert_lt (args->argc, MAX_ARGS);
-        snprintf (args->text[args->argc], sizeof args->text[0], "%s", s);
-        args->argv[args->argc] = args->text[args->argc];
-        args->argv[++args->argc] = NULL;
-    }
-    va_end (list);
-}
-
 //  Appends the discovery flags of this test's fabric to ARGS.
-static void args_fabric (args_t *args)
+static void args_fabric (dm_args_t *args)
 {
-    char port[16];
-    snprintf (port, sizeof port, "%u", s_fab.port);
-    args_add (args, "--interface", "lo", "--beacon-port", port, "--cluster", s_fab.cluster, "--set",
-              "discovery.interval_ms=200", "--set", "discovery.evasive_ms=600", "--set",
-              "discovery.expired_ms=1200", NULL);
+    dm_args_fabric (args, s_fab.port, s_fab.cluster);
 }
 
 //  Writes the path of journal NAME of this test into PATH.
@@ -122,20 +94,11 @@ static void journal_path (const char *name, char *path, size_t cap)
 //  .init: picks this test's beacon port, cluster and scratch directory.
 static void fabric_init (void)
 {
-    static int serial;
     memset (&s_fab, 0, sizeof s_fab);
     s_fab.port = tu_beacon_port ();
-    snprintf (s_fab.cluster, sizeof s_fab.cluster, "dcli-%d-%u-%d", (int)getpid (), s_fab.port,
-              serial++);
+    dm_cluster_name (s_fab.cluster, sizeof s_fab.cluster, "dcli", s_fab.port);
     snprintf (s_fab.dir, sizeof s_fab.dir, "/tmp/weft-durable-cli-XXXXXX");
     cr_assert_not_null (mkdtemp (s_fab.dir));
-}
-
-//  nftw () callback: removes one entry.
-static int remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove (path);
 }
 
 //  Remembers child PID, so that .fini stops it if the test does not.
@@ -165,36 +128,14 @@ static void fabric_fini (void)
     for (size_t i = 0; i < MAX_KIDS; i++)
         if (s_fab.kids[i] > 0)
             tu_stop_child (s_fab.kids[i], SIGKILL, 3000);
-    nftw (s_fab.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dm_remove_tree (s_fab.dir);
 }
 
-//  Starts PROGRAM with ARGV, its stdin, stdout and stderr on pipes whose
-//  other ends are stored through the non-NULL pointers (else /dev/null-like
-//  closed pipes, or inherited stderr); the child dies with the test.
+//  Starts PROGRAM with ARGV as dm_spawn_io () does and remembers it, so
+//  that .fini stops it if the test does not.
 static pid_t spawn_io (const char *program, char *const argv[], int *in, int *out, int *err)
 {
-    int pin[2], pout[2], perr[2];
-    cr_assert (pipe (pin) == 0 && pipe (pout) == 0 && pipe (perr) == 0);
-    pid_t pid = fork ();
-    cr_assert (pid >= 0, "fork: %s", strerror (errno));
-    if (pid == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
-        dup2 (pin[0], STDIN_FILENO);
-        if (out)
-            dup2 (pout[1], STDOUT_FILENO);
-        if (err)
-            dup2 (perr[1], STDERR_FILENO);
-        for (int fd = 3; fd < 256; fd++)
-            close (fd);
-        execv (program, argv);
-        _exit (127);
-    }
-    close (pin[0]);
-    close (pout[1]);
-    close (perr[1]);
-    in ? (void)(*in = pin[1]) : (void)close (pin[1]);
-    out ? (void)(*out = pout[0]) : (void)close (pout[0]);
-    err ? (void)(*err = perr[0]) : (void)close (perr[0]);
+    pid_t pid = dm_spawn_io (program, argv, in, out, err);
     kid_track (pid);
     return pid;
 }
@@ -255,23 +196,20 @@ static void publisher_start (publisher_t *p, const char *name, const char *topic
 {
     char dir[128];
     journal_path (name, dir, sizeof dir);
-    args_t args = {.argc = 0};
-    args_add (&args, "weftd", "--name", name, "--events", "--data", dir, "--durable", "stream.#",
-              "--sync", "async", "--pub", topic, NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weftd", "--name", name, "--events", "--data", dir, "--durable", "stream.#",
+                 "--sync", "async", "--pub", topic, NULL);
     args_fabric (&args);
     va_list list;
     va_start (list, topic);
-    for (const char *s = va_arg (list, const char *); s; s = va_arg (list, const char *))
-        args_add (&args, s, NULL);
+    dm_args_addv (&args, list);
     va_end (list);
     memset (p, 0, sizeof *p);
     p->pid = spawn_io (WEFTD, args.argv, &p->in, &p->out.fd, NULL);
     char line[LINE_MAX_];
     cr_assert (reader_until (&p->out, "ready ", line, sizeof line, 5000), "%s: no ready line",
                name);
-    cr_assert (sscanf (strstr (line, "uuid="), "uuid=%39s", p->uuid) == 1, "%s", line);
-    char *router = strstr (line, "router=");
-    cr_assert (router && sscanf (router, "router=%63s", p->router) == 1, "%s", line);
+    dm_parse_ready (line, p->uuid, p->router);
 }
 
 //  Stops publisher P with SIG; returns the wait status. A SIGTERM must end
@@ -363,13 +301,12 @@ static void run_free (run_t *run)
 //  Runs weft with the fabric flags and the NULL-terminated arguments.
 static void run_weft (run_t *run, int timeout_ms, ...)
 {
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", NULL);
     args_fabric (&args);
     va_list list;
     va_start (list, timeout_ms);
-    for (const char *s = va_arg (list, const char *); s; s = va_arg (list, const char *))
-        args_add (&args, s, NULL);
+    dm_args_addv (&args, list);
     va_end (list);
     run_tool (run, WEFT, args.argv, timeout_ms);
 }
@@ -432,8 +369,8 @@ static bool journal_stats (const char *router, const char *stream, unsigned long
                            unsigned long long *first, unsigned long long *last)
 {
     run_t run;
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", "--interface", "lo", "--node", router, "--json", "journal", NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", "--interface", "lo", "--node", router, "--json", "journal", NULL);
     run_tool (&run, WEFT, args.argv, 10000);
     cr_assert_eq (run.code, 0, "weft journal: exit %d: %s", run.code, run.err);
     char needle[128];
@@ -467,14 +404,14 @@ static pid_t durable_sub_start (reader_t *out, int *err)
 {
     char dir[128];
     journal_path ("sub", dir, sizeof dir);
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", "--name", "dsub", NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", "--name", "dsub", NULL);
     args_fabric (&args);
     //  async: a kill -9 is a process crash, which async commits survive (the
     //  data is in the page cache); sync would add an fsync per acknowledged
     //  message (~3x slower here) for power cuts, which this test cannot cause
-    args_add (&args, "sub", "stream.x", "--durable", "d1", "--from", "earliest", "--data", dir,
-              "--sync", "async", "--json", "--timeout", "0", NULL);
+    dm_args_add (&args, "sub", "stream.x", "--durable", "d1", "--from", "earliest", "--data", dir,
+                 "--sync", "async", "--json", "--timeout", "0", NULL);
     memset (out, 0, sizeof *out);
     return spawn_io (WEFT, args.argv, NULL, &out->fd, err);
 }
@@ -657,8 +594,8 @@ Test (durable_cli, journal_shows_streams_and_retention_holds_the_limit, .timeout
 
     //  the table form names the node and the stream
     run_t run;
-    args_t args = {.argc = 0};
-    args_add (&args, "weft", "--interface", "lo", "--node", pub.router, "journal", NULL);
+    dm_args_t args = {.argc = 0};
+    dm_args_add (&args, "weft", "--interface", "lo", "--node", pub.router, "journal", NULL);
     run_tool (&run, WEFT, args.argv, 10000);
     cr_assert_eq (run.code, 0, "exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.out, "node") && strstr (run.out, "last_seq"), "%s", run.out);

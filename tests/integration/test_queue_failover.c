@@ -5,7 +5,6 @@
     confirmed message must still be delivered; duplicates are counted and
     reported. Everything lives on loopback. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemons.h"
 #include "testutil.h"
 
 #define MEMBERS 3
@@ -24,12 +24,6 @@ static char s_cluster[64];
 static pid_t s_pids[MEMBERS];
 static int s_out[MEMBERS];
 static char s_uuids[MEMBERS][40];
-
-static int remove_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove (path);
-}
 
 //  Starts member I as a weftd child and reads its uuid from its ready line.
 static void start_member (int i)
@@ -85,7 +79,7 @@ static void teardown (void)
             tu_stop_child (s_pids[i], SIGTERM, 5000);
             close (s_out[i]);
         }
-    nftw (s_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    dm_remove_tree (s_dir);
 }
 
 //  A client node of the test cluster.
