@@ -302,12 +302,19 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_
         self->counters.bad_frames++;
         return;
     }
+    rx_request_t *asked = NULL;
+    for (rx_request_t *r = zlistx_first (peer->requests); r && !asked;
+         r = zlistx_next (peer->requests))
+        if (r->id == id)
+            asked = r;
+    if (!asked) {
+        self->counters.unknown_type++; //  not asked for, or given up on: a repair asks again
+        return;
+    }
+    asked->deadline = node_now () + REQUEST_TIMEOUT; //  it is coming: be patient
     rx_stream_t *st = repair_stream (peer, name);
     if (!st)
         return;
-    for (rx_request_t *r = zlistx_first (peer->requests); r; r = zlistx_next (peer->requests))
-        if (r->id == id)
-            r->deadline = node_now () + REQUEST_TIMEOUT; //  it is coming: be patient
     if (st->fresh)
         st->last = msg.seq - 1;
     if (msg.seq <= st->last)
