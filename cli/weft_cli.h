@@ -91,6 +91,11 @@ int weft_each_status (weft_cli_t *self, const char *name, weft_status_fn *fn, vo
 //  without --node), joined: a target of status and of pub's wait.
 bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t index);
 
+//  Reports how a counting command (sub, recv) named NAME ended after RECEIVED
+//  messages, RC being what stopped it (cli_next ()): a timeout or a signal
+//  is a success without --count and a failure with one. Returns the exit code.
+int weft_count_end (const weft_cli_t *self, const char *name, int rc, long long received);
+
 //  The commands; each returns an exit code and reports its own failures.
 int weft_cmd_peers (weft_cli_t *self);
 int weft_cmd_pub (weft_cli_t *self);

@@ -189,9 +189,7 @@ static void sub_truncated (const weft_cli_t *self, const weft_msg_t *msg)
     fflush (stdout);
 }
 
-//  Reports how sub ended after RECEIVED messages (RC from cli_next);
-//  returns the exit code.
-static int sub_end (const weft_cli_t *self, int rc, long long received)
+int weft_count_end (const weft_cli_t *self, const char *name, int rc, long long received)
 {
     bool counting = self->count > 0;
     if (rc == WEFT_ETIMEDOUT && counting)
@@ -202,7 +200,7 @@ static int sub_end (const weft_cli_t *self, int rc, long long received)
                           self->count);
     if (rc == WEFT_ETIMEDOUT || rc == CLI_SIGNALED)
         return CLI_EXIT_OK;
-    return weft_fail (CLI_EXIT_FAILURE, "sub: %s", weft_strerror (rc));
+    return weft_fail (CLI_EXIT_FAILURE, "%s: %s", name, weft_strerror (rc));
 }
 
 //  Subscribes as the flags ask: durable (--durable), replaying (--from) or
@@ -241,7 +239,7 @@ int weft_cmd_sub (weft_cli_t *self)
     while (self->count < 0 || received < self->count) {
         weft_msg_t *msg = NULL;
         if ((rc = cli_next (self->node, self->sigfd, weft_deadline (self), &msg, NULL)))
-            return sub_end (self, rc, received);
+            return weft_count_end (self, "sub", rc, received);
         int kind = weft_msg_kind (msg), code = 0;
         if (kind == WEFT_MSG_MESSAGE) {
             code = sub_deliver (self, msg);

@@ -339,22 +339,6 @@ static int recv_deliver (weft_cli_t *self, const weft_msg_t *msg, recv_owners_t 
     return rc ? weft_fail (CLI_EXIT_FAILURE, "recv: ack: %s", weft_strerror (rc)) : 0;
 }
 
-//  Reports how recv ended after RECEIVED messages (RC from cli_next ());
-//  returns the exit code.
-static int recv_end (const weft_cli_t *self, int rc, long long received)
-{
-    bool counting = self->count > 0;
-    if (rc == WEFT_ETIMEDOUT && counting)
-        return weft_fail (CLI_EXIT_FAILURE, "timed out after %s s with %lld of %lld messages",
-                          self->timeout_text, received, self->count);
-    if (rc == CLI_SIGNALED && counting)
-        return weft_fail (CLI_EXIT_FAILURE, "interrupted with %lld of %lld messages", received,
-                          self->count);
-    if (rc == WEFT_ETIMEDOUT || rc == CLI_SIGNALED)
-        return CLI_EXIT_OK;
-    return weft_fail (CLI_EXIT_FAILURE, "recv: %s", weft_strerror (rc));
-}
-
 //  Starts consuming the queue. With --count N the prefetch is at most N, so
 //  that few deliveries beyond the N are taken (each delivery counts towards
 //  queues.max_deliver). Returns 0 or the exit code.
@@ -381,7 +365,7 @@ static int recv_loop (weft_cli_t *self, recv_owners_t *owners)
         weft_msg_t *msg = NULL;
         int rc = cli_next (self->node, self->sigfd, weft_deadline (self), &msg, NULL);
         if (rc)
-            return recv_end (self, rc, received);
+            return weft_count_end (self, "recv", rc, received);
         if (weft_msg_kind (msg) == WEFT_MSG_DELIVERY) {
             code = recv_deliver (self, msg, owners);
             received++;
