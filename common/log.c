@@ -62,3 +62,13 @@ void wlog (const wlog_t *log, wlog_level_t level, const char *fmt, ...)
     ssize_t rc = write (STDERR_FILENO, line, (size_t)n);
     (void)rc; //  nothing sensible to do if stderr is gone
 }
+
+void werr_set (char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (err, errlen, fmt, args);
+    va_end (args);
+}

@@ -10,6 +10,7 @@
 #define WEFT_COMMON_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef enum {
     WLOG_NONE = 0,  //  log nothing
@@ -39,6 +40,11 @@ int wlog_enabled (const wlog_t *log, wlog_level_t level);
 
 //  Writes one line "<time> <prefix> <LEVEL> <message>" to stderr.
 void wlog (const wlog_t *log, wlog_level_t level, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  Writes a formatted message into ERR (ERRLEN bytes) when ERR is not NULL
+//  (the error out-parameter of the modules' open/start functions).
+void werr_set (char *err, size_t errlen, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
 #define wlog_error(log, ...) wlog ((log), WLOG_ERROR, __VA_ARGS__)

@@ -2,6 +2,7 @@
     (see iface.h). Reads the interface list once per call with getifaddrs and
     keeps nothing: no globals, no cache.
 */
+#include "common/log.h"
 #include "discovery/iface.h"
 
 #include <arpa/inet.h>
@@ -21,20 +22,6 @@ typedef enum {
     PICK_ADDRESS, //  a dotted IPv4 address of a local interface
     PICK_NAME     //  an interface name
 } pick_t;
-
-//  Writes a formatted message into ERR (ERRLEN bytes) when ERR is not NULL.
-static void set_error (char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void set_error (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (err, errlen, fmt, args);
-    va_end (args);
-}
 
 //  Appends formatted text to the NUL-terminated ERR (ERRLEN bytes), silently
 //  cutting it at the end of the buffer.
@@ -147,11 +134,11 @@ static int not_found (const struct ifaddrs *list, pick_t pick, const char *name,
                       size_t errlen)
 {
     if (pick == PICK_AUTO)
-        set_error (err, errlen, "no interface is up, non-loopback, broadcast-capable and IPv4");
+        werr_set (err, errlen, "no interface is up, non-loopback, broadcast-capable and IPv4");
     else if (pick == PICK_ADDRESS)
-        set_error (err, errlen, "no local interface has IPv4 address %s", name);
+        werr_set (err, errlen, "no local interface has IPv4 address %s", name);
     else
-        set_error (err, errlen, "no interface \"%s\" with an IPv4 address", name);
+        werr_set (err, errlen, "no interface \"%s\" with an IPv4 address", name);
     list_interfaces (list, err, errlen);
     return WEFT_ENODEV;
 }
@@ -159,14 +146,14 @@ static int not_found (const struct ifaddrs *list, pick_t pick, const char *name,
 int iface_resolve (const char *name, char *addr, char *bcast, char *err, size_t errlen)
 {
     if (!addr || !bcast) {
-        set_error (err, errlen, "iface_resolve: NULL output buffer");
+        werr_set (err, errlen, "iface_resolve: NULL output buffer");
         return WEFT_EINVAL;
     }
     if (!name)
         name = "";
     struct ifaddrs *list = NULL;
     if (getifaddrs (&list) != 0) {
-        set_error (err, errlen, "getifaddrs: %s", strerror (errno));
+        werr_set (err, errlen, "getifaddrs: %s", strerror (errno));
         return WEFT_EIO;
     }
     uint32_t wanted = 0;
@@ -179,7 +166,7 @@ int iface_resolve (const char *name, char *addr, char *bcast, char *err, size_t 
     if (!found)
         rc = not_found (list, pick, name, err, errlen);
     else if (!(found->ifa_flags & IFF_UP)) {
-        set_error (err, errlen, "interface %s (%s) is down", found->ifa_name, name);
+        werr_set (err, errlen, "interface %s (%s) is down", found->ifa_name, name);
         list_interfaces (list, err, errlen);
         rc = WEFT_ENODEV;
     } else {

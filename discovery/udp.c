@@ -15,6 +15,7 @@
     from the interface address and receivers learn the sender's real address
     from the source of the datagram. It only ever sends to BCAST:PORT.
 */
+#include "common/log.h"
 #include "discovery/udp.h"
 
 #include <arpa/inet.h>
@@ -38,20 +39,6 @@ struct udp {
     bool recv_any;           //  the receive socket fell back to INADDR_ANY
     struct sockaddr_in dest; //  BCAST:PORT, the only destination of udp_send
 };
-
-//  Writes a formatted message into ERR (ERRLEN bytes) when ERR is not NULL.
-static void set_error (char *err, size_t errlen, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void set_error (char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list args;
-    va_start (args, fmt);
-    vsnprintf (err, errlen, fmt, args);
-    va_end (args);
-}
 
 //  Maps the errno of a failed socket, setsockopt or bind to a WEFT_E* code:
 //  address in use, address not usable here (invalid), anything else I/O.
@@ -79,7 +66,7 @@ static int parse_ipv4 (const char *text, uint16_t port, struct sockaddr_in *sa, 
     sa->sin_port = htons (port);
     if (text && inet_pton (AF_INET, text, &sa->sin_addr) == 1)
         return 0;
-    set_error (err, errlen, "udp: bad IPv4 %s \"%s\"", what, text ? text : "(null)");
+    werr_set (err, errlen, "udp: bad IPv4 %s \"%s\"", what, text ? text : "(null)");
     return WEFT_EINVAL;
 }
 
@@ -107,8 +94,8 @@ static int socket_error (const char *what, const struct sockaddr_in *sa, int err
 {
     char text[INET_ADDRSTRLEN] = "?";
     inet_ntop (AF_INET, &sa->sin_addr, text, sizeof text);
-    set_error (err, errlen, "udp: %s %s:%u: %s", what, text, (unsigned)ntohs (sa->sin_port),
-               strerror (error));
+    werr_set (err, errlen, "udp: %s %s:%u: %s", what, text, (unsigned)ntohs (sa->sin_port),
+              strerror (error));
     return map_errno (error);
 }
 
@@ -149,7 +136,7 @@ int udp_new (const char *addr, const char *bcast, uint16_t port, udp_t **out, ch
              size_t errlen)
 {
     if (!out || port == 0) {
-        set_error (err, errlen, "udp: %s", out ? "beacon port 0" : "NULL output pointer");
+        werr_set (err, errlen, "udp: %s", out ? "beacon port 0" : "NULL output pointer");
         return WEFT_EINVAL;
     }
     struct sockaddr_in local, dest;
@@ -160,7 +147,7 @@ int udp_new (const char *addr, const char *bcast, uint16_t port, udp_t **out, ch
         return rc;
     struct udp *self = calloc (1, sizeof *self);
     if (!self) {
-        set_error (err, errlen, "udp: out of memory");
+        werr_set (err, errlen, "udp: out of memory");
         return WEFT_ENOMEM;
     }
     self->recv_fd = self->send_fd = -1;
