@@ -12,6 +12,7 @@
 #include "node/node.h"
 #include "node/testing.h"
 #include "node/api_int.h"
+#include "node/core/world_real.h"
 
 weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
 {
@@ -24,7 +25,7 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
     //  a library installs no signal handlers: stop CZMQ from taking SIGINT/SIGTERM
     zsys_handler_set (NULL);
     self = calloc (1, sizeof *self);
-    if (!self || !(self->node = node_new (cfg)))
+    if (!self || !(self->node = node_new (cfg, world_real_new ())))
         goto fail;
     pthread_mutex_init (&self->cmd_lock, NULL);
     pthread_mutex_init (&self->recv_lock, NULL);

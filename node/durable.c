@@ -12,6 +12,7 @@
 */
 #include "node/node.h"
 
+#include "common/hex.h"
 #include "node/config.h"
 
 #define STREAM_PREFIX    "t/"
@@ -163,8 +164,7 @@ static int load_identity (node_t *self)
     int rc = journal_meta_get (self->journal, "node/uuid", uuid, sizeof uuid, &len);
     if (rc == 0 && len == WIRE_UUID_SIZE) {
         memcpy (self->uuid, uuid, WIRE_UUID_SIZE);
-        for (int i = 0; i < WIRE_UUID_SIZE; i++)
-            snprintf (self->uuid_hex + 2 * i, 3, "%02x", uuid[i]);
+        hex_encode (uuid, WIRE_UUID_SIZE, self->uuid_hex);
         return 0;
     }
     if ((rc = journal_meta_put (self->journal, "node/uuid", self->uuid, WIRE_UUID_SIZE)) == 0)
@@ -267,7 +267,7 @@ static void head_update (node_t *self, outbound_t *out)
         zhashx_insert (self->heads, topic, head);
     if (head) {
         head->last = out->seq;
-        head->until = node_now () + HEAD_LINGER * self->interval;
+        head->until = node_now (self) + HEAD_LINGER * self->interval;
     }
 }
 
@@ -279,9 +279,7 @@ bool durable_flush (node_t *self)
         //  streams that grew this turn are trimmed in the same commit: a fast
         //  publisher cannot outrun its retention
         self->retention_due = false;
-        struct timespec ts;
-        clock_gettime (CLOCK_REALTIME, &ts);
-        retention_step (self, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+        retention_step (self, node_wall_us (self));
     }
     if (!self->journal || journal_pending (self->journal) == 0)
         return true;
@@ -301,13 +299,16 @@ bool durable_flush (node_t *self)
     }
     if (__atomic_exchange_n (&self->journal_failed, 0, __ATOMIC_RELAXED))
         wlog_warn (&self->log, "journal writes work again");
-    void *xpub = zsock_resolve (self->xpub);
     for (outbound_t *out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox)) {
         head_update (self, out);
         self->counters.journaled++;
-        if (zmq_msg_send (&out->topic, xpub, ZMQ_SNDMORE) >= 0 &&
-            zmq_msg_send (&out->header, xpub, ZMQ_SNDMORE) >= 0 &&
-            zmq_msg_send (&out->body, xpub, 0) >= 0)
+        zmq_msg_t frames[3];
+        zmq_msg_t *parts[3] = {&out->topic, &out->header, &out->body};
+        for (int i = 0; i < 3; i++) {
+            zmq_msg_init (&frames[i]);
+            zmq_msg_move (&frames[i], parts[i]);
+        }
+        if (node_publish (self, frames, 3) == 0)
             self->counters.published++;
     }
     zlistx_purge (self->outbox);
@@ -318,7 +319,6 @@ bool durable_flush (node_t *self)
 //  so subscribers notice losses at the tail of a stream.
 static void announce_heads (node_t *self, int64_t now)
 {
-    void *xpub = zsock_resolve (self->xpub);
     for (head_t *head = zhashx_first (self->heads); head; head = zhashx_next (self->heads)) {
         if (now > head->until)
             continue;
@@ -327,9 +327,11 @@ static void announce_heads (node_t *self, int64_t now)
         memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
         if (wire_encode_msg (&self->sbuf, &msg))
             continue;
-        zmq_send (xpub, topic, strlen (topic), ZMQ_SNDMORE);
-        zmq_send (xpub, self->sbuf.data, self->sbuf.size, ZMQ_SNDMORE);
-        zmq_send (xpub, "", 0, 0);
+        zmq_msg_t frames[3];
+        world_frame_copy (&frames[0], topic, strlen (topic));
+        world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
+        zmq_msg_init (&frames[2]);
+        node_publish (self, frames, 3);
     }
 }
 
@@ -360,9 +362,7 @@ void durable_on_timer (node_t *self, int64_t now, bool interval)
         return;
     if (interval)
         announce_heads (self, now);
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    retention_step (self, (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+    retention_step (self, node_wall_us (self));
     if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED) && interval)
         journal_meta_put (self->journal, "node/probe", &now, sizeof now); //  retried by the flush
 }
@@ -372,7 +372,7 @@ static void send_truncated (node_t *self, peer_t *peer, uint64_t id, const char 
                             uint64_t requested, uint64_t first)
 {
     if (wire_encode_replay_trunc (&self->sbuf, id, topic, requested, first) == 0)
-        node_send (self, peer->dealer, NULL, 0);
+        node_send (self, peer->link, NULL, 0);
 }
 
 //  Where a replay of TOPIC (stats ST) starts for request REQ; 0 for none.
@@ -461,12 +461,12 @@ static int send_entry (node_t *self, peer_t *peer, replay_job_t *job, replay_str
         return 0;
     if (wire_encode_replay_msg (&self->sbuf, job->id, rs->topic))
         return 0;
-    void *sock = zsock_resolve (peer->dealer);
-    if (zmq_send (sock, self->sbuf.data, self->sbuf.size, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+    zmq_msg_t frames[3];
+    world_frame_copy (&frames[0], self->sbuf.data, self->sbuf.size);
+    world_frame_copy (&frames[1], data + 4, hlen);
+    world_frame_copy (&frames[2], data + 4 + hlen, entry->len - 4 - hlen);
+    if (node_send_frames (self, peer->link, frames, 3) < 0)
         return -1;
-    //  a DEALER takes the rest of a message once it took the first frame
-    zmq_send (sock, data + 4, hlen, ZMQ_SNDMORE);
-    zmq_send (sock, data + 4 + hlen, entry->len - 4 - hlen, 0);
     self->counters.replayed++;
     return 0;
 }
@@ -517,7 +517,7 @@ static bool pump_job (node_t *self, replay_job_t *job, long *budget)
     if (zlistx_size (job->streams) > 0)
         return false;
     return wire_encode_replay_end (&self->sbuf, job->id, 0) == 0 &&
-           node_send (self, peer->dealer, NULL, 0) == 0;
+           node_send (self, peer->link, NULL, 0) == 0;
 }
 
 bool durable_pump (node_t *self)

@@ -11,6 +11,7 @@
 #include "node/node.h"
 #include "node/queue.h"
 
+#include "common/hex.h"
 #include "discovery/beacon.h"
 #include "node/config.h"
 
@@ -18,17 +19,6 @@
 #define LEAVE_GRACE 500  //  ms a leaving beacon waits for the peer's BYE
 #define SEED_TAG    'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
 
-static const char s_hex[] = "0123456789abcdef";
-
-//  Writes the 32-digit hex form of UUID into OUT (33 bytes).
-static void uuid_to_hex (const uint8_t *uuid, char *out)
-{
-    for (int i = 0; i < WIRE_UUID_SIZE; i++) {
-        out[2 * i] = s_hex[uuid[i] >> 4];
-        out[2 * i + 1] = s_hex[uuid[i] & 15];
-    }
-    out[2 * WIRE_UUID_SIZE] = 0;
-}
 
 peer_t *membership_find_hex (node_t *self, const char *uuid_hex)
 {
@@ -38,7 +28,7 @@ peer_t *membership_find_hex (node_t *self, const char *uuid_hex)
 peer_t *membership_find (node_t *self, const uint8_t *uuid)
 {
     char hex[WIRE_UUID_SIZE * 2 + 1];
-    uuid_to_hex (uuid, hex);
+    hex_encode (uuid, WIRE_UUID_SIZE, hex);
     return membership_find_hex (self, hex);
 }
 
@@ -46,28 +36,6 @@ peer_t *membership_find (node_t *self, const uint8_t *uuid)
 static bool endpoint_ok (const char *endpoint)
 {
     return strncmp (endpoint, "tcp://", 6) == 0 && strlen (endpoint) > 8;
-}
-
-//  Creates a DEALER whose routing id is our UUID (plus TAG if not 0),
-//  connected to ENDPOINT. NULL on failure (logged).
-static zsock_t *dealer_new (node_t *self, const char *endpoint, char tag)
-{
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    if (!dealer)
-        return NULL;
-    uint8_t id[WIRE_UUID_SIZE + 1];
-    memcpy (id, self->uuid, WIRE_UUID_SIZE);
-    id[WIRE_UUID_SIZE] = (uint8_t)tag;
-    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, id, tag ? sizeof id : WIRE_UUID_SIZE);
-    zsock_set_linger (dealer, 0);
-    zsock_set_sndhwm (dealer, 10000);
-    zsock_set_reconnect_ivl (dealer, 100);
-    zsock_set_reconnect_ivl_max (dealer, (int)self->interval);
-    if (zsock_connect (dealer, "%s", endpoint) < 0) {
-        wlog_warn (&self->log, "cannot connect to %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&dealer);
-    }
-    return dealer;
 }
 
 //  Encodes our HELLO into self->sbuf.
@@ -106,7 +74,7 @@ static void send_peers (node_t *self, peer_t *to)
     }
     count = wire_peers_fit (list, count, (size_t)config_int (self->cfg, CFG_LIMITS_MAX_HEADER));
     if (wire_encode_peers (&self->sbuf, list, count) == 0)
-        node_send (self, to->dealer, NULL, 0);
+        node_send (self, to->link, NULL, 0);
     free (list);
 }
 
@@ -116,7 +84,8 @@ static void peer_free (void **item)
     peer_t *peer = *item;
     if (!peer)
         return;
-    zsock_destroy (&peer->dealer);
+    if (peer->world)
+        peer->world->ops->link_close (peer->world, &peer->link, 0);
     zhashx_destroy (&peer->rx);
     zlistx_destroy (&peer->requests);
     free (peer);
@@ -133,17 +102,18 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     if (!peer)
         return NULL;
     memcpy (peer->uuid, uuid, WIRE_UUID_SIZE);
-    uuid_to_hex (uuid, peer->uuid_hex);
+    hex_encode (uuid, WIRE_UUID_SIZE, peer->uuid_hex);
     peer->incarnation = incarnation;
     peer->role = role;
     peer->source = source;
-    peer->last_seen = node_now ();
+    peer->last_seen = node_now (self);
     snprintf (peer->router_ep, sizeof peer->router_ep, "%s", router_ep);
     snprintf (peer->pub_ep, sizeof peer->pub_ep, "%s", pub_ep);
-    peer->dealer = dealer_new (self, router_ep, 0);
+    peer->link = node_link_open (self, router_ep, 0);
+    peer->world = self->world;
     peer->rx = zhashx_new ();
     peer->requests = zlistx_new ();
-    if (!peer->dealer || !peer->rx || !peer->requests) {
+    if (!peer->link || !peer->rx || !peer->requests) {
         peer_free ((void **)&peer);
         return NULL;
     }
@@ -152,7 +122,7 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     zhashx_insert (self->peers, peer->uuid_hex, peer);
     pubsub_peer_added (self, peer);
     encode_hello (self);
-    node_send (self, peer->dealer, NULL, 0);
+    node_send (self, peer->link, NULL, 0);
     send_peers (self, peer);
     wlog_debug (&self->log, "peer %s at %s (via %s)", peer->uuid_hex, router_ep,
                 (const char *[]){"beacon", "seed", "gossip", "hello"}[source]);
@@ -182,9 +152,9 @@ static void peer_remove (node_t *self, peer_t *peer, int kind)
 }
 
 //  Marks PEER as heard from now.
-static void peer_touch (peer_t *peer)
+static void peer_touch (node_t *self, peer_t *peer)
 {
-    peer->last_seen = node_now ();
+    peer->last_seen = node_now (self);
     peer->evasive = false;
 }
 
@@ -193,9 +163,11 @@ int membership_start (node_t *self, char *err, size_t errlen)
     zhashx_set_destructor (self->peers, peer_free);
     if (config_bool (self->cfg, CFG_DISCOVERY_ENABLED)) {
         int port = (int)config_int (self->cfg, CFG_DISCOVERY_PORT);
-        int rc = udp_new (self->addr, self->bcast, (uint16_t)port, &self->udp, err, errlen);
+        int rc = self->world->ops->beacon_open (self->world, self->addr, self->bcast,
+                                                (uint16_t)port, err, errlen);
         if (rc)
             return rc;
+        self->beacons = true;
     }
     const char *seeds = config_value (self->cfg, CFG_DISCOVERY_SEEDS);
     while (*seeds) {
@@ -205,7 +177,7 @@ int membership_start (node_t *self, char *err, size_t errlen)
             if (!seed)
                 return WEFT_ENOMEM;
             memcpy (seed->endpoint, seeds, len);
-            seed->dealer = dealer_new (self, seed->endpoint, SEED_TAG);
+            seed->link = node_link_open (self, seed->endpoint, SEED_TAG);
             zlistx_add_end (self->seeds, seed);
         }
         seeds += len + (seeds[len] == ',');
@@ -226,7 +198,7 @@ static void send_beacon (node_t *self, bool leaving)
     memcpy (beacon.uuid, self->uuid, WIRE_UUID_SIZE);
     uint8_t buf[BEACON_SIZE];
     if (beacon_encode (&beacon, buf, sizeof buf) == BEACON_SIZE &&
-        udp_send (self->udp, buf, sizeof buf))
+        self->world->ops->beacon_send (self->world, buf, sizeof buf))
         wlog_debug (&self->log, "beacon to %s not sent", self->bcast);
 }
 
@@ -236,16 +208,16 @@ void membership_stop (node_t *self)
     //  for instance), which a UDP beacon could overtake
     wire_encode_bye (&self->sbuf);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
-        zsock_set_linger (p->dealer, 200); //  let BYE leave before the socket closes
-        node_send (self, p->dealer, NULL, 0);
+        node_send (self, p->link, NULL, 0);
+        node_link_close (self, &p->link, 200); //  let BYE leave before the socket closes
     }
-    if (self->udp) {
+    if (self->beacons) {
         send_beacon (self, true);
-        udp_destroy (&self->udp);
+        self->beacons = false; //  the world closes the socket
     }
     zhashx_purge (self->peers);
     for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds)) {
-        zsock_destroy (&s->dealer);
+        node_link_close (self, &s->link, 0);
         free (s);
     }
     zlistx_purge (self->seeds);
@@ -259,7 +231,7 @@ static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
         //  its BYE (over TCP, behind what it sent last) normally removes it; the
         //  beacon only makes sure it goes soon if the BYE is lost
         if (!peer->leaving_at)
-            peer->leaving_at = node_now () + LEAVE_GRACE;
+            peer->leaving_at = node_now (self) + LEAVE_GRACE;
         return;
     }
     if (peer && (beacon->leaving || peer->incarnation != beacon->incarnation)) {
@@ -276,19 +248,21 @@ static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
                          SOURCE_BEACON);
     }
     if (peer)
-        peer_touch (peer);
+        peer_touch (self, peer);
 }
 
 void membership_on_beacon (node_t *self)
 {
     for (int i = 0; i < 256; i++) {
-        uint8_t buf[512];
-        size_t len = 0;
+        zmq_msg_t datagram;
+        size_t count = 0;
         char from[INET_ADDRSTRLEN];
-        if (udp_recv (self->udp, buf, sizeof buf, &len, from))
+        if (self->world->ops->recv (self->world, WORLD_BEACON, &datagram, 1, &count, from))
             return; //  nothing more waiting (or an error, which the next poll retries)
         beacon_t beacon;
-        beacon_result_t result = beacon_decode (buf, len, &beacon);
+        beacon_result_t result =
+            beacon_decode (zmq_msg_data (&datagram), zmq_msg_size (&datagram), &beacon);
+        zmq_msg_close (&datagram);
         if (result == BEACON_BAD_MAGIC || result == BEACON_BAD_VERSION)
             self->counters.foreign_beacons++;
         else if (result != BEACON_OK)
@@ -322,7 +296,7 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
         self->counters.bad_frames++;
         return;
     }
-    peer_touch (peer);
+    peer_touch (self, peer);
     snprintf (peer->name, sizeof peer->name, "%s", hello.name);
     peer->role = hello.role;
     if (peer->capacity != hello.capacity)
@@ -361,7 +335,7 @@ static void on_peers (node_t *self)
 }
 
 //  STATUS_REQ: answer with our status; STATUS_REP: complete a pending request.
-static void on_status (node_t *self, int type, peer_t *peer, zframe_t *body)
+static void on_status (node_t *self, int type, peer_t *peer, zmq_msg_t *body)
 {
     uint64_t id = 0;
     if (wire_get_status (self->decoder, &id)) {
@@ -371,13 +345,13 @@ static void on_status (node_t *self, int type, peer_t *peer, zframe_t *body)
     if (type == WIRE_STATUS_REQ) {
         char *json = node_status_json (self);
         if (json && wire_encode_status (&self->sbuf, WIRE_STATUS_REP, id) == 0)
-            node_send (self, peer->dealer, json, strlen (json));
+            node_send (self, peer->link, json, strlen (json));
         zstr_free (&json);
         return;
     }
     for (pending_status_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
         if (p->id == id) {
-            char *json = body ? zframe_strdup (body) : strdup ("{}");
+            char *json = body ? node_frame_strdup (body) : strdup ("{}");
             zsock_send (self->pipe, "is", 0, json ? json : "{}");
             zstr_free (&json);
             zlistx_delete (self->pending, zlistx_cursor (self->pending));
@@ -397,7 +371,7 @@ static void count_refused (node_t *self)
 
 //  Handles a message of TYPE from known PEER; BODY and EXTRA are the frames
 //  after the header (NULL when absent).
-static void dispatch (node_t *self, peer_t *peer, int type, zframe_t *body, zframe_t *extra)
+static void dispatch (node_t *self, peer_t *peer, int type, zmq_msg_t *body, zmq_msg_t *extra)
 {
     switch (type) {
     case WIRE_PING:
@@ -432,25 +406,25 @@ static void dispatch (node_t *self, peer_t *peer, int type, zframe_t *body, zfra
     }
 }
 
-void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body,
-                           zframe_t *extra)
+void membership_on_router (node_t *self, zmq_msg_t *from, zmq_msg_t *header, zmq_msg_t *body,
+                           zmq_msg_t *extra)
 {
-    size_t id_size = zframe_size (from);
+    size_t id_size = zmq_msg_size (from);
     int type = 0;
     if (id_size != WIRE_UUID_SIZE && id_size != WIRE_UUID_SIZE + 1) {
         self->counters.bad_frames++;
         return;
     }
-    if (wire_decode (self->decoder, zframe_data (header), zframe_size (header), &type)) {
+    if (wire_decode (self->decoder, zmq_msg_data (header), zmq_msg_size (header), &type)) {
         count_refused (self);
         return;
     }
-    zframe_t *payload = extra ? extra : body;
-    if (payload && zframe_size (payload) > self->max_message) {
+    zmq_msg_t *payload = extra ? extra : body;
+    if (payload && zmq_msg_size (payload) > self->max_message) {
         self->counters.oversized++;
         return;
     }
-    const uint8_t *uuid = zframe_data (from);
+    const uint8_t *uuid = zmq_msg_data (from);
     if (type >= WIRE_QSEND && type <= WIRE_QREDRIVE && self->queues &&
         memcmp (uuid, self->uuid, WIRE_UUID_SIZE) == 0 && id_size == WIRE_UUID_SIZE) {
         queues_on_message (self, NULL, true, type, payload); //  our own queue traffic
@@ -463,7 +437,7 @@ void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zfram
     }
     if (!peer)
         return; //  not (or no longer) a peer: it will say HELLO again if it is alive
-    peer_touch (peer);
+    peer_touch (self, peer);
     dispatch (self, peer, type, body, extra);
 }
 
@@ -472,15 +446,15 @@ static void on_interval (node_t *self)
 {
     if (self->silenced)
         return;
-    if (self->udp)
+    if (self->beacons)
         send_beacon (self, false);
     wire_encode_ping (&self->sbuf);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
-        node_send (self, p->dealer, NULL, 0);
+        node_send (self, p->link, NULL, 0);
     encode_hello (self);
     for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds))
-        if (s->dealer)
-            node_send (self, s->dealer, NULL, 0);
+        if (s->link)
+            node_send (self, s->link, NULL, 0);
 }
 
 //  Reports evasive peers and removes expired ones.
@@ -537,7 +511,7 @@ void membership_on_timer (node_t *self, int64_t now)
 size_t membership_snapshot (node_t *self, node_peer_info_t *rows, size_t count)
 {
     size_t n = 0;
-    int64_t now = node_now ();
+    int64_t now = node_now (self);
     for (peer_t *p = zhashx_first (self->peers); p && n < count; p = zhashx_next (self->peers)) {
         node_peer_info_t *row = &rows[n++];
         snprintf (row->uuid, sizeof row->uuid, "%s", p->uuid_hex);
@@ -566,7 +540,7 @@ uint64_t membership_request_status (node_t *self, const char *uuid_hex)
         return 0;
     uint64_t id = ++self->next_request;
     if (wire_encode_status (&self->sbuf, WIRE_STATUS_REQ, id) ||
-        node_send (self, peer->dealer, NULL, 0))
+        node_send (self, peer->link, NULL, 0))
         return 0;
     return id;
 }

@@ -4,19 +4,52 @@
 */
 #include "node/node.h"
 
-#include <time.h>
-
+#include "common/hex.h"
 #include "discovery/beacon.h"
-#include "discovery/iface.h"
 #include "node/config.h"
+#include "node/core/world_real.h"
 
 #define BATCH 512 //  messages handled from one socket before polling again
 
-int64_t node_now (void)
+int64_t node_now (node_t *self)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return world_now (self->world);
+}
+
+int64_t node_wall_us (node_t *self)
+{
+    return world_wall_us (self->world);
+}
+
+zmq_msg_t *node_frame_dup (zmq_msg_t *frame)
+{
+    zmq_msg_t *copy = malloc (sizeof *copy);
+    if (copy && world_frame_copy (copy, zmq_msg_data (frame), zmq_msg_size (frame)) != 0) {
+        zmq_msg_close (copy);
+        free (copy);
+        copy = NULL;
+    }
+    return copy;
+}
+
+void node_frame_free (zmq_msg_t **frame_p)
+{
+    if (!frame_p || !*frame_p)
+        return;
+    zmq_msg_close (*frame_p);
+    free (*frame_p);
+    *frame_p = NULL;
+}
+
+char *node_frame_strdup (zmq_msg_t *frame)
+{
+    size_t len = zmq_msg_size (frame);
+    char *text = malloc (len + 1);
+    if (text) {
+        memcpy (text, zmq_msg_data (frame), len);
+        text[len] = 0;
+    }
+    return text;
 }
 
 void node_list_remove (zlistx_t *list, void *item)
@@ -45,13 +78,18 @@ static void default_name (char *out, size_t cap)
     snprintf (out, cap, "%.40s-%d", host, (int)getpid ());
 }
 
-node_t *node_new (const weft_config_t *cfg)
+node_t *node_new (const weft_config_t *cfg, world_t *world)
 {
-    node_t *self = calloc (1, sizeof *self);
-    if (!self)
+    node_t *self = world ? calloc (1, sizeof *self) : NULL;
+    if (!self) {
+        if (world)
+            world->ops->destroy (&world);
         return NULL;
+    }
+    self->world = world;
     self->cfg = config_dup (cfg);
     if (!self->cfg) {
+        world->ops->destroy (&self->world);
         free (self);
         return NULL;
     }
@@ -60,15 +98,9 @@ node_t *node_new (const weft_config_t *cfg)
         snprintf (self->name, sizeof self->name, "%s", name);
     else
         default_name (self->name, sizeof self->name);
-    zuuid_t *uuid = zuuid_new ();
-    memcpy (self->uuid, zuuid_data (uuid), WIRE_UUID_SIZE);
-    snprintf (self->uuid_hex, sizeof self->uuid_hex, "%s", zuuid_str (uuid));
-    zuuid_destroy (&uuid);
-    for (char *p = self->uuid_hex; *p; p++)
-        *p = (char)tolower (*p);
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    self->incarnation = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    world->ops->random (world, self->uuid, WIRE_UUID_SIZE);
+    hex_encode (self->uuid, WIRE_UUID_SIZE, self->uuid_hex);
+    self->incarnation = (uint64_t)world_wall_us (world);
     wlog_level_t level = WLOG_WARN;
     wlog_parse_level (config_value (cfg, CFG_LOG_LEVEL), &level);
     wlog_init (&self->log, level, self->name);
@@ -89,6 +121,8 @@ void node_destroy (node_t **self_p)
         return;
     node_t *self = *self_p;
     weft_config_destroy (&self->cfg);
+    if (self->world)
+        self->world->ops->destroy (&self->world);
     zhashx_destroy (&self->confirm_results);
     pthread_mutex_destroy (&self->confirm_lock);
     pthread_cond_destroy (&self->confirm_cond);
@@ -113,25 +147,15 @@ static void load_settings (node_t *self)
 //  Binds the ROUTER. Returns 0 or a WEFT_E* code with the reason in ERR.
 static int router_start (node_t *self, const char *bind, char *err, size_t errlen)
 {
-    self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->router)
-        return WEFT_ENOMEM;
-    zsock_set_router_handover (self->router, 1);
-    zsock_set_rcvtimeo (self->router, 0); //  on_router reads until nothing is waiting
-    zsock_set_linger (self->router, 0);
-    zsock_set_rcvhwm (self->router, 100000);
-    zsock_set_maxmsgsize (self->router, (int64_t)self->max_message +
-                                            config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64);
-    long long port = config_int (self->cfg, CFG_TRANSPORT_PORT);
-    int rc = port ? zsock_bind (self->router, "tcp://%s:%lld", bind, port)
-                  : zsock_bind (self->router, "tcp://%s:*", bind);
-    if (rc < 0) {
-        int e = zmq_errno ();
-        snprintf (err, errlen, "cannot bind ROUTER to tcp://%s:%s: %s", bind,
-                  port ? config_value (self->cfg, CFG_TRANSPORT_PORT) : "*", zmq_strerror (e));
-        return e == EADDRINUSE ? WEFT_EADDRINUSE : WEFT_EIO;
-    }
-    self->router_port = (uint16_t)(port ? port : rc);
+    world_opts_t opts = {
+        .rcvhwm = 100000,
+        .maxmsgsize = (int64_t)self->max_message + config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64,
+    };
+    uint16_t port = (uint16_t)config_int (self->cfg, CFG_TRANSPORT_PORT);
+    int rc = self->world->ops->listen (self->world, WORLD_ROUTER, bind, port, &opts,
+                                       &self->router_port, err, errlen);
+    if (rc)
+        return rc;
     snprintf (self->router_ep, sizeof self->router_ep, "tcp://%s:%u", self->addr,
               self->router_port);
     return 0;
@@ -141,8 +165,8 @@ static int router_start (node_t *self, const char *bind, char *err, size_t errle
 static int node_start (node_t *self, char *err, size_t errlen)
 {
     load_settings (self);
-    int rc = iface_resolve (config_value (self->cfg, CFG_DISCOVERY_INTERFACE), self->addr,
-                            self->bcast, err, errlen);
+    int rc = self->world->ops->resolve (self->world, config_value (self->cfg, CFG_DISCOVERY_INTERFACE),
+                                        self->addr, self->bcast, err, errlen);
     if (rc)
         return rc;
     const char *bcast = config_value (self->cfg, CFG_DISCOVERY_BROADCAST);
@@ -171,11 +195,11 @@ static int node_start (node_t *self, char *err, size_t errlen)
         (rc = router_start (self, bind, err, errlen)) || (rc = pubsub_start (self, err, errlen)) ||
         (rc = queues_start (self, err, errlen)) || (rc = membership_start (self, err, errlen)))
         return rc;
-    self->started_at = node_now ();
+    self->started_at = node_now (self);
     self->beacon_at = self->started_at;
     self->tick_at = self->started_at;
     wlog_info (&self->log, "started uuid=%s router=%s pub=%s beacons=%s:%s", self->uuid_hex,
-               self->router_ep, self->pub_ep, self->udp ? self->bcast : "off",
+               self->router_ep, self->pub_ep, self->beacons ? self->bcast : "off",
                config_value (self->cfg, CFG_DISCOVERY_PORT));
     return 0;
 }
@@ -197,9 +221,7 @@ static void node_teardown (node_t *self)
     zlistx_destroy (&self->pending);
     wire_decoder_destroy (&self->decoder);
     msgpack_sbuffer_destroy (&self->sbuf);
-    zsock_destroy (&self->router);
-    zsock_destroy (&self->xpub);
-    zsock_destroy (&self->sub);
+    self->world->ops->close (self->world);
 }
 
 void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
@@ -239,15 +261,50 @@ void node_emit_peer (node_t *self, int kind, const peer_t *peer)
     node_emit (self, &ev, NULL, NULL, NULL);
 }
 
-int node_send (node_t *self, zsock_t *dealer, const void *body, size_t len)
+int node_send (node_t *self, world_link_t *link, const void *body, size_t len)
 {
-    void *sock = zsock_resolve (dealer);
-    int more = body ? ZMQ_SNDMORE : 0;
-    if (zmq_send (sock, self->sbuf.data, self->sbuf.size, ZMQ_DONTWAIT | more) < 0)
+    zmq_msg_t frames[2];
+    size_t count = body ? 2 : 1;
+    if (!link)
         return -1;
-    if (body && zmq_send (sock, body, len, ZMQ_DONTWAIT) < 0)
+    world_frame_copy (&frames[0], self->sbuf.data, self->sbuf.size);
+    if (body)
+        world_frame_copy (&frames[1], body, len);
+    return self->world->ops->link_send (self->world, link, frames, count);
+}
+
+int node_send_frames (node_t *self, world_link_t *link, zmq_msg_t *frames, size_t count)
+{
+    if (!link) {
+        world_frames_close (frames, count);
         return -1;
-    return 0;
+    }
+    return self->world->ops->link_send (self->world, link, frames, count);
+}
+
+int node_publish (node_t *self, zmq_msg_t *frames, size_t count)
+{
+    return self->world->ops->publish (self->world, frames, count);
+}
+
+world_link_t *node_link_open (node_t *self, const char *endpoint, char tag)
+{
+    uint8_t id[WIRE_UUID_SIZE + 1];
+    memcpy (id, self->uuid, WIRE_UUID_SIZE);
+    id[WIRE_UUID_SIZE] = (uint8_t)tag;
+    world_opts_t opts = {.sndhwm = 10000,
+                         .reconnect_ivl_ms = 100,
+                         .reconnect_max_ms = (int)self->interval};
+    world_link_t *link = self->world->ops->link_open (self->world, endpoint, id,
+                                                      tag ? sizeof id : WIRE_UUID_SIZE, &opts);
+    if (!link)
+        wlog_warn (&self->log, "cannot connect to %s", endpoint);
+    return link;
+}
+
+void node_link_close (node_t *self, world_link_t **link_p, int linger_ms)
+{
+    self->world->ops->link_close (self->world, link_p, linger_ms);
 }
 
 char *node_status_json (node_t *self)
@@ -269,7 +326,7 @@ char *node_status_json (node_t *self)
         self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
         config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
         WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
-        self->udp ? "true" : "false", node_now () - self->started_at, zhashx_size (self->peers),
+        self->beacons ? "true" : "false", node_now (self) - self->started_at, zhashx_size (self->peers),
         topic_set_size (self->subs), c->published, c->received, c->delivered, c->gaps, c->app_drops,
         c->bad_frames, c->bad_beacons, c->foreign_beacons, c->oversized, c->unknown_type, c->joins,
         c->leaves, c->expiries, c->journaled, c->journal_errors, c->replayed, c->repaired,
@@ -355,7 +412,7 @@ static void cmd_peer_status (node_t *self)
         return;
     }
     p->id = id;
-    p->deadline = node_now () + timeout;
+    p->deadline = node_now (self) + timeout;
     zlistx_add_end (self->pending, p);
 }
 
@@ -479,76 +536,89 @@ static bool on_command (node_t *self)
 static void on_router (node_t *self)
 {
     for (int i = 0; i < BATCH; i++) {
-        zmsg_t *msg = zmsg_recv (self->router); //  the ROUTER's receive timeout is 0
-        if (!msg)
+        zmq_msg_t f[4]; //  sender, header, body, extra
+        size_t count = 0;
+        int rc = self->world->ops->recv (self->world, WORLD_ROUTER, f, 4, &count, NULL);
+        if (rc < 0)
             return;
-        zframe_t *from = zmsg_pop (msg);
-        zframe_t *header = zmsg_pop (msg);
-        zframe_t *body = zmsg_pop (msg);
-        zframe_t *extra = zmsg_pop (msg);
-        if (!from || !header || zmsg_size (msg) > 0)
+        if (rc > 0 || count < 2)
             self->counters.bad_frames++;
         else
-            membership_on_router (self, from, header, body, extra);
-        zframe_destroy (&from);
-        zframe_destroy (&header);
-        zframe_destroy (&body);
-        zframe_destroy (&extra);
-        zmsg_destroy (&msg);
+            membership_on_router (self, &f[0], &f[1], count > 2 ? &f[2] : NULL,
+                                  count > 3 ? &f[3] : NULL);
+        world_frames_close (f, count);
     }
 }
 
-//  Milliseconds until the next timer is due (0 if one is due now).
-static long next_timeout (node_t *self)
+int64_t node_next_deadline (node_t *self)
 {
-    int64_t next = self->beacon_at < self->tick_at ? self->beacon_at : self->tick_at;
-    int64_t wait = next - node_now ();
-    return wait > 0 ? (long)wait : 0;
+    if (!self->running)
+        return INT64_MAX;
+    if (self->replaying)
+        return node_now (self);
+    return self->beacon_at < self->tick_at ? self->beacon_at : self->tick_at;
 }
 
-//  Polls every socket once and handles what is ready.
-static void loop_once (node_t *self)
+//  Phase: network in.
+static void turn_network (node_t *self, const bool ready[WORLD_INPUTS])
 {
-    zmq_pollitem_t items[] = {
-        {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
-        {self->running ? zsock_resolve (self->router) : NULL, 0, ZMQ_POLLIN, 0},
-        {self->running ? zsock_resolve (self->sub) : NULL, 0, ZMQ_POLLIN, 0},
-        {self->running ? zsock_resolve (self->xpub) : NULL, 0, ZMQ_POLLIN, 0},
-        {NULL, self->running && self->udp ? udp_fd (self->udp) : -1, ZMQ_POLLIN, 0},
-    };
-    int count = self->running ? (self->udp ? 5 : 4) : 1;
-    long timeout = !self->running ? -1 : self->replaying ? 0 : next_timeout (self);
-    if (zmq_poll (items, count, timeout) < 0)
-        return; //  EINTR: go round again
-    if (items[0].revents & ZMQ_POLLIN)
+    if (ready[WORLD_ROUTER])
+        on_router (self);
+    if (ready[WORLD_SUB])
+        pubsub_on_sub (self);
+    if (ready[WORLD_XPUB])
+        pubsub_on_xpub (self);
+    if (ready[WORLD_BEACON] && self->beacons)
+        membership_on_beacon (self);
+}
+
+//  Phase: timers that are due.
+static void turn_timers (node_t *self, int64_t now)
+{
+    if (now < self->beacon_at && now < self->tick_at)
+        return;
+    bool interval = now >= self->beacon_at;
+    bool tick = now >= self->tick_at;
+    membership_on_timer (self, now);
+    durable_on_timer (self, now, interval);
+    queues_on_timer (self, now, interval);
+    if (tick) {
+        repair_on_timer (self, now);
+        pubsub_on_timer (self, now);
+    }
+}
+
+void node_turn (node_t *self, const bool ready[WORLD_INPUTS], bool commands)
+{
+    if (commands)
         for (int i = 0; i < BATCH && !self->terminated && on_command (self); i++)
             ;
     if (!self->running || self->terminated)
         return;
-    if (items[1].revents & ZMQ_POLLIN)
-        on_router (self);
-    if (items[2].revents & ZMQ_POLLIN)
-        pubsub_on_sub (self);
-    if (items[3].revents & ZMQ_POLLIN)
-        pubsub_on_xpub (self);
-    if (count == 5 && (items[4].revents & ZMQ_POLLIN))
-        membership_on_beacon (self);
-    int64_t now = node_now ();
-    if (now >= self->beacon_at || now >= self->tick_at) {
-        bool interval = now >= self->beacon_at;
-        bool tick = now >= self->tick_at;
-        membership_on_timer (self, now);
-        durable_on_timer (self, now, interval);
-        queues_on_timer (self, now, interval);
-        if (tick) {
-            repair_on_timer (self, now);
-            pubsub_on_timer (self, now);
-        }
-    }
+    turn_network (self, ready);
+    int64_t now = node_now (self);
+    turn_timers (self, now);
+    //  pump: bounded work that did not fit in earlier turns
     self->replaying = durable_pump (self) | queues_busy (self);
     queues_before_commit (self, now);
     //  group commit: one batch per turn, then what waited for it goes out
     queues_after_commit (self, durable_flush (self));
+}
+
+//  Waits for input or the next timer, then runs one turn.
+static void loop_once (node_t *self)
+{
+    bool ready[WORLD_INPUTS] = {false};
+    bool commands = false;
+    int64_t deadline = node_next_deadline (self);
+    long timeout = -1;
+    if (deadline != INT64_MAX) {
+        int64_t wait = deadline - node_now (self);
+        timeout = wait > 0 ? (long)wait : 0;
+    }
+    if (world_real_wait (self->world, zsock_resolve (self->pipe), timeout, ready, &commands) < 0)
+        return; //  EINTR: go round again
+    node_turn (self, ready, commands);
 }
 
 void node_actor (zsock_t *pipe, void *args)

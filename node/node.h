@@ -27,14 +27,15 @@
 #define WEFT_NODE_NODE_H
 
 #include <czmq.h>
+#include <netinet/in.h>
 #include <msgpack.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/log.h"
-#include "discovery/udp.h"
 #include "journal/journal.h"
+#include "node/core/world.h"
 #include "node/topic.h"
 #include "node/wire.h"
 #include "weft.h"
@@ -90,7 +91,8 @@ typedef struct {
     uint8_t role;                          //  WIRE_ROLE_*
     char router_ep[WIRE_EP_MAX + 1];       //  its ROUTER
     char pub_ep[WIRE_EP_MAX + 1];          //  its PUB
-    zsock_t *dealer;                       //  our DEALER connected to its ROUTER
+    world_link_t *link;                    //  our link (DEALER) to its ROUTER
+    world_t *world;                        //  the world LINK belongs to (borrowed)
     peer_source_t source;                  //  how we learned of it
     bool joined;                           //  its HELLO arrived; JOIN reported
     bool ready;                            //  its readiness marker reached our XPUB
@@ -105,7 +107,7 @@ typedef struct {
 //  A seed endpoint: HELLO is sent there every interval.
 typedef struct {
     char endpoint[WIRE_EP_MAX + 1]; //  tcp://host:port
-    zsock_t *dealer;                //  connected to it
+    world_link_t *link;             //  connected to it
 } seed_t;
 
 //  A peer status request waiting for its answer.
@@ -170,10 +172,8 @@ typedef struct node {
     //  Sockets, all owned by the actor thread
     zsock_t *pipe;                   //  actor pipe (commands in, replies out)
     zsock_t *events;                 //  PAIR: events to the API thread
-    zsock_t *router;                 //  inbound point-to-point traffic
-    zsock_t *xpub;                   //  outbound topic messages
-    zsock_t *sub;                    //  inbound topic messages
-    udp_t *udp;                      //  beacons; NULL when discovery is off
+    world_t *world;                  //  clock, randomness, sockets, journal storage (owned)
+    bool beacons;                    //  the beacon socket is open (discovery on)
     char addr[INET_ADDRSTRLEN];      //  our interface address
     char bcast[INET_ADDRSTRLEN];     //  where beacons go
     char router_ep[WIRE_EP_MAX + 1]; //  advertised ROUTER endpoint
@@ -234,8 +234,19 @@ typedef struct node {
 //  owned by it; the actor fills in and tears down the sockets.
 void node_actor (zsock_t *pipe, void *args);
 
-//  Creates a node_t for CFG (copied), with its identity. NULL when out of memory.
-node_t *node_new (const weft_config_t *cfg);
+//  One turn of the node's loop, in phases: API commands (when COMMANDS),
+//  network in (the inputs flagged in READY), timers, pump, before-commit,
+//  the one journal commit, after-commit. The real actor calls it after each
+//  wait; the simulator calls it whenever the node is given time.
+void node_turn (node_t *self, const bool ready[WORLD_INPUTS], bool commands);
+
+//  When the node next wants a turn even if no input arrives (world time, ms);
+//  INT64_MAX when it does not (not started).
+int64_t node_next_deadline (node_t *self);
+
+//  Creates a node_t for CFG (copied) living in WORLD (taken, also on failure),
+//  with its identity. NULL when out of memory.
+node_t *node_new (const weft_config_t *cfg, world_t *world);
 
 //  Frees what node_new made (after the actor has exited). NULL-safe.
 void node_destroy (node_t **self_p);
@@ -252,14 +263,37 @@ void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_
 void node_emit_peer (node_t *self, int kind, const peer_t *peer);
 
 //  Sends the header in self->sbuf, plus BODY (LEN bytes) if BODY is not NULL,
-//  through DEALER without blocking. Returns 0 or -1 (dropped: peer too slow).
-int node_send (node_t *self, zsock_t *dealer, const void *body, size_t len);
+//  through LINK without blocking. Returns 0 or -1 (dropped: peer too slow).
+int node_send (node_t *self, world_link_t *link, const void *body, size_t len);
+
+//  Sends COUNT frames through LINK without blocking (takes them). 0 or -1.
+int node_send_frames (node_t *self, world_link_t *link, zmq_msg_t *frames, size_t count);
+
+//  Publishes COUNT frames (topic first) on our PUB (takes them). 0 or -1.
+int node_publish (node_t *self, zmq_msg_t *frames, size_t count);
+
+//  Opens a link to ENDPOINT (WORLD_SELF: our own ROUTER) whose routing id is
+//  our UUID, plus the 17th byte TAG when TAG is not 0. NULL on failure (logged).
+world_link_t *node_link_open (node_t *self, const char *endpoint, char tag);
+
+//  Closes *LINK_P, letting what is queued leave for LINGER_MS. NULL-safe.
+void node_link_close (node_t *self, world_link_t **link_p, int linger_ms);
 
 //  Writes the node's status as JSON into a new string (caller frees).
 char *node_status_json (node_t *self);
 
-//  Monotonic milliseconds.
-int64_t node_now (void);
+//  A heap copy of FRAME (NULL when out of memory); node_frame_free () frees it.
+zmq_msg_t *node_frame_dup (zmq_msg_t *frame);
+void node_frame_free (zmq_msg_t **frame_p);
+
+//  FRAME's bytes as a new NUL-terminated string (caller frees); NULL if out of memory.
+char *node_frame_strdup (zmq_msg_t *frame);
+
+//  Monotonic milliseconds (the world's clock).
+int64_t node_now (node_t *self);
+
+//  Wall-clock microseconds (the world's clock).
+int64_t node_wall_us (node_t *self);
 
 //  Deletes ITEM (compared by address) from LIST, running LIST's destructor.
 //  (zlistx_find compares items with the list's comparator, which is not the
@@ -285,8 +319,8 @@ void membership_on_beacon (node_t *self);
 //  Handles one message from the ROUTER: FROM is the sender's routing id,
 //  HEADER, BODY and EXTRA its frames (BODY and EXTRA may be NULL). Returns
 //  after counting and dropping anything malformed.
-void membership_on_router (node_t *self, zframe_t *from, zframe_t *header, zframe_t *body,
-                           zframe_t *extra);
+void membership_on_router (node_t *self, zmq_msg_t *from, zmq_msg_t *header, zmq_msg_t *body,
+                           zmq_msg_t *extra);
 
 //  Periodic work: beacon, pings, seed HELLOs, evasive and expired peers,
 //  status request timeouts. Called when a timer is due.
@@ -384,7 +418,7 @@ void queues_membership_changed (node_t *self);
 
 //  A queue message (type WIRE_Q*, in the decoder) from PEER, or from this
 //  node itself when FROM_SELF; BODY is its body frame or NULL.
-void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zframe_t *body);
+void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zmq_msg_t *body);
 
 //  PEER is gone: its consumers' messages are redelivered, waits on it end.
 void queues_peer_gone (node_t *self, peer_t *peer);
@@ -451,7 +485,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
                      zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags);
 
 //  Replay answers from PEER (the REPLAY_* header is in the decoder).
-void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_t *body);
+void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_msg_t *body);
 void repair_on_replay_end (node_t *self, peer_t *peer);
 void repair_on_truncated (node_t *self, peer_t *peer);
 

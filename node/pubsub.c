@@ -14,41 +14,25 @@
 */
 #include "node/node.h"
 
-#include <time.h>
-
+#include "common/hex.h"
 #include "node/config.h"
 
 #define BATCH       512                  //  messages read from the SUB per wake-up
 #define MARKER_LEN  (1 + WIRE_UUID_SIZE) //  0xFF + UUID
 #define MARKER_BYTE 0xFF                 //  never starts a topic; sorts after every topic
 
-//  Wall-clock microseconds (publisher time on messages).
-static int64_t wall_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 //  Binds the XPUB. Returns 0 or a WEFT_E* code with the reason in ERR.
 static int xpub_start (node_t *self, const char *bind, char *err, size_t errlen)
 {
-    self->xpub = zsock_new (ZMQ_XPUB);
-    if (!self->xpub)
-        return WEFT_ENOMEM;
-    int hwm = (int)config_int (self->cfg, CFG_PUBSUB_HWM);
-    zsock_set_sndhwm (self->xpub, hwm);
-    zsock_set_linger (self->xpub, 500); //  what was published just before a stop still leaves
-    long long port = config_int (self->cfg, CFG_TRANSPORT_PUB_PORT);
-    int rc = port ? zsock_bind (self->xpub, "tcp://%s:%lld", bind, port)
-                  : zsock_bind (self->xpub, "tcp://%s:*", bind);
-    if (rc < 0) {
-        int e = zmq_errno ();
-        snprintf (err, errlen, "cannot bind PUB to tcp://%s:%s: %s", bind,
-                  port ? config_value (self->cfg, CFG_TRANSPORT_PUB_PORT) : "*", zmq_strerror (e));
-        return e == EADDRINUSE ? WEFT_EADDRINUSE : WEFT_EIO;
-    }
-    self->pub_port = (uint16_t)(port ? port : rc);
+    world_opts_t opts = {
+        .sndhwm = (int)config_int (self->cfg, CFG_PUBSUB_HWM),
+        .linger_ms = 500, //  what was published just before a stop still leaves
+    };
+    uint16_t port = (uint16_t)config_int (self->cfg, CFG_TRANSPORT_PUB_PORT);
+    int rc = self->world->ops->listen (self->world, WORLD_XPUB, bind, port, &opts, &self->pub_port,
+                                       err, errlen);
+    if (rc)
+        return rc;
     snprintf (self->pub_ep, sizeof self->pub_ep, "tcp://%s:%u", self->addr, self->pub_port);
     return 0;
 }
@@ -59,18 +43,19 @@ int pubsub_start (node_t *self, char *err, size_t errlen)
     int rc = xpub_start (self, *bind ? bind : self->addr, err, errlen);
     if (rc)
         return rc;
-    self->sub = zsock_new (ZMQ_SUB);
     self->stale_subs = zhashx_new ();
-    if (!self->sub || !self->stale_subs)
+    if (!self->stale_subs)
         return WEFT_ENOMEM;
     zhashx_set_destructor (self->stale_subs, (zhashx_destructor_fn *)zstr_free);
-    zsock_set_rcvhwm (self->sub, (int)config_int (self->cfg, CFG_PUBSUB_HWM));
-    zsock_set_linger (self->sub, 0);
-    zsock_set_maxmsgsize (self->sub, (int64_t)self->max_message +
-                                         config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 512);
+    world_opts_t opts = {
+        .rcvhwm = (int)config_int (self->cfg, CFG_PUBSUB_HWM),
+        .maxmsgsize = (int64_t)self->max_message + config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 512,
+    };
+    if ((rc = self->world->ops->listen (self->world, WORLD_SUB, NULL, 0, &opts, NULL, err, errlen)))
+        return rc;
     uint8_t marker[MARKER_LEN] = {MARKER_BYTE};
     memcpy (marker + 1, self->uuid, WIRE_UUID_SIZE);
-    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, marker, sizeof marker);
+    self->world->ops->sub_filter (self->world, marker, sizeof marker, true);
     return 0;
 }
 
@@ -126,7 +111,7 @@ void pubsub_on_publish (node_t *self)
     len = len > TOPIC_MAX ? TOPIC_MAX : len; //  api.c validated it; stay safe anyway
     memcpy (name, zmq_msg_data (&topic), len);
     name[len] = 0;
-    wire_msg_t msg = {.time_us = wall_us ()};
+    wire_msg_t msg = {.time_us = node_wall_us (self)};
     memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
     parse_headers (&headers, &msg);
     if (durable_publish (self, name, &topic, &body, &msg)) {
@@ -136,11 +121,16 @@ void pubsub_on_publish (node_t *self)
         return;
     }
     msg.seq = next_pub_seq (self, name);
-    void *xpub = zsock_resolve (self->xpub);
-    if (wire_encode_msg (&self->sbuf, &msg) == 0 && zmq_msg_send (&topic, xpub, ZMQ_SNDMORE) >= 0 &&
-        zmq_send (xpub, self->sbuf.data, self->sbuf.size, ZMQ_SNDMORE) >= 0 &&
-        zmq_msg_send (&body, xpub, 0) >= 0)
-        self->counters.published++;
+    if (wire_encode_msg (&self->sbuf, &msg) == 0) {
+        zmq_msg_t frames[3];
+        zmq_msg_init (&frames[0]);
+        zmq_msg_move (&frames[0], &topic);
+        world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
+        zmq_msg_init (&frames[2]);
+        zmq_msg_move (&frames[2], &body);
+        if (node_publish (self, frames, 3) == 0)
+            self->counters.published++;
+    }
     zmq_msg_close (&topic);
     zmq_msg_close (&body);
     zmq_msg_close (&headers);
@@ -156,7 +146,7 @@ int pubsub_subscribe (node_t *self, const char *pattern)
     char prefix[TOPIC_MAX + 1];
     size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
     //  libzmq counts subscriptions too: one SUBSCRIBE per subscribe call
-    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_SUBSCRIBE, prefix, len);
+    self->world->ops->sub_filter (self->world, prefix, len, true);
     return 0;
 }
 
@@ -167,7 +157,7 @@ int pubsub_unsubscribe (node_t *self, const char *pattern)
         return rc;
     char prefix[TOPIC_MAX + 1];
     size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
-    zmq_setsockopt (zsock_resolve (self->sub), ZMQ_UNSUBSCRIBE, prefix, len);
+    self->world->ops->sub_filter (self->world, prefix, len, false);
     return 0;
 }
 
@@ -283,55 +273,46 @@ static void deliver (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_msg_
 
 void pubsub_on_sub (node_t *self)
 {
-    void *sub = zsock_resolve (self->sub);
     for (int i = 0; i < BATCH; i++) {
         zmq_msg_t frames[3];
-        int count = 0;
-        bool more = true;
-        while (more) {
-            zmq_msg_t spare;
-            zmq_msg_t *part = count < 3 ? &frames[count] : &spare;
-            zmq_msg_init (part);
-            if (zmq_msg_recv (part, sub, count ? 0 : ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close (part);
-                break;
-            }
-            more = zmq_msg_more (part);
-            if (part == &spare)
-                zmq_msg_close (part);
-            count++;
-        }
-        if (count == 0)
+        size_t count = 0;
+        int rc = self->world->ops->recv (self->world, WORLD_SUB, frames, 3, &count, NULL);
+        if (rc < 0)
             return; //  nothing more waiting
-        if (count == 3)
+        if (rc == 0 && count == 3)
             deliver (self, &frames[0], &frames[1], &frames[2]);
         else
             self->counters.bad_frames++;
-        for (int f = 0; f < count && f < 3; f++)
-            zmq_msg_close (&frames[f]);
+        world_frames_close (frames, count);
     }
 }
 
 void pubsub_on_xpub (node_t *self)
 {
-    void *xpub = zsock_resolve (self->xpub);
     for (int i = 0; i < BATCH; i++) {
-        uint8_t notice[1 + MARKER_LEN];
-        int size = zmq_recv (xpub, notice, sizeof notice, ZMQ_DONTWAIT);
-        if (size < 0)
+        zmq_msg_t frame;
+        size_t count = 0;
+        int rc = self->world->ops->recv (self->world, WORLD_XPUB, &frame, 1, &count, NULL);
+        if (rc < 0)
             return;
-        if (size != (int)sizeof notice || notice[1] != MARKER_BYTE)
+        if (rc > 0)
+            continue;
+        const uint8_t *notice = zmq_msg_data (&frame);
+        size_t size = zmq_msg_size (&frame);
+        if (size != 1 + MARKER_LEN || notice[1] != MARKER_BYTE) {
+            zmq_msg_close (&frame);
             continue; //  a user-topic subscription: nothing to do
+        }
         peer_t *peer = membership_find (self, notice + 2);
         char hex[WIRE_UUID_SIZE * 2 + 1];
-        for (int b = 0; b < WIRE_UUID_SIZE; b++)
-            snprintf (hex + 2 * b, 3, "%02x", notice[2 + b]);
+        hex_encode (notice + 2, WIRE_UUID_SIZE, hex);
         if (peer)
             peer->ready = notice[0] == 1;
         else if (notice[0] == 1)
             zhashx_update (self->early_ready, hex, "1");
         else
             zhashx_delete (self->early_ready, hex);
+        zmq_msg_close (&frame);
     }
 }
 
@@ -341,7 +322,7 @@ void pubsub_peer_added (node_t *self, peer_t *peer)
     int64_t *due = zhashx_lookup (self->stale_subs, peer->pub_ep);
     if (due)
         zhashx_delete (self->stale_subs, peer->pub_ep);
-    else if (zsock_connect (self->sub, "%s", peer->pub_ep) < 0)
+    else if (self->world->ops->sub_connect (self->world, peer->pub_ep, true) < 0)
         wlog_warn (&self->log, "cannot connect SUB to %s", peer->pub_ep);
     if (zhashx_lookup (self->early_ready, peer->uuid_hex)) {
         peer->ready = true;
@@ -360,7 +341,7 @@ void pubsub_peer_removed (node_t *self, peer_t *peer)
     int64_t *due = malloc (sizeof *due);
     if (!due)
         return; //  then it stays connected: harmless, libzmq just retries it
-    *due = node_now () + STALE_AFTER_MS;
+    *due = node_now (self) + STALE_AFTER_MS;
     zhashx_update (self->stale_subs, peer->pub_ep, due);
 }
 
@@ -372,7 +353,7 @@ void pubsub_on_timer (node_t *self, int64_t now)
         if (now >= *due)
             zlistx_add_end (done, (void *)zhashx_cursor (self->stale_subs));
     for (const char *ep = zlistx_first (done); ep; ep = zlistx_next (done)) {
-        zsock_disconnect (self->sub, "%s", ep);
+        self->world->ops->sub_connect (self->world, ep, false);
         zhashx_delete (self->stale_subs, ep); //  frees the key EP last
     }
     zlistx_destroy (&done);

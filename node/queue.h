@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     wire_queue_t msg;                  //  as received
     char from[WIRE_UUID_SIZE * 2 + 1]; //  sender
-    zframe_t *body;                    //  its body
+    zmq_msg_t *body;                    //  its body
 } held_send_t;
 
 //  One queue as this node holds it.
@@ -141,7 +141,7 @@ struct queues {
     ring_t *ring;           //  live members that own queues
     uint64_t epoch;         //  ring_epoch () of the last computation
     zhashx_t *queues;       //  name -> queue_t
-    zsock_t *loop;          //  DEALER to our own ROUTER (inproc)
+    world_link_t *loop;     //  link to our own ROUTER (WORLD_SELF)
     peer_t self_peer;       //  this node seen as a peer (its dealer is loop)
     zlistx_t *staged;       //  staged_t, this turn
     zlistx_t *confirms;     //  confirm_t, waiting for replicas
@@ -179,7 +179,7 @@ void queue_ring_update (node_t *self);
 void queue_free (void **item);
 
 //  --- queue_owner.c
-void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_t *body);
+void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body);
 void queue_on_consume (node_t *self, const wire_queue_t *msg);
 void queue_on_cancel (node_t *self, const wire_queue_t *msg);
 void queue_on_settle (node_t *self, const wire_queue_t *msg);
@@ -204,8 +204,8 @@ int queue_store_append (node_t *self, queue_t *queue, const wire_queue_t *meta, 
 int queue_store_decode (const void *data, size_t len, wire_queue_t *meta, uint64_t *oseq,
                         const void **body, size_t *blen);
 void queue_store_drop (node_t *self, queue_t *queue);
-void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zframe_t *body);
-void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zframe_t *body);
+void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body);
+void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body);
 void queue_job_start (node_t *self, int type, const char *peer, const char *queue);
 bool queue_jobs_pump (node_t *self);
 bool queue_dedup_seen (node_t *self, const char *queue, const char *msg_id);
@@ -220,7 +220,7 @@ int queue_enqueue (queue_t *queue, uint64_t seq, const wire_queue_t *meta, qbody
 
 //  --- queue_client.c
 void queue_client_on_confirm (node_t *self, const wire_queue_t *msg);
-void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_t *body);
+void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body);
 void queue_client_ring_changed (node_t *self);
 void queue_client_tick (node_t *self, int64_t now, bool interval);
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,

@@ -38,7 +38,7 @@ static void route (node_t *self, outgoing_t *o)
     }
     const char *owner = queue_owner_of (self, queue);
     o->target[0] = 0;
-    o->sent_at = node_now ();
+    o->sent_at = node_now (self);
     if (!owner)
         return; //  no member owns queues yet: the next ring change sends it
     size_t len = zmq_msg_size (&o->body);
@@ -169,7 +169,7 @@ void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
         return; //  a late answer to something already finished
     if (msg->status == WEFT_EAGAIN) {
         o->target[0] = 0; //  not the owner (yet): ask again shortly
-        o->sent_at = node_now () - RESEND_AFTER + 100;
+        o->sent_at = node_now (self) - RESEND_AFTER + 100;
     } else
         complete (self, o, msg->status, msg->seq, msg->kind == 1);
 }
@@ -189,7 +189,7 @@ static void start_redrive (node_t *self, const queue_args_t *args)
     o->token = args->token;
     o->type = WIRE_QREDRIVE;
     o->blocking = true;
-    o->deadline = node_now () + (args->timeout_ms > 0 ? args->timeout_ms : 5000);
+    o->deadline = node_now (self) + (args->timeout_ms > 0 ? args->timeout_ms : 5000);
     route (self, o);
 }
 
@@ -220,9 +220,7 @@ void queues_cmd_send (node_t *self)
     meta.priority = args.priority;
     meta.replication = args.replication ? args.replication : self->queues->replication;
     meta.acks = args.acks;
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    meta.value = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    meta.value = node_wall_us (self);
     outgoing_t *o = outgoing_new (self, &meta, &body);
     zmq_msg_close (&body);
     if (!o) {
@@ -234,7 +232,7 @@ void queues_cmd_send (node_t *self)
     o->type = args.type;
     o->blocking = args.blocking;
     o->deadline =
-        node_now () + (args.timeout_ms > 0 ? args.timeout_ms : self->queues->send_timeout);
+        node_now (self) + (args.timeout_ms > 0 ? args.timeout_ms : self->queues->send_timeout);
     route (self, o);
 }
 
@@ -318,7 +316,7 @@ void queues_cmd_settle (node_t *self)
 }
 
 //  A dead letter delivered to our redrive consumer: send it back to its queue.
-static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_t *body)
+static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
     char target[WIRE_TOPIC_MAX + 1];
     size_t len = strlen (msg->queue);
@@ -328,8 +326,8 @@ static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zf
     snprintf (meta.reason, sizeof meta.reason, "redrive");
     meta.deliveries = 0;
     uint64_t token = queue_transfer (self, target, msg->queue, msg->seq, &meta,
-                                     body ? (const void *)zframe_data (body) : "",
-                                     body ? zframe_size (body) : 0);
+                                     body ? (const void *)zmq_msg_data (body) : "",
+                                     body ? zmq_msg_size (body) : 0);
     outgoing_t *o = token ? find_outgoing (self, token) : NULL;
     if (o) {
         snprintf (o->src_owner, sizeof o->src_owner, "%s", from->uuid_hex);
@@ -355,7 +353,7 @@ static void delivery_headers (const wire_queue_t *msg, zmq_msg_t *frame)
     memcpy (zmq_msg_data (frame), text, (size_t)n);
 }
 
-void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_t *body)
+void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
     struct queues *qs = self->queues;
     char redrive[WIRE_CONSUMER_MAX + 1];
@@ -380,10 +378,10 @@ void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *ms
     zmq_msg_t topic, frame, headers;
     zmq_msg_init_size (&topic, strlen (msg->queue));
     memcpy (zmq_msg_data (&topic), msg->queue, strlen (msg->queue));
-    size_t len = body ? zframe_size (body) : 0;
+    size_t len = body ? zmq_msg_size (body) : 0;
     zmq_msg_init_size (&frame, len);
     if (len)
-        memcpy (zmq_msg_data (&frame), zframe_data (body), len);
+        memcpy (zmq_msg_data (&frame), zmq_msg_data (body), len);
     delivery_headers (msg, &headers);
     node_emit (self, &ev, &topic, &frame, &headers);
 }

@@ -55,7 +55,7 @@ void queue_send_confirm (node_t *self, const char *producer, uint64_t token, int
 }
 
 //  Holds a QSEND until QUEUE has synced.
-static void hold_send (queue_t *queue, peer_t *from, const wire_queue_t *msg, zframe_t *body)
+static void hold_send (queue_t *queue, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
     if (!queue->held) {
         queue->held = zlistx_new ();
@@ -67,13 +67,13 @@ static void hold_send (queue_t *queue, peer_t *from, const wire_queue_t *msg, zf
         return;
     held->msg = *msg;
     snprintf (held->from, sizeof held->from, "%s", from->uuid_hex);
-    held->body = body ? zframe_dup (body) : NULL;
+    held->body = body ? node_frame_dup (body) : NULL;
     zlistx_add_end (queue->held, held);
 }
 
 //  Checks a QSEND against ownership and the write policy. Returns 0, or the
 //  code to confirm with (WEFT_EAGAIN: not the owner, ask again).
-static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_t *body)
+static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg_t *body)
 {
     struct queues *qs = self->queues;
     const char *owner = queue_owner_of (self, msg->queue);
@@ -83,7 +83,7 @@ static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zf
         return WEFT_EAGAIN;
     if (!self->journal)
         return WEFT_ESTATE;
-    if (body && zframe_size (body) > self->max_message)
+    if (body && zmq_msg_size (body) > self->max_message)
         return WEFT_EMSGSIZE;
     if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED))
         return __atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED);
@@ -97,7 +97,7 @@ static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zf
 
 //  Stages MSG (BODY may be NULL) in QUEUE's stream; PRODUCER is "" for a
 //  message moved by a sync. Returns 0 or a WEFT_E* code.
-static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_t *body,
+static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg_t *body,
                   const char *producer, bool duplicate)
 {
     staged_t *st = calloc (1, sizeof *st);
@@ -114,8 +114,8 @@ static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_
     snprintf (st->producer, sizeof st->producer, "%s", producer);
     int rc = 0;
     if (!duplicate) {
-        const void *data = body ? zframe_data (body) : NULL;
-        size_t len = body ? zframe_size (body) : 0;
+        const void *data = body ? zmq_msg_data (body) : NULL;
+        size_t len = body ? zmq_msg_size (body) : 0;
         st->body = queue_body_new (data, len, msg);
         rc = st->body ? queue_store_append (self, queue, msg, 0, data, len, &st->seq) : WEFT_ENOMEM;
         if (rc == 0)
@@ -130,7 +130,7 @@ static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_
     return 0;
 }
 
-void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zframe_t *body)
+void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
     queue_t *queue = queue_get (self, msg->queue, true);
     int rc = check_send (self, queue, msg, body);
@@ -163,7 +163,7 @@ static void release_held (node_t *self, queue_t *queue)
             *self->queues->msg = h->msg;
             queue_on_send (self, from, self->queues->msg, h->body);
         }
-        zframe_destroy (&h->body);
+        node_frame_free (&h->body);
         free (h);
     }
     zlistx_destroy (&held);
@@ -220,7 +220,7 @@ size_t queue_ask_holders (node_t *self, queue_t *queue)
     for (size_t i = 1; i < n; i++) {
         int64_t *deadline = malloc (sizeof *deadline);
         if (deadline && queue_send (self, members[i], WIRE_QSYNC_REQ, qs->out, NULL, 0) == 0) {
-            *deadline = node_now () + QUEUE_SYNC_WAIT;
+            *deadline = node_now (self) + QUEUE_SYNC_WAIT;
             zhashx_update (queue->sync_wait, members[i], deadline);
         } else
             free (deadline);
@@ -273,7 +273,7 @@ void queue_deactivate (node_t *self, queue_t *queue)
     queue->held = NULL;
     for (held_send_t *h = held ? zlistx_first (held) : NULL; h; h = zlistx_next (held)) {
         queue_send_confirm (self, h->from, h->msg.token, WEFT_EAGAIN, 0, false);
-        zframe_destroy (&h->body);
+        node_frame_free (&h->body);
         free (h);
     }
     zlistx_destroy (&held);
@@ -553,7 +553,7 @@ void queue_on_settle (node_t *self, const wire_queue_t *msg)
     queue_t *queue = queue_get (self, msg->queue, false);
     if (!queue || !queue->active || !queue->q)
         return; //  not ours (any more): the owner now will deliver it again
-    int64_t now = node_now ();
+    int64_t now = node_now (self);
     int rc = WEFT_EINVAL;
     if (msg->kind == WIRE_SETTLE_ACK) {
         rc = qstate_ack (queue->q, msg->seq, msg->consumer);
@@ -603,7 +603,7 @@ void queue_on_cancel (node_t *self, const wire_queue_t *msg)
 {
     queue_t *queue = queue_get (self, msg->queue, false);
     if (queue && queue->q)
-        qstate_consumer_remove (queue->q, msg->consumer, node_now ());
+        qstate_consumer_remove (queue->q, msg->consumer, node_now (self));
 }
 
 void queue_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg)

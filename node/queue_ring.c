@@ -82,7 +82,7 @@ int queue_send (node_t *self, const char *uuid_hex, int type, const wire_queue_t
     peer_t *peer = queue_peer (self, uuid_hex);
     if (!peer || wire_encode_queue (&self->sbuf, type, msg))
         return -1;
-    return node_send (self, peer->dealer, body, len);
+    return node_send (self, peer->link, body, len);
 }
 
 int queues_start (node_t *self, char *err, size_t errlen)
@@ -114,19 +114,18 @@ int queues_start (node_t *self, char *err, size_t errlen)
                        ? (uint32_t)config_int (self->cfg, CFG_NODE_CAPACITY)
                        : 0;
     //  our own traffic goes through our ROUTER too: one code path for all
-    if (zsock_bind (self->router, "inproc://weft-router-%s-%p", self->uuid_hex, (void *)self) < 0 ||
-        !(qs->loop = zsock_new (ZMQ_DEALER))) {
-        snprintf (err, errlen, "cannot open the queue loopback: %s", zmq_strerror (zmq_errno ()));
+    world_opts_t opts = {.sndhwm = 100000};
+    qs->loop = self->world->ops->link_open (self->world, WORLD_SELF, self->uuid, WIRE_UUID_SIZE,
+                                            &opts);
+    if (!qs->loop) {
+        snprintf (err, errlen, "cannot open the queue loopback");
         return WEFT_EIO;
     }
-    zmq_setsockopt (zsock_resolve (qs->loop), ZMQ_ROUTING_ID, self->uuid, WIRE_UUID_SIZE);
-    zsock_set_sndhwm (qs->loop, 100000);
-    zsock_connect (qs->loop, "inproc://weft-router-%s-%p", self->uuid_hex, (void *)self);
     peer_t *me = &qs->self_peer;
     memcpy (me->uuid, self->uuid, WIRE_UUID_SIZE);
     snprintf (me->uuid_hex, sizeof me->uuid_hex, "%s", self->uuid_hex);
     snprintf (me->name, sizeof me->name, "%s", self->name);
-    me->dealer = qs->loop;
+    me->link = qs->loop;
     me->joined = true;
     me->capacity = qs->capacity;
     self->ring_dirty = true;
@@ -163,7 +162,7 @@ void queues_stop (node_t *self)
     zlistx_destroy (&qs->jobs);
     zhashx_destroy (&qs->dedup);
     zlistx_destroy (&qs->dedup_fifo);
-    zsock_destroy (&qs->loop);
+    self->world->ops->link_close (self->world, &qs->loop, 0);
     free (qs->msg);
     free (qs->out);
     free (qs);
@@ -237,7 +236,7 @@ void queue_ring_update (node_t *self)
     queue_client_ring_changed (self);
 }
 
-void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zframe_t *body)
+void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zmq_msg_t *body)
 {
     struct queues *qs = self->queues;
     wire_queue_t *msg = qs->msg;
@@ -286,7 +285,7 @@ void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zf
 void queues_peer_gone (node_t *self, peer_t *peer)
 {
     struct queues *qs = self->queues;
-    int64_t now = node_now ();
+    int64_t now = node_now (self);
     for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
         if (q->q) {
             char prefix[WIRE_UUID_SIZE * 2 + 2];
@@ -318,7 +317,7 @@ void queues_after_commit (node_t *self, bool ok)
     if (!self->queues)
         return;
     queue_owner_after_commit (self, ok);
-    queue_dispatch (self, node_now ());
+    queue_dispatch (self, node_now (self));
 }
 
 void queues_on_timer (node_t *self, int64_t now, bool interval)

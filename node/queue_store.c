@@ -16,11 +16,9 @@
 #include <time.h>
 
 //  Wall-clock milliseconds (dedup times survive restarts).
-static int64_t wall_ms (void)
+static int64_t wall_ms (node_t *self)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return node_wall_us (self) / 1000;
 }
 
 int queue_store_append (node_t *self, queue_t *queue, const wire_queue_t *meta, uint64_t oseq,
@@ -161,14 +159,14 @@ void queue_store_drop (node_t *self, queue_t *queue)
 
 //  QREPL: store a copy; the ack goes out after the commit.
 static void on_copy (node_t *self, peer_t *from, queue_t *queue, const wire_queue_t *msg,
-                     zframe_t *body)
+                     zmq_msg_t *body)
 {
     char key[24];
     snprintf (key, sizeof key, "%" PRIu64, msg->seq);
     uint64_t seq = 0;
     if (!zhashx_lookup (queue->oseqs, key)) {
-        if (queue_store_append (self, queue, msg, msg->seq, body ? zframe_data (body) : NULL,
-                                body ? zframe_size (body) : 0, &seq))
+        if (queue_store_append (self, queue, msg, msg->seq, body ? zmq_msg_data (body) : NULL,
+                                body ? zmq_msg_size (body) : 0, &seq))
             return; //  not stored: no ack, the owner's confirm waits
         map_oseq (queue, msg->seq, seq);
         queue_dedup_add (self, queue->name, msg->msg_id);
@@ -188,7 +186,7 @@ void queue_answer_later (node_t *self, int type, const char *to, const char *que
     zlistx_add_end (self->queues->repl_acks, a);
 }
 
-void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zframe_t *body)
+void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body)
 {
     const char *owner = queue_owner_of (self, msg->queue);
     if (!owner || strcmp (owner, from->uuid_hex) != 0) {
@@ -214,7 +212,7 @@ void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *ms
 }
 
 //  QSYNC_MSG at the new owner: merge a former holder's message by its id.
-static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, zframe_t *body)
+static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg_t *body)
 {
     qstate_info_t info;
     if (!queue->owner || !queue->q || qstate_find_id (queue->q, msg->msg_id, &info) == 0 ||
@@ -228,8 +226,8 @@ static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, 
     st->deliveries = msg->deliveries;
     st->replication = self->queues->replication;
     snprintf (st->msg_id, sizeof st->msg_id, "%s", msg->msg_id);
-    const void *data = body ? zframe_data (body) : NULL;
-    size_t len = body ? zframe_size (body) : 0;
+    const void *data = body ? zmq_msg_data (body) : NULL;
+    size_t len = body ? zmq_msg_size (body) : 0;
     st->body = queue_body_new (data, len, msg);
     if (!st->body || queue_store_append (self, queue, msg, 0, data, len, &st->seq)) {
         free (st->body);
@@ -240,7 +238,7 @@ static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, 
     zlistx_add_end (self->queues->staged, st);
 }
 
-void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zframe_t *body)
+void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body)
 {
     queue_t *queue = queue_get (self, msg->queue, true);
     if (!queue || !self->journal)
@@ -272,7 +270,7 @@ void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *ms
         }
         int64_t *deadline = malloc (sizeof *deadline);
         if (deadline) {
-            *deadline = node_now () + QUEUE_SYNC_WAIT;
+            *deadline = node_now (self) + QUEUE_SYNC_WAIT;
             zhashx_update (queue->sync_wait, from->uuid_hex, deadline);
         }
     }
@@ -382,7 +380,7 @@ void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
     int64_t *seen = *msg_id ? malloc (sizeof *seen) : NULL;
     if (!seen)
         return;
-    *seen = wall_ms ();
+    *seen = wall_ms (self);
     zhashx_update (self->queues->dedup, key, seen);
     dedup_remember (self, key, *seen);
     char meta[sizeof key + 2];
@@ -399,7 +397,7 @@ void queue_dedup_forget (node_t *self, const char *queue, const char *msg_id)
 
 void queue_dedup_prune (node_t *self)
 {
-    int64_t oldest = wall_ms () - self->queues->dedup_window;
+    int64_t oldest = wall_ms (self) - self->queues->dedup_window;
     zlistx_t *fifo = self->queues->dedup_fifo;
     dedup_entry_t *entry;
     for (int budget = 10000; budget > 0 && (entry = zlistx_first (fifo)); budget--) {

@@ -162,7 +162,7 @@ static wire_replay_req_t *request_new (node_t *self, const char *pattern, int fr
     snprintf (r->pattern, sizeof r->pattern, "%s", pattern);
     req->from_kind = (uint8_t)from_kind;
     req->from_value = from_value;
-    r->deadline = node_now () + REQUEST_TIMEOUT;
+    r->deadline = node_now (self) + REQUEST_TIMEOUT;
     *r_p = r;
     return req;
 }
@@ -171,7 +171,7 @@ static wire_replay_req_t *request_new (node_t *self, const char *pattern, int fr
 static bool request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
 {
     int rc = wire_encode_replay_req (&self->sbuf, req);
-    if (rc == 0 && (rc = node_send (self, peer->dealer, NULL, 0)) == 0)
+    if (rc == 0 && (rc = node_send (self, peer->link, NULL, 0)) == 0)
         zlistx_add_end (peer->requests, r);
     else
         free (r);
@@ -289,7 +289,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
     //  else: a duplicate of what was delivered already
 }
 
-void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_t *body)
+void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_msg_t *body)
 {
     uint64_t id = 0;
     char name[TOPIC_MAX + 1];
@@ -297,7 +297,7 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_
     int type = 0;
     if (!body || wire_get_replay_msg (self->decoder, &id, name, sizeof name) ||
         topic_validate (name, strlen (name)) ||
-        wire_decode (self->decoder, zframe_data (header), zframe_size (header), &type) ||
+        wire_decode (self->decoder, zmq_msg_data (header), zmq_msg_size (header), &type) ||
         type != WIRE_MSG || wire_get_msg (self->decoder, &msg)) {
         self->counters.bad_frames++;
         return;
@@ -311,7 +311,7 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_
         self->counters.unknown_type++; //  not asked for, or given up on: a repair asks again
         return;
     }
-    asked->deadline = node_now () + REQUEST_TIMEOUT; //  it is coming: be patient
+    asked->deadline = node_now (self) + REQUEST_TIMEOUT; //  it is coming: be patient
     rx_stream_t *st = repair_stream (peer, name);
     if (!st)
         return;
@@ -331,8 +331,8 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zframe_t *header, zframe_
     ev.kind = WEFT_MSG_MESSAGE;
     ev.seq = msg.seq;
     text_frame (&topic, name);
-    zmq_msg_init_size (&frame, zframe_size (body));
-    memcpy (zmq_msg_data (&frame), zframe_data (body), zframe_size (body));
+    zmq_msg_init_size (&frame, zmq_msg_size (body));
+    memcpy (zmq_msg_data (&frame), zmq_msg_data (body), zmq_msg_size (body));
     if (msg.nheaders)
         pubsub_pack_headers (&msg, &headers);
     self->counters.repaired++;

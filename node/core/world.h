@@ -41,8 +41,10 @@
 
 #include "journal/journal.h"
 
-typedef struct world world_t;      //  an implementation embeds this first
+typedef struct world world_t;           //  an implementation embeds this first
 typedef struct world_link world_link_t; //  an outbound point-to-point link
+
+#define WORLD_SELF "self://" //  link_open: the node's own ROUTER
 
 //  The inputs a node reads.
 typedef enum {
@@ -55,18 +57,18 @@ typedef enum {
 
 //  Socket options of a listener or link; 0 means the world's default.
 typedef struct {
-    int sndhwm;            //  messages queued for sending before a send fails / drops
-    int rcvhwm;            //  messages queued for receiving
-    int64_t maxmsgsize;    //  larger inbound messages are dropped by the transport
-    int linger_ms;         //  what is queued still leaves for this long after a close
-    int reconnect_ivl_ms;  //  links: first reconnect delay
-    int reconnect_max_ms;  //  links: reconnect delay ceiling
+    int sndhwm;           //  messages queued for sending before a send fails / drops
+    int rcvhwm;           //  messages queued for receiving
+    int64_t maxmsgsize;   //  larger inbound messages are dropped by the transport
+    int linger_ms;        //  what is queued still leaves for this long after a close
+    int reconnect_ivl_ms; //  links: first reconnect delay
+    int reconnect_max_ms; //  links: reconnect delay ceiling
 } world_opts_t;
 
 typedef struct {
     //  Time and chance
-    int64_t (*now_ms) (world_t *w);  //  monotonic milliseconds
-    int64_t (*wall_us) (world_t *w); //  wall clock, microseconds since the epoch
+    int64_t (*now_ms) (world_t *w);                     //  monotonic milliseconds
+    int64_t (*wall_us) (world_t *w);                    //  wall clock, microseconds since the epoch
     void (*random) (world_t *w, void *buf, size_t len); //  LEN random bytes
 
     //  The host: resolves interface NAME to our address and its broadcast
@@ -82,7 +84,8 @@ typedef struct {
                    const world_opts_t *opts, uint16_t *bound, char *err, size_t errlen);
 
     //  A link to ENDPOINT whose messages arrive at that ROUTER with routing id
-    //  ID (IDLEN bytes). NULL when the endpoint is malformed or out of memory.
+    //  ID (IDLEN bytes). WORLD_SELF is this node's own ROUTER (in-process in
+    //  the real world). NULL when the endpoint is malformed or out of memory.
     world_link_t *(*link_open) (world_t *w, const char *endpoint, const void *id, size_t idlen,
                                 const world_opts_t *opts);
     //  Sends COUNT frames as one message; 0, or -1 when the link is full or
