@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "node/testing.h"
+#include "node/api/testing.h"
 #include "testutil.h"
 
 #define WAIT_MS 5000

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/testing.h"
+#include "node/api/testing.h"
 #include "testutil.h"
 
 #define WAIT_MS 5000

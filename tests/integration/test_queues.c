@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/testing.h"
+#include "node/api/testing.h"
 #include "testutil.h"
 
 #define WAIT_MS   10000

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/qstate.h"
+#include "node/queues/qstate.h"
 #include "weft.h"
 
 /* ------------------------------------------------------------------------ */

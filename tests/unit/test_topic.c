@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "node/topic.h"
+#include "node/wire/topic.h"
 #include "weft.h"
 
 //  A string of LEN copies of C (LEN < 300), for length limits.

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "node/wire.h"
+#include "node/wire/wire.h"
 #include "weft.h"
 
 /* ------------------------------------------------------------------------ */

@@ -1,0 +1,593 @@
+/*  node/node.c - the node actor: lifecycle, poll loop, commands, status.
+
+    See node.h for the command protocol between the API thread and the actor.
+*/
+#include "node/core/node.h"
+
+#include "common/hex.h"
+#include "discovery/beacon.h"
+#include "node/core/config.h"
+#include "node/core/world_real.h"
+
+#define BATCH 512 //  messages handled from one socket before polling again
+
+int64_t node_now (node_t *self)
+{
+    return world_now (self->world);
+}
+
+int64_t node_wall_us (node_t *self)
+{
+    return world_wall_us (self->world);
+}
+
+zmq_msg_t *node_frame_dup (zmq_msg_t *frame)
+{
+    zmq_msg_t *copy = malloc (sizeof *copy);
+    if (copy && world_frame_copy (copy, zmq_msg_data (frame), zmq_msg_size (frame)) != 0) {
+        zmq_msg_close (copy);
+        free (copy);
+        copy = NULL;
+    }
+    return copy;
+}
+
+void node_frame_free (zmq_msg_t **frame_p)
+{
+    if (!frame_p || !*frame_p)
+        return;
+    zmq_msg_close (*frame_p);
+    free (*frame_p);
+    *frame_p = NULL;
+}
+
+char *node_frame_strdup (zmq_msg_t *frame)
+{
+    size_t len = zmq_msg_size (frame);
+    char *text = malloc (len + 1);
+    if (text) {
+        memcpy (text, zmq_msg_data (frame), len);
+        text[len] = 0;
+    }
+    return text;
+}
+
+void node_list_remove (zlistx_t *list, void *item)
+{
+    for (void *it = zlistx_first (list); it; it = zlistx_next (list))
+        if (it == item) {
+            zlistx_delete (list, zlistx_cursor (list));
+            return;
+        }
+}
+
+zlistx_t *node_list_snapshot (zlistx_t *list)
+{
+    zlistx_t *copy = zlistx_new ();
+    for (void *it = copy ? zlistx_first (list) : NULL; it; it = zlistx_next (list))
+        zlistx_add_end (copy, it);
+    return copy;
+}
+
+//  Default node name: HOST-PID.
+static void default_name (char *out, size_t cap)
+{
+    char host[64] = "node";
+    gethostname (host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf (out, cap, "%.40s-%d", host, (int)getpid ());
+}
+
+node_t *node_new (const weft_config_t *cfg, world_t *world)
+{
+    node_t *self = world ? calloc (1, sizeof *self) : NULL;
+    if (!self) {
+        if (world)
+            world->ops->destroy (&world);
+        return NULL;
+    }
+    self->world = world;
+    self->cfg = config_dup (cfg);
+    if (!self->cfg) {
+        world->ops->destroy (&self->world);
+        free (self);
+        return NULL;
+    }
+    const char *name = config_value (cfg, CFG_NODE_NAME);
+    if (*name)
+        snprintf (self->name, sizeof self->name, "%s", name);
+    else
+        default_name (self->name, sizeof self->name);
+    world->ops->random (world, self->uuid, WIRE_UUID_SIZE);
+    hex_encode (self->uuid, WIRE_UUID_SIZE, self->uuid_hex);
+    self->incarnation = (uint64_t)world_wall_us (world);
+    wlog_level_t level = WLOG_WARN;
+    wlog_parse_level (config_value (cfg, CFG_LOG_LEVEL), &level);
+    wlog_init (&self->log, level, self->name);
+    pthread_mutex_init (&self->confirm_lock, NULL);
+    pthread_cond_init (&self->confirm_cond, NULL);
+    self->confirm_results = zhashx_new ();
+    if (!self->confirm_results) {
+        node_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->confirm_results, (zhashx_destructor_fn *)zstr_free);
+    return self;
+}
+
+void node_destroy (node_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_t *self = *self_p;
+    weft_config_destroy (&self->cfg);
+    if (self->world)
+        self->world->ops->destroy (&self->world);
+    zhashx_destroy (&self->confirm_results);
+    pthread_mutex_destroy (&self->confirm_lock);
+    pthread_cond_destroy (&self->confirm_cond);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Reads the settings the loop uses on every turn.
+static void load_settings (node_t *self)
+{
+    const char *role = config_value (self->cfg, CFG_NODE_ROLE);
+    self->role = strcmp (role, "client") == 0 ? WIRE_ROLE_CLIENT : WIRE_ROLE_MEMBER;
+    self->cluster_id = beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
+    self->interval = config_int (self->cfg, CFG_DISCOVERY_INTERVAL);
+    self->evasive_after = config_int (self->cfg, CFG_DISCOVERY_EVASIVE);
+    self->expire_after = config_int (self->cfg, CFG_DISCOVERY_EXPIRED);
+    if (self->expire_after <= self->evasive_after)
+        self->expire_after = self->evasive_after + self->interval;
+    self->max_message = (size_t)config_int (self->cfg, CFG_LIMITS_MAX_MESSAGE);
+}
+
+//  Binds the ROUTER. Returns 0 or a WEFT_E* code with the reason in ERR.
+static int router_start (node_t *self, const char *bind, char *err, size_t errlen)
+{
+    world_opts_t opts = {
+        .rcvhwm = 100000,
+        .maxmsgsize =
+            (int64_t)self->max_message + config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64,
+    };
+    uint16_t port = (uint16_t)config_int (self->cfg, CFG_TRANSPORT_PORT);
+    int rc = self->world->ops->listen (self->world, WORLD_ROUTER, bind, port, &opts,
+                                       &self->router_port, err, errlen);
+    if (rc)
+        return rc;
+    snprintf (self->router_ep, sizeof self->router_ep, "tcp://%s:%u", self->addr,
+              self->router_port);
+    return 0;
+}
+
+//  Loads our UUID from the journal, or stores the new one: a node keeps its
+//  identity across restarts, so its streams and subscribers' cursors stay valid.
+static int load_identity (node_t *self)
+{
+    uint8_t uuid[WIRE_UUID_SIZE];
+    size_t len = 0;
+    int rc = journal_meta_get (self->journal, "node/uuid", uuid, sizeof uuid, &len);
+    if (rc == 0 && len == WIRE_UUID_SIZE) {
+        memcpy (self->uuid, uuid, WIRE_UUID_SIZE);
+        hex_encode (uuid, WIRE_UUID_SIZE, self->uuid_hex);
+        return 0;
+    }
+    if ((rc = journal_meta_put (self->journal, "node/uuid", self->uuid, WIRE_UUID_SIZE)) == 0)
+        rc = journal_commit (self->journal, true);
+    return rc;
+}
+
+//  Opens the journal (journal.dir), which holds our identity: every socket
+//  carries it, so this comes before anything else. 0 or WEFT_E* with ERR.
+static int journal_start (node_t *self, char *err, size_t errlen)
+{
+    self->journal_sync = strcmp (config_value (self->cfg, CFG_JOURNAL_SYNC), "sync") == 0;
+    const char *dir = config_value (self->cfg, CFG_JOURNAL_DIR);
+    if (!*dir)
+        return 0;
+    journal_options_t opts = {.log = &self->log};
+    int rc = self->world->ops->journal_open (self->world, dir, &opts, &self->journal, err, errlen);
+    if (rc == 0 && (rc = load_identity (self)))
+        snprintf (err, errlen, "journal %s: %s", dir, journal_error (self->journal));
+    return rc;
+}
+
+//  Allocates each subsystem's state and starts them in slot order.
+static int subsystems_start (node_t *self, char *err, size_t errlen)
+{
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = node_subsystems[i];
+        if (!sub)
+            continue;
+        if (sub->state_size && !(self->state[i] = calloc (1, sub->state_size)))
+            return WEFT_ENOMEM;
+        int rc = sub->start ? sub->start (self, self->state[i], err, errlen) : 0;
+        if (rc)
+            return rc;
+        self->started[i] = true;
+    }
+    return 0;
+}
+
+//  Resolves the interface, then starts every part. Returns 0 or WEFT_E*.
+static int node_start (node_t *self, char *err, size_t errlen)
+{
+    load_settings (self);
+    int rc =
+        self->world->ops->resolve (self->world, config_value (self->cfg, CFG_DISCOVERY_INTERFACE),
+                                   self->addr, self->bcast, err, errlen);
+    if (rc)
+        return rc;
+    const char *bcast = config_value (self->cfg, CFG_DISCOVERY_BROADCAST);
+    if (*bcast)
+        snprintf (self->bcast, sizeof self->bcast, "%s", bcast);
+    const char *bind = config_value (self->cfg, CFG_TRANSPORT_BIND);
+    if (*bind && strcmp (bind, "0.0.0.0") != 0)
+        snprintf (self->addr, sizeof self->addr, "%s", bind);
+    if (!*bind)
+        bind = self->addr;
+    self->peers = zhashx_new ();
+    self->subs = topic_set_new ();
+    self->decoder = wire_decoder_new ((size_t)config_int (self->cfg, CFG_LIMITS_MAX_HEADER));
+    msgpack_sbuffer_init (&self->sbuf);
+    if (!self->peers || !self->subs || !self->decoder)
+        return WEFT_ENOMEM;
+    if ((rc = journal_start (self, err, errlen)) || (rc = router_start (self, bind, err, errlen)) ||
+        (rc = subsystems_start (self, err, errlen)))
+        return rc;
+    self->started_at = node_now (self);
+    self->beacon_at = self->started_at;
+    self->tick_at = self->started_at;
+    wlog_info (&self->log, "started uuid=%s router=%s pub=%s beacons=%s:%s", self->uuid_hex,
+               self->router_ep, self->pub_ep, self->beacons ? self->bcast : "off",
+               config_value (self->cfg, CFG_DISCOVERY_PORT));
+    return 0;
+}
+
+//  Closes whatever node_start opened: what the last turn staged is committed
+//  and released first, then subsystems stop in reverse order, then the core.
+static void node_teardown (node_t *self)
+{
+    if (self->journal && journal_pending (self->journal)) {
+        bool ok = node_commit (self);
+        for (int i = 0; i < SUBSYS_MAX; i++)
+            if (self->started[i] && node_subsystems[i]->after_commit)
+                node_subsystems[i]->after_commit (self, self->state[i], ok);
+    }
+    for (int i = SUBSYS_MAX - 1; i >= 0; i--)
+        if (self->started[i] && node_subsystems[i]->stop)
+            node_subsystems[i]->stop (self, self->state[i]);
+    for (int i = 0; i < SUBSYS_MAX; i++)
+        self->started[i] = false;
+    node_peers_free (self); //  no events now: nobody listens
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        free (self->state[i]);
+        self->state[i] = NULL;
+    }
+    if (self->journal && journal_pending (self->journal))
+        node_commit (self); //  what the stops staged (cursors, for instance)
+    journal_close (&self->journal);
+    topic_set_destroy (&self->subs);
+    wire_decoder_destroy (&self->decoder);
+    msgpack_sbuffer_destroy (&self->sbuf);
+    self->world->ops->close (self->world);
+}
+
+void node_stop (node_t *self)
+{
+    if (self->running)
+        node_teardown (self);
+    self->running = false;
+}
+
+bool node_commit (node_t *self)
+{
+    if (!self->journal || journal_pending (self->journal) == 0)
+        return true;
+    if (self->journal_fault)
+        journal_fail_next_commit (self->journal, self->journal_fault);
+    size_t ops = journal_pending (self->journal);
+    int rc = journal_commit (self->journal, self->journal_sync);
+    self->commits++;
+    if (rc) {
+        self->commit_failures++;
+        if (!__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED))
+            wlog_error (&self->log,
+                        "journal commit failed: %s; durable writes are refused "
+                        "until it works again",
+                        journal_error (self->journal));
+        __atomic_store_n (&self->journal_failed, rc, __ATOMIC_RELAXED);
+        return false;
+    }
+    self->commit_ops += ops;
+    if (__atomic_exchange_n (&self->journal_failed, 0, __ATOMIC_RELAXED))
+        wlog_warn (&self->log, "journal writes work again");
+    return true;
+}
+
+void node_emit (node_t *self, const node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                zmq_msg_t *headers)
+{
+    void *sock = zsock_resolve (self->events);
+    zmq_msg_t *parts[3] = {topic, body, headers};
+    int last = 0;
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            last = i + 1;
+    int rc = zmq_send (sock, ev, sizeof *ev, ZMQ_DONTWAIT | (last ? ZMQ_SNDMORE : 0));
+    if (rc < 0)
+        self->counters.app_drops++;
+    //  frames keep their position (topic, body, headers): a missing one before
+    //  the last present one goes as an empty frame
+    for (int i = 0; i < last; i++) {
+        if (rc < 0) {
+            if (parts[i])
+                zmq_msg_close (parts[i]);
+            continue;
+        }
+        //  a PAIR accepts the rest of a message once it took the first frame
+        int more = i + 1 < last ? ZMQ_SNDMORE : 0;
+        if (parts[i])
+            zmq_msg_send (parts[i], sock, more);
+        else
+            zmq_send (sock, "", 0, more);
+    }
+}
+
+void node_emit_peer (node_t *self, int kind, const peer_t *peer)
+{
+    node_event_t ev = {.kind = kind};
+    snprintf (ev.sender, sizeof ev.sender, "%s", peer->uuid_hex);
+    snprintf (ev.sender_name, sizeof ev.sender_name, "%s", peer->name);
+    node_emit (self, &ev, NULL, NULL, NULL);
+}
+
+int node_send (node_t *self, world_link_t *link, const void *body, size_t len)
+{
+    zmq_msg_t frames[2];
+    size_t count = body ? 2 : 1;
+    if (!link)
+        return -1;
+    world_frame_copy (&frames[0], self->sbuf.data, self->sbuf.size);
+    if (body)
+        world_frame_copy (&frames[1], body, len);
+    return self->world->ops->link_send (self->world, link, frames, count);
+}
+
+int node_send_frames (node_t *self, world_link_t *link, zmq_msg_t *frames, size_t count)
+{
+    if (!link) {
+        world_frames_close (frames, count);
+        return -1;
+    }
+    return self->world->ops->link_send (self->world, link, frames, count);
+}
+
+int node_publish (node_t *self, zmq_msg_t *frames, size_t count)
+{
+    return self->world->ops->publish (self->world, frames, count);
+}
+
+world_link_t *node_link_open (node_t *self, const char *endpoint, char tag)
+{
+    uint8_t id[WIRE_UUID_SIZE + 1];
+    memcpy (id, self->uuid, WIRE_UUID_SIZE);
+    id[WIRE_UUID_SIZE] = (uint8_t)tag;
+    world_opts_t opts = {
+        .sndhwm = 10000, .reconnect_ivl_ms = 100, .reconnect_max_ms = (int)self->interval};
+    world_link_t *link = self->world->ops->link_open (self->world, endpoint, id,
+                                                      tag ? sizeof id : WIRE_UUID_SIZE, &opts);
+    if (!link)
+        wlog_warn (&self->log, "cannot connect to %s", endpoint);
+    return link;
+}
+
+void node_link_close (node_t *self, world_link_t **link_p, int linger_ms)
+{
+    self->world->ops->link_close (self->world, link_p, linger_ms);
+}
+
+//  The status parts of every started subsystem, joined with commas (each
+//  part is JSON members without braces); NULL when none has one.
+static char *subsystems_status (node_t *self)
+{
+    char *all = NULL;
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = node_subsystems[i];
+        char *part = self->started[i] && sub->status ? sub->status (self, self->state[i]) : NULL;
+        if (!part)
+            continue;
+        char *joined = all ? zsys_sprintf ("%s,%s", all, part) : strdup (part);
+        free (all);
+        free (part);
+        all = joined;
+    }
+    return all;
+}
+
+char *node_status_json (node_t *self)
+{
+    const node_counters_t *c = &self->counters;
+    char *parts = subsystems_status (self);
+    char *json = zsys_sprintf (
+        "{\"name\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\",\"cluster\":\"%s\","
+        "\"version\":\"%d.%d.%d\",\"incarnation\":%" PRIu64 ",\"router\":\"%s\",\"pub\":\"%s\","
+        "\"beacons\":%s,\"uptime_ms\":%" PRId64 ",\"peers\":%zu,\"subscriptions\":%zu,"
+        "\"counters\":{\"published\":%" PRIu64 ",\"received\":%" PRIu64 ",\"delivered\":%" PRIu64
+        ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
+        ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"oversized\":%" PRIu64
+        ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
+        ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"journal_errors\":%" PRIu64
+        ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64 ",\"held_drops\":%" PRIu64
+        ",\"commits\":%" PRIu64 ",\"commit_failures\":%" PRIu64 ",\"commit_ops\":%" PRIu64 "}%s%s}",
+        self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
+        config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
+        WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
+        self->beacons ? "true" : "false", node_now (self) - self->started_at,
+        node_peer_count (self), topic_set_size (self->subs), c->published, c->received,
+        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons,
+        c->oversized, c->unknown_type, c->joins, c->leaves, c->expiries, c->journaled,
+        c->journal_errors, c->replayed, c->repaired, c->held_drops, self->commits,
+        self->commit_failures, self->commit_ops, parts ? "," : "", parts ? parts : "");
+    free (parts);
+    return json;
+}
+
+//  --- The core's commands ------------------------------------------------------
+
+typedef void (command_fn) (node_t *self);
+
+static void cmd_start (node_t *self)
+{
+    char err[256] = "";
+    int rc = node_start (self, err, sizeof err);
+    if (rc) {
+        wlog_error (&self->log, "start failed: %s", err);
+        node_teardown (self);
+    }
+    self->running = rc == 0;
+    zsock_send (self->pipe, "is", rc, err);
+}
+
+//  Parses a headers frame ("k\0v\0k\0v\0...") into MSG's header table.
+static void parse_headers (zmq_msg_t *frame, wire_msg_t *msg)
+{
+    const char *p = zmq_msg_data (frame);
+    const char *end = p + zmq_msg_size (frame);
+    while (p < end && msg->nheaders < WIRE_HEADERS_MAX) {
+        const char *key = p;
+        const char *value = memchr (key, 0, (size_t)(end - key));
+        if (!value++ || value >= end)
+            return;
+        const char *next = memchr (value, 0, (size_t)(end - value));
+        if (!next)
+            return;
+        wire_kv_t *kv = &msg->headers[msg->nheaders++];
+        kv->key = key;
+        kv->key_len = (size_t)(value - 1 - key);
+        kv->value = value;
+        kv->value_len = (size_t)(next - value);
+        p = next + 1;
+    }
+}
+
+//  PUB topic body [headers]: the first subsystem that takes the topic
+//  (durable topics, then pubsub) publishes it. No reply.
+static void cmd_publish (node_t *self)
+{
+    void *pipe = zsock_resolve (self->pipe);
+    zmq_msg_t topic, body, headers;
+    zmq_msg_init (&topic);
+    zmq_msg_init (&body);
+    zmq_msg_init (&headers);
+    zmq_msg_recv (&topic, pipe, 0);
+    zmq_msg_recv (&body, pipe, 0);
+    if (zmq_msg_more (&body))
+        zmq_msg_recv (&headers, pipe, 0);
+    char name[TOPIC_MAX + 1];
+    size_t len = zmq_msg_size (&topic);
+    len = len > TOPIC_MAX ? TOPIC_MAX : len; //  api.c validated it; stay safe anyway
+    memcpy (name, zmq_msg_data (&topic), len);
+    name[len] = 0;
+    wire_msg_t msg = {.time_us = node_wall_us (self)};
+    memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
+    parse_headers (&headers, &msg);
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = node_subsystems[i];
+        if (self->started[i] && sub->on_publish &&
+            sub->on_publish (self, self->state[i], name, &topic, &body, &msg))
+            break;
+    }
+    zmq_msg_close (&topic);
+    zmq_msg_close (&body);
+    zmq_msg_close (&headers);
+}
+
+int node_subscribe (node_t *self, const char *pattern)
+{
+    if (pattern_validate (pattern))
+        return WEFT_EINVAL;
+    int rc = topic_set_add (self->subs, pattern);
+    if (rc < 0)
+        return rc;
+    char prefix[TOPIC_MAX + 1];
+    size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
+    //  libzmq counts subscriptions too: one SUBSCRIBE per subscribe call
+    self->world->ops->sub_filter (self->world, prefix, len, true);
+    return 0;
+}
+
+int node_unsubscribe (node_t *self, const char *pattern)
+{
+    int rc = topic_set_remove (self->subs, pattern);
+    if (rc < 0)
+        return rc;
+    char prefix[TOPIC_MAX + 1];
+    size_t len = pattern_prefix (pattern, prefix, sizeof prefix);
+    self->world->ops->sub_filter (self->world, prefix, len, false);
+    return 0;
+}
+
+//  Reads the pattern frame of SUB / UNSUB and answers with the result.
+static void cmd_pattern (node_t *self, int (*fn) (node_t *, const char *))
+{
+    char *pattern = zstr_recv (self->pipe);
+    int rc = pattern ? fn (self, pattern) : WEFT_EINVAL;
+    zstr_free (&pattern);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_subscribe (node_t *self)
+{
+    cmd_pattern (self, node_subscribe);
+}
+
+static void cmd_unsubscribe (node_t *self)
+{
+    cmd_pattern (self, node_unsubscribe);
+}
+
+static void cmd_status (node_t *self)
+{
+    char *json = node_status_json (self);
+    zsock_send (self->pipe, "is", json ? 0 : WEFT_ENOMEM, json ? json : "");
+    zstr_free (&json);
+}
+
+static void cmd_fail_journal (node_t *self)
+{
+    int err = 0;
+    zsock_recv (self->pipe, "i", &err);
+    self->journal_fault = err;
+    zsock_send (self->pipe, "i", self->journal ? 0 : WEFT_ESTATE);
+}
+
+static void cmd_term (node_t *self)
+{
+    self->terminated = true;
+}
+
+static const struct {
+    const char *name;
+    command_fn *fn;
+    bool before_start; //  valid before START succeeded
+} s_commands[] = {
+    {"PUB", cmd_publish, false},        {"SUB", cmd_subscribe, false},
+    {"UNSUB", cmd_unsubscribe, false},  {"STATUS", cmd_status, false},
+    {"START", cmd_start, true},         {"$TERM", cmd_term, true},
+    {"JFAIL", cmd_fail_journal, false},
+};
+
+bool node_core_command (node_t *self, const char *name)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp (name, s_commands[i].name) == 0) {
+            if (!self->running && !s_commands[i].before_start)
+                return false;
+            s_commands[i].fn (self);
+            return true;
+        }
+    return false;
+}

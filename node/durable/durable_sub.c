@@ -1,0 +1,190 @@
+/*  node/durable/durable_sub.c - the durable-topics subsystem's door: its
+    table of operations, its commands, its peer events. The work is done in
+    durable.c (publisher side) and repair.c (subscriber side).
+*/
+#include "node/core/config.h"
+#include "node/durable/durable.h"
+
+//  --- Commands -------------------------------------------------------------------
+
+static void cmd_durable (node_t *self)
+{
+    char *pattern = NULL, *retention = NULL;
+    journal_limits_t limits = {0};
+    int rc = zsock_recv (self->pipe, "ss", &pattern, &retention) < 0 ? WEFT_EINVAL : 0;
+    if (rc == 0)
+        rc = config_parse_limits (retention, &limits);
+    if (rc == 0)
+        rc = durable_declare (self, pattern, &limits);
+    zstr_free (&pattern);
+    zstr_free (&retention);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_replaying_subscribe (node_t *self)
+{
+    char *pattern = NULL, *name = NULL;
+    int kind = 0, auto_ack = 0;
+    uint64_t value = 0;
+    rsub_t spec = {0};
+    int rc = zsock_recv (self->pipe, "ssi8i", &pattern, &name, &kind, &value, &auto_ack) < 0
+                 ? WEFT_EINVAL
+                 : 0;
+    if (rc == 0) {
+        snprintf (spec.pattern, sizeof spec.pattern, "%s", pattern);
+        snprintf (spec.name, sizeof spec.name, "%s", name);
+        spec.from_kind = kind;
+        spec.from_value = (int64_t)value;
+        spec.auto_ack = auto_ack != 0;
+        rc = repair_subscribe (self, &spec);
+    }
+    zstr_free (&pattern);
+    zstr_free (&name);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void cmd_ack (node_t *self)
+{
+    char *publisher = NULL, *topic = NULL;
+    uint64_t seq = 0;
+    int rc = zsock_recv (self->pipe, "ss8", &publisher, &topic, &seq) < 0
+                 ? WEFT_EINVAL
+                 : repair_ack (self, publisher, topic, seq);
+    zstr_free (&publisher);
+    zstr_free (&topic);
+    zsock_send (self->pipe, "i", rc);
+}
+
+static void on_command (node_t *self, void *state, const char *name)
+{
+    if (strcmp (name, "DURABLE") == 0)
+        cmd_durable (self);
+    else if (strcmp (name, "RSUB") == 0)
+        cmd_replaying_subscribe (self);
+    else
+        cmd_ack (self);
+}
+
+//  --- Operations --------------------------------------------------------------------
+
+static int on_start (node_t *self, void *state, char *err, size_t errlen)
+{
+    int rc = durable_start (self, err, errlen);
+    return rc ? rc : repair_start (self);
+}
+
+static void on_stop (node_t *self, void *state)
+{
+    repair_stop (self);
+    durable_stop (self);
+}
+
+//  REPLAY_REQ is served by the publisher side; the answers go to the subscriber side.
+static void on_message (node_t *self, void *state, peer_t *peer, int type, zmq_msg_t *from,
+                        zmq_msg_t *body, zmq_msg_t *extra)
+{
+    switch (type) {
+    case WIRE_REPLAY_REQ:
+        durable_on_replay_req (self, peer);
+        break;
+    case WIRE_REPLAY_MSG:
+        repair_on_replay_msg (self, peer, body, extra);
+        break;
+    case WIRE_REPLAY_END:
+        repair_on_replay_end (self, peer);
+        break;
+    default:
+        repair_on_truncated (self, peer);
+    }
+}
+
+//  A live durable message (or HEAD) from the SUB.
+static void on_topic (node_t *self, void *state, peer_t *peer, const char *name,
+                      const wire_msg_t *msg, zmq_msg_t *topic, zmq_msg_t *body)
+{
+    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg->seq, .time_us = msg->time_us};
+    if (peer) {
+        memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+        memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    }
+    zmq_msg_t headers;
+    if (msg->nheaders)
+        wire_pack_headers (msg, &headers);
+    repair_on_live (self, peer, name, &ev, topic, body, msg->nheaders ? &headers : NULL,
+                    msg->flags);
+    if (msg->nheaders)
+        zmq_msg_close (&headers); //  moved out if it was kept
+}
+
+static bool on_publish (node_t *self, void *state, const char *name, zmq_msg_t *topic,
+                        zmq_msg_t *body, wire_msg_t *msg)
+{
+    return durable_publish (self, name, topic, body, msg);
+}
+
+static void on_peer_event (node_t *self, void *state, peer_t *peer, peer_event_t event)
+{
+    if (event == PEER_ADDED && repair_peer_init (durable_peer (peer)))
+        wlog_warn (&self->log, "out of memory: no durable state for peer %s", peer->uuid_hex);
+    else if (event == PEER_JOINED)
+        repair_peer_joined (self, peer);
+}
+
+static void on_peer_fini (peer_t *peer, void *peer_state)
+{
+    repair_peer_fini (peer_state);
+}
+
+static void on_timer (node_t *self, void *state, int64_t now, bool interval)
+{
+    durable_on_timer (self, now, interval);
+    repair_on_timer (self, now);
+}
+
+static bool on_pump (node_t *self, void *state)
+{
+    return durable_pump (self);
+}
+
+static void on_before_commit (node_t *self, void *state, int64_t now)
+{
+    durable_before_commit (self);
+}
+
+static void on_after_commit (node_t *self, void *state, bool ok)
+{
+    durable_after_commit (self, ok);
+}
+
+static char *on_status (node_t *self, void *state)
+{
+    char *streams = durable_journal_json (self);
+    char *part = streams ? zsys_sprintf ("\"journal\":%s", streams) : NULL;
+    free (streams);
+    return part;
+}
+
+static const char *const s_commands[] = {"DURABLE", "RSUB", "ACK", NULL};
+
+const subsystem_t durable_subsystem = {
+    .name = "durable",
+    .id = SUBSYS_DURABLE,
+    .peer_state_size = sizeof (durable_peer_t),
+    .type_min = WIRE_REPLAY_REQ,
+    .type_max = WIRE_REPLAY_TRUNC,
+    .topic_flags = WIRE_FLAG_DURABLE,
+    .commands = s_commands,
+    .start = on_start,
+    .stop = on_stop,
+    .on_command = on_command,
+    .on_message = on_message,
+    .on_topic = on_topic,
+    .on_publish = on_publish,
+    .peer_event = on_peer_event,
+    .peer_fini = on_peer_fini,
+    .on_timer = on_timer,
+    .pump = on_pump,
+    .before_commit = on_before_commit,
+    .after_commit = on_after_commit,
+    .status = on_status,
+};

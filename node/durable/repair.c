@@ -1,0 +1,531 @@
+/*  node/repair.c - durable topics on the subscriber's side: gap repair,
+    replay from a start, durable named subscriptions and their cursors.
+
+    For every (publisher, topic) stream of a durable topic the subscriber keeps
+    the last sequence it delivered (rx_stream_t). A live message that follows
+    it is delivered; one that jumps ahead is held, and the missing range is
+    asked of the publisher (REPLAY_REQ); replayed messages fill the hole, and
+    when the replay ends (REPLAY_END) the held messages follow, in order, with
+    no gap and no duplicate at the seam. A subscription that starts in the past
+    (earliest, a sequence, a time) or a durable subscription resuming from its
+    cursors asks every publisher the same way, and holds the live messages of
+    the streams it covers until that publisher's replay has ended.
+    Cursors (last acknowledged seq per durable name, publisher and topic) live
+    in our journal under "c/<name>/<publisher>/<topic>".
+*/
+#include "node/durable/durable.h"
+
+#define HELD_MAX        100000 //  live messages held per stream during a replay
+#define REQUEST_TIMEOUT 10000  //  ms without replay traffic before asking again
+
+//  A live message held until the replay before it ends.
+typedef struct {
+    node_event_t ev; //  kind MESSAGE, seq, time, sender
+    zmq_msg_t topic; //  frames, owned
+    zmq_msg_t body;
+    zmq_msg_t headers;
+    bool has_headers;
+} held_msg_t;
+
+static void held_free (void **item)
+{
+    held_msg_t *held = *item;
+    if (!held)
+        return;
+    zmq_msg_close (&held->topic);
+    zmq_msg_close (&held->body);
+    zmq_msg_close (&held->headers);
+    free (held);
+    *item = NULL;
+}
+
+//  Initializes FRAME with a copy of TEXT.
+static void text_frame (zmq_msg_t *frame, const char *text)
+{
+    size_t len = strlen (text);
+    zmq_msg_init_size (frame, len);
+    memcpy (zmq_msg_data (frame), text, len);
+}
+
+static int held_compare (const void *a, const void *b)
+{
+    uint64_t x = ((const held_msg_t *)a)->ev.seq, y = ((const held_msg_t *)b)->ev.seq;
+    return x < y ? -1 : x > y;
+}
+
+static void repair_stream_free (void **item)
+{
+    rx_stream_t *st = *item;
+    if (!st)
+        return;
+    zlistx_destroy (&st->held);
+    free (st);
+    *item = NULL;
+}
+
+//  Returns PEER's stream state for TOPIC, creating it (fresh) if needed.
+static rx_stream_t *repair_stream (peer_t *peer, const char *topic)
+{
+    rx_stream_t *st = zhashx_lookup (durable_peer (peer)->rx, topic);
+    if (st)
+        return st;
+    st = calloc (1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->fresh = true;
+    zhashx_insert (durable_peer (peer)->rx, topic, st);
+    return st;
+}
+
+int repair_peer_init (durable_peer_t *dp)
+{
+    dp->rx = zhashx_new ();
+    dp->requests = zlistx_new ();
+    if (!dp->rx || !dp->requests)
+        return WEFT_ENOMEM;
+    zhashx_set_destructor (dp->rx, repair_stream_free);
+    zlistx_set_destructor (dp->requests, (zlistx_destructor_fn *)zstr_free);
+    return 0;
+}
+
+void repair_peer_fini (durable_peer_t *dp)
+{
+    zhashx_destroy (&dp->rx);
+    zlistx_destroy (&dp->requests);
+}
+
+//  The outstanding pattern request of PEER that covers TOPIC, or NULL.
+static rx_request_t *covering_request (peer_t *peer, const char *topic)
+{
+    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
+         r = zlistx_next (durable_peer (peer)->requests))
+        if (pattern_match (r->pattern, topic, strlen (topic)))
+            return r;
+    return NULL;
+}
+
+//  The first sequence a replaying subscription covering TOPIC wants of a
+//  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
+//  (latest, or by time: the publisher's clock decides that one).
+static uint64_t replay_start (node_t *self, const char *topic)
+{
+    uint64_t start = 0;
+    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
+        if (!pattern_match (rs->pattern, topic, strlen (topic)))
+            continue;
+        uint64_t from = rs->from_kind == WIRE_FROM_EARLIEST ? 1
+                        : rs->from_kind == WIRE_FROM_SEQ    ? (uint64_t)rs->from_value
+                                                            : 0;
+        if (from && (!start || from < start))
+            start = from;
+    }
+    return start;
+}
+
+//  Advances the cursors of every durable subscription covering TOPIC.
+static void advance_cursors (node_t *self, const char *publisher, const char *topic, uint64_t seq,
+                             bool only_auto)
+{
+    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
+        if (!*rs->name || (only_auto && !rs->auto_ack) ||
+            !pattern_match (rs->pattern, topic, strlen (topic)))
+            continue;
+        char key[WIRE_NAME_MAX + TOPIC_MAX + 48];
+        snprintf (key, sizeof key, "%s/%s/%s", rs->name, publisher, topic);
+        uint64_t *cursor = zhashx_lookup (self->cursors, key);
+        if (!cursor && (cursor = calloc (1, sizeof *cursor)))
+            zhashx_insert (self->cursors, key, cursor);
+        if (!cursor || *cursor >= seq)
+            continue;
+        *cursor = seq;
+        uint8_t value[8];
+        for (int i = 0; i < 8; i++)
+            value[i] = (uint8_t)(seq >> (56 - 8 * i));
+        char meta[sizeof key + 2];
+        snprintf (meta, sizeof meta, "c/%s", key);
+        journal_meta_put (self->journal, meta, value, sizeof value);
+    }
+}
+
+//  Delivers one message of stream ST to the application and moves ST on.
+static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t *topic,
+                     zmq_msg_t *body, zmq_msg_t *headers)
+{
+    st->last = ev->seq;
+    st->fresh = false;
+    char name[TOPIC_MAX + 1];
+    size_t len = zmq_msg_size (topic);
+    memcpy (name, zmq_msg_data (topic), len);
+    name[len] = 0;
+    if (self->journal)
+        advance_cursors (self, ev->sender, name, ev->seq, true);
+    node_emit (self, ev, topic, body, headers);
+    self->counters.delivered++;
+}
+
+//  A replay request for PATTERN from FROM_KIND / FROM_VALUE, and in *R_P its
+//  record for the peer's request list (both allocated; NULL when out of memory).
+static wire_replay_req_t *request_new (node_t *self, const char *pattern, int from_kind,
+                                       int64_t from_value, rx_request_t **r_p)
+{
+    wire_replay_req_t *req = calloc (1, sizeof *req);
+    rx_request_t *r = calloc (1, sizeof *r);
+    if (!req || !r) {
+        free (req);
+        free (r);
+        return NULL;
+    }
+    req->id = r->id = ++self->next_request;
+    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
+    snprintf (r->pattern, sizeof r->pattern, "%s", pattern);
+    req->from_kind = (uint8_t)from_kind;
+    req->from_value = from_value;
+    r->deadline = node_now (self) + REQUEST_TIMEOUT;
+    *r_p = r;
+    return req;
+}
+
+//  Sends REQ to PEER and files R in its requests (or frees R). True if sent.
+static bool request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
+{
+    int rc = wire_encode_replay_req (&self->sbuf, req);
+    if (rc == 0 && (rc = node_send (self, peer->link, NULL, 0)) == 0)
+        zlistx_add_end (durable_peer (peer)->requests, r);
+    else
+        free (r);
+    wlog_debug (&self->log, "replay %" PRIu64 " of %s asked of %s (%zu cursors): %d", req->id,
+                req->pattern, peer->name, req->ncursors, rc);
+    return rc == 0;
+}
+
+//  Asks PEER to replay TOPIC from FROM to TO (a gap) and marks ST repairing.
+static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic,
+                           uint64_t from, uint64_t to)
+{
+    rx_request_t *r = NULL;
+    wire_replay_req_t *req = request_new (self, topic, WIRE_FROM_SEQ, (int64_t)from, &r);
+    if (!req)
+        return;
+    req->to_seq = to;
+    if (request_send (self, peer, req, r))
+        st->repair = r->id;
+    free (req);
+}
+//  Holds a live message of ST until the replay in progress ends.
+static void hold (node_t *self, rx_stream_t *st, const node_event_t *ev, zmq_msg_t *topic,
+                  zmq_msg_t *body, zmq_msg_t *headers)
+{
+    if (!st->held) {
+        st->held = zlistx_new ();
+        zlistx_set_destructor (st->held, held_free);
+        zlistx_set_comparator (st->held, held_compare);
+    }
+    held_msg_t *held = calloc (1, sizeof *held);
+    if (!held || zlistx_size (st->held) >= HELD_MAX) {
+        free (held);
+        self->counters.held_drops++; //  a later gap check asks for it again
+        return;
+    }
+    held->ev = *ev;
+    zmq_msg_init (&held->topic);
+    zmq_msg_init (&held->body);
+    zmq_msg_init (&held->headers);
+    zmq_msg_move (&held->topic, topic);
+    zmq_msg_move (&held->body, body);
+    if ((held->has_headers = headers != NULL))
+        zmq_msg_move (&held->headers, headers);
+    zlistx_insert (st->held, held, true);
+}
+
+//  Delivers held messages that now follow in order; asks for the next gap if any.
+static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic)
+{
+    held_msg_t *held;
+    while (st->held && (held = zlistx_first (st->held))) {
+        if (st->fresh)
+            st->last = held->ev.seq - 1;
+        if (held->ev.seq > st->last + 1) {
+            request_range (self, peer, st, topic, st->last + 1, held->ev.seq - 1);
+            return;
+        }
+        if (held->ev.seq == st->last + 1)
+            deliver (self, st, &held->ev, &held->topic, &held->body,
+                     held->has_headers ? &held->headers : NULL);
+        zlistx_delete (st->held, zlistx_cursor (st->held));
+    }
+    if (!st->fresh && st->head > st->last)
+        request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
+}
+
+void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t *ev,
+                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags)
+{
+    rx_stream_t *st = peer ? repair_stream (peer, name) : NULL;
+    if (!st) {
+        if (!(flags & WIRE_FLAG_HEAD))
+            node_emit (self, ev, topic, body, headers); //  unknown sender: deliver as is
+        return;
+    }
+    if (st->fresh && !st->repair) {
+        rx_request_t *r = covering_request (peer, name);
+        if (r)
+            st->repair = r->id; //  a replay of the past is on its way: wait for it
+    }
+    uint64_t start = st->fresh && !st->repair ? replay_start (self, name) : 0;
+    if (start && start < ev->seq) {
+        //  a stream born after our replay request was answered: its past is
+        //  wanted too (a subscription from earliest or a sequence)
+        st->fresh = false;
+        st->last = start - 1;
+        st->head = ev->seq > st->head ? ev->seq : st->head;
+        if (!(flags & WIRE_FLAG_HEAD))
+            hold (self, st, ev, topic, body, headers);
+        request_range (self, peer, st, name, start,
+                       (flags & WIRE_FLAG_HEAD) ? ev->seq : ev->seq - 1);
+        return;
+    }
+    if (ev->seq > st->head)
+        st->head = ev->seq;
+    if (flags & WIRE_FLAG_HEAD) {
+        if (st->fresh && !st->repair)
+            st->last = ev->seq, st->fresh = false; //  nothing to catch up on
+        else if (!st->repair && ev->seq > st->last)
+            request_range (self, peer, st, name, st->last + 1, ev->seq);
+        return;
+    }
+    if (st->repair) {
+        hold (self, st, ev, topic, body, headers);
+        return;
+    }
+    if (st->fresh || ev->seq == st->last + 1)
+        deliver (self, st, ev, topic, body, headers);
+    else if (ev->seq > st->last + 1) {
+        uint64_t from = st->last + 1;
+        hold (self, st, ev, topic, body, headers);
+        request_range (self, peer, st, name, from, ev->seq - 1);
+    }
+    //  else: a duplicate of what was delivered already
+}
+
+void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_msg_t *body)
+{
+    uint64_t id = 0;
+    char name[TOPIC_MAX + 1];
+    wire_msg_t msg;
+    int type = 0;
+    if (!body || wire_get_replay_msg (self->decoder, &id, name, sizeof name) ||
+        topic_validate (name, strlen (name)) ||
+        wire_decode (self->decoder, zmq_msg_data (header), zmq_msg_size (header), &type) ||
+        type != WIRE_MSG || wire_get_msg (self->decoder, &msg)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    rx_request_t *asked = NULL;
+    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r && !asked;
+         r = zlistx_next (durable_peer (peer)->requests))
+        if (r->id == id)
+            asked = r;
+    if (!asked) {
+        self->counters.unknown_type++; //  not asked for, or given up on: a repair asks again
+        return;
+    }
+    asked->deadline = node_now (self) + REQUEST_TIMEOUT; //  it is coming: be patient
+    rx_stream_t *st = repair_stream (peer, name);
+    if (!st)
+        return;
+    if (st->fresh)
+        st->last = msg.seq - 1;
+    if (msg.seq <= st->last)
+        return; //  we have it
+    node_event_t ev = {.kind = WEFT_MSG_GAP, .seq = msg.seq - st->last - 1, .time_us = msg.time_us};
+    memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+    memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    zmq_msg_t topic, frame, headers;
+    if (ev.seq) { //  the publisher no longer has them: say so, then go on
+        self->counters.gaps += ev.seq;
+        text_frame (&topic, name);
+        node_emit (self, &ev, &topic, NULL, NULL);
+    }
+    ev.kind = WEFT_MSG_MESSAGE;
+    ev.seq = msg.seq;
+    text_frame (&topic, name);
+    zmq_msg_init_size (&frame, zmq_msg_size (body));
+    memcpy (zmq_msg_data (&frame), zmq_msg_data (body), zmq_msg_size (body));
+    if (msg.nheaders)
+        wire_pack_headers (&msg, &headers);
+    self->counters.repaired++;
+    deliver (self, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
+}
+
+void repair_on_truncated (node_t *self, peer_t *peer)
+{
+    uint64_t id = 0, requested = 0, first = 0;
+    char name[TOPIC_MAX + 1];
+    if (wire_get_replay_trunc (self->decoder, &id, name, sizeof name, &requested, &first) ||
+        topic_validate (name, strlen (name))) {
+        self->counters.bad_frames++;
+        return;
+    }
+    rx_stream_t *st = repair_stream (peer, name);
+    if (st && (st->fresh || st->last + 1 < first)) {
+        st->last = first - 1;
+        st->fresh = false;
+    }
+    node_event_t ev = {.kind = WEFT_MSG_TRUNCATED, .seq = first};
+    memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+    memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    zmq_msg_t topic;
+    text_frame (&topic, name);
+    node_emit (self, &ev, &topic, NULL, NULL);
+}
+
+//  Ends replay ID for every stream of PEER that waited on it.
+static void end_request (node_t *self, peer_t *peer, uint64_t id)
+{
+    for (rx_stream_t *st = zhashx_first (durable_peer (peer)->rx); st;
+         st = zhashx_next (durable_peer (peer)->rx))
+        if (st->repair == id) {
+            st->repair = 0;
+            //  zhashx_cursor is only valid until the hash changes: copy the key
+            char topic[TOPIC_MAX + 1];
+            snprintf (topic, sizeof topic, "%s",
+                      (const char *)zhashx_cursor (durable_peer (peer)->rx));
+            flush_held (self, peer, st, topic);
+        }
+    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
+         r = zlistx_next (durable_peer (peer)->requests))
+        if (r->id == id) {
+            zlistx_delete (durable_peer (peer)->requests,
+                           zlistx_cursor (durable_peer (peer)->requests));
+            break;
+        }
+}
+
+void repair_on_replay_end (node_t *self, peer_t *peer)
+{
+    uint64_t id = 0;
+    int status = 0;
+    if (wire_get_replay_end (self->decoder, &id, &status)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (status)
+        wlog_warn (&self->log, "replay %" PRIu64 " from %s failed: %s", id, peer->name,
+                   weft_strerror (status));
+    end_request (self, peer, id);
+}
+
+//  Asks PEER to replay what subscription RS covers, from its start or cursors.
+static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
+{
+    rx_request_t *r = NULL;
+    wire_replay_req_t *req = request_new (self, rs->pattern, rs->from_kind, rs->from_value, &r);
+    if (!req)
+        return;
+    char prefix[WIRE_NAME_MAX + 40];
+    int plen = snprintf (prefix, sizeof prefix, "%s/%s/", rs->name, peer->uuid_hex);
+    for (uint64_t *c = zhashx_first (self->cursors);
+         *rs->name && c && req->ncursors < WIRE_CURSORS_MAX; c = zhashx_next (self->cursors)) {
+        const char *key = zhashx_cursor (self->cursors);
+        if (strncmp (key, prefix, (size_t)plen) != 0)
+            continue;
+        wire_cursor_t *wc = &req->cursors[req->ncursors++];
+        wc->topic = key + plen;
+        wc->topic_len = strlen (key + plen);
+        wc->next = *c + 1;
+        rx_stream_t *st = repair_stream (peer, key + plen);
+        if (st && st->fresh) {
+            st->last = *c; //  resume right after what was acknowledged
+            st->fresh = false;
+        }
+        if (st)
+            st->repair = r->id;
+    }
+    request_send (self, peer, req, r);
+    free (req);
+}
+
+void repair_peer_joined (node_t *self, peer_t *peer)
+{
+    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs))
+        request_subscription (self, peer, rs);
+}
+
+int repair_subscribe (node_t *self, const rsub_t *spec)
+{
+    if (*spec->name && !self->journal)
+        return WEFT_ESTATE; //  cursors need a journal
+    rsub_t *rs = malloc (sizeof *rs);
+    if (!rs)
+        return WEFT_ENOMEM;
+    *rs = *spec;
+    int rc = node_subscribe (self, rs->pattern);
+    if (rc) {
+        free (rs);
+        return rc;
+    }
+    zlistx_add_end (self->rsubs, rs);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        if (p->joined)
+            request_subscription (self, p, rs);
+    return 0;
+}
+
+int repair_ack (node_t *self, const char *publisher, const char *topic, uint64_t seq)
+{
+    if (!self->journal)
+        return WEFT_ESTATE;
+    advance_cursors (self, publisher, topic, seq, false);
+    return 0;
+}
+
+//  Loads every cursor kept in the journal (at start).
+static void load_cursor (const char *key, const void *value, size_t len, void *arg)
+{
+    node_t *self = arg;
+    uint64_t *cursor = len == 8 ? malloc (sizeof *cursor) : NULL;
+    if (!cursor)
+        return;
+    const uint8_t *v = value;
+    *cursor = 0;
+    for (int i = 0; i < 8; i++)
+        *cursor = *cursor << 8 | v[i];
+    zhashx_insert (self->cursors, key + 2, cursor);
+}
+
+int repair_start (node_t *self)
+{
+    self->rsubs = zlistx_new ();
+    self->cursors = zhashx_new ();
+    if (!self->rsubs || !self->cursors)
+        return WEFT_ENOMEM;
+    zlistx_set_destructor (self->rsubs, (zlistx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (self->cursors, (zhashx_destructor_fn *)zstr_free);
+    if (self->journal)
+        return journal_meta_scan (self->journal, "c/", load_cursor, self);
+    return 0;
+}
+
+void repair_stop (node_t *self)
+{
+    zlistx_destroy (&self->rsubs);
+    zhashx_destroy (&self->cursors);
+}
+
+void repair_on_timer (node_t *self, int64_t now)
+{
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        uint64_t expired[16];
+        size_t count = 0;
+        for (rx_request_t *r = zlistx_first (durable_peer (p)->requests); r && count < 16;
+             r = zlistx_next (durable_peer (p)->requests))
+            if (now >= r->deadline)
+                expired[count++] = r->id;
+        //  no answer: give up on them; held messages flush, and a gap that is
+        //  still there is asked for again
+        for (size_t i = 0; i < count; i++) {
+            wlog_warn (&self->log, "replay %" PRIu64 " from %s timed out", expired[i], p->name);
+            end_request (self, p, expired[i]);
+        }
+    }
+}

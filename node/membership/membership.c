@@ -1,0 +1,515 @@
+/*  node/membership.c - who is out there: beacons, the peer table, the
+    HELLO / PEERS / PING / BYE handshake, evasive and expired peers.
+
+    A peer enters the table when we hear its beacon, when it says HELLO to us,
+    or when another peer gossips it (PEERS). Entering means: a DEALER to its
+    ROUTER, our SUB connected to its PUB, and our HELLO + PEERS sent to it. It
+    is reported as joined when its own HELLO arrives. Any beacon or message
+    from it refreshes it; silence makes it evasive, then expired. A leaving
+    beacon or a BYE removes it at once. The protocol is in docs/PROTOCOL.md.
+*/
+#include "node/core/node.h"
+
+#include "common/hex.h"
+#include "discovery/beacon.h"
+#include "node/core/config.h"
+
+#define MAX_PEERS   1024 //  gossip never grows the table beyond this
+#define LEAVE_GRACE 500  //  ms a leaving beacon waits for the peer's BYE
+#define SEED_TAG    'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
+
+//  True for an endpoint we are willing to connect to: tcp only.
+static bool endpoint_ok (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://", 6) == 0 && strlen (endpoint) > 8;
+}
+
+//  Encodes our HELLO into self->sbuf.
+static void encode_hello (node_t *self)
+{
+    wire_hello_t hello = {.incarnation = self->incarnation,
+                          .role = self->role,
+                          .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
+                                  (self->journal ? WIRE_CAP_JOURNAL : 0),
+                          .capacity = self->capacity};
+    memcpy (hello.uuid, self->uuid, WIRE_UUID_SIZE);
+    snprintf (hello.name, sizeof hello.name, "%s", self->name);
+    snprintf (hello.router_ep, sizeof hello.router_ep, "%s", self->router_ep);
+    snprintf (hello.pub_ep, sizeof hello.pub_ep, "%s", self->pub_ep);
+    wire_encode_hello (&self->sbuf, &hello);
+}
+
+//  Sends PEERS (the joined, live peers other than TO) to peer TO.
+static void send_peers (node_t *self, peer_t *to)
+{
+    size_t cap = zhashx_size (self->peers);
+    cap = cap < WIRE_PEERS_MAX ? cap : WIRE_PEERS_MAX;
+    wire_peer_t *list = calloc (cap ? cap : 1, sizeof *list);
+    if (!list)
+        return;
+    size_t count = 0;
+    for (peer_t *p = zhashx_first (self->peers); p && count < cap; p = zhashx_next (self->peers)) {
+        if (p == to || !p->joined || p->evasive)
+            continue;
+        wire_peer_t *w = &list[count++];
+        memcpy (w->uuid, p->uuid, WIRE_UUID_SIZE);
+        w->incarnation = p->incarnation;
+        w->role = p->role;
+        snprintf (w->router_ep, sizeof w->router_ep, "%s", p->router_ep);
+        snprintf (w->pub_ep, sizeof w->pub_ep, "%s", p->pub_ep);
+    }
+    count = wire_peers_fit (list, count, (size_t)config_int (self->cfg, CFG_LIMITS_MAX_HEADER));
+    if (wire_encode_peers (&self->sbuf, list, count) == 0)
+        node_send (self, to->link, NULL, 0);
+    free (list);
+}
+
+//  Adds a peer, connects to it and greets it. Returns it, or NULL on failure.
+static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation, uint8_t role,
+                         const char *router_ep, const char *pub_ep, peer_source_t source)
+{
+    if (zhashx_size (self->peers) >= MAX_PEERS || !endpoint_ok (router_ep) || !endpoint_ok (pub_ep))
+        return NULL;
+    peer_t *peer = node_peer_new (self, uuid);
+    if (!peer)
+        return NULL;
+    peer->incarnation = incarnation;
+    peer->role = role;
+    peer->source = source;
+    peer->last_seen = node_now (self);
+    snprintf (peer->router_ep, sizeof peer->router_ep, "%s", router_ep);
+    snprintf (peer->pub_ep, sizeof peer->pub_ep, "%s", pub_ep);
+    peer->link = node_link_open (self, router_ep, 0);
+    if (!peer->link || node_peer_insert (self, peer) != 0) {
+        node_link_close (self, &peer->link, 0);
+        return NULL; //  node_peer_insert freed it
+    }
+    encode_hello (self);
+    node_send (self, peer->link, NULL, 0);
+    send_peers (self, peer);
+    wlog_debug (&self->log, "peer %s at %s (via %s)", peer->uuid_hex, router_ep,
+                (const char *[]){"beacon", "seed", "gossip", "hello"}[source]);
+    return peer;
+}
+
+//  Removes PEER, reporting KIND (WEFT_MSG_LEAVE or WEFT_MSG_EXPIRED) if it had joined.
+static void peer_remove (node_t *self, peer_t *peer, int kind)
+{
+    if (peer->joined) {
+        node_emit_peer (self, kind, peer);
+        if (kind == WEFT_MSG_LEAVE)
+            self->counters.leaves++;
+        else
+            self->counters.expiries++;
+        wlog_info (&self->log, "%s %s (%s)", kind == WEFT_MSG_LEAVE ? "leave" : "expired",
+                   peer->name, peer->uuid_hex);
+    }
+    node_peer_remove (self, peer);
+}
+
+//  Marks PEER as heard from now.
+static void peer_touch (node_t *self, peer_t *peer)
+{
+    peer->last_seen = node_now (self);
+    peer->evasive = false;
+}
+
+static int membership_start (node_t *self, void *state, char *err, size_t errlen)
+{
+    self->seeds = zlistx_new ();
+    self->pending = zlistx_new ();
+    if (!self->seeds || !self->pending)
+        return WEFT_ENOMEM;
+    zlistx_set_destructor (self->pending, (zlistx_destructor_fn *)zstr_free);
+    if (config_bool (self->cfg, CFG_DISCOVERY_ENABLED)) {
+        int port = (int)config_int (self->cfg, CFG_DISCOVERY_PORT);
+        int rc = self->world->ops->beacon_open (self->world, self->addr, self->bcast,
+                                                (uint16_t)port, err, errlen);
+        if (rc)
+            return rc;
+        self->beacons = true;
+    }
+    const char *seeds = config_value (self->cfg, CFG_DISCOVERY_SEEDS);
+    while (*seeds) {
+        size_t len = strcspn (seeds, ",");
+        if (len && len <= WIRE_EP_MAX) {
+            seed_t *seed = calloc (1, sizeof *seed);
+            if (!seed)
+                return WEFT_ENOMEM;
+            memcpy (seed->endpoint, seeds, len);
+            seed->link = node_link_open (self, seed->endpoint, SEED_TAG);
+            zlistx_add_end (self->seeds, seed);
+        }
+        seeds += len + (seeds[len] == ',');
+    }
+    return 0;
+}
+
+//  Encodes and broadcasts our beacon.
+static void send_beacon (node_t *self, bool leaving)
+{
+    beacon_t beacon = {.version = BEACON_VERSION,
+                       .leaving = leaving,
+                       .role = self->role,
+                       .cluster_id = self->cluster_id,
+                       .incarnation = self->incarnation,
+                       .router_port = self->router_port,
+                       .pub_port = self->pub_port};
+    memcpy (beacon.uuid, self->uuid, WIRE_UUID_SIZE);
+    uint8_t buf[BEACON_SIZE];
+    if (beacon_encode (&beacon, buf, sizeof buf) == BEACON_SIZE &&
+        self->world->ops->beacon_send (self->world, buf, sizeof buf))
+        wlog_debug (&self->log, "beacon to %s not sent", self->bcast);
+}
+
+static void membership_stop (node_t *self, void *state)
+{
+    //  BYE first: it travels behind everything already sent to each peer (acks,
+    //  for instance), which a UDP beacon could overtake
+    wire_encode_bye (&self->sbuf);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        node_send (self, p->link, NULL, 0);
+        node_link_close (self, &p->link, 200); //  let BYE leave before the socket closes
+    }
+    if (self->beacons) {
+        send_beacon (self, true);
+        self->beacons = false; //  the world closes the socket
+    }
+    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds)) {
+        node_link_close (self, &s->link, 0);
+        free (s);
+    }
+    zlistx_destroy (&self->seeds);
+    zlistx_destroy (&self->pending);
+}
+
+//  Handles one decoded beacon from address FROM.
+static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
+{
+    peer_t *peer = node_peer_find (self, beacon->uuid);
+    if (peer && beacon->leaving && peer->incarnation == beacon->incarnation) {
+        //  its BYE (over TCP, behind what it sent last) normally removes it; the
+        //  beacon only makes sure it goes soon if the BYE is lost
+        if (!peer->leaving_at)
+            peer->leaving_at = node_now (self) + LEAVE_GRACE;
+        return;
+    }
+    if (peer && (beacon->leaving || peer->incarnation != beacon->incarnation)) {
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer = NULL;
+    }
+    if (beacon->leaving)
+        return;
+    if (!peer) {
+        char router_ep[64], pub_ep[64];
+        snprintf (router_ep, sizeof router_ep, "tcp://%s:%u", from, beacon->router_port);
+        snprintf (pub_ep, sizeof pub_ep, "tcp://%s:%u", from, beacon->pub_port);
+        peer = peer_add (self, beacon->uuid, beacon->incarnation, beacon->role, router_ep, pub_ep,
+                         SOURCE_BEACON);
+    }
+    if (peer)
+        peer_touch (self, peer);
+}
+
+static void membership_on_beacon (node_t *self, void *state)
+{
+    for (int i = 0; i < 256; i++) {
+        zmq_msg_t datagram;
+        size_t count = 0;
+        char from[INET_ADDRSTRLEN];
+        if (self->world->ops->recv (self->world, WORLD_BEACON, &datagram, 1, &count, from))
+            return; //  nothing more waiting (or an error, which the next poll retries)
+        beacon_t beacon;
+        beacon_result_t result =
+            beacon_decode (zmq_msg_data (&datagram), zmq_msg_size (&datagram), &beacon);
+        zmq_msg_close (&datagram);
+        if (result == BEACON_BAD_MAGIC || result == BEACON_BAD_VERSION)
+            self->counters.foreign_beacons++;
+        else if (result != BEACON_OK)
+            self->counters.bad_beacons++;
+        else if (beacon.cluster_id != self->cluster_id)
+            self->counters.foreign_beacons++;
+        else if (memcmp (beacon.uuid, self->uuid, WIRE_UUID_SIZE) != 0)
+            on_beacon (self, &beacon, from);
+    }
+}
+
+//  HELLO: the sender introduces itself. Unknown senders are added.
+static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
+{
+    wire_hello_t hello;
+    if (wire_get_hello (self->decoder, &hello) || memcmp (hello.uuid, from, WIRE_UUID_SIZE) != 0) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (memcmp (hello.uuid, self->uuid, WIRE_UUID_SIZE) == 0)
+        return; //  our own HELLO, through a seed list that names us
+    if (peer && peer->incarnation != hello.incarnation) {
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer = NULL;
+    }
+    bool known = peer != NULL;
+    if (!peer)
+        peer = peer_add (self, hello.uuid, hello.incarnation, hello.role, hello.router_ep,
+                         hello.pub_ep, SOURCE_HELLO);
+    if (!peer) {
+        self->counters.bad_frames++;
+        return;
+    }
+    peer_touch (self, peer);
+    snprintf (peer->name, sizeof peer->name, "%s", hello.name);
+    peer->role = hello.role;
+    bool changed = peer->capacity != hello.capacity;
+    peer->capacity = hello.capacity;
+    if (known)
+        send_peers (self, peer); //  seeds say HELLO every interval: keep them informed
+    if (!peer->joined) {
+        peer->joined = true;
+        self->counters.joins++;
+        node_emit_peer (self, WEFT_MSG_JOIN, peer);
+        wlog_info (&self->log, "join %s (%s) at %s", peer->name, peer->uuid_hex, peer->router_ep);
+        node_peer_event (self, peer, PEER_JOINED);
+    } else if (changed)
+        node_peer_event (self, peer, PEER_CHANGED);
+}
+
+//  PEERS: gossip of peers the sender knows; connect to the ones we do not.
+static void on_peers (node_t *self)
+{
+    wire_peers_t *list = malloc (sizeof *list);
+    if (!list)
+        return;
+    if (wire_get_peers (self->decoder, list) == 0) {
+        for (size_t i = 0; i < list->count; i++) {
+            wire_peer_t *w = &list->peers[i];
+            if (memcmp (w->uuid, self->uuid, WIRE_UUID_SIZE) == 0 || node_peer_find (self, w->uuid))
+                continue;
+            peer_add (self, w->uuid, w->incarnation, w->role, w->router_ep, w->pub_ep,
+                      SOURCE_GOSSIP);
+        }
+    } else
+        self->counters.bad_frames++;
+    free (list);
+}
+
+//  STATUS_REQ: answer with our status; STATUS_REP: complete a pending request.
+static void on_status (node_t *self, int type, peer_t *peer, zmq_msg_t *body)
+{
+    uint64_t id = 0;
+    if (wire_get_status (self->decoder, &id)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    if (type == WIRE_STATUS_REQ) {
+        char *json = node_status_json (self);
+        if (json && wire_encode_status (&self->sbuf, WIRE_STATUS_REP, id) == 0)
+            node_send (self, peer->link, json, strlen (json));
+        zstr_free (&json);
+        return;
+    }
+    for (pending_status_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
+        if (p->id == id) {
+            char *json = body ? node_frame_strdup (body) : strdup ("{}");
+            zsock_send (self->pipe, "is", 0, json ? json : "{}");
+            zstr_free (&json);
+            zlistx_delete (self->pending, zlistx_cursor (self->pending));
+            return;
+        }
+}
+
+//  A membership message of TYPE (HELLO, PEERS, PING, BYE, STATUS_*), from
+//  PEER (NULL when not in the table: only HELLO is taken from strangers).
+static void membership_on_message (node_t *self, void *state, peer_t *peer, int type,
+                                   zmq_msg_t *from, zmq_msg_t *body, zmq_msg_t *extra)
+{
+    if (type == WIRE_HELLO) {
+        on_hello (self, zmq_msg_data (from), peer);
+        return;
+    }
+    if (!peer)
+        return; //  not (or no longer) a peer: it will say HELLO again if it is alive
+    switch (type) {
+    case WIRE_PING:
+        break;
+    case WIRE_PEERS:
+        on_peers (self);
+        break;
+    case WIRE_BYE:
+        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        break;
+    case WIRE_STATUS_REQ:
+    case WIRE_STATUS_REP:
+        on_status (self, type, peer, body);
+        break;
+    default:
+        self->counters.unknown_type++;
+    }
+}
+
+//  Beacon, PING to every peer, HELLO to every seed.
+static void on_interval (node_t *self)
+{
+    if (self->silenced)
+        return;
+    if (self->beacons)
+        send_beacon (self, false);
+    wire_encode_ping (&self->sbuf);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        node_send (self, p->link, NULL, 0);
+    encode_hello (self);
+    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds))
+        if (s->link)
+            node_send (self, s->link, NULL, 0);
+}
+
+//  Reports evasive peers and removes expired ones.
+static void check_peers (node_t *self, int64_t now)
+{
+    zlistx_t *expired = zlistx_new ();
+    zlistx_t *left = zlistx_new ();
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        int64_t silence = now - p->last_seen;
+        if (p->leaving_at && now >= p->leaving_at)
+            zlistx_add_end (left, p);
+        else if (silence >= self->expire_after)
+            zlistx_add_end (expired, p);
+        else if (silence >= self->evasive_after && !p->evasive) {
+            p->evasive = true;
+            if (p->joined)
+                node_emit_peer (self, WEFT_MSG_EVASIVE, p);
+        }
+    }
+    for (peer_t *p = zlistx_first (expired); p; p = zlistx_next (expired))
+        peer_remove (self, p, WEFT_MSG_EXPIRED);
+    for (peer_t *p = zlistx_first (left); p; p = zlistx_next (left))
+        peer_remove (self, p, WEFT_MSG_LEAVE);
+    zlistx_destroy (&expired);
+    zlistx_destroy (&left);
+}
+
+//  Answers status requests whose deadline has passed.
+static void check_pending (node_t *self, int64_t now)
+{
+    zlistx_t *all = node_list_snapshot (self->pending);
+    for (pending_status_t *p = all ? zlistx_first (all) : NULL; p; p = zlistx_next (all))
+        if (now >= p->deadline) {
+            zsock_send (self->pipe, "is", WEFT_ETIMEDOUT, "");
+            node_list_remove (self->pending, p); //  the list's destructor frees it
+        }
+    zlistx_destroy (&all);
+}
+
+static void membership_on_timer (node_t *self, void *state, int64_t now, bool interval)
+{
+    if (interval)
+        on_interval (self);
+    check_peers (self, now);
+    check_pending (self, now);
+}
+
+static size_t membership_snapshot (node_t *self, node_peer_info_t *rows, size_t count)
+{
+    size_t n = 0;
+    int64_t now = node_now (self);
+    for (peer_t *p = zhashx_first (self->peers); p && n < count; p = zhashx_next (self->peers)) {
+        node_peer_info_t *row = &rows[n++];
+        snprintf (row->uuid, sizeof row->uuid, "%s", p->uuid_hex);
+        snprintf (row->name, sizeof row->name, "%s", p->name);
+        snprintf (row->role, sizeof row->role, "%s",
+                  p->role == WIRE_ROLE_CLIENT ? "client" : "member");
+        snprintf (row->endpoint, sizeof row->endpoint, "%s", p->router_ep);
+        snprintf (row->pub_endpoint, sizeof row->pub_endpoint, "%s", p->pub_ep);
+        snprintf (row->state, sizeof row->state, "%s",
+                  !p->joined   ? "connecting"
+                  : p->evasive ? "evasive"
+                               : "alive");
+        snprintf (row->source, sizeof row->source, "%s",
+                  (const char *[]){"beacon", "seed", "gossip", "hello"}[p->source]);
+        snprintf (row->ready, sizeof row->ready, "%s", p->ready ? "yes" : "no");
+        snprintf (row->last_seen_ms, sizeof row->last_seen_ms, "%lld",
+                  (long long)(now - p->last_seen));
+    }
+    return n;
+}
+
+static uint64_t membership_request_status (node_t *self, const char *uuid_hex)
+{
+    peer_t *peer = node_peer_find_hex (self, uuid_hex);
+    if (!peer)
+        return 0;
+    uint64_t id = ++self->next_request;
+    if (wire_encode_status (&self->sbuf, WIRE_STATUS_REQ, id) ||
+        node_send (self, peer->link, NULL, 0))
+        return 0;
+    return id;
+}
+
+//  --- Commands ---------------------------------------------------------------
+
+static void cmd_peers (node_t *self)
+{
+    size_t count = zhashx_size (self->peers);
+    node_peer_info_t *rows = calloc (count ? count : 1, sizeof *rows);
+    if (rows)
+        count = membership_snapshot (self, rows, count);
+    else
+        count = 0;
+    zsock_send (self->pipe, "ib", (int)count, rows, count * sizeof *rows);
+    free (rows);
+}
+
+static void cmd_peer_status (node_t *self)
+{
+    char *uuid = NULL;
+    int timeout = 0;
+    zsock_recv (self->pipe, "si", &uuid, &timeout);
+    uint64_t id = uuid ? membership_request_status (self, uuid) : 0;
+    zstr_free (&uuid);
+    if (!id) {
+        zsock_send (self->pipe, "is", WEFT_ENOTFOUND, "");
+        return;
+    }
+    pending_status_t *p = calloc (1, sizeof *p);
+    if (!p) {
+        zsock_send (self->pipe, "is", WEFT_ENOMEM, "");
+        return;
+    }
+    p->id = id;
+    p->deadline = node_now (self) + timeout;
+    zlistx_add_end (self->pending, p);
+}
+
+static void cmd_silence (node_t *self)
+{
+    char *on = zstr_recv (self->pipe);
+    self->silenced = on && strcmp (on, "1") == 0;
+    zstr_free (&on);
+    zsock_send (self->pipe, "i", 0);
+}
+
+static void membership_on_command (node_t *self, void *state, const char *name)
+{
+    if (strcmp (name, "PEERS") == 0)
+        cmd_peers (self);
+    else if (strcmp (name, "PSTATUS") == 0)
+        cmd_peer_status (self);
+    else
+        cmd_silence (self);
+}
+
+static const char *const s_commands[] = {"PEERS", "PSTATUS", "SILENCE", NULL};
+
+const subsystem_t membership_subsystem = {
+    .name = "membership",
+    .id = SUBSYS_MEMBERSHIP,
+    .type_min = WIRE_HELLO,
+    .type_max = WIRE_STATUS_REP,
+    .from_unknown = true,
+    .commands = s_commands,
+    .start = membership_start,
+    .stop = membership_stop,
+    .on_command = membership_on_command,
+    .on_message = membership_on_message,
+    .on_beacon = membership_on_beacon,
+    .on_timer = membership_on_timer,
+};

@@ -1,0 +1,398 @@
+/*  node/queue_ring.c - queues: the ring over live members, routing, the
+    node's entry points for queue traffic, and status.
+
+    The ring holds every live member that can own queues (role member, a
+    journal, capacity > 0), this node included. When it changes, each queue
+    this node holds is looked at again: one it now owns is activated (after
+    asking former holders for what they have), one it no longer owns stops
+    being served and is offered to the new owner, and producers and consumers
+    follow the new owners (queue_client.c).
+*/
+#include "node/queues/queue.h"
+
+#include "node/core/config.h"
+
+void queue_free (void **item)
+{
+    queue_t *queue = *item;
+    if (!queue)
+        return;
+    qstate_destroy (&queue->q);
+    zhashx_destroy (&queue->sync_wait);
+    zlistx_destroy (&queue->held);
+    zhashx_destroy (&queue->oseqs);
+    zlistx_destroy (&queue->deletes);
+    free (queue);
+    *item = NULL;
+}
+
+queue_t *queue_get (node_t *self, const char *name, bool create)
+{
+    struct queues *qs = self->queues;
+    queue_t *queue = zhashx_lookup (qs->queues, name);
+    size_t len = strlen (name);
+    bool dlq = len > 4 && strcmp (name + len - 4, QUEUE_SUFFIX_DLQ) == 0;
+    //  a queue's name leaves room for its dead-letter queue's
+    if (queue || !create || topic_validate (name, len) ||
+        (!dlq && len + sizeof QUEUE_SUFFIX_DLQ > WIRE_TOPIC_MAX + 1))
+        return queue;
+    queue = calloc (1, sizeof *queue);
+    if (!queue)
+        return NULL;
+    snprintf (queue->name, sizeof queue->name, "%s", name);
+    snprintf (queue->stream, sizeof queue->stream, "q/%s", name);
+    queue->oseqs = zhashx_new ();
+    queue->deletes = zlistx_new ();
+    if (!queue->oseqs || !queue->deletes) {
+        queue_free ((void **)&queue);
+        return NULL;
+    }
+    zhashx_set_destructor (queue->oseqs, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (queue->deletes, (zlistx_destructor_fn *)zstr_free);
+    zhashx_insert (qs->queues, name, queue);
+    return queue;
+}
+
+peer_t *queue_peer (node_t *self, const char *uuid_hex)
+{
+    if (strcmp (uuid_hex, self->uuid_hex) == 0)
+        return &self->queues->self_peer;
+    peer_t *peer = node_peer_find_hex (self, uuid_hex);
+    return peer && peer->joined ? peer : NULL;
+}
+
+const char *queue_owner_of (node_t *self, const char *name)
+{
+    return ring_owner (self->queues->ring, name);
+}
+
+bool queue_is_replica (node_t *self, const char *name)
+{
+    const char *members[10];
+    size_t n = ring_replicas (self->queues->ring, name, self->queues->replication, members);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp (members[i], self->uuid_hex) == 0)
+            return true;
+    return false;
+}
+
+int queue_send (node_t *self, const char *uuid_hex, int type, const wire_queue_t *msg,
+                const void *body, size_t len)
+{
+    peer_t *peer = queue_peer (self, uuid_hex);
+    if (!peer || wire_encode_queue (&self->sbuf, type, msg))
+        return -1;
+    return node_send (self, peer->link, body, len);
+}
+
+int queues_start (node_t *self, char *err, size_t errlen)
+{
+    struct queues *qs = self->queues = calloc (1, sizeof *qs);
+    if (!qs || !(qs->ring = ring_new (RING_VNODES_DEFAULT)) || !(qs->queues = zhashx_new ()) ||
+        !(qs->staged = zlistx_new ()) || !(qs->confirms = zlistx_new ()) ||
+        !(qs->repl_acks = zlistx_new ()) || !(qs->outgoing = zlistx_new ()) ||
+        !(qs->by_token = zhashx_new ()) || !(qs->consumers = zhashx_new ()) ||
+        !(qs->deliveries = zhashx_new ()) || !(qs->jobs = zlistx_new ()) ||
+        !(qs->dedup = zhashx_new ()) || !(qs->dedup_fifo = zlistx_new ()) ||
+        !(qs->msg = calloc (1, sizeof *qs->msg)) || !(qs->out = calloc (1, sizeof *qs->out)))
+        return WEFT_ENOMEM;
+    zhashx_set_destructor (qs->queues, queue_free);
+    zhashx_set_destructor (qs->consumers, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (qs->deliveries, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (qs->dedup, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (qs->dedup_fifo, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (qs->repl_acks, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (qs->jobs, (zlistx_destructor_fn *)zstr_free);
+    qs->max_deliver = (uint32_t)config_int (self->cfg, CFG_QUEUES_MAX_DELIVER);
+    qs->ack_timeout = config_int (self->cfg, CFG_QUEUES_ACK_TIMEOUT);
+    qs->dedup_window = config_int (self->cfg, CFG_QUEUES_DEDUP_WINDOW);
+    qs->send_timeout = config_int (self->cfg, CFG_QUEUES_SEND_TIMEOUT);
+    qs->replication = (uint8_t)config_int (self->cfg, CFG_QUEUES_REPLICATION);
+    qs->acks = strcmp (config_value (self->cfg, CFG_QUEUES_ACKS), "owner") == 0 ? WIRE_ACKS_OWNER
+                                                                                : WIRE_ACKS_ALL;
+    qs->capacity = self->journal && self->role == WIRE_ROLE_MEMBER
+                       ? (uint32_t)config_int (self->cfg, CFG_NODE_CAPACITY)
+                       : 0;
+    //  our own traffic goes through our ROUTER too: one code path for all
+    world_opts_t opts = {.sndhwm = 100000};
+    qs->loop =
+        self->world->ops->link_open (self->world, WORLD_SELF, self->uuid, WIRE_UUID_SIZE, &opts);
+    if (!qs->loop) {
+        snprintf (err, errlen, "cannot open the queue loopback");
+        return WEFT_EIO;
+    }
+    peer_t *me = &qs->self_peer;
+    memcpy (me->uuid, self->uuid, WIRE_UUID_SIZE);
+    snprintf (me->uuid_hex, sizeof me->uuid_hex, "%s", self->uuid_hex);
+    snprintf (me->name, sizeof me->name, "%s", self->name);
+    me->link = qs->loop;
+    me->joined = true;
+    me->capacity = qs->capacity;
+    self->capacity = qs->capacity;
+    self->ring_dirty = true;
+    int rc = queue_dedup_load (self);
+    return rc ? rc : queue_store_load (self);
+}
+
+void queues_stop (node_t *self)
+{
+    struct queues *qs = self->queues;
+    if (!qs)
+        return;
+    zhashx_destroy (&qs->queues);
+    ring_destroy (&qs->ring);
+    for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
+        free (st->body);
+        free (st);
+    }
+    zlistx_destroy (&qs->staged);
+    for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms)) {
+        zhashx_destroy (&c->waiting);
+        free (c);
+    }
+    zlistx_destroy (&qs->confirms);
+    zlistx_destroy (&qs->repl_acks);
+    for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing)) {
+        zmq_msg_close (&o->body);
+        free (o);
+    }
+    zlistx_destroy (&qs->outgoing);
+    zhashx_destroy (&qs->by_token);
+    zhashx_destroy (&qs->consumers);
+    zhashx_destroy (&qs->deliveries);
+    zlistx_destroy (&qs->jobs);
+    zhashx_destroy (&qs->dedup);
+    zlistx_destroy (&qs->dedup_fifo);
+    self->world->ops->link_close (self->world, &qs->loop, 0);
+    free (qs->msg);
+    free (qs->out);
+    free (qs);
+    self->queues = NULL;
+}
+
+void queues_membership_changed (node_t *self)
+{
+    self->ring_dirty = true;
+}
+
+//  Rebuilds the ring from our own view of the live members.
+static void rebuild_ring (node_t *self)
+{
+    struct queues *qs = self->queues;
+    ring_clear (qs->ring);
+    if (qs->capacity)
+        ring_add (qs->ring, self->uuid_hex, self->name, (int)qs->capacity);
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        if (p->joined && p->role == WIRE_ROLE_MEMBER && p->capacity)
+            ring_add (qs->ring, p->uuid_hex, p->name,
+                      (int)(p->capacity < RING_WEIGHT_MAX ? p->capacity : RING_WEIGHT_MAX));
+}
+
+//  Looks at every queue we hold again after the ring changed.
+static void reassess (node_t *self)
+{
+    struct queues *qs = self->queues;
+    zlistx_t *names = zlistx_new ();
+    for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues))
+        zlistx_add_end (names, q->name);
+    for (const char *name = zlistx_first (names); name; name = zlistx_next (names)) {
+        queue_t *queue = queue_get (self, name, false);
+        const char *owner = queue_owner_of (self, name);
+        bool mine = owner && strcmp (owner, self->uuid_hex) == 0;
+        if (mine && !queue->owner)
+            queue_activate (self, queue);
+        else if (!mine && queue->owner)
+            queue_deactivate (self, queue);
+        else if (mine && queue->active) {
+            //  still ours, but the members changed: someone may have owned it
+            //  meanwhile (a partition healing). Merge what they hold before the
+            //  replica set is (re)copied, or a stale copy would overwrite theirs.
+            queue->resync = true;
+            if (queue_ask_holders (self, queue) == 0)
+                queue_sync_check (self, queue);
+        }
+        journal_stats_t held = {0};
+        journal_stats (self->journal, queue->stream, &held);
+        if (!mine && owner && held.count > 0 && !queue_is_replica (self, name)) {
+            //  we hold messages of a queue we neither own nor copy: offer them
+            snprintf (qs->msg->queue, sizeof qs->msg->queue, "%s", name);
+            queue_send (self, owner, WIRE_QOFFER, qs->msg, NULL, 0);
+        }
+    }
+    zlistx_destroy (&names);
+}
+
+void queue_ring_update (node_t *self)
+{
+    struct queues *qs = self->queues;
+    self->ring_dirty = false;
+    rebuild_ring (self);
+    uint64_t epoch = ring_epoch (qs->ring);
+    if (epoch == qs->epoch)
+        return;
+    qs->epoch = epoch;
+    wlog_info (&self->log, "ring: %zu members, epoch %016" PRIx64, ring_size (qs->ring), epoch);
+    if (self->journal)
+        reassess (self);
+    queue_client_ring_changed (self);
+}
+
+void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zmq_msg_t *body)
+{
+    struct queues *qs = self->queues;
+    wire_queue_t *msg = qs->msg;
+    if (from_self)
+        peer = &qs->self_peer;
+    if (wire_get_queue (self->decoder, msg)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    switch (type) {
+    case WIRE_QSEND:
+        queue_on_send (self, peer, msg, body);
+        break;
+    case WIRE_QCONFIRM:
+        queue_client_on_confirm (self, msg);
+        break;
+    case WIRE_QREPL_ACK:
+        queue_on_repl_ack (self, peer, msg);
+        break;
+    case WIRE_QREPL:
+    case WIRE_QREPL_DEL:
+    case WIRE_QREPL_RESET:
+        queue_on_repl (self, peer, type, msg, body);
+        break;
+    case WIRE_QCONSUME:
+        queue_on_consume (self, msg);
+        break;
+    case WIRE_QCANCEL:
+        queue_on_cancel (self, msg);
+        break;
+    case WIRE_QDELIVER:
+        queue_client_on_deliver (self, peer, msg, body);
+        break;
+    case WIRE_QSETTLE:
+        queue_on_settle (self, msg);
+        break;
+    case WIRE_QREDRIVE:
+        queue_on_redrive (self, peer, msg);
+        break;
+    default:
+        queue_on_sync (self, peer, type, msg, body);
+        break;
+    }
+}
+
+void queues_peer_gone (node_t *self, peer_t *peer)
+{
+    struct queues *qs = self->queues;
+    int64_t now = node_now (self);
+    for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
+        if (q->q) {
+            char prefix[WIRE_UUID_SIZE * 2 + 2];
+            snprintf (prefix, sizeof prefix, "%s/", peer->uuid_hex);
+            int taken = qstate_consumer_remove_prefix (q->q, prefix, now);
+            if (taken > 0)
+                wlog_info (&self->log, "queue %s: consumers of %s gone", q->name, peer->name);
+        }
+        if (q->sync_wait)
+            zhashx_delete (q->sync_wait, peer->uuid_hex);
+    }
+    for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms))
+        zhashx_delete (c->waiting, peer->uuid_hex);
+    self->ring_dirty = true;
+}
+
+void queues_before_commit (node_t *self, int64_t now)
+{
+    if (!self->queues)
+        return;
+    if (self->ring_dirty)
+        queue_ring_update (self);
+    queue_flush_deletes (self);
+    (void)now;
+}
+
+void queues_after_commit (node_t *self, bool ok)
+{
+    if (!self->queues)
+        return;
+    queue_owner_after_commit (self, ok);
+    queue_dispatch (self, node_now (self));
+}
+
+void queues_on_timer (node_t *self, int64_t now, bool interval)
+{
+    if (!self->queues)
+        return;
+    queue_owner_tick (self, now);
+    if (!self->silenced) //  tests: a silenced node sends nothing on its own
+        queue_client_tick (self, now, interval);
+    if (interval)
+        queue_dedup_prune (self);
+}
+
+bool queues_busy (node_t *self)
+{
+    return self->queues && queue_jobs_pump (self);
+}
+
+//  Appends the JSON of QUEUE to BUF.
+static void queue_json (node_t *self, queue_t *queue, zchunk_t *buf)
+{
+    qstate_stats_t st = {0};
+    if (queue->q)
+        qstate_stats (queue->q, &st);
+    journal_stats_t js = {0};
+    journal_stats (self->journal, queue->stream, &js);
+    char *text = zsys_sprintf (
+        "{\"name\":\"%s\",\"role\":\"%s\",\"active\":%s,\"stored\":%" PRIu64 ",\"depth\":%zu,"
+        "\"delayed\":%zu,\"in_flight\":%zu,\"consumers\":%zu,\"enqueued\":%" PRIu64
+        ",\"delivered\":%" PRIu64 ",\"redelivered\":%" PRIu64 ",\"acked\":%" PRIu64
+        ",\"dead\":%" PRIu64 ",\"replicas\":%zu}",
+        queue->name,
+        queue->owner                           ? "owner"
+        : queue_is_replica (self, queue->name) ? "replica"
+                                               : "holder",
+        queue->active ? "true" : "false", js.count, st.ready, st.delayed, st.in_flight,
+        st.consumers, st.enqueued, st.delivered, st.redelivered, st.acked, queue->dead,
+        queue->nreplicas);
+    if (text)
+        zchunk_extend (buf, text, strlen (text));
+    zstr_free (&text);
+}
+
+char *queues_status_json (node_t *self)
+{
+    struct queues *qs = self->queues;
+    zchunk_t *buf = zchunk_new (NULL, 0);
+    char *head = zsys_sprintf ("\"ring\":{\"epoch\":\"%016" PRIx64 "\",\"members\":[", qs->epoch);
+    zchunk_extend (buf, head, strlen (head));
+    zstr_free (&head);
+    for (size_t i = 0; i < ring_size (qs->ring); i++) {
+        const char *uuid = NULL, *name = NULL;
+        int weight = 0;
+        ring_member (qs->ring, i, &uuid, &name, &weight);
+        char *row = zsys_sprintf ("%s{\"uuid\":\"%s\",\"name\":\"%s\",\"weight\":%d}", i ? "," : "",
+                                  uuid, name, weight);
+        zchunk_extend (buf, row, strlen (row));
+        zstr_free (&row);
+    }
+    zchunk_extend (buf, "]},\"queues\":[", 13);
+    bool first = true;
+    for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
+        if (!first)
+            zchunk_extend (buf, ",", 1);
+        first = false;
+        queue_json (self, q, buf);
+    }
+    char *stats = zsys_sprintf ("],\"queue_counters\":{\"unconfirmed\":%zu,\"consumers\":%zu,"
+                                "\"fenced\":%" PRIu64 ",\"duplicates\":%" PRIu64 "}",
+                                zlistx_size (qs->outgoing), zhashx_size (qs->consumers), qs->fenced,
+                                qs->duplicates);
+    zchunk_extend (buf, stats, strlen (stats) + 1);
+    zstr_free (&stats);
+    char *json = strdup ((char *)zchunk_data (buf));
+    zchunk_destroy (&buf);
+    return json;
+}
