@@ -25,7 +25,7 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
     //  a library installs no signal handlers: stop CZMQ from taking SIGINT/SIGTERM
     zsys_handler_set (NULL);
     self = calloc (1, sizeof *self);
-    if (!self || !(self->node = node_new (cfg, world_real_new ())))
+    if (!self || !(self->world = world_real_new ()) || !(self->node = node_new (cfg, self->world)))
         goto fail;
     pthread_mutex_init (&self->cmd_lock, NULL);
     pthread_mutex_init (&self->recv_lock, NULL);
@@ -45,6 +45,8 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
         *err = 0;
     return self;
 fail:
+    if (self && self->world)
+        self->world->ops->destroy (&self->world);
     free (self);
     if (err)
         *err = rc;
@@ -130,6 +132,8 @@ void weft_node_destroy (weft_node_t **self_p)
     weft_node_stop (self);
     zsock_destroy (&self->events);
     node_destroy (&self->node);
+    if (self->world)
+        self->world->ops->destroy (&self->world);
     topic_set_destroy (&self->durable);
     pthread_mutex_destroy (&self->cmd_lock);
     pthread_mutex_destroy (&self->recv_lock);

@@ -12,6 +12,7 @@ typedef enum { STATE_NEW, STATE_RUNNING, STATE_STOPPED } node_state_t;
 
 struct weft_node {
     node_t *node;                //  the actor's state; owned, freed at destroy
+    world_t *world;              //  the node's real world; owned, freed after the node
     zactor_t *actor;             //  the node's I/O thread
     zsock_t *events;             //  our end of the events PAIR
     pthread_mutex_t cmd_lock;    //  serializes commands on the actor pipe

@@ -5,7 +5,6 @@
 #include "node/core/node.h"
 
 #include "common/hex.h"
-#include "discovery/beacon.h"
 #include "node/core/config.h"
 #include "node/core/world_real.h"
 
@@ -81,15 +80,11 @@ static void default_name (char *out, size_t cap)
 node_t *node_new (const weft_config_t *cfg, world_t *world)
 {
     node_t *self = world ? calloc (1, sizeof *self) : NULL;
-    if (!self) {
-        if (world)
-            world->ops->destroy (&world);
+    if (!self)
         return NULL;
-    }
     self->world = world;
     self->cfg = config_dup (cfg);
     if (!self->cfg) {
-        world->ops->destroy (&self->world);
         free (self);
         return NULL;
     }
@@ -121,8 +116,6 @@ void node_destroy (node_t **self_p)
         return;
     node_t *self = *self_p;
     weft_config_destroy (&self->cfg);
-    if (self->world)
-        self->world->ops->destroy (&self->world);
     zhashx_destroy (&self->confirm_results);
     pthread_mutex_destroy (&self->confirm_lock);
     pthread_cond_destroy (&self->confirm_cond);
@@ -135,7 +128,6 @@ static void load_settings (node_t *self)
 {
     const char *role = config_value (self->cfg, CFG_NODE_ROLE);
     self->role = strcmp (role, "client") == 0 ? WIRE_ROLE_CLIENT : WIRE_ROLE_MEMBER;
-    self->cluster_id = beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
     self->interval = config_int (self->cfg, CFG_DISCOVERY_INTERVAL);
     self->evasive_after = config_int (self->cfg, CFG_DISCOVERY_EVASIVE);
     self->expire_after = config_int (self->cfg, CFG_DISCOVERY_EXPIRED);

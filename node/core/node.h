@@ -172,7 +172,7 @@ typedef struct node {
     //  Sockets, all owned by the actor thread
     zsock_t *pipe;                   //  actor pipe (commands in, replies out)
     zsock_t *events;                 //  PAIR: events to the API thread
-    world_t *world;                  //  clock, randomness, sockets, journal storage (owned)
+    world_t *world;                  //  clock, randomness, sockets, journal storage (borrowed)
     bool beacons;                    //  the beacon socket is open (discovery on)
     char addr[INET_ADDRSTRLEN];      //  our interface address
     char bcast[INET_ADDRSTRLEN];     //  where beacons go
@@ -247,8 +247,8 @@ void node_turn (node_t *self, const bool ready[WORLD_INPUTS], bool commands);
 //  INT64_MAX when it does not (not started).
 int64_t node_next_deadline (node_t *self);
 
-//  Creates a node_t for CFG (copied) living in WORLD (taken, also on failure),
-//  with its identity. NULL when out of memory.
+//  Creates a node_t for CFG (copied) living in WORLD (borrowed: it must
+//  outlive the node), with its identity. NULL when out of memory (or no WORLD).
 node_t *node_new (const weft_config_t *cfg, world_t *world);
 
 //  Frees what node_new made (after the actor has exited). NULL-safe.

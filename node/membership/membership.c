@@ -116,6 +116,7 @@ static void peer_touch (node_t *self, peer_t *peer)
 
 static int membership_start (node_t *self, void *state, char *err, size_t errlen)
 {
+    self->cluster_id = beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
     self->seeds = zlistx_new ();
     self->pending = zlistx_new ();
     if (!self->seeds || !self->pending)
