@@ -1,6 +1,7 @@
 /*  journal/journal.h - the node's journal: one LevelDB per node, holding the
     entries of durable topics and queues, their per-stream statistics and a
     few small persistent values. docs/JOURNAL.md is the long form of this.
+    The storage is behind journal/store.h (LevelDB: store_leveldb.c).
 
     Streams. A stream is a sequence of entries named by a string the journal
     does not interpret ("t/<publisher>/<topic>", "q/<queue>"; 1 to
