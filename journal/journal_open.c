@@ -146,7 +146,7 @@ static journal_t *s_new (const char *dir, const journal_options_t *opts)
         return NULL;
     }
     self->log = opts ? opts->log : NULL;
-    self->ops = &store_leveldb_ops;
+    self->ops = opts && opts->disk ? &store_mem_ops : &store_leveldb_ops;
     if (!(self->batch = self->ops->batch_new ())) {
         free (self->dir);
         free (self);
@@ -164,6 +164,7 @@ static int s_store_open (journal_t *self, const journal_options_t *opts)
         .dir = self->dir,
         .cache_bytes = opts && opts->cache_bytes ? opts->cache_bytes : JOURNAL_CACHE_DEFAULT,
         .write_buffer = opts && opts->write_buffer ? opts->write_buffer : JOURNAL_WRITE_DEFAULT,
+        .disk = opts ? opts->disk : NULL,
     };
     store_err_t err;
     return self->ops->open (&conf, &self->db, &err) ? jfail_store (self, &err, "open") : 0;
@@ -229,7 +230,8 @@ int journal_open (const char *dir, const journal_options_t *opts, journal_t **ou
         *out = NULL;
     if (!dir || !*dir || !out)
         return jfail_early (log, err, errlen, WEFT_EINVAL, "journal: no directory given");
-    int rc = s_prepare_dir (dir, log, err, errlen);
+    //  on a memory disk the directory is only a label
+    int rc = opts && opts->disk ? 0 : s_prepare_dir (dir, log, err, errlen);
     if (rc)
         return rc;
     journal_t *self = s_new (dir, opts);
