@@ -1,6 +1,9 @@
 /*  journal/journal.h - the node's journal: one LevelDB per node, holding the
     entries of durable topics and queues, their per-stream statistics and a
     few small persistent values. docs/JOURNAL.md is the long form of this.
+    The storage is behind journal/store.h: LevelDB, or for the simulator and
+    tests an in-memory disk that models what a crash keeps (store_mem.h,
+    chosen with journal_options_t.disk).
 
     Streams. A stream is a sequence of entries named by a string the journal
     does not interpret ("t/<publisher>/<topic>", "q/<queue>"; 1 to
@@ -64,12 +67,15 @@
 
 typedef struct journal journal_t;
 typedef struct journal_iter journal_iter_t;
+typedef struct jdisk jdisk_t; //  an in-memory disk (journal/store_mem.h)
 
 //  Options of journal_open (); a zeroed struct (or NULL) means defaults.
 typedef struct {
     const wlog_t *log;   //  logger (borrowed, must outlive the journal); NULL: warnings to stderr
     size_t cache_bytes;  //  LevelDB block cache size; 0: 8 MiB
     size_t write_buffer; //  LevelDB write buffer (memtable) size; 0: 4 MiB
+    jdisk_t *disk;       //  NULL: LevelDB in the directory; else this memory disk (borrowed,
+                         //  must outlive the journal), and the directory is only a label
 } journal_options_t;
 
 //  Statistics of one stream, kept incrementally and persisted with its entries.

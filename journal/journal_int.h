@@ -9,8 +9,12 @@
     COMMITTED, a failed one copies COMMITTED back to STAGED and drops the
     streams the batch created. The overlay records what the batch did to
     keys that are already committed (deleted entries, meta puts/deletes), so
-    reads of staged state do not need LevelDB to read its own batch. Entries
-    appended in the batch are in the stream's PEND array (seq order).
+    reads of staged state do not need the store to read its own batch.
+    Entries appended in the batch are in the stream's PEND array (seq order).
+
+    Storage. Every read and write goes through the store's table of
+    operations (journal/store.h): LevelDB (store_leveldb.c) or a memory disk
+    (store_mem.c), chosen at open by journal_options_t.disk.
 
     After a failed write the database is closed and reopened at once:
     LevelDB's log writer is not usable after a failed append (it counts the
@@ -23,13 +27,13 @@
 #ifndef WEFT_JOURNAL_JOURNAL_INT_H
 #define WEFT_JOURNAL_JOURNAL_INT_H
 
-#include <leveldb/c.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "journal/jmap.h"
 #include "journal/journal.h"
+#include "journal/store.h"
 
 //  Key type prefixes (see the layout in journal.h and docs/JOURNAL.md).
 #define JK_ENTRY  'E'
@@ -92,36 +96,30 @@ typedef struct {
 } jfound_t;
 
 struct journal {
-    char *dir;                      //  directory (owned)
-    const wlog_t *log;              //  logger (borrowed, may be NULL)
-    leveldb_t *db;                  //  the database
-    leveldb_options_t *options;     //  open options
-    leveldb_cache_t *cache;         //  block cache
-    leveldb_filterpolicy_t *filter; //  bloom filter for point reads
-    leveldb_readoptions_t *rget;    //  point reads (checksums verified)
-    leveldb_readoptions_t *rscan;   //  scans (checksums verified, cache not filled)
-    leveldb_writeoptions_t *wsync;  //  commit with fsync
-    leveldb_writeoptions_t *wasync; //  commit without fsync
-    leveldb_writebatch_t *batch;    //  the pending batch
-    leveldb_iterator_t *scan;       //  committed-data iterator, dropped at each commit
-    jstream_t **streams;            //  streams, committed ones first
-    size_t nstreams;                //  streams in use (staged ones included)
-    size_t ncommitted;              //  streams that exist on disk
-    size_t cap;                     //  allocated slots of streams and dirty
-    size_t *dirty;                  //  indexes of streams touched by the batch
-    size_t ndirty;                  //  used entries of dirty
-    jmap_t names;                   //  stream name -> index in streams
-    jmap_t overlay;                 //  committed key -> JOV_* for the batch
-    uint32_t next_sid;              //  id of the next new stream (staged)
-    uint32_t committed_next_sid;    //  next_sid as on disk
-    size_t pending;                 //  ops staged since the last commit
-    uint8_t *vbuf;                  //  scratch for entry values
-    size_t vbuf_cap;                //  size of vbuf
-    int fail_next;                  //  test hook: the next commit fails with this
-    int broken;                     //  WEFT_E* of a failed write not yet cured by a reopen
-    bool reopen_logged;             //  a failed reopen was logged (log it once)
-    size_t iters;                   //  live journal iterators (no reopen under them)
-    char error[512];                //  last failure message
+    char *dir;                   //  directory (owned)
+    const wlog_t *log;           //  logger (borrowed, may be NULL)
+    const store_ops_t *ops;      //  the storage backend
+    store_t *db;                 //  the open store
+    store_batch_t *batch;        //  the pending batch
+    store_iter_t *scan;          //  committed-data iterator, dropped at each commit
+    jstream_t **streams;         //  streams, committed ones first
+    size_t nstreams;             //  streams in use (staged ones included)
+    size_t ncommitted;           //  streams that exist on disk
+    size_t cap;                  //  allocated slots of streams and dirty
+    size_t *dirty;               //  indexes of streams touched by the batch
+    size_t ndirty;               //  used entries of dirty
+    jmap_t names;                //  stream name -> index in streams
+    jmap_t overlay;              //  committed key -> JOV_* for the batch
+    uint32_t next_sid;           //  id of the next new stream (staged)
+    uint32_t committed_next_sid; //  next_sid as on disk
+    size_t pending;              //  ops staged since the last commit
+    uint8_t *vbuf;               //  scratch for entry values
+    size_t vbuf_cap;             //  size of vbuf
+    int fail_next;               //  test hook: the next commit fails with this
+    int broken;                  //  WEFT_E* of a failed write not yet cured by a reopen
+    bool reopen_logged;          //  a failed reopen was logged (log it once)
+    size_t iters;                //  live journal iterators (no reopen under them)
+    char error[512];             //  last failure message
 };
 
 //  Big-endian encoders and decoders.
@@ -174,9 +172,30 @@ static inline void jkey_index (uint8_t *key, uint32_t sid, int64_t time_us, uint
 //  it and returns RC.
 int jfail (journal_t *self, int rc, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
 
-//  journal.c: maps a LevelDB error message to a WEFT_E* code (frees LERR
-//  with leveldb_free), records it with WHAT as context and returns the code.
-int jfail_leveldb (journal_t *self, char *lerr, const char *what);
+//  journal.c: records the store's failure ERR with WHAT as context and
+//  returns its code.
+int jfail_store (journal_t *self, const store_err_t *err, const char *what);
+
+//  journal.c: reports a failure of journal_open () or journal_repair ()
+//  before a journal exists: formats it into ERR (ERRLEN bytes, may be NULL/0),
+//  logs it to LOG and returns RC.
+int jfail_early (const wlog_t *log, char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+//  journal.c: adds stream NAME (NLEN bytes) with id SID and committed
+//  statistics ST (both copies); returns 0 or WEFT_ENOMEM with nothing added.
+int jstream_add (journal_t *self, const char *name, size_t nlen, uint32_t sid,
+                 const journal_stats_t *st);
+
+//  journal.c: frees every stream (before reloading them from disk).
+void jstreams_free (journal_t *self);
+
+//  journal_open.c: loads every stream record from the store: O(streams).
+//  Returns 0, WEFT_ECORRUPT, WEFT_ENOMEM or the store's code.
+int jstreams_load (journal_t *self);
+
+//  journal.c: drops the committed-data iterator of jscan (), if any.
+void jscan_drop (journal_t *self);
 
 //  journal.c: returns 0 when the database can be used; after a failed write
 //  that could not reopen it yet (see journal_commit ()), tries again and
@@ -195,11 +214,11 @@ void jstream_touch (journal_t *self, jstream_t *s);
 
 //  journal.c: returns the committed-data iterator of this batch (created on
 //  first use, destroyed by the next commit), or NULL when out of memory.
-leveldb_iterator_t *jscan (journal_t *self);
+store_iter_t *jscan (journal_t *self);
 
-//  journal.c: checks a LevelDB iterator's error status; returns 0 or a code
+//  journal.c: checks a store iterator's error status; returns 0 or a code
 //  (recorded with WHAT as context).
-int jscan_error (journal_t *self, const leveldb_iterator_t *it, const char *what);
+int jscan_error (journal_t *self, const store_iter_t *it, const char *what);
 
 //  journal.c: ensures the stream NAME exists, creating it (staged) if needed;
 //  stores it in *OUT. Returns 0, WEFT_EINVAL or WEFT_ENOMEM.

@@ -32,7 +32,7 @@ int journal_meta_put (journal_t *self, const char *key, const void *value, size_
         return rc;
     if (jmap_put (&self->overlay, k, klen, JOV_PUT, value, len) != 0)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
-    leveldb_writebatch_put (self->batch, (const char *)k, klen, value ? value : "", len);
+    self->ops->batch_put (self->batch, k, klen, value, len);
     self->pending++;
     return 0;
 }
@@ -50,7 +50,7 @@ int journal_meta_del (journal_t *self, const char *key)
         return rc;
     if (jmap_put (&self->overlay, k, klen, JOV_DELETED, NULL, 0) != 0)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
-    leveldb_writebatch_delete (self->batch, (const char *)k, klen);
+    self->ops->batch_del (self->batch, k, klen);
     self->pending++;
     return 0;
 }
@@ -81,15 +81,15 @@ int journal_meta_get (journal_t *self, const char *key, void *buf, size_t cap, s
     if (staged)
         return staged->num == JOV_DELETED ? WEFT_ENOTFOUND
                                           : s_copy_out (staged->blob, staged->blen, buf, cap, len);
-    char *lerr = NULL;
+    void *value = NULL;
     size_t vlen = 0;
-    char *value = leveldb_get (self->db, self->rget, (const char *)k, klen, &vlen, &lerr);
-    if (lerr)
-        return jfail_leveldb (self, lerr, "reading a meta key");
+    store_err_t err;
+    if (self->ops->get (self->db, k, klen, &value, &vlen, &err) != 0)
+        return jfail_store (self, &err, "reading a meta key");
     if (!value)
         return WEFT_ENOTFOUND;
     rc = s_copy_out (value, vlen, buf, cap, len);
-    leveldb_free (value);
+    self->ops->free_value (value);
     return rc;
 }
 
@@ -117,16 +117,18 @@ static void s_scan_one (journal_t *self, const char *k, size_t klen, const void 
 static int s_scan_committed (journal_t *self, const uint8_t *k, size_t klen, journal_meta_fn *fn,
                              void *arg)
 {
-    leveldb_iterator_t *it = jscan (self);
-    for (leveldb_iter_seek (it, (const char *)k, klen); leveldb_iter_valid (it);
-         leveldb_iter_next (it)) {
+    const store_ops_t *ops = self->ops;
+    store_iter_t *it = jscan (self);
+    if (!it)
+        return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
+    for (ops->iter_seek (it, k, klen); ops->iter_valid (it); ops->iter_next (it)) {
         size_t len, vlen;
-        const char *key = leveldb_iter_key (it, &len);
+        const char *key = ops->iter_key (it, &len);
         if (len < klen || memcmp (key, k, klen) != 0)
             break;
         if (len > JOURNAL_KEY_MAX + 1)
             continue;
-        const char *value = leveldb_iter_value (it, &vlen);
+        const char *value = ops->iter_value (it, &vlen);
         s_scan_one (self, key, len, value, vlen, fn, arg);
     }
     return jscan_error (self, it, "scanning meta keys");
@@ -141,14 +143,13 @@ static int s_scan_staged (journal_t *self, const uint8_t *k, size_t klen, journa
         const jmap_item_t *item = self->overlay.slots[i];
         if (!item || item->num != JOV_PUT || item->klen < klen || memcmp (item->key, k, klen))
             continue;
-        char *lerr = NULL;
+        void *value = NULL;
         size_t vlen = 0;
-        char *value =
-            leveldb_get (self->db, self->rget, (const char *)item->key, item->klen, &vlen, &lerr);
-        if (lerr)
-            return jfail_leveldb (self, lerr, "scanning meta keys");
+        store_err_t err;
+        if (self->ops->get (self->db, item->key, item->klen, &value, &vlen, &err) != 0)
+            return jfail_store (self, &err, "scanning meta keys");
         bool committed = value != NULL;
-        leveldb_free (value);
+        self->ops->free_value (value);
         if (!committed) {
             char key[JOURNAL_KEY_MAX + 1];
             memcpy (key, item->key + 1, item->klen - 1);

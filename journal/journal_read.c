@@ -9,7 +9,7 @@
 
 struct journal_iter {
     journal_t *journal;          //  the journal read (borrowed, for errors)
-    leveldb_iterator_t *it;      //  LevelDB iterator: the database as of its creation
+    store_iter_t *it;            //  store iterator: the database as of its creation
     uint8_t start[JK_ENTRY_LEN]; //  first key to read: the stream's prefix + from_seq
     bool started;                //  the first seek was done
     bool done;                   //  past the stream's last entry
@@ -29,7 +29,10 @@ int journal_iter_new (journal_t *self, const char *stream, uint64_t from_seq, jo
     if (!iter)
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     iter->journal = self;
-    iter->it = leveldb_create_iterator (self->db, self->rscan);
+    if (!(iter->it = self->ops->iter_new (self->db, false))) {
+        free (iter);
+        return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
+    }
     jkey_entry (iter->start, s->sid, from_seq);
     self->iters++;
     *out = iter;
@@ -43,16 +46,17 @@ int journal_iter_next (journal_iter_t *self, journal_entry_t *entry)
         return WEFT_EINVAL;
     if (self->done)
         return 0;
+    const store_ops_t *ops = self->journal->ops;
     if (self->started)
-        leveldb_iter_next (self->it);
+        ops->iter_next (self->it);
     else
-        leveldb_iter_seek (self->it, (const char *)self->start, sizeof self->start);
+        ops->iter_seek (self->it, self->start, sizeof self->start);
     self->started = true;
     size_t klen = 0, vlen = 0;
     const uint8_t *k = NULL, *v = NULL;
-    if (leveldb_iter_valid (self->it)) {
-        k = (const uint8_t *)leveldb_iter_key (self->it, &klen);
-        v = (const uint8_t *)leveldb_iter_value (self->it, &vlen);
+    if (ops->iter_valid (self->it)) {
+        k = ops->iter_key (self->it, &klen);
+        v = ops->iter_value (self->it, &vlen);
     }
     if (!k || klen != JK_ENTRY_LEN || memcmp (k, self->start, JK_PREFIX_LEN) != 0) {
         self->done = true;
@@ -73,7 +77,7 @@ void journal_iter_destroy (journal_iter_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    leveldb_iter_destroy ((*self_p)->it);
+    (*self_p)->journal->ops->iter_destroy (&(*self_p)->it);
     (*self_p)->journal->iters--;
     free (*self_p);
     *self_p = NULL;
@@ -83,18 +87,21 @@ void journal_iter_destroy (journal_iter_t **self_p)
 //  time is < TIME_US: every entry before it is older than TIME_US.
 static int s_index_floor (journal_t *self, const jstream_t *s, int64_t time_us, uint64_t *start)
 {
-    leveldb_iterator_t *it = jscan (self);
+    const store_ops_t *ops = self->ops;
+    store_iter_t *it = jscan (self);
+    if (!it)
+        return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     uint8_t key[JK_INDEX_LEN];
     jkey_index (key, s->sid, time_us, 0);
-    leveldb_iter_seek (it, (const char *)key, sizeof key);
-    if (leveldb_iter_valid (it))
-        leveldb_iter_prev (it);
+    ops->iter_seek (it, key, sizeof key);
+    if (ops->iter_valid (it))
+        ops->iter_prev (it);
     else
-        leveldb_iter_seek_to_last (it);
-    if (!leveldb_iter_valid (it))
+        ops->iter_seek_last (it);
+    if (!ops->iter_valid (it))
         return jscan_error (self, it, "reading the time index");
     size_t klen;
-    const uint8_t *k = (const uint8_t *)leveldb_iter_key (it, &klen);
+    const uint8_t *k = ops->iter_key (it, &klen);
     if (klen == JK_INDEX_LEN && memcmp (k, key, JK_PREFIX_LEN) == 0) {
         uint64_t seq = jget64 (k + JK_INDEX_SEQ);
         if (seq > *start)
@@ -108,17 +115,19 @@ static int s_index_floor (journal_t *self, const jstream_t *s, int64_t time_us, 
 static int s_scan_time (journal_t *self, const jstream_t *s, uint64_t start, int64_t time_us,
                         uint64_t *seq)
 {
-    leveldb_iterator_t *it = jscan (self);
+    const store_ops_t *ops = self->ops;
+    store_iter_t *it = jscan (self);
+    if (!it)
+        return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     uint8_t key[JK_ENTRY_LEN];
     jkey_entry (key, s->sid, start);
     *seq = s->committed.st.last_seq + 1;
-    for (leveldb_iter_seek (it, (const char *)key, sizeof key); leveldb_iter_valid (it);
-         leveldb_iter_next (it)) {
+    for (ops->iter_seek (it, key, sizeof key); ops->iter_valid (it); ops->iter_next (it)) {
         size_t klen, vlen;
-        const uint8_t *k = (const uint8_t *)leveldb_iter_key (it, &klen);
+        const uint8_t *k = ops->iter_key (it, &klen);
         if (klen != JK_ENTRY_LEN || memcmp (k, key, JK_PREFIX_LEN) != 0)
             return 0;
-        const uint8_t *v = (const uint8_t *)leveldb_iter_value (it, &vlen);
+        const uint8_t *v = ops->iter_value (it, &vlen);
         if (vlen < JENTRY_HEADER)
             return jfail (self, WEFT_ECORRUPT, "journal %s is corrupt: a truncated entry",
                           self->dir);

@@ -14,11 +14,11 @@
 */
 
 //  Fills *F from the committed entry at IT's position.
-static int s_found_committed (journal_t *self, leveldb_iterator_t *it, jfound_t *f)
+static int s_found_committed (journal_t *self, store_iter_t *it, jfound_t *f)
 {
     size_t klen, vlen;
-    const uint8_t *k = (const uint8_t *)leveldb_iter_key (it, &klen);
-    const uint8_t *v = (const uint8_t *)leveldb_iter_value (it, &vlen);
+    const uint8_t *k = self->ops->iter_key (it, &klen);
+    const uint8_t *v = self->ops->iter_value (it, &vlen);
     if (vlen < JENTRY_HEADER)
         return jfail (self, WEFT_ECORRUPT, "journal %s is corrupt: a truncated entry", self->dir);
     f->seq = jget64 (k + JK_PREFIX_LEN);
@@ -32,13 +32,15 @@ static int s_found_committed (journal_t *self, leveldb_iterator_t *it, jfound_t 
 //  not delete. Returns 1, 0 or an error code.
 static int s_find_committed (journal_t *self, jstream_t *s, uint64_t from, jfound_t *f)
 {
-    leveldb_iterator_t *it = jscan (self);
+    const store_ops_t *ops = self->ops;
+    store_iter_t *it = jscan (self);
+    if (!it)
+        return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     uint8_t key[JK_ENTRY_LEN];
     jkey_entry (key, s->sid, from);
-    for (leveldb_iter_seek (it, (const char *)key, sizeof key); leveldb_iter_valid (it);
-         leveldb_iter_next (it)) {
+    for (ops->iter_seek (it, key, sizeof key); ops->iter_valid (it); ops->iter_next (it)) {
         size_t klen;
-        const char *k = leveldb_iter_key (it, &klen);
+        const char *k = ops->iter_key (it, &klen);
         if (klen != JK_ENTRY_LEN || memcmp (k, key, JK_PREFIX_LEN) != 0)
             break;
         if (!jmap_find (&self->overlay, k, klen))
@@ -147,7 +149,7 @@ static void s_index_maybe (journal_t *self, jstream_t *s, uint64_t seq, int64_t 
     }
     uint8_t key[JK_INDEX_LEN];
     jkey_index (key, s->sid, time_us, seq);
-    leveldb_writebatch_put (self->batch, (const char *)key, sizeof key, "", 0);
+    self->ops->batch_put (self->batch, key, sizeof key, "", 0);
     st->idx_count = 1;
     st->idx_time_us = time_us;
 }
@@ -208,8 +210,7 @@ int journal_append (journal_t *self, const char *stream, uint64_t seq, int64_t t
     jput64 (self->vbuf, (uint64_t)time_us);
     if (len)
         memcpy (self->vbuf + JENTRY_HEADER, data, len);
-    leveldb_writebatch_put (self->batch, (const char *)key, sizeof key, (const char *)self->vbuf,
-                            JENTRY_HEADER + len);
+    self->ops->batch_put (self->batch, key, sizeof key, self->vbuf, JENTRY_HEADER + len);
     s_index_maybe (self, s, seq, time_us);
     s_stats_append (s, seq, time_us, len);
     s->pend[s->npend++] = (jpend_t){.seq = seq, .time_us = time_us, .len = (uint32_t)len};
@@ -226,13 +227,15 @@ int journal_append (journal_t *self, const char *stream, uint64_t seq, int64_t t
 //  seq. Best effort: a stale point only makes a time seek scan a little more.
 void jstream_index_trim (journal_t *self, jstream_t *s)
 {
-    leveldb_iterator_t *it = jscan (self);
+    const store_ops_t *ops = self->ops;
+    store_iter_t *it = jscan (self);
     uint8_t prefix[JK_PREFIX_LEN];
     jkey_prefix (prefix, JK_INDEX, s->sid);
-    for (leveldb_iter_seek (it, (const char *)prefix, sizeof prefix); leveldb_iter_valid (it);
-         leveldb_iter_next (it)) {
+    if (!it)
+        return;
+    for (ops->iter_seek (it, prefix, sizeof prefix); ops->iter_valid (it); ops->iter_next (it)) {
         size_t klen;
-        const char *k = leveldb_iter_key (it, &klen);
+        const char *k = ops->iter_key (it, &klen);
         if (klen != JK_INDEX_LEN || memcmp (k, prefix, sizeof prefix) != 0)
             break;
         if (jget64 ((const uint8_t *)k + JK_INDEX_SEQ) >= s->staged.st.first_seq)
@@ -241,7 +244,7 @@ void jstream_index_trim (journal_t *self, jstream_t *s)
             continue;
         if (jmap_put (&self->overlay, k, klen, JOV_DELETED, NULL, 0) != 0)
             break;
-        leveldb_writebatch_delete (self->batch, k, klen);
+        ops->batch_del (self->batch, k, klen);
     }
 }
 
@@ -261,7 +264,7 @@ static int s_remove (journal_t *self, jstream_t *s, const jfound_t *f, jfound_t 
         return jfail (self, WEFT_ENOMEM, "journal %s: out of memory", self->dir);
     if (f->pend)
         f->pend->deleted = true;
-    leveldb_writebatch_delete (self->batch, (const char *)key, sizeof key);
+    self->ops->batch_del (self->batch, key, sizeof key);
     st->count--;
     st->bytes -= f->len;
     if (f->seq == st->first_seq) {

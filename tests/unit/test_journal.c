@@ -1,8 +1,13 @@
-/*  tests/unit/test_journal.c - the LevelDB journal (journal/journal.h).
+/*  tests/unit/test_journal.c - the journal (journal/journal.h), over either
+    store backend: built as test_journal (LevelDB) and again with
+    JOURNAL_TEST_MEMORY as test_journal_memdisk (the in-memory disk of
+    journal/store_mem.h, one fresh disk per test). Tests of what only LevelDB
+    has (real write failures on a file system, corrupt files, repair, the
+    lock across processes, directory checks) are disabled in the memory
+    build (.disabled = S_MEM); test_jdisk.c has the memory disk's own.
     Every test works in a fresh directory under /tmp, removed afterwards. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <leveldb/c.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,11 +18,20 @@
 #include <unistd.h>
 
 #include "journal/journal.h"
+#include "journal/store_mem.h"
 #include "testutil.h"
 #include "weft.h"
 
-static char s_dir[64];  //  this test's directory
-static char s_err[512]; //  the last open error
+#ifdef JOURNAL_TEST_MEMORY
+#define S_MEM 1 //  the journal is on a memory disk
+#else
+#define S_MEM 0 //  the journal is a LevelDB in s_dir
+#endif
+
+static char s_dir[64];           //  this test's directory
+static char s_err[512];          //  the last open error
+static jdisk_t *s_disk;          //  the memory disk (S_MEM), else NULL
+static journal_options_t s_opts; //  open options: the disk
 
 //  Removes one file or directory, for nftw.
 static int s_rm_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -31,12 +45,18 @@ static void s_setup (void)
 {
     snprintf (s_dir, sizeof s_dir, "/tmp/weft-journal-XXXXXX");
     cr_assert_not_null (mkdtemp (s_dir), "mkdtemp: %s", strerror (errno));
+    if (S_MEM) {
+        s_disk = jdisk_new ();
+        cr_assert_not_null (s_disk);
+    }
+    s_opts = (journal_options_t){.disk = s_disk};
 }
 
 //  Removes the test directory and everything in it.
 static void s_teardown (void)
 {
     nftw (s_dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    jdisk_destroy (&s_disk);
 }
 
 TestSuite (journal, .init = s_setup, .fini = s_teardown);
@@ -53,7 +73,7 @@ static const char *s_path (const char *sub)
 static journal_t *s_open (void)
 {
     journal_t *j = NULL;
-    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    int rc = journal_open (s_path ("db"), &s_opts, &j, s_err, sizeof s_err);
     cr_assert_eq (rc, 0, "journal_open: %d %s", rc, s_err);
     return j;
 }
@@ -463,7 +483,7 @@ Test (journal, failed_commit_changes_nothing, .timeout = 30)
 //  not usable after that, so the journal must reopen before writing again;
 //  without that, the entries acknowledged after the failure would be
 //  unreadable at the next open.
-Test (journal, real_write_failure_reopens, .timeout = 30)
+Test (journal, real_write_failure_reopens, .timeout = 30, .disabled = S_MEM)
 {
     journal_t *j = s_open ();
     for (uint64_t seq = 1; seq <= 100; seq++)
@@ -579,27 +599,35 @@ Test (journal, seek_time, .timeout = 30)
     journal_close (&j);
 }
 
+//  Opens the (closed) journal's store directly, as the journal would.
+static store_t *s_store_open (const store_ops_t **ops)
+{
+    *ops = S_MEM ? &store_mem_ops : &store_leveldb_ops;
+    store_conf_t conf = {
+        .dir = s_path ("db"), .cache_bytes = 1 << 20, .write_buffer = 1 << 20, .disk = s_disk};
+    store_t *st = NULL;
+    store_err_t err;
+    int rc = (*ops)->open (&conf, &st, &err);
+    cr_assert_eq (rc, 0, "store open: %d %s", rc, err.msg);
+    return st;
+}
+
 //  Returns the number of keys of type TYPE in the (closed) journal's
-//  database: a white-box check of the key layout of docs/JOURNAL.md.
+//  store: a white-box check of the key layout of docs/JOURNAL.md.
 static int s_count_keys (char type)
 {
-    leveldb_options_t *options = leveldb_options_create ();
-    char *lerr = NULL;
-    leveldb_t *db = leveldb_open (options, s_path ("db"), &lerr);
-    cr_assert_not_null (db, "%s", lerr);
-    leveldb_readoptions_t *ropts = leveldb_readoptions_create ();
-    leveldb_iterator_t *it = leveldb_create_iterator (db, ropts);
+    const store_ops_t *ops;
+    store_t *st = s_store_open (&ops);
+    store_iter_t *it = ops->iter_new (st, false);
     int count = 0;
-    for (leveldb_iter_seek (it, &type, 1); leveldb_iter_valid (it); leveldb_iter_next (it)) {
+    for (ops->iter_seek (it, &type, 1); ops->iter_valid (it); ops->iter_next (it)) {
         size_t klen;
-        if (leveldb_iter_key (it, &klen)[0] != type)
+        if (((const char *)ops->iter_key (it, &klen))[0] != type)
             break;
         count++;
     }
-    leveldb_iter_destroy (it);
-    leveldb_readoptions_destroy (ropts);
-    leveldb_close (db);
-    leveldb_options_destroy (options);
+    ops->iter_destroy (&it);
+    ops->close (&st);
     return count;
 }
 
@@ -746,17 +774,19 @@ Test (journal, locked_in_same_process, .timeout = 30)
 {
     journal_t *j = s_open ();
     journal_t *k = NULL;
-    int rc = journal_open (s_path ("db"), NULL, &k, s_err, sizeof s_err);
+    int rc = journal_open (s_path ("db"), &s_opts, &k, s_err, sizeof s_err);
     cr_assert_eq (rc, WEFT_ELOCKED, "rc %d: %s", rc, s_err);
     cr_assert_null (k);
     cr_assert (strstr (s_err, "already open"), "%s", s_err);
-    cr_assert_eq (journal_repair (s_path ("db"), s_err, sizeof s_err), WEFT_ELOCKED, "%s", s_err);
+    if (!S_MEM) //  repair is LevelDB's
+        cr_assert_eq (journal_repair (s_path ("db"), s_err, sizeof s_err), WEFT_ELOCKED, "%s",
+                      s_err);
     journal_close (&j);
     j = s_open ();
     journal_close (&j);
 }
 
-Test (journal, locked_by_another_process, .timeout = 30)
+Test (journal, locked_by_another_process, .timeout = 30, .disabled = S_MEM)
 {
     int ready[2], release[2];
     cr_assert_eq (pipe (ready), 0);
@@ -768,7 +798,7 @@ Test (journal, locked_by_another_process, .timeout = 30)
         close (ready[0]);
         close (release[1]);
         journal_t *j = NULL;
-        int rc = journal_open (s_path ("db"), NULL, &j, NULL, 0);
+        int rc = journal_open (s_path ("db"), &s_opts, &j, NULL, 0);
         char c = rc == 0 ? 'y' : 'n';
         if (write (ready[1], &c, 1) != 1 || read (release[0], &c, 1) < 0)
             rc = -1;
@@ -781,7 +811,7 @@ Test (journal, locked_by_another_process, .timeout = 30)
     cr_assert_eq (read (ready[0], &c, 1), 1);
     cr_assert_eq (c, 'y', "the child could not open the journal");
     journal_t *j = NULL;
-    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    int rc = journal_open (s_path ("db"), &s_opts, &j, s_err, sizeof s_err);
     cr_assert_eq (rc, WEFT_ELOCKED, "rc %d: %s", rc, s_err);
     cr_assert (strstr (s_err, "is in use by another process"), "%s", s_err);
     close (release[1]); //  the child closes its journal and exits
@@ -792,7 +822,7 @@ Test (journal, locked_by_another_process, .timeout = 30)
     journal_close (&j);
 }
 
-Test (journal, unwritable_path, .timeout = 30)
+Test (journal, unwritable_path, .timeout = 30, .disabled = S_MEM)
 {
     FILE *f = fopen (s_path ("file"), "w");
     cr_assert_not_null (f);
@@ -841,7 +871,7 @@ static void s_make_journal (void)
 static void s_expect_corrupt_then_repair (void)
 {
     journal_t *j = NULL;
-    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    int rc = journal_open (s_path ("db"), &s_opts, &j, s_err, sizeof s_err);
     cr_assert_eq (rc, WEFT_ECORRUPT, "rc %d: %s", rc, s_err);
     cr_assert (strstr (s_err, "weftd --repair"), "%s", s_err);
     cr_assert_eq (journal_repair (s_path ("db"), s_err, sizeof s_err), 0, "%s", s_err);
@@ -851,14 +881,14 @@ static void s_expect_corrupt_then_repair (void)
     journal_close (&j);
 }
 
-Test (journal, corrupt_current_then_repair, .timeout = 30)
+Test (journal, corrupt_current_then_repair, .timeout = 30, .disabled = S_MEM)
 {
     s_make_journal ();
     s_overwrite ("CURRENT", "garbage");
     s_expect_corrupt_then_repair ();
 }
 
-Test (journal, corrupt_manifest_then_repair, .timeout = 30)
+Test (journal, corrupt_manifest_then_repair, .timeout = 30, .disabled = S_MEM)
 {
     s_make_journal ();
     char current[64] = "", path[160];
@@ -872,7 +902,7 @@ Test (journal, corrupt_manifest_then_repair, .timeout = 30)
     s_expect_corrupt_then_repair ();
 }
 
-Test (journal, repair_errors, .timeout = 30)
+Test (journal, repair_errors, .timeout = 30, .disabled = S_MEM)
 {
     cr_assert_eq (journal_repair (s_path ("missing"), s_err, sizeof s_err), WEFT_EIO);
     cr_assert (strstr (s_err, "not a directory"), "%s", s_err);
@@ -881,20 +911,17 @@ Test (journal, repair_errors, .timeout = 30)
 
 Test (journal, not_a_journal, .timeout = 30)
 {
-    //  A LevelDB that has keys but no journal format key is refused, not adopted.
-    leveldb_options_t *options = leveldb_options_create ();
-    leveldb_options_set_create_if_missing (options, 1);
-    char *lerr = NULL;
-    leveldb_t *db = leveldb_open (options, s_path ("db"), &lerr);
-    cr_assert_not_null (db, "%s", lerr);
-    leveldb_writeoptions_t *wopts = leveldb_writeoptions_create ();
-    leveldb_put (db, wopts, "a", 1, "b", 1, &lerr);
-    cr_assert_null (lerr);
-    leveldb_writeoptions_destroy (wopts);
-    leveldb_close (db);
-    leveldb_options_destroy (options);
+    //  A store that has keys but no journal format key is refused, not adopted.
+    const store_ops_t *ops;
+    store_t *st = s_store_open (&ops);
+    store_batch_t *b = ops->batch_new ();
+    ops->batch_put (b, "a", 1, "b", 1);
+    store_err_t err;
+    cr_assert_eq (ops->write (st, b, true, &err), 0, "%s", err.msg);
+    ops->batch_destroy (&b);
+    ops->close (&st);
     journal_t *j = NULL;
-    int rc = journal_open (s_path ("db"), NULL, &j, s_err, sizeof s_err);
+    int rc = journal_open (s_path ("db"), &s_opts, &j, s_err, sizeof s_err);
     cr_assert_eq (rc, WEFT_EINVAL, "rc %d: %s", rc, s_err);
     cr_assert (strstr (s_err, "not a journal"), "%s", s_err);
 }
