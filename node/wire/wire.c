@@ -94,15 +94,12 @@ const char *const wire_type_names[] = {
     [WIRE_QREDRIVE] = "QREDRIVE",
 };
 
-//  Fields of one PEERS entry.
-#define WIRE_PEER_FIELDS 5
-
 /* ------------------------------------------------------------------------ */
 /*  Encoding                                                                */
 
 //  Stores in *LEN the length of TEXT, a NUL-terminated string of at most MAX
 //  bytes. Returns 0, or -1 when TEXT is NULL or longer than MAX.
-static int s_text_len (const char *text, size_t max, size_t *len)
+int wire_text_len (const char *text, size_t max, size_t *len)
 {
     if (!text)
         return -1;
@@ -112,7 +109,7 @@ static int s_text_len (const char *text, size_t max, size_t *len)
 
 //  True when the LEN bytes at TEXT can travel as a header key or value: not
 //  NULL unless empty, and free of NUL bytes (receivers hand out C strings).
-static bool s_bytes_ok (const char *text, size_t len)
+bool wire_bytes_ok (const char *text, size_t len)
 {
     if (len == 0)
         return true;
@@ -129,7 +126,7 @@ int wire_pack_str (msgpack_packer *pk, const char *text, size_t len)
 }
 
 //  Packs a 16-byte UUID as a msgpack bin. Returns 0 or non-zero on failure.
-static int s_pack_uuid (msgpack_packer *pk, const uint8_t *uuid)
+int wire_pack_uuid (msgpack_packer *pk, const uint8_t *uuid)
 {
     int rc = msgpack_pack_bin (pk, WIRE_UUID_SIZE);
     if (rc == 0)
@@ -153,160 +150,6 @@ int wire_begin (msgpack_packer *pk, msgpack_sbuffer *out, int type, uint32_t nfi
 int wire_packed (int rc)
 {
     return rc ? WEFT_ENOMEM : 0;
-}
-
-//  Encodes HELLO: [1, 1, uuid, incarnation, name, role, router_ep, pub_ep, caps].
-int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
-{
-    size_t name_len, router_len, pub_len;
-    if (!out || !msg || msg->role > WIRE_ROLE_CLIENT ||
-        s_text_len (msg->name, WIRE_NAME_MAX, &name_len) ||
-        s_text_len (msg->router_ep, WIRE_EP_MAX, &router_len) ||
-        s_text_len (msg->pub_ep, WIRE_EP_MAX, &pub_len))
-        return WEFT_EINVAL;
-    msgpack_packer pk;
-    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO] + 1);
-    rc |= s_pack_uuid (&pk, msg->uuid);
-    rc |= msgpack_pack_uint64 (&pk, msg->incarnation);
-    rc |= wire_pack_str (&pk, msg->name, name_len);
-    rc |= msgpack_pack_uint8 (&pk, msg->role);
-    rc |= wire_pack_str (&pk, msg->router_ep, router_len);
-    rc |= wire_pack_str (&pk, msg->pub_ep, pub_len);
-    rc |= msgpack_pack_uint32 (&pk, msg->caps);
-    rc |= msgpack_pack_uint32 (&pk, msg->capacity); //  field 9, added within version 1
-    return wire_packed (rc);
-}
-
-//  Checks one PEERS entry and stores its endpoints' lengths. Returns 0 or -1.
-static int s_peer_check (const wire_peer_t *peer, size_t *router_len, size_t *pub_len)
-{
-    if (peer->role > WIRE_ROLE_CLIENT || s_text_len (peer->router_ep, WIRE_EP_MAX, router_len) ||
-        s_text_len (peer->pub_ep, WIRE_EP_MAX, pub_len))
-        return -1;
-    return 0;
-}
-
-//  Encodes PEERS: [1, 2, [[uuid, incarnation, role, router_ep, pub_ep], ...]].
-int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t count)
-{
-    if (!out || count > WIRE_PEERS_MAX || (count > 0 && !peers))
-        return WEFT_EINVAL;
-    size_t router_len, pub_len;
-    for (size_t i = 0; i < count; i++)
-        if (s_peer_check (&peers[i], &router_len, &pub_len))
-            return WEFT_EINVAL;
-    msgpack_packer pk;
-    int rc = wire_begin (&pk, out, WIRE_PEERS, wire_min_fields[WIRE_PEERS]);
-    rc |= msgpack_pack_array (&pk, count);
-    for (size_t i = 0; i < count; i++) {
-        const wire_peer_t *peer = &peers[i];
-        s_peer_check (peer, &router_len, &pub_len);
-        rc |= msgpack_pack_array (&pk, WIRE_PEER_FIELDS);
-        rc |= s_pack_uuid (&pk, peer->uuid);
-        rc |= msgpack_pack_uint64 (&pk, peer->incarnation);
-        rc |= msgpack_pack_uint8 (&pk, peer->role);
-        rc |= wire_pack_str (&pk, peer->router_ep, router_len);
-        rc |= wire_pack_str (&pk, peer->pub_ep, pub_len);
-    }
-    return wire_packed (rc);
-}
-
-//  Encodes PING: [1, 3].
-int wire_encode_ping (msgpack_sbuffer *out)
-{
-    if (!out)
-        return WEFT_EINVAL;
-    msgpack_packer pk;
-    return wire_packed (wire_begin (&pk, out, WIRE_PING, wire_min_fields[WIRE_PING]));
-}
-
-//  Encodes BYE: [1, 4].
-int wire_encode_bye (msgpack_sbuffer *out)
-{
-    if (!out)
-        return WEFT_EINVAL;
-    msgpack_packer pk;
-    return wire_packed (wire_begin (&pk, out, WIRE_BYE, wire_min_fields[WIRE_BYE]));
-}
-
-//  Encodes MSG: [1, 5, sender, seq, time_us, flags, {key: value, ...}].
-int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg)
-{
-    if (!out || !msg || msg->nheaders > WIRE_HEADERS_MAX)
-        return WEFT_EINVAL;
-    for (size_t i = 0; i < msg->nheaders; i++) {
-        const wire_kv_t *kv = &msg->headers[i];
-        if (!s_bytes_ok (kv->key, kv->key_len) || !s_bytes_ok (kv->value, kv->value_len))
-            return WEFT_EINVAL;
-    }
-    msgpack_packer pk;
-    int rc = wire_begin (&pk, out, WIRE_MSG, wire_min_fields[WIRE_MSG]);
-    rc |= s_pack_uuid (&pk, msg->sender);
-    rc |= msgpack_pack_uint64 (&pk, msg->seq);
-    rc |= msgpack_pack_int64 (&pk, msg->time_us);
-    rc |= msgpack_pack_uint32 (&pk, msg->flags);
-    rc |= msgpack_pack_map (&pk, msg->nheaders);
-    for (size_t i = 0; i < msg->nheaders; i++) {
-        rc |= wire_pack_str (&pk, msg->headers[i].key, msg->headers[i].key_len);
-        rc |= wire_pack_str (&pk, msg->headers[i].value, msg->headers[i].value_len);
-    }
-    return wire_packed (rc);
-}
-
-//  Encodes STATUS_REQ or STATUS_REP: [1, 6 or 7, request_id].
-int wire_encode_status (msgpack_sbuffer *out, int type, uint64_t request_id)
-{
-    if (!out || (type != WIRE_STATUS_REQ && type != WIRE_STATUS_REP))
-        return WEFT_EINVAL;
-    msgpack_packer pk;
-    int rc = wire_begin (&pk, out, type, wire_min_fields[type]);
-    rc |= msgpack_pack_uint64 (&pk, request_id);
-    return wire_packed (rc);
-}
-
-//  Bytes msgpack needs for unsigned integer VALUE.
-static size_t s_uint_size (uint64_t value)
-{
-    return value < 128           ? 1
-           : value <= UINT8_MAX  ? 2
-           : value <= UINT16_MAX ? 3
-           : value <= UINT32_MAX ? 5
-                                 : 9;
-}
-
-//  Bytes msgpack needs for a str of LEN bytes.
-static size_t s_str_size (size_t len)
-{
-    return len + (len < 32 ? 1 : len <= UINT8_MAX ? 2 : len <= UINT16_MAX ? 3 : 5);
-}
-
-//  Bytes msgpack needs for the header of an array of COUNT elements.
-static size_t s_array_size (size_t count)
-{
-    return count < 16 ? 1 : count <= UINT16_MAX ? 3 : 5;
-}
-
-//  Adds up the encoded size of PEERS entries until MAX_HEADER would be passed.
-size_t wire_peers_fit (const wire_peer_t *peers, size_t count, size_t max_header)
-{
-    if (!max_header)
-        max_header = WIRE_HEADER_MAX;
-    if (count > WIRE_PEERS_MAX)
-        count = WIRE_PEERS_MAX;
-    //  [version, type, [entries]]: the list's header grows with its count,
-    //  so the worst case (3 bytes, count >= 16) is reserved up front
-    size_t used = 1 + 1 + 1 + s_array_size (WIRE_PEERS_MAX);
-    size_t fit = 0;
-    for (; fit < count && peers; fit++) {
-        const wire_peer_t *peer = &peers[fit];
-        size_t entry = 1 + 2 + WIRE_UUID_SIZE + s_uint_size (peer->incarnation) + 1 +
-                       s_str_size (strnlen (peer->router_ep, WIRE_EP_MAX + 1)) +
-                       s_str_size (strnlen (peer->pub_ep, WIRE_EP_MAX + 1));
-        if (used + entry > max_header)
-            break;
-        used += entry;
-    }
-    return fit;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -364,7 +207,7 @@ int wire_fail (wire_decoder_t *self, wire_fault_t kind, const char *fmt, ...)
 //  Shorthand for the common case: a malformed frame.
 
 //  Forgets the last call's outcome.
-static void s_clear_error (wire_decoder_t *self)
+void wire_clear_error (wire_decoder_t *self)
 {
     self->error[0] = '\0';
     self->fault = WIRE_FAULT_NONE;
@@ -575,7 +418,7 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type)
         *type = 0;
     if (!self)
         return WEFT_EINVAL;
-    s_clear_error (self);
+    wire_clear_error (self);
     self->field = NULL;
     self->nfields = 0;
     self->type = 0;
@@ -601,233 +444,4 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type)
     if (type)
         *type = self->type;
     return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Typed fields                                                            */
-
-//  Checks that the last decoded frame is of TYPE and clears the last error.
-//  Returns 0 or WEFT_EPROTO.
-int wire_expect (wire_decoder_t *self, int type, int alt_type)
-{
-    s_clear_error (self);
-    self->where = wire_type_names[type];
-    if (!self->field)
-        return wire_bad (self, "no frame decoded");
-    if (self->type == type || self->type == alt_type)
-        return 0;
-    if (self->type >= WIRE_HELLO && self->type <= WIRE_TYPE_LAST)
-        return wire_bad (self, "the frame is a %s, not a %s", wire_type_names[self->type],
-                         wire_type_names[type]);
-    return wire_bad (self, "the frame is of unknown type %d, not a %s", self->type,
-                     wire_type_names[type]);
-}
-
-//  Reads unsigned integer O, the field NAME, at most MAX. Returns 0 or WEFT_EPROTO.
-int wire_uint (wire_decoder_t *self, const msgpack_object *o, const char *name, uint64_t max,
-               uint64_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return wire_bad (self, "%s: %s is %s, an unsigned integer expected", self->where, name,
-                         wire_kind (o));
-    if (o->via.u64 > max)
-        return wire_bad (self, "%s: %s is %" PRIu64 ", at most %" PRIu64 " allowed", self->where,
-                         name, o->via.u64, max);
-    *out = o->via.u64;
-    return 0;
-}
-
-//  Reads signed 64-bit integer O, the field NAME. Returns 0 or WEFT_EPROTO.
-int wire_int64 (wire_decoder_t *self, const msgpack_object *o, const char *name, int64_t *out)
-{
-    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-        *out = o->via.i64;
-        return 0;
-    }
-    uint64_t value = 0;
-    if (wire_uint (self, o, name, INT64_MAX, &value))
-        return WEFT_EPROTO;
-    *out = (int64_t)value;
-    return 0;
-}
-
-//  Reads UUID O, the field NAME: a bin of exactly 16 bytes. Returns 0 or WEFT_EPROTO.
-static int s_uuid (wire_decoder_t *self, const msgpack_object *o, const char *name, uint8_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_BIN)
-        return wire_bad (self, "%s: %s is %s, a binary expected", self->where, name, wire_kind (o));
-    if (o->via.bin.size != WIRE_UUID_SIZE)
-        return wire_bad (self, "%s: %s is %" PRIu32 " bytes, %d expected", self->where, name,
-                         o->via.bin.size, WIRE_UUID_SIZE);
-    memcpy (out, o->via.bin.ptr, WIRE_UUID_SIZE);
-    return 0;
-}
-
-//  Points *TEXT and *LEN at string O, the field NAME, of at most MAX bytes
-//  and without NUL bytes. Returns 0 or WEFT_EPROTO.
-int wire_str_ref (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
-                  const char **text, size_t *len)
-{
-    if (o->type != MSGPACK_OBJECT_STR)
-        return wire_bad (self, "%s: %s is %s, a string expected", self->where, name, wire_kind (o));
-    if (o->via.str.size > max)
-        return wire_bad (self, "%s: %s is %" PRIu32 " bytes, at most %zu allowed", self->where,
-                         name, o->via.str.size, max);
-    if (o->via.str.size > 0 && memchr (o->via.str.ptr, 0, o->via.str.size))
-        return wire_bad (self, "%s: %s holds a NUL byte", self->where, name);
-    *text = o->via.str.size > 0 ? o->via.str.ptr : "";
-    *len = o->via.str.size;
-    return 0;
-}
-
-//  Copies string O, the field NAME, of at most MAX bytes, into OUT (MAX + 1
-//  bytes) with a NUL. Returns 0 or WEFT_EPROTO.
-int wire_text (wire_decoder_t *self, const msgpack_object *o, const char *name, size_t max,
-               char *out)
-{
-    const char *text;
-    size_t len;
-    if (wire_str_ref (self, o, name, max, &text, &len))
-        return WEFT_EPROTO;
-    memcpy (out, text, len);
-    out[len] = '\0';
-    return 0;
-}
-
-//  Extracts HELLO fields 2..8; strings are copied.
-int wire_get_hello (wire_decoder_t *self, wire_hello_t *out)
-{
-    if (!self || !out)
-        return WEFT_EINVAL;
-    if (wire_expect (self, WIRE_HELLO, WIRE_HELLO))
-        return WEFT_EPROTO;
-    const msgpack_object *f = self->field;
-    uint64_t role = 0, caps = 0;
-    if (s_uuid (self, &f[2], "uuid", out->uuid) ||
-        wire_uint (self, &f[3], "incarnation", UINT64_MAX, &out->incarnation) ||
-        wire_text (self, &f[4], "name", WIRE_NAME_MAX, out->name) ||
-        wire_uint (self, &f[5], "role", WIRE_ROLE_CLIENT, &role) ||
-        wire_text (self, &f[6], "router_ep", WIRE_EP_MAX, out->router_ep) ||
-        wire_text (self, &f[7], "pub_ep", WIRE_EP_MAX, out->pub_ep) ||
-        wire_uint (self, &f[8], "caps", UINT32_MAX, &caps))
-        return WEFT_EPROTO;
-    out->role = (uint8_t)role;
-    out->caps = (uint32_t)caps;
-    out->capacity = 1; //  senders before field 9 own queues with weight 1
-    uint64_t capacity = 1;
-    if (self->nfields > 9 && wire_uint (self, &f[9], "capacity", UINT32_MAX, &capacity))
-        return WEFT_EPROTO;
-    out->capacity = (uint32_t)capacity;
-    return 0;
-}
-
-//  Reads PEERS entry INDEX, O, into *OUT. Returns 0 or WEFT_EPROTO.
-static int s_peer (wire_decoder_t *self, const msgpack_object *o, size_t index, wire_peer_t *out)
-{
-    snprintf (self->where_buf, sizeof self->where_buf, "PEERS entry %zu", index);
-    self->where = self->where_buf;
-    if (o->type != MSGPACK_OBJECT_ARRAY)
-        return wire_bad (self, "%s is %s, an array expected", self->where, wire_kind (o));
-    if (o->via.array.size < WIRE_PEER_FIELDS)
-        return wire_bad (self, "%s has %" PRIu32 " fields, at least %d expected", self->where,
-                         o->via.array.size, WIRE_PEER_FIELDS);
-    const msgpack_object *f = o->via.array.ptr;
-    uint64_t role = 0;
-    if (s_uuid (self, &f[0], "uuid", out->uuid) ||
-        wire_uint (self, &f[1], "incarnation", UINT64_MAX, &out->incarnation) ||
-        wire_uint (self, &f[2], "role", WIRE_ROLE_CLIENT, &role) ||
-        wire_text (self, &f[3], "router_ep", WIRE_EP_MAX, out->router_ep) ||
-        wire_text (self, &f[4], "pub_ep", WIRE_EP_MAX, out->pub_ep))
-        return WEFT_EPROTO;
-    out->role = (uint8_t)role;
-    return 0;
-}
-
-//  Extracts the PEERS list, entry by entry; strings are copied.
-int wire_get_peers (wire_decoder_t *self, wire_peers_t *out)
-{
-    if (!self || !out)
-        return WEFT_EINVAL;
-    out->count = 0;
-    if (wire_expect (self, WIRE_PEERS, WIRE_PEERS))
-        return WEFT_EPROTO;
-    const msgpack_object *list = &self->field[2];
-    if (list->type != MSGPACK_OBJECT_ARRAY)
-        return wire_bad (self, "PEERS: peers is %s, an array expected", wire_kind (list));
-    if (list->via.array.size > WIRE_PEERS_MAX)
-        return wire_bad (self, "PEERS lists %" PRIu32 " entries, at most %d allowed",
-                         list->via.array.size, WIRE_PEERS_MAX);
-    for (uint32_t i = 0; i < list->via.array.size; i++)
-        if (s_peer (self, &list->via.array.ptr[i], i, &out->peers[i]))
-            return WEFT_EPROTO;
-    out->count = list->via.array.size;
-    return 0;
-}
-
-//  Reads the user headers of a MSG from map O into *OUT. Returns 0 or WEFT_EPROTO.
-static int s_headers (wire_decoder_t *self, const msgpack_object *o, wire_msg_t *out)
-{
-    if (o->type != MSGPACK_OBJECT_MAP)
-        return wire_bad (self, "MSG: headers is %s, a map expected", wire_kind (o));
-    if (o->via.map.size > WIRE_HEADERS_MAX)
-        return wire_bad (self, "MSG has %" PRIu32 " headers, at most %d allowed", o->via.map.size,
-                         WIRE_HEADERS_MAX);
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
-        const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        wire_kv_t *header = &out->headers[i];
-        if (wire_str_ref (self, &kv->key, "a header key", SIZE_MAX, &header->key,
-                          &header->key_len) ||
-            wire_str_ref (self, &kv->val, "a header value", SIZE_MAX, &header->value,
-                          &header->value_len))
-            return WEFT_EPROTO;
-    }
-    out->nheaders = o->via.map.size;
-    return 0;
-}
-
-//  Extracts MSG fields 2..6; header strings borrow from the frame.
-int wire_get_msg (wire_decoder_t *self, wire_msg_t *out)
-{
-    if (!self || !out)
-        return WEFT_EINVAL;
-    out->nheaders = 0;
-    if (wire_expect (self, WIRE_MSG, WIRE_MSG))
-        return WEFT_EPROTO;
-    const msgpack_object *f = self->field;
-    uint64_t flags = 0;
-    if (s_uuid (self, &f[2], "sender", out->sender) ||
-        wire_uint (self, &f[3], "seq", UINT64_MAX, &out->seq) ||
-        wire_int64 (self, &f[4], "time_us", &out->time_us) ||
-        wire_uint (self, &f[5], "flags", UINT32_MAX, &flags) || s_headers (self, &f[6], out))
-        return WEFT_EPROTO;
-    out->flags = (uint32_t)flags;
-    return 0;
-}
-
-//  Extracts the request id of STATUS_REQ or STATUS_REP.
-int wire_get_status (wire_decoder_t *self, uint64_t *request_id)
-{
-    if (!self || !request_id)
-        return WEFT_EINVAL;
-    if (wire_expect (self, WIRE_STATUS_REQ, WIRE_STATUS_REP))
-        return WEFT_EPROTO;
-    self->where = wire_type_names[self->type];
-    return wire_uint (self, &self->field[2], "request_id", UINT64_MAX, request_id);
-}
-
-void wire_pack_headers (const wire_msg_t *msg, zmq_msg_t *frame)
-{
-    size_t size = 0;
-    for (size_t i = 0; i < msg->nheaders; i++)
-        size += msg->headers[i].key_len + msg->headers[i].value_len + 2;
-    zmq_msg_init_size (frame, size);
-    char *p = zmq_msg_data (frame);
-    for (size_t i = 0; i < msg->nheaders; i++) {
-        memcpy (p, msg->headers[i].key, msg->headers[i].key_len);
-        p += msg->headers[i].key_len;
-        *p++ = 0;
-        memcpy (p, msg->headers[i].value, msg->headers[i].value_len);
-        p += msg->headers[i].value_len;
-        *p++ = 0;
-    }
 }

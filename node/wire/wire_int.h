@@ -30,6 +30,14 @@ extern const char *const wire_type_names[];
 //  elements in all; pack a string; map a packer result to 0 or WEFT_ENOMEM.
 int wire_begin (msgpack_packer *pk, msgpack_sbuffer *out, int type, uint32_t nfields);
 int wire_pack_str (msgpack_packer *pk, const char *text, size_t len);
+int wire_pack_uuid (msgpack_packer *pk, const uint8_t *uuid);
+//  Stores the length of TEXT (at most MAX bytes) in *LEN: 0, or -1 when TEXT is
+//  NULL or longer. wire_bytes_ok: LEN bytes at TEXT may travel as a header
+//  key or value (not NULL unless empty, no NUL byte).
+int wire_text_len (const char *text, size_t max, size_t *len);
+bool wire_bytes_ok (const char *text, size_t len);
+//  Decodes a 16-byte UUID field NAME from O into OUT.
+int wire_uuid (wire_decoder_t *self, const msgpack_object *o, const char *name, uint8_t *out);
 int wire_packed (int rc);
 
 //  Decoding: record a failure (returns WEFT_EPROTO, or WEFT_ENOMEM for
@@ -38,6 +46,8 @@ int wire_fail (wire_decoder_t *self, wire_fault_t kind, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 #define wire_bad(self, ...) wire_fail ((self), WIRE_FAULT_MALFORMED, __VA_ARGS__)
 const char *wire_kind (const msgpack_object *o);
+//  Forgets the decoder's last error (a field read succeeded).
+void wire_clear_error (wire_decoder_t *self);
 int wire_expect (wire_decoder_t *self, int type, int alt_type);
 int wire_uint (wire_decoder_t *self, const msgpack_object *o, const char *name, uint64_t max,
                uint64_t *out);
