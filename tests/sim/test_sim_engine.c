@@ -1,0 +1,3 @@
+#include <criterion/criterion.h>
+#include "sim_scenario.h"
+Test (sim, placeholder) {}
