@@ -213,6 +213,8 @@ static int64_t host_due (sim_t *self, int i)
     if (!slot->host || slot->paused)
         return SIM_NEVER;
     int64_t d = slot->ops->deadline (slot->host);
+    if (slot->woken && d > self->now)
+        d = self->now; //  input waiting (e.g. queued while paused)
     if (d <= slot->last_turn)
         d = slot->last_turn + 1;
     return d;

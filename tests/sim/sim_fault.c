@@ -61,11 +61,13 @@ void sim_block (sim_t *self, int a, int b, bool both)
     self->blocked[a][b] = true;
     if (both)
         self->blocked[b][a] = true;
+    sim_net_reconcile (self); //  the TCP connections between them break
 }
 
 void sim_heal (sim_t *self)
 {
     memset (self->blocked, 0, sizeof self->blocked);
+    sim_net_reconcile (self); //  SUBs reconnect and send their filters again
 }
 
 void sim_set_chaos (sim_t *self, double loss, double dup, bool reorder)
