@@ -16,7 +16,7 @@ static void hash_bytes (sim_t *self, const char *data, size_t len)
 {
     uint64_t h = self->hash;
     for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char) data[i];
+        h ^= (unsigned char)data[i];
         h *= FNV_PRIME;
     }
     self->hash = h;
@@ -26,12 +26,12 @@ static void hash_bytes (sim_t *self, const char *data, size_t len)
 void sim_trace (sim_t *self, const char *fmt, ...)
 {
     char line[512];
-    int n = snprintf (line, sizeof line, "%8lld ", (long long) self->now);
+    int n = snprintf (line, sizeof line, "%8lld ", (long long)self->now);
     va_list ap;
     va_start (ap, fmt);
-    int m = vsnprintf (line + n, sizeof line - (size_t) n - 1, fmt, ap);
+    int m = vsnprintf (line + n, sizeof line - (size_t)n - 1, fmt, ap);
     va_end (ap);
-    size_t len = (size_t) n + (m < 0 ? 0 : (size_t) m);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
     if (len > sizeof line - 2)
         len = sizeof line - 2;
     line[len++] = '\n';
@@ -47,10 +47,10 @@ void sim_fail (sim_t *self, const char *fmt, ...)
 {
     if (self->failed)
         return;
-    int n = snprintf (self->failure, sizeof self->failure, "t=%lld ms: ", (long long) self->now);
+    int n = snprintf (self->failure, sizeof self->failure, "t=%lld ms: ", (long long)self->now);
     va_list ap;
     va_start (ap, fmt);
-    vsnprintf (self->failure + n, sizeof self->failure - (size_t) n, fmt, ap);
+    vsnprintf (self->failure + n, sizeof self->failure - (size_t)n, fmt, ap);
     va_end (ap);
     self->failed = true;
     sim_trace (self, "FAIL %s", self->failure);
@@ -144,7 +144,7 @@ sim_t *sim_new (const sim_config_t *config)
     for (int a = 0; a < SIM_HOSTS_MAX; a++)
         for (int b = 0; b < SIM_HOSTS_MAX; b++)
             self->delay_lo[a][b] = self->delay_hi[a][b] = 1;
-    sim_trace (self, "sim seed=%llu hosts=%d faults=0x%x", (unsigned long long) config->seed,
+    sim_trace (self, "sim seed=%llu hosts=%d faults=0x%x", (unsigned long long)config->seed,
                config->hosts, config->faults);
     return self;
 }
@@ -199,7 +199,7 @@ int sim_add_host (sim_t *self, const sim_host_ops_t *ops, void *arg)
     *slot = (sim_slot_t){.ops = ops, .arg = arg};
     //  A fixed epoch per host, skewed by up to +-5 ms.
     sim_rng_t rng;
-    sim_rng_seed (&rng, self->config.seed, 1000 + (uint64_t) i);
+    sim_rng_seed (&rng, self->config.seed, 1000 + (uint64_t)i);
     slot->wall_offset_us = 1700000000000000LL + sim_rng_range (&rng, -5000, 5000);
     return boot (self, i) == 0 ? i : -1;
 }
@@ -234,8 +234,7 @@ static void run_events (sim_t *self)
         if (ev.msg) {
             self->inflight--;
             sim_net_deliver (self, ev.msg);
-        }
-        else
+        } else
             sim_fault_apply (self, &ev.fault);
     }
 }

@@ -33,9 +33,9 @@
 #include "node/core/world.h"
 #include "sim_rng.h"
 
-#define SIM_HOSTS_MAX 32         //  addresses 198.18.0.1 .. 198.18.0.32
-#define SIM_NEVER     INT64_MAX  //  a deadline that never comes
-#define SIM_INFLIGHT_MAX 200000  //  messages in flight, whole network; beyond: dropped
+#define SIM_HOSTS_MAX    32        //  addresses 198.18.0.1 .. 198.18.0.32
+#define SIM_NEVER        INT64_MAX //  a deadline that never comes
+#define SIM_INFLIGHT_MAX 200000    //  messages in flight, whole network; beyond: dropped
 
 typedef struct sim sim_t;
 
@@ -90,25 +90,25 @@ void sim_faults_format (unsigned mask, char *buf, size_t len);
 //  What the run is: seed, size, faults. A zeroed struct is one host, no
 //  faults, seed 0.
 typedef struct {
-    uint64_t seed;      //  everything random derives from it
-    int hosts;          //  1 .. SIM_HOSTS_MAX
-    unsigned faults;    //  SIM_F_* mask
-    int64_t duration;   //  virtual ms the fault plan covers (0: 60 s)
-    FILE *trace;        //  every trace line goes here too (NULL: only hashed)
+    uint64_t seed;    //  everything random derives from it
+    int hosts;        //  1 .. SIM_HOSTS_MAX
+    unsigned faults;  //  SIM_F_* mask
+    int64_t duration; //  virtual ms the fault plan covers (0: 60 s)
+    FILE *trace;      //  every trace line goes here too (NULL: only hashed)
 } sim_config_t;
 
 //  Counters, for tests and reports.
 typedef struct {
-    uint64_t events;    //  trace lines
-    uint64_t sent;      //  messages accepted by the network
-    uint64_t delivered; //  messages queued at their destination
-    uint64_t dropped;   //  messages lost, for any reason
+    uint64_t events;            //  trace lines
+    uint64_t sent;              //  messages accepted by the network
+    uint64_t delivered;         //  messages queued at their destination
+    uint64_t dropped;           //  messages lost, for any reason
     uint64_t dropped_partition; //  ... of which by a partition
     uint64_t dropped_hwm;       //  ... of which by a full rcvhwm or sndhwm
-    uint64_t turns;     //  host turns given
-    uint64_t boots;     //  host boots (first boots and reboots)
-    uint64_t kills;     //  host crashes
-    uint64_t faults;    //  faults applied
+    uint64_t turns;             //  host turns given
+    uint64_t boots;             //  host boots (first boots and reboots)
+    uint64_t kills;             //  host crashes
+    uint64_t faults;            //  faults applied
 } sim_stats_t;
 
 //  A new sim with no host and an empty plan; NULL when out of memory or

@@ -10,10 +10,9 @@ static const struct {
     const char *name; //  as on the command line
     unsigned bit;     //  SIM_F_*
 } classes[] = {
-    {"delay", SIM_F_DELAY},     {"loss", SIM_F_LOSS},   {"dup", SIM_F_DUP},
-    {"reorder", SIM_F_REORDER}, {"partition", SIM_F_PARTITION},
-    {"oneway", SIM_F_ONEWAY},   {"pause", SIM_F_PAUSE}, {"crash", SIM_F_CRASH},
-    {"disk", SIM_F_DISK},
+    {"delay", SIM_F_DELAY},     {"loss", SIM_F_LOSS},           {"dup", SIM_F_DUP},
+    {"reorder", SIM_F_REORDER}, {"partition", SIM_F_PARTITION}, {"oneway", SIM_F_ONEWAY},
+    {"pause", SIM_F_PAUSE},     {"crash", SIM_F_CRASH},         {"disk", SIM_F_DISK},
 };
 #define CLASSES (sizeof classes / sizeof classes[0])
 
@@ -48,8 +47,8 @@ void sim_faults_format (unsigned mask, char *buf, size_t len)
     buf[0] = 0;
     for (size_t c = 0; c < CLASSES; c++)
         if (mask & classes[c].bit)
-            used += (size_t) snprintf (buf + used, used < len ? len - used : 0, "%s%s",
-                                       used ? "," : "", classes[c].name);
+            used += (size_t)snprintf (buf + used, used < len ? len - used : 0, "%s%s",
+                                      used ? "," : "", classes[c].name);
     if (!mask)
         snprintf (buf, len, "none");
 }
@@ -90,15 +89,15 @@ static void format_groups (const sim_t *self, uint32_t group, char *buf, size_t 
 {
     size_t used = 0;
     for (int side = 0; side < 2; side++) {
-        used += (size_t) snprintf (buf + used, len - used, "%s{", side ? "|" : "");
+        used += (size_t)snprintf (buf + used, len - used, "%s{", side ? "|" : "");
         bool first = true;
         for (int i = 0; i < self->hosts && used < len; i++)
             if (((group >> i) & 1) == (side == 0)) {
-                used += (size_t) snprintf (buf + used, len - used, "%s%d", first ? "" : ",", i);
+                used += (size_t)snprintf (buf + used, len - used, "%s%d", first ? "" : ",", i);
                 first = false;
             }
         if (used < len)
-            used += (size_t) snprintf (buf + used, len - used, "}");
+            used += (size_t)snprintf (buf + used, len - used, "}");
         if (used >= len)
             return;
     }
@@ -118,8 +117,10 @@ static void describe (const sim_t *self, const sim_fault_t *f, char *buf, size_t
         snprintf (buf, len, "heal");
         break;
     default: {
-        static const char *names[] = {[SIM_FAULT_PAUSE] = "pause", [SIM_FAULT_RESUME] = "resume",
-                                      [SIM_FAULT_CRASH] = "crash", [SIM_FAULT_WIPE] = "crash+wipe",
+        static const char *names[] = {[SIM_FAULT_PAUSE] = "pause",
+                                      [SIM_FAULT_RESUME] = "resume",
+                                      [SIM_FAULT_CRASH] = "crash",
+                                      [SIM_FAULT_WIPE] = "crash+wipe",
                                       [SIM_FAULT_REBOOT] = "reboot"};
         snprintf (buf, len, "%s h%d%s", names[f->kind], f->host,
                   f->kind == SIM_FAULT_CRASH && f->lose ? " power-loss" : "");
@@ -133,7 +134,7 @@ static void plan (sim_t *self, FILE *out, int64_t t, sim_fault_t f)
     if (out) {
         char line[200];
         describe (self, &f, line, sizeof line);
-        fprintf (out, "plan %8lld %s\n", (long long) t, line);
+        fprintf (out, "plan %8lld %s\n", (long long)t, line);
     }
     sim_push_fault (self, t, f);
 }
@@ -144,14 +145,16 @@ static void plan_network (sim_t *self, sim_rng_t *rng, FILE *out)
     unsigned m = self->config.faults;
     for (int a = 0; m & SIM_F_DELAY && a < self->hosts; a++)
         for (int b = 0; b < self->hosts; b++) {
+            if (a == b)
+                continue; //  loopback stays at 1 ms
             int64_t lo = sim_rng_range (rng, 1, 10);
             sim_set_delay (self, a, b, lo, lo + sim_rng_range (rng, 0, 40));
             if (out)
                 fprintf (out, "plan delay h%d>h%d %lld..%lld ms\n", a, b,
-                         (long long) self->delay_lo[a][b], (long long) self->delay_hi[a][b]);
+                         (long long)self->delay_lo[a][b], (long long)self->delay_hi[a][b]);
         }
-    double loss = m & SIM_F_LOSS ? (double) sim_rng_range (rng, 1, 30) / 1000 : 0;
-    double dup = m & SIM_F_DUP ? (double) sim_rng_range (rng, 1, 30) / 1000 : 0;
+    double loss = m & SIM_F_LOSS ? (double)sim_rng_range (rng, 1, 30) / 1000 : 0;
+    double dup = m & SIM_F_DUP ? (double)sim_rng_range (rng, 1, 30) / 1000 : 0;
     sim_set_chaos (self, loss, dup, m & SIM_F_REORDER);
     if (out && (loss > 0 || dup > 0 || self->reorder))
         fprintf (out, "plan loss %.3f dup %.3f reorder %s\n", loss, dup,
@@ -179,18 +182,16 @@ void sim_plan_faults (sim_t *self, FILE *out)
         int64_t dur = sim_rng_range (&rng, 100, 4000);
         if (t + dur > end)
             dur = end - t;
-        sim_fault_t f = {.host = (int) sim_rng_range (&rng, 0, self->hosts - 1)};
+        sim_fault_t f = {.host = (int)sim_rng_range (&rng, 0, self->hosts - 1)};
         sim_fault_t done = {.host = f.host};
         if (kind == SIM_F_PARTITION || kind == SIM_F_ONEWAY) {
             f.kind = kind == SIM_F_ONEWAY ? SIM_FAULT_ONEWAY : SIM_FAULT_PARTITION;
-            f.group = (uint32_t) sim_rng_range (&rng, 1, ((int64_t) 1 << self->hosts) - 2);
+            f.group = (uint32_t)sim_rng_range (&rng, 1, ((int64_t)1 << self->hosts) - 2);
             done.kind = SIM_FAULT_HEAL;
-        }
-        else if (kind == SIM_F_PAUSE) {
+        } else if (kind == SIM_F_PAUSE) {
             f.kind = SIM_FAULT_PAUSE;
             done.kind = SIM_FAULT_RESUME;
-        }
-        else {
+        } else {
             f.kind = kind == SIM_F_DISK ? SIM_FAULT_WIPE : SIM_FAULT_CRASH;
             f.lose = kind == SIM_F_CRASH && sim_rng_chance (&rng, 0.5);
             done.kind = SIM_FAULT_REBOOT;

@@ -50,7 +50,8 @@ bool sim_filters_remove (sim_filters_t *set, const void *prefix, size_t len)
 bool sim_filters_match (const sim_filters_t *set, const void *data, size_t len)
 {
     for (size_t i = 0; i < set->len; i++)
-        if (set->lens[i] <= len && (set->lens[i] == 0 || !memcmp (set->items[i], data, set->lens[i])))
+        if (set->lens[i] <= len &&
+            (set->lens[i] == 0 || !memcmp (set->items[i], data, set->lens[i])))
             return true;
     return false;
 }

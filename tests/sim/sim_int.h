@@ -21,20 +21,20 @@ typedef struct sim_link sim_link_t;
 
 //  A message, in flight or queued at an input.
 typedef struct sim_msg {
-    struct sim_msg *next;  //  next in its input queue
-    uint64_t id;           //  trace number (m<id>)
-    int src;               //  sending host
-    int dst;               //  receiving host
-    int dst_boot;          //  incarnation of DST it was sent to
-    world_input_t input;   //  where it lands
-    uint16_t port;         //  ROUTER / XPUB: listener port at DST; SUB: publisher's XPUB port
-    bool local;            //  generated at DST itself (no network: no partition)
-    sim_link_t *link;      //  the link it counts against, or NULL
-    char from[16];         //  beacons: the sender's address
-    size_t count;          //  frames
-    size_t bytes;          //  total frame bytes
-    size_t *lens;          //  COUNT lengths (inside this allocation)
-    unsigned char *body;   //  the frames' bytes, one after another (inside too)
+    struct sim_msg *next; //  next in its input queue
+    uint64_t id;          //  trace number (m<id>)
+    int src;              //  sending host
+    int dst;              //  receiving host
+    int dst_boot;         //  incarnation of DST it was sent to
+    world_input_t input;  //  where it lands
+    uint16_t port;        //  ROUTER / XPUB: listener port at DST; SUB: publisher's XPUB port
+    bool local;           //  generated at DST itself (no network: no partition)
+    sim_link_t *link;     //  the link it counts against, or NULL
+    char from[16];        //  beacons: the sender's address
+    size_t count;         //  frames
+    size_t bytes;         //  total frame bytes
+    size_t *lens;         //  COUNT lengths (inside this allocation)
+    unsigned char *body;  //  the frames' bytes, one after another (inside too)
 } sim_msg_t;
 
 //  A FIFO of messages.
@@ -75,34 +75,34 @@ typedef struct {
 } sim_subconn_t;
 
 struct sim_world {
-    world_t base;              //  must be first
-    sim_t *sim;                //  the engine
-    int index;                 //  host index
-    int boot;                  //  incarnation (1 on first boot)
-    sim_rng_t rng;             //  this incarnation's random stream
-    int64_t wall_offset_us;    //  wall clock = virtual time + this
-    bool router_open;          //  ROUTER bound
-    uint16_t router_port;      //  ... on this port
-    size_t router_rcvhwm;      //  ... queueing this many
-    int64_t router_maxmsg;     //  ... dropping larger messages (0: no limit)
-    bool xpub_open;            //  XPUB bound
-    uint16_t xpub_port;        //  ... on this port
-    size_t xpub_rcvhwm;        //  notices queued at most
-    bool sub_open;             //  SUB open
-    size_t sub_rcvhwm;         //  topic messages queued at most
+    world_t base;                       //  must be first
+    sim_t *sim;                         //  the engine
+    int index;                          //  host index
+    int boot;                           //  incarnation (1 on first boot)
+    sim_rng_t rng;                      //  this incarnation's random stream
+    int64_t wall_offset_us;             //  wall clock = virtual time + this
+    bool router_open;                   //  ROUTER bound
+    uint16_t router_port;               //  ... on this port
+    size_t router_rcvhwm;               //  ... queueing this many
+    int64_t router_maxmsg;              //  ... dropping larger messages (0: no limit)
+    bool xpub_open;                     //  XPUB bound
+    uint16_t xpub_port;                 //  ... on this port
+    size_t xpub_rcvhwm;                 //  notices queued at most
+    bool sub_open;                      //  SUB open
+    size_t sub_rcvhwm;                  //  topic messages queued at most
     sim_subconn_t conns[SIM_CONNS_MAX]; //  SUB connections
-    int nconns;                //  how many
-    sim_filters_t filters;     //  SUB filters
-    bool beacon_open;          //  beacon socket open
-    uint16_t beacon_port;      //  its port
+    int nconns;                         //  how many
+    sim_filters_t filters;              //  SUB filters
+    bool beacon_open;                   //  beacon socket open
+    uint16_t beacon_port;               //  its port
     sim_filters_t view[SIM_HOSTS_MAX];  //  XPUB: filters each subscriber host sent us
     int64_t pub_last[SIM_HOSTS_MAX];    //  FIFO of publications to each host
     int64_t notice_last[SIM_HOSTS_MAX]; //  FIFO of our notices to each host's XPUB
     sim_queue_t in[WORLD_INPUTS];       //  inputs waiting for recv
-    sim_link_t *links;         //  links opened (closed ones stay until empty)
-    uint16_t next_port;        //  next port to hand out
-    sim_journal_opener_t opener; //  journal_open hook, or NULL
-    void *opener_arg;          //  its argument
+    sim_link_t *links;                  //  links opened (closed ones stay until empty)
+    uint16_t next_port;                 //  next port to hand out
+    sim_journal_opener_t opener;        //  journal_open hook, or NULL
+    void *opener_arg;                   //  its argument
 };
 
 //  One host slot of the engine.
@@ -139,35 +139,35 @@ typedef struct {
 
 //  A queued event.
 typedef struct {
-    int64_t time;     //  when
-    uint64_t seq;     //  insertion order, breaks ties
-    sim_msg_t *msg;   //  a delivery, or NULL for a fault
+    int64_t time;      //  when
+    uint64_t seq;      //  insertion order, breaks ties
+    sim_msg_t *msg;    //  a delivery, or NULL for a fault
     sim_fault_t fault; //  the fault when MSG is NULL
 } sim_event_t;
 
 struct sim {
-    sim_config_t config;       //  as given
-    int64_t now;               //  virtual ms
-    uint64_t seq;              //  next event sequence
-    uint64_t msg_ids;          //  next message number
-    uint64_t link_uids;        //  next link number
-    sim_rng_t net_rng;         //  loss, dup, delays
-    sim_event_t *heap;         //  min-heap on (time, seq)
-    size_t heap_len;           //  events queued
-    size_t heap_cap;           //  allocated
-    size_t inflight;           //  messages in the heap
-    sim_slot_t slot[SIM_HOSTS_MAX]; //  hosts
-    int hosts;                 //  how many
-    bool blocked[SIM_HOSTS_MAX][SIM_HOSTS_MAX]; //  [a][b]: a's messages to b are dropped
+    sim_config_t config;                            //  as given
+    int64_t now;                                    //  virtual ms
+    uint64_t seq;                                   //  next event sequence
+    uint64_t msg_ids;                               //  next message number
+    uint64_t link_uids;                             //  next link number
+    sim_rng_t net_rng;                              //  loss, dup, delays
+    sim_event_t *heap;                              //  min-heap on (time, seq)
+    size_t heap_len;                                //  events queued
+    size_t heap_cap;                                //  allocated
+    size_t inflight;                                //  messages in the heap
+    sim_slot_t slot[SIM_HOSTS_MAX];                 //  hosts
+    int hosts;                                      //  how many
+    bool blocked[SIM_HOSTS_MAX][SIM_HOSTS_MAX];     //  [a][b]: a's messages to b are dropped
     int64_t delay_lo[SIM_HOSTS_MAX][SIM_HOSTS_MAX]; //  per ordered pair, ms
     int64_t delay_hi[SIM_HOSTS_MAX][SIM_HOSTS_MAX]; //  ...
-    double loss;               //  per-message loss probability
-    double dup;                //  per-message duplication probability
-    bool reorder;              //  no per-channel FIFO
-    uint64_t hash;             //  FNV-1a of the trace
-    sim_stats_t stats;         //  counters
-    bool failed;               //  a check failed
-    char failure[512];         //  why
+    double loss;                                    //  per-message loss probability
+    double dup;                                     //  per-message duplication probability
+    bool reorder;                                   //  no per-channel FIFO
+    uint64_t hash;                                  //  FNV-1a of the trace
+    sim_stats_t stats;                              //  counters
+    bool failed;                                    //  a check failed
+    char failure[512];                              //  why
 };
 
 //  --- sim.c -----------------------------------------------------------------

@@ -11,13 +11,13 @@
 
 //  Everything the command line sets.
 typedef struct {
-    sim_run_opts_t run;  //  per-seed options
-    uint64_t seeds;      //  how many seeds (1: --seed only)
-    bool sweep;          //  --seeds given
-    bool trace;          //  --trace
+    sim_run_opts_t run;   //  per-seed options
+    uint64_t seeds;       //  how many seeds (1: --seed only)
+    bool sweep;           //  --seeds given
+    bool trace;           //  --trace
     const char *scenario; //  --scenario
-    const char *faults;  //  --faults, as given
-    const char *plant;   //  --plant, as given
+    const char *faults;   //  --faults, as given
+    const char *plant;    //  --plant, as given
 } cli_t;
 
 //  Prints the usage to OUT.
@@ -62,26 +62,48 @@ static bool number (const char *s, uint64_t *out)
 static int parse (cli_t *cli, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"seed", required_argument, 0, 's'},     {"seeds", required_argument, 0, 'n'},
-        {"time", required_argument, 0, 't'},     {"hosts", required_argument, 0, 'H'},
-        {"faults", required_argument, 0, 'f'},   {"scenario", required_argument, 0, 'c'},
-        {"plant", required_argument, 0, 'p'},    {"trace", no_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+        {"seed", required_argument, 0, 's'},   {"seeds", required_argument, 0, 'n'},
+        {"time", required_argument, 0, 't'},   {"hosts", required_argument, 0, 'H'},
+        {"faults", required_argument, 0, 'f'}, {"scenario", required_argument, 0, 'c'},
+        {"plant", required_argument, 0, 'p'},  {"trace", no_argument, 0, 'T'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     uint64_t v;
     int opt;
     while ((opt = getopt_long (argc, argv, "", longopts, NULL)) != -1) {
         bool ok = true;
         switch (opt) {
-        case 's': ok = number (optarg, &cli->run.seed); break;
-        case 'n': ok = number (optarg, &cli->seeds) && cli->seeds > 0; cli->sweep = true; break;
-        case 't': ok = number (optarg, &v) && v > 0 && v < 86400; cli->run.time_ms = (int64_t) v * 1000; break;
-        case 'H': ok = number (optarg, &v) && v > 0 && v <= SIM_HOSTS_MAX; cli->run.hosts = (int) v; break;
-        case 'f': cli->faults = optarg; break;
-        case 'c': cli->scenario = optarg; break;
-        case 'p': cli->plant = optarg; break;
-        case 'T': cli->trace = true; break;
-        case 'h': usage (stdout); return 1;
-        default: ok = false;
+        case 's':
+            ok = number (optarg, &cli->run.seed);
+            break;
+        case 'n':
+            ok = number (optarg, &cli->seeds) && cli->seeds > 0;
+            cli->sweep = true;
+            break;
+        case 't':
+            ok = number (optarg, &v) && v > 0 && v < 86400;
+            cli->run.time_ms = (int64_t)v * 1000;
+            break;
+        case 'H':
+            ok = number (optarg, &v) && v > 0 && v <= SIM_HOSTS_MAX;
+            cli->run.hosts = (int)v;
+            break;
+        case 'f':
+            cli->faults = optarg;
+            break;
+        case 'c':
+            cli->scenario = optarg;
+            break;
+        case 'p':
+            cli->plant = optarg;
+            break;
+        case 'T':
+            cli->trace = true;
+            break;
+        case 'h':
+            usage (stdout);
+            return 1;
+        default:
+            return -1; //  getopt_long said why
         }
         if (!ok) {
             fprintf (stderr, "weft-sim: bad value for an option (see --help)\n");
@@ -104,8 +126,9 @@ static void print_replay (const cli_t *cli, uint64_t seed)
 {
     char faults[160];
     sim_faults_format (cli->run.faults, faults, sizeof faults);
-    printf ("  replay: weft-sim --scenario %s --seed %" PRIu64 " --time %lld --hosts %d --faults %s%s%s\n",
-            cli->scenario, seed, (long long) (cli->run.time_ms / 1000), cli->run.hosts, faults,
+    printf ("  replay: weft-sim --scenario %s --seed %" PRIu64
+            " --time %lld --hosts %d --faults %s%s%s\n",
+            cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
             cli->plant ? " --plant " : "", cli->plant ? cli->plant : "");
 }
 

@@ -18,8 +18,8 @@ static sim_msg_t *msg_alloc (size_t count, size_t bytes)
         return NULL;
     msg->count = count;
     msg->bytes = bytes;
-    msg->lens = (size_t *) (msg + 1);
-    msg->body = (unsigned char *) (msg->lens + count);
+    msg->lens = (size_t *)(msg + 1);
+    msg->body = (unsigned char *)(msg->lens + count);
     return msg;
 }
 
@@ -93,7 +93,7 @@ uint32_t sim_msg_digest (const sim_msg_t *msg)
 {
     uint32_t h = 0x811c9dc5u;
     for (size_t i = 0; i < msg->count; i++) {
-        h ^= (uint32_t) msg->lens[i];
+        h ^= (uint32_t)msg->lens[i];
         h *= 0x01000193u;
     }
     for (size_t i = 0; i < msg->bytes; i++) {
@@ -107,7 +107,7 @@ uint32_t sim_msg_digest (const sim_msg_t *msg)
 
 void sim_net_drop (sim_t *self, sim_msg_t *msg, const char *reason)
 {
-    sim_trace (self, "drop m%llu h%d>h%d %s %s", (unsigned long long) msg->id, msg->src, msg->dst,
+    sim_trace (self, "drop m%llu h%d>h%d %s %s", (unsigned long long)msg->id, msg->src, msg->dst,
                input_names[msg->input], reason);
     self->stats.dropped++;
     if (!strcmp (reason, "partition"))
@@ -147,7 +147,7 @@ int sim_net_send (sim_t *self, sim_msg_t *msg, int64_t *fifo_last)
     if (!msg->id)
         msg->id = ++self->msg_ids;
     self->stats.sent++;
-    sim_trace (self, "send m%llu h%d>h%d %s n=%zu b=%zu d=%08x", (unsigned long long) msg->id,
+    sim_trace (self, "send m%llu h%d>h%d %s n=%zu b=%zu d=%08x", (unsigned long long)msg->id,
                msg->src, msg->dst, input_names[msg->input], msg->count, msg->bytes,
                sim_msg_digest (msg));
     if (!msg->local && self->blocked[msg->src][msg->dst]) {
@@ -170,8 +170,8 @@ int sim_net_send (sim_t *self, sim_msg_t *msg, int64_t *fifo_last)
             if (copy->link)
                 copy->link->inflight++;
             int64_t t2 = self->reorder ? arrival (self, msg, NULL) : t;
-            sim_trace (self, "dup m%llu as m%llu", (unsigned long long) msg->id,
-                       (unsigned long long) copy->id);
+            sim_trace (self, "dup m%llu as m%llu", (unsigned long long)msg->id,
+                       (unsigned long long)copy->id);
             schedule (self, msg, t);
             schedule (self, copy, t2);
             return 0;
@@ -200,7 +200,7 @@ static const char *refusal (sim_t *self, sim_world_t *w, sim_msg_t *msg)
         if (!w->router_open || w->router_port != msg->port)
             return "unbound";
         for (size_t i = 0; w->router_maxmsg > 0 && i < msg->count; i++)
-            if ((int64_t) msg->lens[i] > w->router_maxmsg)
+            if ((int64_t)msg->lens[i] > w->router_maxmsg)
                 return "maxmsgsize";
         return NULL;
     case WORLD_SUB:
@@ -264,7 +264,7 @@ void sim_net_deliver (sim_t *self, sim_msg_t *msg)
         return;
     }
     self->stats.delivered++;
-    sim_trace (self, "deliver m%llu h%d>h%d %s", (unsigned long long) id, src, w->index,
+    sim_trace (self, "deliver m%llu h%d>h%d %s", (unsigned long long)id, src, w->index,
                input_names[input]);
     sim_wake (self, w->index);
 }
@@ -332,8 +332,7 @@ void sim_net_reconcile (sim_t *self)
                 sim_trace (self, "sub-attach h%d>h%d:%u", i, c->host, c->port);
                 for (size_t f = 0; f < w->filters.len; f++)
                     send_notice (self, w, c, true, w->filters.items[f], w->filters.lens[f], false);
-            }
-            else if (!ok && c->attached) {
+            } else if (!ok && c->attached) {
                 sim_trace (self, "sub-detach h%d>h%d:%u", i, c->host, c->port);
                 detach (self, w, c);
             }

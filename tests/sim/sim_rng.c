@@ -49,15 +49,15 @@ int64_t sim_rng_range (sim_rng_t *rng, int64_t lo, int64_t hi)
 {
     if (hi <= lo)
         return lo;
-    uint64_t span = (uint64_t) hi - (uint64_t) lo + 1;
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
     if (span == 0) //  the whole 64-bit range
-        return (int64_t) sim_rng_next (rng);
+        return (int64_t)sim_rng_next (rng);
     uint64_t limit = UINT64_MAX - UINT64_MAX % span;
     uint64_t r;
     do
         r = sim_rng_next (rng);
     while (r >= limit);
-    return (int64_t) ((uint64_t) lo + r % span);
+    return (int64_t)((uint64_t)lo + r % span);
 }
 
 //  Compares 53 random bits against P.
@@ -67,7 +67,7 @@ bool sim_rng_chance (sim_rng_t *rng, double p)
         return false;
     if (p >= 1)
         return true;
-    return (double) (sim_rng_next (rng) >> 11) * 0x1.0p-53 < p;
+    return (double)(sim_rng_next (rng) >> 11) * 0x1.0p-53 < p;
 }
 
 //  Copies whole 64-bit draws, then a part of one.

@@ -12,21 +12,21 @@
 
 //  One run's options.
 typedef struct {
-    uint64_t seed;      //  the seed
-    int hosts;          //  hosts to boot
-    unsigned faults;    //  SIM_F_* mask
-    int64_t time_ms;    //  virtual time to run
-    unsigned plant;     //  scenario-specific planted bugs (0: none)
-    FILE *trace;        //  trace lines (NULL: hashed only)
-    FILE *plan;         //  the fault plan is printed here (NULL: not printed)
+    uint64_t seed;   //  the seed
+    int hosts;       //  hosts to boot
+    unsigned faults; //  SIM_F_* mask
+    int64_t time_ms; //  virtual time to run
+    unsigned plant;  //  scenario-specific planted bugs (0: none)
+    FILE *trace;     //  trace lines (NULL: hashed only)
+    FILE *plan;      //  the fault plan is printed here (NULL: not printed)
 } sim_run_opts_t;
 
 //  One run's outcome.
 typedef struct {
-    bool pass;          //  no check failed
-    uint64_t hash;      //  the final trace hash
-    sim_stats_t stats;  //  counters at the end
-    char why[512];      //  the failure when !PASS
+    bool pass;         //  no check failed
+    uint64_t hash;     //  the final trace hash
+    sim_stats_t stats; //  counters at the end
+    char why[512];     //  the failure when !PASS
 } sim_result_t;
 
 typedef struct {

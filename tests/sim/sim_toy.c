@@ -18,26 +18,26 @@ typedef struct {
 
 //  What a toy host knows of one peer.
 typedef struct {
-    bool known;          //  heard its beacon
-    world_link_t *link;  //  our link to its ROUTER
-    uint64_t next_seq;   //  next seq to send it
+    bool known;         //  heard its beacon
+    world_link_t *link; //  our link to its ROUTER
+    uint64_t next_seq;  //  next seq to send it
 } toy_peer_t;
 
 typedef struct {
-    toy_ledger_t *ledger;          //  the oracle (borrowed)
-    sim_t *sim;                    //  the engine (borrowed)
-    world_t *w;                    //  our world (borrowed)
-    int index;                     //  host index
-    int boot;                      //  incarnation
-    unsigned plant;                //  planted bugs
-    char addr[16];                 //  our address
-    uint16_t router_port;          //  bound ports
-    uint16_t xpub_port;            //  ...
+    toy_ledger_t *ledger;           //  the oracle (borrowed)
+    sim_t *sim;                     //  the engine (borrowed)
+    world_t *w;                     //  our world (borrowed)
+    int index;                      //  host index
+    int boot;                       //  incarnation
+    unsigned plant;                 //  planted bugs
+    char addr[16];                  //  our address
+    uint16_t router_port;           //  bound ports
+    uint16_t xpub_port;             //  ...
     toy_peer_t peer[SIM_HOSTS_MAX]; //  by host index
-    toy_rx_t rx[SIM_HOSTS_MAX][2]; //  by sender, channel
-    uint64_t pub_seq;              //  next topic seq
-    int64_t next_beacon;           //  timers
-    int64_t next_send;             //  ...
+    toy_rx_t rx[SIM_HOSTS_MAX][2];  //  by sender, channel
+    uint64_t pub_seq;               //  next topic seq
+    int64_t next_beacon;            //  timers
+    int64_t next_send;              //  ...
 } toy_t;
 
 //  Frees the host's own memory (links belong to the world on a crash).
@@ -95,10 +95,10 @@ static void *toy_boot (sim_t *sim, int index, world_t *world, void *arg)
 static int parse_body (const zmq_msg_t *frame, toy_msg_t *m)
 {
     char buf[64];
-    size_t len = zmq_msg_size ((zmq_msg_t *) frame);
+    size_t len = zmq_msg_size ((zmq_msg_t *)frame);
     if (len >= sizeof buf)
         return -1;
-    memcpy (buf, zmq_msg_data ((zmq_msg_t *) frame), len);
+    memcpy (buf, zmq_msg_data ((zmq_msg_t *)frame), len);
     buf[len] = 0;
     unsigned long long seq;
     if (sscanf (buf, "%d %d %llu", &m->from, &m->boot, &seq) != 3 || m->from < 0 ||
@@ -118,7 +118,7 @@ static bool fresh (toy_t *self, const toy_msg_t *m)
         free (r->seen);
         *r = (toy_rx_t){.boot = m->boot};
     }
-    size_t byte = (size_t) (m->seq / 8);
+    size_t byte = (size_t)(m->seq / 8);
     if (byte >= r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 64;
         while (cap <= byte)
@@ -130,7 +130,7 @@ static bool fresh (toy_t *self, const toy_msg_t *m)
         r->seen = p;
         r->cap = cap;
     }
-    unsigned char bit = (unsigned char) (1u << (m->seq % 8));
+    unsigned char bit = (unsigned char)(1u << (m->seq % 8));
     if (r->seen[byte] & bit)
         return false;
     r->seen[byte] |= bit;
@@ -152,12 +152,12 @@ static void toy_deliver (toy_t *self, const toy_msg_t *m)
 static void toy_heard (toy_t *self, const zmq_msg_t *frame, const char *from)
 {
     char buf[64], ep[64];
-    size_t len = zmq_msg_size ((zmq_msg_t *) frame);
+    size_t len = zmq_msg_size ((zmq_msg_t *)frame);
     int index;
     unsigned rport, xport;
     if (len >= sizeof buf)
         return;
-    memcpy (buf, zmq_msg_data ((zmq_msg_t *) frame), len);
+    memcpy (buf, zmq_msg_data ((zmq_msg_t *)frame), len);
     buf[len] = 0;
     if (sscanf (buf, "toy %d %u %u", &index, &rport, &xport) != 3 || index < 0 ||
         index >= SIM_HOSTS_MAX || index == self->index || self->peer[index].known)
@@ -208,17 +208,17 @@ static void toy_send (toy_t *self)
             continue;
         zmq_msg_t f[1];
         int len = snprintf (body, sizeof body, "%d %d %llu", self->index, self->boot,
-                            (unsigned long long) p->next_seq);
-        world_frame_copy (&f[0], body, (size_t) len);
+                            (unsigned long long)p->next_seq);
+        world_frame_copy (&f[0], body, (size_t)len);
         if (w->ops->link_send (w, p->link, f, 1) == 0)
             toy_ledger_sent (self->ledger, self->index, i, false, p->next_seq++, world_now (w));
     }
     zmq_msg_t f[2];
     int tlen = snprintf (topic, sizeof topic, "toy/%d", self->index);
     int len = snprintf (body, sizeof body, "%d %d %llu", self->index, self->boot,
-                        (unsigned long long) self->pub_seq);
-    world_frame_copy (&f[0], topic, (size_t) tlen);
-    world_frame_copy (&f[1], body, (size_t) len);
+                        (unsigned long long)self->pub_seq);
+    world_frame_copy (&f[0], topic, (size_t)tlen);
+    world_frame_copy (&f[1], body, (size_t)len);
     if (w->ops->publish (w, f, 2) == 0)
         toy_ledger_sent (self->ledger, self->index, self->index, true, self->pub_seq++,
                          world_now (w));
@@ -234,7 +234,7 @@ static void toy_turn (void *host)
         char buf[64];
         int len = snprintf (buf, sizeof buf, "toy %d %u %u", self->index, self->router_port,
                             self->xpub_port);
-        w->ops->beacon_send (w, buf, (size_t) len);
+        w->ops->beacon_send (w, buf, (size_t)len);
         self->next_beacon = now + TOY_BEACON_MS;
     }
     if (now >= self->next_send) {

@@ -28,10 +28,10 @@
 
 #include "sim.h"
 
-#define TOY_PLANT_DUP  1u   //  deliver some messages twice
-#define TOY_BEACON_MS  100  //  beacon period
-#define TOY_SEND_MS    50   //  message period
-#define TOY_PORT       5670 //  beacon port
+#define TOY_PLANT_DUP 1u   //  deliver some messages twice
+#define TOY_BEACON_MS 100  //  beacon period
+#define TOY_SEND_MS   50   //  message period
+#define TOY_PORT      5670 //  beacon port
 
 typedef struct toy_ledger toy_ledger_t;
 

@@ -7,10 +7,10 @@
 
 //  A toy message as its application sees it.
 typedef struct {
-    int from;      //  sender host
-    int boot;      //  sender incarnation
-    uint64_t seq;  //  1, 2, ... per channel and incarnation
-    bool topic;    //  by pub/sub (else by link)
+    int from;     //  sender host
+    int boot;     //  sender incarnation
+    uint64_t seq; //  1, 2, ... per channel and incarnation
+    bool topic;   //  by pub/sub (else by link)
 } toy_msg_t;
 
 //  The planted bugs of the run (TOY_PLANT_*).

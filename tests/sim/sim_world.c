@@ -8,7 +8,7 @@
 //  The sim world behind a world_t.
 static sim_world_t *sw (world_t *w)
 {
-    return (sim_world_t *) w;
+    return (sim_world_t *)w;
 }
 
 //  Copies a one-line message into ERR when there is room.
@@ -23,7 +23,7 @@ static int fail (char *err, size_t errlen, int code, const char *what)
 static size_t opt_hwm (const world_opts_t *opts, bool snd)
 {
     int v = opts ? (snd ? opts->sndhwm : opts->rcvhwm) : 0;
-    return v > 0 ? (size_t) v : SIM_HWM_DEFAULT;
+    return v > 0 ? (size_t)v : SIM_HWM_DEFAULT;
 }
 
 void sim_addr (int index, char *buf, size_t len)
@@ -38,8 +38,8 @@ int sim_endpoint_parse (const char *endpoint, int *host, uint16_t *port)
     if (!endpoint || sscanf (endpoint, "tcp://%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &tail) != 5 ||
         p == 0 || p > 65535)
         return -1;
-    *port = (uint16_t) p;
-    *host = (a == 198 && b == 18 && c == 0 && d >= 1 && d <= SIM_HOSTS_MAX) ? (int) d - 1 : -1;
+    *port = (uint16_t)p;
+    *host = (a == 198 && b == 18 && c == 0 && d >= 1 && d <= SIM_HOSTS_MAX) ? (int)d - 1 : -1;
     return 0;
 }
 
@@ -93,16 +93,14 @@ static int w_listen (world_t *w_, world_input_t which, const char *bind, uint16_
         while (port_taken (w, w->next_port))
             w->next_port++;
         port = w->next_port++;
-    }
-    else if (port_taken (w, port))
+    } else if (port_taken (w, port))
         return fail (err, errlen, WEFT_EADDRINUSE, "sim: port in use");
     if (which == WORLD_ROUTER) {
         w->router_open = true;
         w->router_port = port;
         w->router_rcvhwm = opt_hwm (opts, false);
         w->router_maxmsg = opts ? opts->maxmsgsize : 0;
-    }
-    else {
+    } else {
         w->xpub_open = true;
         w->xpub_port = port;
         w->xpub_rcvhwm = opt_hwm (opts, false);
@@ -123,7 +121,7 @@ static world_link_t *w_link_open (world_t *w_, const char *endpoint, const void 
     sim_world_t *w = sw (w_);
     int host;
     uint16_t port;
-    if (sim_endpoint_parse (endpoint, &host, &port) != 0 || idlen > sizeof ((sim_link_t *) 0)->id)
+    if (sim_endpoint_parse (endpoint, &host, &port) != 0 || idlen > sizeof ((sim_link_t *)0)->id)
         return NULL;
     sim_link_t *link = calloc (1, sizeof *link);
     if (!link)
@@ -137,19 +135,19 @@ static world_link_t *w_link_open (world_t *w_, const char *endpoint, const void 
     link->sndhwm = opt_hwm (opts, true);
     link->next = w->links;
     w->links = link;
-    sim_trace (w->sim, "link l%llu h%d>h%d:%u", (unsigned long long) link->uid, w->index, link->dst,
+    sim_trace (w->sim, "link l%llu h%d>h%d:%u", (unsigned long long)link->uid, w->index, link->dst,
                port);
-    return (world_link_t *) link;
+    return (world_link_t *)link;
 }
 
 static int w_link_send (world_t *w_, world_link_t *link_, zmq_msg_t *frames, size_t count)
 {
     sim_world_t *w = sw (w_);
-    sim_link_t *link = (sim_link_t *) link_;
+    sim_link_t *link = (sim_link_t *)link_;
     if (!link || link->closed || link->inflight >= link->sndhwm) {
         world_frames_close (frames, count);
         if (link)
-            sim_trace (w->sim, "full l%llu", (unsigned long long) link->uid);
+            sim_trace (w->sim, "full l%llu", (unsigned long long)link->uid);
         return -1;
     }
     sim_msg_t *msg = sim_msg_new (link->id, link->idlen, frames, count);
@@ -194,12 +192,12 @@ void sim_link_release (sim_link_t *link)
 
 static void w_link_close (world_t *w_, world_link_t **link_p, int linger_ms)
 {
-    sim_link_t *link = (sim_link_t *) *link_p;
+    sim_link_t *link = (sim_link_t *)*link_p;
     if (!link)
         return;
     *link_p = NULL;
     link->closed = true;
-    sim_trace (sw (w_)->sim, "unlink l%llu", (unsigned long long) link->uid);
+    sim_trace (sw (w_)->sim, "unlink l%llu", (unsigned long long)link->uid);
     if (link->inflight == 0) {
         link_unlist (link);
         free (link);
@@ -253,8 +251,7 @@ static int w_sub_connect (world_t *w_, const char *endpoint, bool on)
         w->conns[w->nconns++] = (sim_subconn_t){.host = host, .port = port};
         sim_trace (w->sim, "sub-connect h%d>h%d:%u", w->index, host, port);
         sim_net_reconcile (w->sim);
-    }
-    else if (!on && k < w->nconns) {
+    } else if (!on && k < w->nconns) {
         sim_trace (w->sim, "sub-disconnect h%d>h%d:%u", w->index, host, port);
         sim_net_detach (w->sim, w, k);
         w->conns[k] = w->conns[--w->nconns];
@@ -335,7 +332,7 @@ static int w_recv (world_t *w_, world_input_t input, zmq_msg_t *frames, size_t c
                    char *from)
 {
     sim_world_t *w = sw (w_);
-    if ((unsigned) input >= WORLD_INPUTS || !w->in[input].head)
+    if ((unsigned)input >= WORLD_INPUTS || !w->in[input].head)
         return -1;
     sim_queue_t *q = &w->in[input];
     sim_msg_t *msg = q->head;
@@ -446,7 +443,7 @@ sim_world_t *sim_world_new (sim_t *sim, int index, int boot, int64_t wall_offset
     self->boot = boot;
     self->wall_offset_us = wall_offset_us;
     self->next_port = SIM_PORT_FIRST;
-    sim_rng_seed (&self->rng, sim->config.seed, ((uint64_t) (index + 1) << 32) | (uint64_t) boot);
+    sim_rng_seed (&self->rng, sim->config.seed, ((uint64_t)(index + 1) << 32) | (uint64_t)boot);
     return self;
 }
 

@@ -30,10 +30,10 @@ typedef struct {
 } env_t;
 
 typedef struct {
-    world_t *w;     //  its world
-    env_t *env;     //  the test's
-    int turns;      //  turns had
-    int nrec;       //  messages recorded
+    world_t *w;      //  its world
+    env_t *env;      //  the test's
+    int turns;       //  turns had
+    int nrec;        //  messages recorded
     rec_t rec[RECS]; //  ...
 } probe_t;
 
@@ -107,7 +107,7 @@ static void probe_crashed (void *arg, int index, bool lose)
 
 static void probe_wiped (void *arg, int index)
 {
-    ((env_t *) arg)->wipes[index]++;
+    ((env_t *)arg)->wipes[index]++;
 }
 
 static const sim_host_ops_t probe_ops = {
@@ -188,7 +188,7 @@ Test (sim_rng, same_seed_same_stream_and_bounds)
         differ += x != sim_rng_next (&c);
         int64_t r = sim_rng_range (&a, -3, 5);
         cr_assert (r >= -3 && r <= 5);
-        (void) sim_rng_range (&b, -3, 5);
+        (void)sim_rng_range (&b, -3, 5);
     }
     cr_assert_gt (differ, 990);
     cr_assert_not (sim_rng_chance (&a, 0));
@@ -201,7 +201,8 @@ static sim_result_t toy (uint64_t seed, unsigned faults, unsigned plant, int64_t
 {
     const sim_scenario_t *sc = sim_scenario_find ("toy");
     cr_assert_not_null (sc);
-    sim_run_opts_t opts = {.seed = seed, .hosts = 4, .faults = faults, .time_ms = ms, .plant = plant};
+    sim_run_opts_t opts = {
+        .seed = seed, .hosts = 4, .faults = faults, .time_ms = ms, .plant = plant};
     sim_result_t res;
     cr_assert_eq (sim_run_one (sc, &opts, &res), 0);
     return res;
@@ -229,7 +230,7 @@ Test (sim, toy_passes_every_fault_class)
 {
     for (uint64_t seed = 1; seed <= 10; seed++) {
         sim_result_t r = toy (seed, SIM_F_ALL, 0, 30000);
-        cr_assert (r.pass, "seed %llu: %s", (unsigned long long) seed, r.why);
+        cr_assert (r.pass, "seed %llu: %s", (unsigned long long)seed, r.why);
     }
 }
 
