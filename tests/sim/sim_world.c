@@ -44,6 +44,8 @@ int sim_endpoint_parse (const char *endpoint, int *host, uint16_t *port)
 }
 
 //  --- Time, chance, host -----------------------------------------------------
+//  The w_* functions implement world.h's table; each one's contract is
+//  there, and what the simulation adds is in sim_world.h.
 
 static int64_t w_now_ms (world_t *w)
 {
