@@ -242,7 +242,7 @@ static int node_start (node_t *self, char *err, size_t errlen)
 //  and released first, then subsystems stop in reverse order, then the core.
 static void node_teardown (node_t *self)
 {
-    if (self->journal && journal_pending (self->journal)) {
+    if (self->journal && journal_pending (self->journal) && !self->crashed) {
         bool ok = node_commit (self);
         for (int i = 0; i < SUBSYS_MAX; i++)
             if (self->started[i] && node_subsystems[i]->after_commit)
@@ -258,13 +258,21 @@ static void node_teardown (node_t *self)
         free (self->state[i]);
         self->state[i] = NULL;
     }
-    if (self->journal && journal_pending (self->journal))
+    if (self->journal && journal_pending (self->journal) && !self->crashed)
         node_commit (self); //  what the stops staged (cursors, for instance)
     journal_close (&self->journal);
     topic_set_destroy (&self->subs);
     wire_decoder_destroy (&self->decoder);
     msgpack_sbuffer_destroy (&self->sbuf);
     self->world->ops->close (self->world);
+}
+
+void node_crash (node_t *self)
+{
+    self->crashed = true;
+    self->world = world_null ();
+    node_stop (self); //  closing the journal discards its staged batch
+
 }
 
 void node_stop (node_t *self)

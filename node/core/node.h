@@ -209,6 +209,7 @@ typedef struct node {
     bool replaying;           //  replays to serve: poll without waiting
     bool running;             //  START succeeded
     bool terminated;          //  $TERM received
+    bool crashed;             //  node_crash: no commit, no goodbye on the way down
 
     //  Queues (queue_*.c): opaque here
     struct queues *queues; //  ring, queue states, producers, consumers
@@ -257,6 +258,12 @@ void node_destroy (node_t **self_p);
 //  Stops a started node: the last commit, the subsystems in reverse order,
 //  the peers, the journal, the world's sockets. Idempotent.
 void node_stop (node_t *self);
+
+//  Crashes the node, as kill -9 would: unplugs it from its world (nothing it
+//  says on the way down leaves; its links are forgotten, not closed: their
+//  world frees them), discards what the journal staged and did not commit,
+//  and frees everything. The world stays the caller's. For the simulator.
+void node_crash (node_t *self);
 
 //  Runs command NAME if it is one of the core's own (START, $TERM, PUB, SUB,
 //  UNSUB, STATUS, JFAIL); false when it is not (or not valid yet).

@@ -156,6 +156,11 @@ static inline uint64_t world_random (world_t *w)
     return r;
 }
 
+//  The unplugged world (world_null.c): sends go nowhere, nothing arrives,
+//  the clock stands at 0, links are only forgotten (their own world frees
+//  them). Shared and stateless: never destroyed.
+world_t *world_null (void);
+
 //  A frame holding a copy of LEN bytes at DATA. 0 or -1 (out of memory:
 //  the frame is then empty).
 int world_frame_copy (zmq_msg_t *frame, const void *data, size_t len);

@@ -38,6 +38,8 @@ static void usage (FILE *out)
              "                   delay, loss, dup, reorder, partition, oneway, pause, crash, disk\n"
              "  --scenario NAME  the host kind (default toy)\n"
              "  --plant BUG      plant a known bug, to see the checks catch it\n"
+             "  --strict         assert every invariant of the scenario, also those its\n"
+             "                   subsystems do not claim to survive these faults yet\n"
              "  --trace          print every trace line (one seed)\n"
              "  --help           this\n\n"
              "Scenarios:\n",
@@ -66,7 +68,8 @@ static int parse (cli_t *cli, int argc, char **argv)
         {"time", required_argument, 0, 't'},   {"hosts", required_argument, 0, 'H'},
         {"faults", required_argument, 0, 'f'}, {"scenario", required_argument, 0, 'c'},
         {"plant", required_argument, 0, 'p'},  {"trace", no_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {"strict", no_argument, 0, 'S'},
+        {0, 0, 0, 0}};
     uint64_t v;
     int opt;
     while ((opt = getopt_long (argc, argv, "", longopts, NULL)) != -1) {
@@ -99,6 +102,9 @@ static int parse (cli_t *cli, int argc, char **argv)
         case 'T':
             cli->trace = true;
             break;
+        case 'S':
+            cli->run.strict = true;
+            break;
         case 'h':
             usage (stdout);
             return 1;
@@ -127,9 +133,10 @@ static void print_replay (const cli_t *cli, uint64_t seed)
     char faults[160];
     sim_faults_format (cli->run.faults, faults, sizeof faults);
     printf ("  replay: weft-sim --scenario %s --seed %" PRIu64
-            " --time %lld --hosts %d --faults %s%s%s\n",
+            " --time %lld --hosts %d --faults %s%s%s%s\n",
             cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
-            cli->plant ? " --plant " : "", cli->plant ? cli->plant : "");
+            cli->plant ? " --plant " : "", cli->plant ? cli->plant : "",
+            cli->run.strict ? " --strict" : "");
 }
 
 int main (int argc, char **argv)

@@ -4,6 +4,7 @@
 
 #include "sim_scenario.h"
 #include "sim_toy.h"
+#include "sim_weft.h"
 
 //  --- toy ----------------------------------------------------------------------
 
@@ -42,6 +43,16 @@ static const sim_scenario_t scenarios[] = {
         .setup = toy_setup,
         .final = toy_final,
         .teardown = toy_teardown,
+    },
+    {
+        .name = "weft",
+        .help = "real Weft nodes: a durable topic, a queue producer and consumer, checked by a "
+                "ledger",
+        .plants = "durable-skip,lose-confirm",
+        .plant = sim_weft_plant,
+        .setup = sim_weft_setup,
+        .final = sim_weft_final,
+        .teardown = sim_weft_teardown,
     },
 };
 

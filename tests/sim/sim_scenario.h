@@ -17,6 +17,7 @@ typedef struct {
     unsigned faults; //  SIM_F_* mask
     int64_t time_ms; //  virtual time to run
     unsigned plant;  //  scenario-specific planted bugs (0: none)
+    bool strict;     //  assert every invariant, whatever the faults claim
     FILE *trace;     //  trace lines (NULL: hashed only)
     FILE *plan;      //  the fault plan is printed here (NULL: not printed)
 } sim_run_opts_t;

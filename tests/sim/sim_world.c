@@ -123,7 +123,14 @@ static world_link_t *w_link_open (world_t *w_, const char *endpoint, const void 
     sim_world_t *w = sw (w_);
     int host;
     uint16_t port;
-    if (sim_endpoint_parse (endpoint, &host, &port) != 0 || idlen > sizeof ((sim_link_t *)0)->id)
+    if (strcmp (endpoint, WORLD_SELF) == 0) {
+        //  our own ROUTER, over the network model like any other link (a
+        //  real node uses inproc: delivered in order, never lost)
+        host = w->index;
+        port = w->router_port;
+    } else if (sim_endpoint_parse (endpoint, &host, &port) != 0)
+        return NULL;
+    if (idlen > sizeof ((sim_link_t *)0)->id)
         return NULL;
     sim_link_t *link = calloc (1, sizeof *link);
     if (!link)

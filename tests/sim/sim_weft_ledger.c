@@ -1,0 +1,276 @@
+/*  tests/sim/sim_weft_ledger.c - what the applications of a simulated Weft
+    fabric saw, the invariants checked on it, and the "weft" scenario (see
+    sim_weft.h).
+*/
+#include "sim_weft_int.h"
+
+#define SETTLE_MS 20000 //  quiet time after the plan before the final checks
+
+//  --- Booking events ---------------------------------------------------------------
+
+//  Value of header KEY in HEADERS ("k\0v\0..."), copied into OUT; "" if absent.
+static void header_value (zmq_msg_t *headers, const char *key, char *out, size_t cap)
+{
+    const char *p = zmq_msg_data (headers), *end = p + zmq_msg_size (headers);
+    *out = 0;
+    while (p < end) {
+        const char *k = p, *v = memchr (k, 0, (size_t)(end - k));
+        if (!v++ || v >= end)
+            return;
+        const char *next = memchr (v, 0, (size_t)(end - v));
+        if (!next)
+            return;
+        if (strcmp (k, key) == 0) {
+            snprintf (out, cap, "%.*s", (int)(next - v), v);
+            return;
+        }
+        p = next + 1;
+    }
+}
+
+//  Invariant CHECK is broken: remembered in the run's mask; the first one
+//  broken fails the run with its message.
+static void violated (wctx_t *ctx, unsigned check, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static void violated (wctx_t *ctx, unsigned check, const char *fmt, ...)
+{
+    ctx->broken |= check;
+    if (*ctx->failure)
+        return;
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (ctx->failure, sizeof ctx->failure, fmt, args);
+    va_end (args);
+}
+
+//  A durable message at subscriber H: within one run, each stream must go
+//  up by exactly one.
+static void book_durable (whost_t *h, const node_event_t *ev, const char *topic)
+{
+    wctx_t *ctx = h->ctx;
+    if ((ctx->plant & WEFT_PLANT_DURABLE_SKIP) && ++ctx->planted % 97 == 0)
+        return; //  the planted bug: this one never reaches the application
+    ctx->durable_seen++;
+    char key[WIRE_UUID_SIZE * 2 + TOPIC_MAX + 2];
+    snprintf (key, sizeof key, "%s/%s", ev->sender, topic);
+    uint64_t *last = zhashx_lookup (ctx->streams[h->index], key);
+    if (last && ev->seq != *last + 1 && (ctx->checks & WEFT_CHECK_DURABLE))
+        violated (ctx, WEFT_CHECK_DURABLE, "durable order: host %d (run %d) got %s seq %" PRIu64 " after %" PRIu64,
+                  h->index, h->boot, topic, ev->seq, *last);
+    if (!last && (last = malloc (sizeof *last)))
+        zhashx_insert (ctx->streams[h->index], key, last);
+    if (last)
+        *last = ev->seq;
+}
+
+static void book_confirm (whost_t *h, zmq_msg_t *headers)
+{
+    char status[16], id[64];
+    header_value (headers, "status", status, sizeof status);
+    header_value (headers, "msg_id", id, sizeof id);
+    qrec_t *rec = zhashx_lookup (h->ctx->by_id, id);
+    if (rec && strcmp (status, "0") == 0 && !rec->confirmed) {
+        rec->confirmed = true;
+        h->ctx->confirmed++;
+    }
+}
+
+static void book_delivery (whost_t *h, const node_event_t *ev, const char *queue,
+                           zmq_msg_t *headers)
+{
+    wctx_t *ctx = h->ctx;
+    char id[64], deliveries[16];
+    header_value (headers, "msg_id", id, sizeof id);
+    header_value (headers, "deliveries", deliveries, sizeof deliveries);
+    bool planted = (ctx->plant & WEFT_PLANT_LOSE_CONFIRM) && ++ctx->planted % 50 == 0;
+    qrec_t *rec = planted ? NULL : zhashx_lookup (ctx->by_id, id);
+    ctx->delivered++;
+    if (rec && rec->deliveries++)
+        ctx->duplicates++;
+    sim_weft_ack (h, ev->sender, queue, ev->seq, (uint32_t)strtoul (deliveries, NULL, 10));
+}
+
+void sim_weft_drain (whost_t *h)
+{
+    void *sock = zsock_resolve (h->events_app);
+    for (int i = 0; i < 100000; i++) {
+        node_event_t ev;
+        if (zmq_recv (sock, &ev, sizeof ev, ZMQ_DONTWAIT) != (int)sizeof ev)
+            return;
+        zmq_msg_t part[3];
+        int n = 0;
+        while (zsock_rcvmore (h->events_app)) {
+            zmq_msg_t spare, *f = n < 3 ? &part[n] : &spare;
+            zmq_msg_init (f);
+            zmq_msg_recv (f, sock, 0);
+            if (f == &spare)
+                zmq_msg_close (f);
+            else
+                n++;
+        }
+        char topic[TOPIC_MAX + 1] = "";
+        if (n > 0)
+            snprintf (topic, sizeof topic, "%.*s", (int)zmq_msg_size (&part[0]),
+                      (const char *)zmq_msg_data (&part[0]));
+        if (ev.kind == WEFT_MSG_MESSAGE && strncmp (topic, "d.", 2) == 0)
+            book_durable (h, &ev, topic);
+        else if (ev.kind == WEFT_MSG_CONFIRM && n == 3)
+            book_confirm (h, &part[2]);
+        else if (ev.kind == WEFT_MSG_DELIVERY && n == 3)
+            book_delivery (h, &ev, topic, &part[2]);
+        world_frames_close (part, (size_t)n);
+    }
+}
+
+void ledger_sent (wctx_t *ctx, const char *msg_id)
+{
+    qrec_t *rec = calloc (1, sizeof *rec);
+    if (!rec)
+        return;
+    snprintf (rec->id, sizeof rec->id, "%s", msg_id);
+    zlistx_add_end (ctx->sent, rec);
+    zhashx_insert (ctx->by_id, rec->id, rec);
+}
+
+//  A subscriber's run ended: its next run starts its streams afresh.
+void ledger_run_ended (wctx_t *ctx, int index)
+{
+    zhashx_purge (ctx->streams[index]);
+}
+
+int ledger_check (wctx_t *ctx, char *msg, size_t len)
+{
+    //  strict runs go on to the end, so that one run tells every invariant
+    //  it breaks; the others stop at the first
+    if (!*ctx->failure || ctx->strict)
+        return 0;
+    snprintf (msg, len, "%s", ctx->failure);
+    return -1;
+}
+
+//  --- End of run -------------------------------------------------------------------
+
+//  Every live host lists every other live host as joined, alive, this run.
+static void check_views (wctx_t *ctx, sim_t *sim)
+{
+    for (int i = 0; i < ctx->hosts; i++)
+        for (int j = 0; j < ctx->hosts; j++) {
+            whost_t *a = sim_weft_host (sim, i), *b = sim_weft_host (sim, j);
+            if (i == j || !a || !b)
+                continue;
+            peer_t *p = node_peer_find (a->node, b->node->uuid);
+            if (!p || !p->joined || p->evasive || p->incarnation != b->node->incarnation)
+                violated (ctx, WEFT_CHECK_VIEWS, "views: after %d s of quiet, host %d %s host %d (run %d)",
+                          SETTLE_MS / 1000, i,
+                          !p            ? "does not list"
+                          : !p->joined  ? "has not joined"
+                          : p->evasive  ? "sees as evasive"
+                                        : "lists an old run of",
+                          j, b->boot);
+        }
+}
+
+//  Every confirmed message was delivered at least once.
+static void check_queue (wctx_t *ctx)
+{
+    uint64_t lost = 0;
+    const char *first = NULL;
+    for (qrec_t *r = zlistx_first (ctx->sent); r; r = zlistx_next (ctx->sent))
+        if (r->confirmed && !r->deliveries && !lost++)
+            first = r->id;
+    if (lost)
+        violated (ctx, WEFT_CHECK_QUEUES,
+                  "queues: %" PRIu64 " of %" PRIu64 " confirmed messages never delivered "
+                  "(first: %s)",
+                  lost, ctx->confirmed, first);
+}
+
+int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
+{
+    wctx_t *ctx = arg;
+    //  the plan is over: every host is back; give the fabric a quiet while
+    if (!*ctx->failure && sim_run_until (sim, sim_now (sim) + SETTLE_MS))
+        violated (ctx, 0, "%s", sim_failure (sim) ? sim_failure (sim) : "run failed while settling");
+    sim_trace (sim,
+               "ledger sent=%zu confirmed=%" PRIu64 " delivered=%" PRIu64 " duplicates=%" PRIu64
+               " durable=%" PRIu64,
+               zlistx_size (ctx->sent), ctx->confirmed, ctx->delivered, ctx->duplicates,
+               ctx->durable_seen);
+    if (ctx->checks & WEFT_CHECK_VIEWS)
+        check_views (ctx, sim);
+    if (ctx->checks & WEFT_CHECK_QUEUES)
+        check_queue (ctx);
+    sim_trace (sim, "ledger broken=%s%s%s", ctx->broken & WEFT_CHECK_DURABLE ? "durable," : "",
+               ctx->broken & WEFT_CHECK_QUEUES ? "queues," : "",
+               ctx->broken & WEFT_CHECK_VIEWS ? "views," : "");
+    if (!ctx->confirmed && !*ctx->failure)
+        violated (ctx, 0, "workload: no queue message was confirmed (the run proves nothing)");
+    if (!ctx->durable_seen && ctx->hosts > 1 && !*ctx->failure)
+        violated (ctx, 0, "workload: no durable message reached a subscriber");
+    ctx->strict = false; //  now the verdict
+    return ledger_check (ctx, msg, len);
+}
+
+//  --- The scenario -------------------------------------------------------------------
+
+unsigned sim_weft_contract (unsigned faults)
+{
+    unsigned checks = WEFT_CHECK_DURABLE | WEFT_CHECK_QUEUES | WEFT_CHECK_VIEWS;
+    return checks;
+}
+
+unsigned sim_weft_plant (const char *name)
+{
+    return !strcmp (name, "durable-skip")   ? WEFT_PLANT_DURABLE_SKIP
+           : !strcmp (name, "lose-confirm") ? WEFT_PLANT_LOSE_CONFIRM
+                                            : 0;
+}
+
+void sim_weft_teardown (void *arg)
+{
+    wctx_t *ctx = arg;
+    if (!ctx)
+        return;
+    for (int i = 0; i < SIM_HOSTS_MAX; i++) {
+        jdisk_destroy (&ctx->disks[i]);
+        zhashx_destroy (&ctx->streams[i]);
+    }
+    zhashx_destroy (&ctx->by_id);
+    zlistx_destroy (&ctx->sent);
+    free (ctx);
+}
+
+void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
+{
+    wctx_t *ctx = calloc (1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->hosts = opts->hosts;
+    ctx->faults = opts->faults;
+    ctx->plant = opts->plant;
+    ctx->checks = opts->strict ? WEFT_CHECK_ALL : sim_weft_contract (opts->faults);
+    ctx->strict = opts->strict;
+    ctx->quiet_at = (opts->time_ms ? opts->time_ms : 60000) - sim_weft_quiet_before ();
+    ctx->by_id = zhashx_new ();
+    ctx->sent = zlistx_new ();
+    bool ok = ctx->by_id && ctx->sent;
+    if (ctx->sent)
+        zlistx_set_destructor (ctx->sent, (zlistx_destructor_fn *)zstr_free);
+    for (int i = 0; ok && i < opts->hosts; i++) {
+        ctx->disks[i] = jdisk_new ();
+        ctx->streams[i] = zhashx_new ();
+        ok = ctx->disks[i] && ctx->streams[i];
+        if (ok)
+            zhashx_set_destructor (ctx->streams[i], (zhashx_destructor_fn *)zstr_free);
+    }
+    if (!ok) {
+        sim_weft_teardown (ctx);
+        return NULL;
+    }
+    //  a host that cannot boot fails the run (host_boot said why); the
+    //  context stays: the hosts already up still report to it
+    for (int i = 0; i < opts->hosts; i++)
+        if (sim_add_host (sim, &sim_weft_host_ops, ctx) != i)
+            violated (ctx, 0, "setup: host %d did not boot", i);
+    return ctx;
+}
