@@ -139,7 +139,11 @@ typedef struct {
     uint64_t sent;                     //  sent so far
 } qjob_t;
 
+//  The subsystem's per-node state, allocated (zeroed) and freed by the core;
+//  queues_start () fills it in place, queues_stop () empties it.
 struct queues {
+    bool started;           //  queues_start succeeded, queues_stop not yet run
+    bool ring_dirty;        //  membership changed: recompute the ring at the end of the turn
     ring_t *ring;           //  live members that own queues
     uint64_t epoch;         //  ring_epoch () of the last computation
     zhashx_t *queues;       //  name -> queue_t
@@ -169,6 +173,12 @@ struct queues {
     uint64_t fenced;        //  messages refused from a node we do not see as owner
     uint64_t duplicates;    //  sends deduplicated
 };
+
+//  The queues state of node NODE (core-allocated: see core.h).
+static inline struct queues *queues_of (node_t *node)
+{
+    return node_state (node, SUBSYS_QUEUES);
+}
 
 //  --- queue_ring.c
 queue_t *queue_get (node_t *self, const char *name, bool create);
@@ -230,8 +240,10 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
 
 //  --- The subsystem's operations (queue_ring.c, queue_client.c) -----------------
 
-//  Creates the queue context (ring, tables, the loop DEALER). 0 or WEFT_E*.
+//  Fills the queue context in place (ring, tables, the loop DEALER, what the
+//  journal holds). 0 or WEFT_E* (then nothing is left allocated).
 int queues_start (node_t *self, char *err, size_t errlen);
+//  Frees what queues_start made (not the state itself); safe on a partial start.
 void queues_stop (node_t *self);
 
 //  Membership changed (a member joined or went): the ring is recomputed at

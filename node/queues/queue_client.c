@@ -58,7 +58,7 @@ static outgoing_t *find_outgoing (node_t *self, uint64_t token)
 {
     char key[24];
     token_key (token, key);
-    return zhashx_lookup (self->queues->by_token, key);
+    return zhashx_lookup (queues_of (self)->by_token, key);
 }
 
 //  Creates an outgoing message with META's token (taking BODY's content).
@@ -70,21 +70,21 @@ static outgoing_t *outgoing_new (node_t *self, const wire_queue_t *meta, zmq_msg
     o->token = meta->token;
     char key[24];
     token_key (o->token, key);
-    zhashx_update (self->queues->by_token, key, o);
+    zhashx_update (queues_of (self)->by_token, key, o);
     memcpy (&o->msg, meta, offsetof (wire_queue_t, seqs));
     o->msg.nseqs = 0;
     o->type = WIRE_QSEND;
     zmq_msg_init (&o->body);
     if (body)
         zmq_msg_move (&o->body, body);
-    zlistx_add_end (self->queues->outgoing, o);
+    zlistx_add_end (queues_of (self)->outgoing, o);
     return o;
 }
 
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,
                          uint64_t src_seq, const wire_queue_t *meta, const void *body, size_t len)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zmq_msg_t frame;
     zmq_msg_init_size (&frame, len);
     if (len)
@@ -111,7 +111,7 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
 static void settle (node_t *self, const char *owner, const char *queue, const char *consumer,
                     uint64_t seq, int kind, int64_t delay)
 {
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", queue);
     snprintf (out->consumer, sizeof out->consumer, "%s", consumer);
@@ -157,8 +157,8 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
     zmq_msg_close (&o->body);
     char key[24];
     token_key (o->token, key);
-    zhashx_delete (self->queues->by_token, key);
-    node_list_remove (self->queues->outgoing, o);
+    zhashx_delete (queues_of (self)->by_token, key);
+    node_list_remove (queues_of (self)->outgoing, o);
     free (o);
 }
 
@@ -218,7 +218,7 @@ void queues_cmd_send (node_t *self)
                   self->incarnation, args.token);
     meta.token = args.token;
     meta.priority = args.priority;
-    meta.replication = args.replication ? args.replication : self->queues->replication;
+    meta.replication = args.replication ? args.replication : queues_of (self)->replication;
     meta.acks = args.acks;
     meta.value = node_wall_us (self);
     outgoing_t *o = outgoing_new (self, &meta, &body);
@@ -232,7 +232,7 @@ void queues_cmd_send (node_t *self)
     o->type = args.type;
     o->blocking = args.blocking;
     o->deadline =
-        node_now (self) + (args.timeout_ms > 0 ? args.timeout_ms : self->queues->send_timeout);
+        node_now (self) + (args.timeout_ms > 0 ? args.timeout_ms : queues_of (self)->send_timeout);
     route (self, o);
 }
 
@@ -241,7 +241,7 @@ void queues_cmd_consume (node_t *self)
     char *queue = NULL;
     int prefetch = 0;
     int rc = zsock_recv (self->pipe, "si", &queue, &prefetch) < 0 ? WEFT_EINVAL : 0;
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     consumer_t *c = rc == 0 ? calloc (1, sizeof *c) : NULL;
     if (rc == 0 && ring_size (qs->ring) == 0)
         rc = WEFT_ENOTFOUND; //  no live member to own the queue
@@ -263,7 +263,7 @@ void queues_cmd_consume (node_t *self)
 //  Sends QCONSUME (or QCANCEL) for consumer C to OWNER.
 static void register_consumer (node_t *self, consumer_t *c, const char *owner, int type)
 {
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", c->queue);
     snprintf (out->consumer, sizeof out->consumer, "%s", c->id);
@@ -274,7 +274,7 @@ static void register_consumer (node_t *self, consumer_t *c, const char *owner, i
 void queues_cmd_cancel (node_t *self)
 {
     char *queue = zstr_recv (self->pipe);
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     int count = 0;
     zlistx_t *gone = zlistx_new ();
     for (consumer_t *c = zhashx_first (qs->consumers); queue && c; c = zhashx_next (qs->consumers))
@@ -307,10 +307,10 @@ void queues_cmd_settle (node_t *self)
     args.queue[sizeof args.queue - 1] = 0;
     char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
     delivery_key (args.owner, args.seq, args.deliveries, args.queue, key, sizeof key);
-    char *consumer = zhashx_lookup (self->queues->deliveries, key);
+    char *consumer = zhashx_lookup (queues_of (self)->deliveries, key);
     if (consumer) {
         settle (self, args.owner, args.queue, consumer, args.seq, args.kind, args.delay_ms);
-        zhashx_delete (self->queues->deliveries, key);
+        zhashx_delete (queues_of (self)->deliveries, key);
     } else //  no answer either way: the API thread checked the delivery already (api_queue.c)
         wlog_debug (&self->log, "settle of an unknown delivery ignored");
 }
@@ -355,7 +355,7 @@ static void delivery_headers (const wire_queue_t *msg, zmq_msg_t *frame)
 
 void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     char redrive[WIRE_CONSUMER_MAX + 1];
     snprintf (redrive, sizeof redrive, "%s/redrive", self->uuid_hex);
     if (strcmp (msg->consumer, redrive) == 0) {
@@ -388,7 +388,7 @@ void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *ms
 
 void queue_client_ring_changed (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing)) {
         const char *owner = queue_owner_of (self, o->msg.queue);
         if (!owner || strcmp (owner, o->target) != 0)
@@ -408,7 +408,7 @@ void queue_client_ring_changed (node_t *self)
 
 void queue_client_tick (node_t *self, int64_t now, bool interval)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zlistx_t *all = node_list_snapshot (qs->outgoing);
     for (outgoing_t *o = all ? zlistx_first (all) : NULL; o; o = zlistx_next (all))
         if (!o->internal && o->deadline && now >= o->deadline)
