@@ -105,21 +105,37 @@ typedef struct {
     zhashx_t *waiting;                     //  replica uuids still to ack
 } confirm_t;
 
-//  A message this node sends as a producer, until confirmed.
+//  A message this node sends as a producer, until confirmed. Compact: only
+//  what QSEND (TQIPDRNAV) and QREDRIVE (TQ) carry, its strings in one tail
+//  allocated to their real lengths; the wire_queue_t is built at each send
+//  (outgoing_wire () in queue_client.c), in the reused scratch (queues->out).
 typedef struct {
     uint64_t token;                         //  the API's token (or an internal one)
-    wire_queue_t msg;                       //  QSEND fields (queue, msg_id, ...)
+    int type;                               //  WIRE_QSEND or WIRE_QREDRIVE
+    bool blocking;                          //  a weft_send waits for it
+    bool internal;                          //  a transfer by this node (dead letter, redrive)
+    uint8_t priority;                       //  P: 0..9
+    uint8_t replication;                    //  N: copies wanted
+    uint8_t acks;                           //  A: WIRE_ACKS_*
+    uint32_t deliveries;                    //  D: deliveries so far (a transfer's)
+    int64_t time_us;                        //  V: when it was first sent (producer's clock)
     zmq_msg_t body;                         //  kept for resends
     char target[WIRE_UUID_SIZE * 2 + 1];    //  owner sent to ("" if none yet)
     int64_t sent_at;                        //  when (monotonic ms), 0 if not sent
     int64_t deadline;                       //  fail after
-    int type;                               //  WIRE_QSEND or WIRE_QREDRIVE
-    bool blocking;                          //  a weft_send waits for it
-    bool internal;                          //  a transfer by this node (dead letter, redrive)
-    char src_queue[WIRE_TOPIC_MAX + 1];     //  internal: queue it leaves
-    uint64_t src_seq;                       //  internal: its local seq there
+    uint64_t src_seq;                       //  internal: its local seq in src_queue
     char src_owner[WIRE_UUID_SIZE * 2 + 1]; //  redrive: the dead-letter queue's owner
+    const char *queue;                      //  Q: queue name (in strings)
+    const char *msg_id;                     //  I: producer's id (in strings)
+    const char *reason;                     //  R: dead-letter reason, "" if none (in strings)
+    const char *consumer;                   //  redrive: the dead letter's consumer (in strings)
+    const char *src_queue;                  //  internal: queue it leaves, "" (in strings)
+    char strings[];                         //  the five strings above, NUL-terminated
 } outgoing_t;
+
+//  8.8 KB each when it embedded a wire_queue_t: a window of unconfirmed sends
+//  must stay cheap (the strings add at most ~580 bytes, sized to their content).
+_Static_assert(sizeof (outgoing_t) <= 320, "outgoing_t must stay compact");
 
 //  A local consumer (weft_consume).
 typedef struct {
