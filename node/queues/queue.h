@@ -10,8 +10,9 @@
     sequence numbers are its own (local seq). An owner's qstate uses those
     local seqs; a replica remembers, per queue, which local seq holds each of
     the owner's seqs (oseq), so that the owner's deletions find their copy.
-    An entry is: u32 big-endian header length | msgpack header | body, the
-    header being [msg_id, priority, deliveries, time_us, oseq, reason].
+    An entry is: u32 big-endian header length | msgpack header | body (framed
+    by node/wire/entry.h), the header being
+    [msg_id, priority, deliveries, time_us, oseq, reason].
 
     Queue traffic between two nodes goes over the same DEALER/ROUTER path as
     everything else; traffic of a node with itself (it owns a queue it also

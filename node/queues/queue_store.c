@@ -15,6 +15,8 @@
 
 #include <time.h>
 
+#include "node/wire/entry.h"
+
 //  Wall-clock milliseconds (dedup times survive restarts).
 static int64_t wall_ms (node_t *self)
 {
@@ -35,22 +37,14 @@ int queue_store_append (node_t *self, queue_t *queue, const wire_queue_t *meta, 
     msgpack_pack_int64 (&pk, meta->value);
     msgpack_pack_uint64 (&pk, oseq);
     msgpack_pack_str_with_body (&pk, meta->reason, strlen (meta->reason));
-    size_t size = 4 + buf.size + len;
-    uint8_t *entry = malloc (size);
-    int rc = WEFT_ENOMEM;
-    if (entry) {
-        uint32_t hlen = (uint32_t)buf.size;
-        entry[0] = (uint8_t)(hlen >> 24);
-        entry[1] = (uint8_t)(hlen >> 16);
-        entry[2] = (uint8_t)(hlen >> 8);
-        entry[3] = (uint8_t)hlen;
-        memcpy (entry + 4, buf.data, hlen);
-        if (len)
-            memcpy (entry + 4 + hlen, body, len);
+    size_t size = wire_entry_size (buf.size, len);
+    uint8_t *entry = size ? malloc (size) : NULL;
+    int rc = size ? WEFT_ENOMEM : WEFT_EINVAL;
+    if (entry && (rc = wire_entry_pack (buf.data, buf.size, body, len, entry)) == 0) {
         *seq = journal_next_seq (self->journal, queue->stream);
         rc = journal_append (self->journal, queue->stream, *seq, meta->value, entry, size);
-        free (entry);
     }
+    free (entry);
     msgpack_sbuffer_destroy (&buf);
     return rc;
 }
@@ -68,16 +62,14 @@ static bool copy_str (const msgpack_object *o, char *out, size_t cap)
 int queue_store_decode (const void *data, size_t len, wire_queue_t *meta, uint64_t *oseq,
                         const void **body, size_t *blen)
 {
-    const uint8_t *p = data;
-    if (len < 4)
-        return WEFT_ECORRUPT;
-    size_t hlen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-    if (hlen > len - 4)
+    const void *header, *rest;
+    size_t hlen, rlen;
+    if (wire_entry_split (data, len, &header, &hlen, &rest, &rlen))
         return WEFT_ECORRUPT;
     msgpack_unpacked up;
     msgpack_unpacked_init (&up);
     int rc = WEFT_ECORRUPT;
-    if (msgpack_unpack_next (&up, (const char *)p + 4, hlen, NULL) == MSGPACK_UNPACK_SUCCESS &&
+    if (msgpack_unpack_next (&up, header, hlen, NULL) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size >= 6) {
         const msgpack_object *f = up.data.via.array.ptr;
         memset (meta, 0, offsetof (wire_queue_t, seqs));
@@ -92,8 +84,8 @@ int queue_store_decode (const void *data, size_t len, wire_queue_t *meta, uint64
             meta->deliveries = (uint32_t)f[2].via.u64;
             meta->value = f[3].via.i64;
             *oseq = f[4].via.u64;
-            *body = p + 4 + hlen;
-            *blen = len - 4 - hlen;
+            *body = rest;
+            *blen = rlen;
             rc = 0;
         }
     }
