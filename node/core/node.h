@@ -211,11 +211,10 @@ typedef struct node {
     bool terminated;          //  $TERM received
     bool crashed;             //  node_crash: no commit, no goodbye on the way down
 
-    //  Queues (queue_*.c): opaque here
-    struct queues *queues; //  ring, queue states, producers, consumers
-    bool ring_dirty;       //  membership changed: recompute the ring at the end of the turn
-
     //  Shared with the API thread, under confirm_lock: results of blocking sends
+    //  (the queues subsystem fills them; its own state is node_state (SUBSYS_QUEUES)).
+    //  TODO(core issue): this table should become command/event based (the API
+    //  thread waiting on a reply or event), not queue state shared in node_t.
     pthread_mutex_t confirm_lock; //  guards confirm_results
     pthread_cond_t confirm_cond;  //  broadcast when a result arrives or the window frees
     zhashx_t *confirm_results;    //  token (decimal) -> int result, for blocking sends

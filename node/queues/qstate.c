@@ -1,4 +1,7 @@
-/*  node/qstate.c - the in-memory state machine of one queue (see qstate.h).
+/*  node/queues/qstate.c - the in-memory state machine of one queue (see
+    qstate.h): its states and transitions, lifecycle, enqueue and lookups.
+    Consumers, dispatch and timers are qstate_consumer.c; introspection and
+    the invariant check qstate_check.c; what they share qstate_int.h.
 
     Every held message is in exactly one place, which is its state:
       READY      the binary min-heap of its priority, keyed by seq;
@@ -12,67 +15,10 @@
     head and puts it back at the tail while it still has room. The heaps,
     lists and tables themselves are node/qheap.c.
 */
-#include "node/queues/qstate.h"
-#include "node/queues/qheap.h"
-
-#include "weft.h"
-
-#include <czmq.h>
-#include <limits.h>
-#include <stdlib.h>
-#include <string.h>
-
-typedef struct consumer consumer_t;
-
-//  One held message; allocated with room for its msg_id.
-typedef struct msg {
-    uint64_t seq;         //  journal sequence: hash key and FIFO order
-    int64_t deadline;     //  ack deadline, delay expiry or time it died; 0 when READY
-    void *payload;        //  cached body, owned by the queue
-    consumer_t *consumer; //  holder while IN_FLIGHT, else NULL
-    qlink_t link;         //  place in the consumer's in-flight list or the dying list
-    size_t slot;          //  index in the timer heap while in it (kept by the heap)
-    uint32_t deliveries;  //  deliveries so far
-    uint8_t priority;     //  0 .. priorities - 1
-    uint8_t state;        //  a qstate_state_t
-    char msg_id[];        //  producer id, NUL-terminated ("" when none)
-} msg_t;
-
-//  A registered consumer.
-struct consumer {
-    char name[QSTATE_CONSUMER_MAX + 1]; //  "<node-uuid>/<n>", hash key
-    uint32_t prefetch;                  //  most unacked deliveries it may hold
-    uint32_t credits;                   //  deliveries it still asked for
-    qlist_t flight;                     //  messages in flight to it
-    bool in_rr;                         //  on the round-robin list (has room)
-    qlink_t rr;                         //  place on the round-robin list
-    qlink_t all;                        //  place in the list of all consumers
-};
-
-//  The queue.
-struct qstate {
-    char *name;                        //  queue name
-    qstate_options_t opts;             //  options, validated
-    qheap_t ready[QSTATE_PRIORITIES];  //  READY messages per priority, unindexed
-    size_t held_at[QSTATE_PRIORITIES]; //  held messages per priority (heap reserve)
-    qheap_t timer;                     //  DELAYED and IN_FLIGHT messages, indexed
-    qlist_t dying;                     //  DYING messages, oldest first
-    int64_t dying_since;               //  earliest death in the list, INT64_MAX if none
-    size_t held;                       //  messages held, every state
-    size_t delayed;                    //  DELAYED messages (the rest of timer is in flight)
-    zhashx_t *by_seq;                  //  seq -> msg_t
-    zhashx_t *by_id;                   //  msg_id -> msg_t, non-empty ids only
-    zhashx_t *by_name;                 //  consumer name -> consumer_t
-    qlist_t all;                       //  every consumer, the newest first
-    qlist_t rr;                        //  consumers with room, the next to serve first
-    qstate_stats_t stats;              //  totals (sizes are computed)
-};
-
-/* ------------------------------------------------------------------------ */
-/*  Small helpers                                                            */
+#include "node/queues/qstate_int.h"
 
 //  Hands PAYLOAD to payload_free, if both exist.
-static void s_payload_free (qstate_t *self, void *payload)
+void qs_payload_free (qstate_t *self, void *payload)
 {
     if (payload && self->opts.payload_free)
         self->opts.payload_free (payload, self->opts.payload_free_arg);
@@ -82,7 +28,7 @@ static void s_payload_free (qstate_t *self, void *payload)
 /*  Round robin                                                              */
 
 //  True when CONSUMER may take one more delivery.
-static bool s_has_room (const consumer_t *consumer)
+bool qs_has_room (const consumer_t *consumer)
 {
     return consumer->credits > 0 && consumer->flight.size < consumer->prefetch;
 }
@@ -95,7 +41,7 @@ static void s_rr_append (qstate_t *self, consumer_t *consumer)
 }
 
 //  Takes CONSUMER off the round-robin list, if it is on it.
-static void s_rr_unlink (qstate_t *self, consumer_t *consumer)
+void qs_rr_unlink (qstate_t *self, consumer_t *consumer)
 {
     if (!consumer->in_rr)
         return;
@@ -105,26 +51,26 @@ static void s_rr_unlink (qstate_t *self, consumer_t *consumer)
 
 //  Keeps CONSUMER on the round-robin list exactly when it has room; one that
 //  regains room joins at the tail.
-static void s_consumer_refresh (qstate_t *self, consumer_t *consumer)
+void qs_consumer_refresh (qstate_t *self, consumer_t *consumer)
 {
-    bool room = s_has_room (consumer);
+    bool room = qs_has_room (consumer);
     if (room && !consumer->in_rr)
         s_rr_append (self, consumer);
     else if (!room && consumer->in_rr)
-        s_rr_unlink (self, consumer);
+        qs_rr_unlink (self, consumer);
 }
 
 /* ------------------------------------------------------------------------ */
 /*  Message states                                                           */
 
 //  True when MSG has used every delivery max_deliver allows.
-static bool s_exhausted (const qstate_t *self, const msg_t *msg)
+bool qs_exhausted (const qstate_t *self, const msg_t *msg)
 {
     return self->opts.max_deliver > 0 && msg->deliveries >= self->opts.max_deliver;
 }
 
 //  Makes detached MSG READY, at its seq position in its priority.
-static void s_make_ready (qstate_t *self, msg_t *msg)
+void qs_make_ready (qstate_t *self, msg_t *msg)
 {
     msg->state = QSTATE_READY;
     msg->deadline = 0;
@@ -141,7 +87,7 @@ static void s_make_delayed (qstate_t *self, msg_t *msg, int64_t at)
 }
 
 //  Makes detached MSG DYING since NOW: the next tick dead-letters it.
-static void s_make_dying (qstate_t *self, msg_t *msg, int64_t now)
+void qs_make_dying (qstate_t *self, msg_t *msg, int64_t now)
 {
     msg->state = QSTATE_DYING;
     msg->deadline = now;
@@ -151,7 +97,7 @@ static void s_make_dying (qstate_t *self, msg_t *msg, int64_t now)
 }
 
 //  Makes detached MSG IN_FLIGHT to CONSUMER with deadline NOW + ack timeout.
-static void s_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, int64_t now)
+void qs_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, int64_t now)
 {
     msg->state = QSTATE_IN_FLIGHT;
     msg->deadline = qheap_deadline (now, self->opts.ack_timeout_ms);
@@ -162,7 +108,7 @@ static void s_make_in_flight (qstate_t *self, msg_t *msg, consumer_t *consumer, 
 
 //  Takes MSG (not READY) out of the structure its state keeps it in; an
 //  in-flight message leaves its consumer, which may regain room.
-static void s_detach (qstate_t *self, msg_t *msg)
+void qs_detach (qstate_t *self, msg_t *msg)
 {
     consumer_t *consumer = msg->consumer;
     switch (msg->state) {
@@ -174,7 +120,7 @@ static void s_detach (qstate_t *self, msg_t *msg)
         qheap_remove (&self->timer, msg);
         qlist_unlink (&consumer->flight, &msg->link);
         msg->consumer = NULL;
-        s_consumer_refresh (self, consumer);
+        qs_consumer_refresh (self, consumer);
         break;
     case QSTATE_DYING:
         qlist_unlink (&self->dying, &msg->link);
@@ -188,19 +134,19 @@ static void s_detach (qstate_t *self, msg_t *msg)
 
 //  Puts detached MSG, back unacked, where it belongs: DYING when out of
 //  deliveries, else DELAYED until NOW + DELAY_MS (DELAY_MS > 0) or READY.
-static void s_requeue (qstate_t *self, msg_t *msg, int64_t delay_ms, int64_t now)
+void qs_requeue (qstate_t *self, msg_t *msg, int64_t delay_ms, int64_t now)
 {
-    if (s_exhausted (self, msg))
-        s_make_dying (self, msg, now);
+    if (qs_exhausted (self, msg))
+        qs_make_dying (self, msg, now);
     else if (delay_ms > 0)
         s_make_delayed (self, msg, qheap_deadline (now, delay_ms));
     else
-        s_make_ready (self, msg);
+        qs_make_ready (self, msg);
 }
 
 //  Forgets detached MSG (indexes, counts) and frees it. Returns its payload,
 //  which the caller owns from now on.
-static void *s_forget (qstate_t *self, msg_t *msg)
+void *qs_forget (qstate_t *self, msg_t *msg)
 {
     zhashx_delete (self->by_seq, &msg->seq);
     if (msg->msg_id[0])
@@ -213,7 +159,7 @@ static void *s_forget (qstate_t *self, msg_t *msg)
 }
 
 //  Describes detached MSG as a dead letter for REASON (static) in DEAD.
-static void s_dead_fill (const msg_t *msg, const char *reason, qstate_dead_t *dead)
+void qs_dead_fill (const msg_t *msg, const char *reason, qstate_dead_t *dead)
 {
     dead->seq = msg->seq;
     strcpy (dead->msg_id, msg->msg_id); //  at most QSTATE_MSG_ID_MAX bytes, checked at enqueue
@@ -224,7 +170,7 @@ static void s_dead_fill (const msg_t *msg, const char *reason, qstate_dead_t *de
 }
 
 //  Describes MSG in INFO.
-static void s_info_fill (const msg_t *msg, qstate_info_t *info)
+void qs_info_fill (const msg_t *msg, qstate_info_t *info)
 {
     info->seq = msg->seq;
     info->msg_id = msg->msg_id;
@@ -237,7 +183,7 @@ static void s_info_fill (const msg_t *msg, qstate_info_t *info)
 }
 
 //  The message SEQ when it is in flight to CONSUMER, else NULL.
-static msg_t *s_held_by (qstate_t *self, uint64_t seq, const char *consumer)
+msg_t *qs_held_by (qstate_t *self, uint64_t seq, const char *consumer)
 {
     msg_t *msg = zhashx_lookup (self->by_seq, &seq);
     if (!msg || msg->state != QSTATE_IN_FLIGHT)
@@ -295,7 +241,7 @@ qstate_t *qstate_new (const char *name, const qstate_options_t *opts)
 static void s_msg_drop (void *item, void *self)
 {
     msg_t *msg = item;
-    s_payload_free (self, msg->payload);
+    qs_payload_free (self, msg->payload);
     free (msg);
 }
 
@@ -384,10 +330,10 @@ int qstate_enqueue (qstate_t *self, uint64_t seq, const char *msg_id, uint8_t pr
     self->held++;
     self->held_at[priority]++;
     self->stats.enqueued++;
-    if (s_exhausted (self, msg))
-        s_make_dying (self, msg, 0);
+    if (qs_exhausted (self, msg))
+        qs_make_dying (self, msg, 0);
     else
-        s_make_ready (self, msg);
+        qs_make_ready (self, msg);
     return 0;
 }
 
@@ -398,7 +344,7 @@ int qstate_find (qstate_t *self, uint64_t seq, qstate_info_t *info)
     msg_t *msg = zhashx_lookup (self->by_seq, &seq);
     if (!msg)
         return WEFT_ENOTFOUND;
-    s_info_fill (msg, info);
+    qs_info_fill (msg, info);
     return 0;
 }
 
@@ -409,7 +355,7 @@ int qstate_find_id (qstate_t *self, const char *msg_id, qstate_info_t *info)
     msg_t *msg = msg_id[0] ? zhashx_lookup (self->by_id, msg_id) : NULL;
     if (!msg)
         return WEFT_ENOTFOUND;
-    s_info_fill (msg, info);
+    qs_info_fill (msg, info);
     return 0;
 }
 
@@ -421,379 +367,7 @@ int qstate_set_payload (qstate_t *self, uint64_t seq, void *payload)
     if (!msg)
         return WEFT_ENOTFOUND;
     if (msg->payload != payload)
-        s_payload_free (self, msg->payload);
+        qs_payload_free (self, msg->payload);
     msg->payload = payload;
     return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Consumers                                                                */
-
-int qstate_consumer_add (qstate_t *self, const char *consumer, uint32_t prefetch)
-{
-    if (!self || !consumer || !consumer[0] || prefetch == 0)
-        return WEFT_EINVAL;
-    size_t len = strnlen (consumer, QSTATE_CONSUMER_MAX + 1);
-    if (len > QSTATE_CONSUMER_MAX)
-        return WEFT_EMSGSIZE;
-    if (zhashx_lookup (self->by_name, consumer))
-        return WEFT_EINVAL;
-    consumer_t *entry = calloc (1, sizeof *entry);
-    if (!entry)
-        return WEFT_ENOMEM;
-    memcpy (entry->name, consumer, len + 1);
-    entry->prefetch = prefetch;
-    entry->credits = prefetch;
-    if (zhashx_insert (self->by_name, entry->name, entry)) {
-        free (entry);
-        return WEFT_ENOMEM;
-    }
-    qlist_prepend (&self->all, &entry->all);
-    s_consumer_refresh (self, entry);
-    return 0;
-}
-
-//  Takes back every message in flight to CONSUMER, then frees it. Returns
-//  the number of messages taken back.
-static int s_consumer_drop (qstate_t *self, consumer_t *consumer, int64_t now)
-{
-    int taken = 0;
-    while (consumer->flight.head) {
-        msg_t *msg = QLIST_ITEM (consumer->flight.head, msg_t, link);
-        s_detach (self, msg);
-        s_requeue (self, msg, 0, now);
-        taken++;
-    }
-    s_rr_unlink (self, consumer);
-    qlist_unlink (&self->all, &consumer->all);
-    zhashx_delete (self->by_name, consumer->name);
-    free (consumer);
-    return taken;
-}
-
-int qstate_consumer_remove (qstate_t *self, const char *consumer, int64_t now)
-{
-    if (!self || !consumer)
-        return WEFT_EINVAL;
-    consumer_t *entry = zhashx_lookup (self->by_name, consumer);
-    if (!entry)
-        return WEFT_ENOTFOUND;
-    return s_consumer_drop (self, entry, now);
-}
-
-int qstate_consumer_remove_prefix (qstate_t *self, const char *prefix, int64_t now)
-{
-    if (!self || !prefix || !prefix[0])
-        return WEFT_EINVAL;
-    size_t len = strlen (prefix);
-    int removed = 0;
-    qlink_t *link = self->all.head;
-    while (link) {
-        consumer_t *consumer = QLIST_ITEM (link, consumer_t, all);
-        link = link->next;
-        if (strncmp (consumer->name, prefix, len) == 0) {
-            s_consumer_drop (self, consumer, now);
-            removed++;
-        }
-    }
-    return removed;
-}
-
-int qstate_consumer_credit (qstate_t *self, const char *consumer, uint32_t n)
-{
-    if (!self || !consumer)
-        return WEFT_EINVAL;
-    consumer_t *entry = zhashx_lookup (self->by_name, consumer);
-    if (!entry)
-        return WEFT_ENOTFOUND;
-    entry->credits = n > UINT32_MAX - entry->credits ? UINT32_MAX : entry->credits + n;
-    s_consumer_refresh (self, entry);
-    return 0;
-}
-
-bool qstate_consumer_exists (qstate_t *self, const char *consumer)
-{
-    return self && consumer && zhashx_lookup (self->by_name, consumer) != NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Dispatch and outcomes                                                    */
-
-//  Describes MSG, just delivered, in OUT.
-static void s_delivery_fill (const msg_t *msg, qstate_delivery_t *out)
-{
-    out->seq = msg->seq;
-    out->msg_id = msg->msg_id;
-    out->priority = msg->priority;
-    out->deliveries = msg->deliveries;
-    out->consumer = msg->consumer->name;
-    out->payload = msg->payload;
-    out->deadline = msg->deadline;
-}
-
-int qstate_next (qstate_t *self, int64_t now, qstate_delivery_t *out)
-{
-    if (!self || !out)
-        return WEFT_EINVAL;
-    //  A consumer is on the round-robin list only while it has room.
-    consumer_t *consumer = QLIST_ITEM (self->rr.head, consumer_t, rr);
-    qheap_t *heap = qheap_last_busy (self->ready, self->opts.priorities);
-    if (!consumer || !heap)
-        return 0;
-    msg_t *msg = qheap_pop (heap);
-    if (msg->deliveries < UINT32_MAX)
-        msg->deliveries++;
-    consumer->credits--;
-    s_make_in_flight (self, msg, consumer, now);
-    s_rr_unlink (self, consumer);
-    s_consumer_refresh (self, consumer); //  back at the tail while it has room
-    self->stats.delivered++;
-    if (msg->deliveries > 1)
-        self->stats.redelivered++;
-    s_delivery_fill (msg, out);
-    return 1;
-}
-
-int qstate_ack (qstate_t *self, uint64_t seq, const char *consumer)
-{
-    if (!self || !consumer)
-        return WEFT_EINVAL;
-    msg_t *msg = s_held_by (self, seq, consumer);
-    if (!msg)
-        return WEFT_ENOTFOUND;
-    s_detach (self, msg);
-    s_payload_free (self, s_forget (self, msg));
-    self->stats.acked++;
-    return 0;
-}
-
-int qstate_nack (qstate_t *self, uint64_t seq, const char *consumer, int64_t delay_ms, int64_t now)
-{
-    if (!self || !consumer)
-        return WEFT_EINVAL;
-    msg_t *msg = s_held_by (self, seq, consumer);
-    if (!msg)
-        return WEFT_ENOTFOUND;
-    s_detach (self, msg);
-    s_requeue (self, msg, delay_ms, now);
-    self->stats.nacked++;
-    return 0;
-}
-
-int qstate_reject (qstate_t *self, uint64_t seq, const char *consumer, qstate_dead_t *dead)
-{
-    if (!self || !consumer || !dead)
-        return WEFT_EINVAL;
-    msg_t *msg = s_held_by (self, seq, consumer);
-    if (!msg)
-        return WEFT_ENOTFOUND;
-    s_detach (self, msg);
-    s_dead_fill (msg, "rejected", dead);
-    s_forget (self, msg); //  the payload now belongs to the caller, through DEAD
-    self->stats.rejected++;
-    self->stats.dead++;
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Time                                                                     */
-
-//  Handles MSG, whose timer deadline has come: a delayed message becomes
-//  ready; an in-flight one comes back (ready or dying). Returns 1 when it
-//  became ready.
-static int s_due (qstate_t *self, msg_t *msg, int64_t now)
-{
-    bool in_flight = msg->state == QSTATE_IN_FLIGHT;
-    s_detach (self, msg);
-    if (in_flight) {
-        self->stats.timeouts++;
-        s_requeue (self, msg, 0, now);
-    } else
-        s_make_ready (self, msg);
-    return msg->state == QSTATE_READY;
-}
-
-//  Hands every DYING message to ON_DEAD (or frees it when ON_DEAD is NULL).
-//  Returns how many.
-static int s_drain_dying (qstate_t *self, qstate_dead_fn *on_dead, void *arg)
-{
-    int count = 0;
-    while (self->dying.head) {
-        msg_t *msg = QLIST_ITEM (self->dying.head, msg_t, link);
-        s_detach (self, msg);
-        qstate_dead_t dead;
-        s_dead_fill (msg, "max_deliver", &dead);
-        s_forget (self, msg);
-        self->stats.dead++;
-        if (count < INT_MAX)
-            count++;
-        if (on_dead)
-            on_dead (&dead, arg); //  the queue is consistent: the callback may use it
-        else
-            s_payload_free (self, dead.payload);
-    }
-    return count;
-}
-
-int qstate_tick (qstate_t *self, int64_t now, qstate_dead_fn *on_dead, void *arg)
-{
-    if (!self)
-        return WEFT_EINVAL;
-    int changed = 0;
-    msg_t *msg;
-    while ((msg = qheap_top (&self->timer)) && msg->deadline <= now) {
-        int ready = s_due (self, msg, now);
-        if (changed < INT_MAX)
-            changed += ready;
-    }
-    int dead = s_drain_dying (self, on_dead, arg);
-    return changed > INT_MAX - dead ? INT_MAX : changed + dead;
-}
-
-int64_t qstate_next_deadline (const qstate_t *self)
-{
-    if (!self)
-        return INT64_MAX;
-    msg_t *top = qheap_top (&self->timer);
-    int64_t deadline = top ? top->deadline : INT64_MAX;
-    return self->dying_since < deadline ? self->dying_since : deadline;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Introspection                                                            */
-
-//  Calls FN on every message of HEAP; returns the first non-zero result.
-static int s_heap_walk (const qheap_t *heap, qstate_foreach_fn *fn, void *arg)
-{
-    qstate_info_t info;
-    for (size_t i = 0; i < qheap_size (heap); i++) {
-        s_info_fill (qheap_at (heap, i)->item, &info);
-        int rc = fn (&info, arg);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-int qstate_foreach (qstate_t *self, qstate_foreach_fn *fn, void *arg)
-{
-    if (!self || !fn)
-        return WEFT_EINVAL;
-    int rc = 0;
-    for (int p = 0; p < QSTATE_PRIORITIES && !rc; p++)
-        rc = s_heap_walk (&self->ready[p], fn, arg);
-    if (!rc)
-        rc = s_heap_walk (&self->timer, fn, arg);
-    qstate_info_t info;
-    for (qlink_t *link = self->dying.head; link && !rc; link = link->next) {
-        s_info_fill (QLIST_ITEM (link, msg_t, link), &info);
-        rc = fn (&info, arg);
-    }
-    return rc;
-}
-
-int qstate_stats (const qstate_t *self, qstate_stats_t *stats)
-{
-    if (!self || !stats)
-        return WEFT_EINVAL;
-    *stats = self->stats;
-    stats->ready = qheap_total (self->ready, QSTATE_PRIORITIES);
-    stats->delayed = self->delayed;
-    stats->in_flight = qheap_size (&self->timer) - self->delayed;
-    stats->dying = self->dying.size;
-    stats->consumers = zhashx_size (self->by_name);
-    return 0;
-}
-
-size_t qstate_size (const qstate_t *self)
-{
-    return self ? self->held : 0;
-}
-
-const char *qstate_state_name (int state)
-{
-    static const char *names[] = {"ready", "delayed", "in_flight", "dying"};
-    return state >= 0 && state <= QSTATE_DYING ? names[state] : "unknown";
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Self-check                                                               */
-
-//  Checks HEAP: order, slots, room (qheap_check), the keys and state of each
-//  message (READY for a ready heap of PRIORITY, DELAYED or IN_FLIGHT for the
-//  timer heap) and that each is indexed. Returns the number of faults.
-static int s_check_heap (qstate_t *self, const qheap_t *heap, int priority)
-{
-    int faults = qheap_check (heap);
-    for (size_t i = 0; i < qheap_size (heap); i++) {
-        const qheap_entry_t *entry = qheap_at (heap, i);
-        msg_t *msg = entry->item;
-        faults += entry->seq != msg->seq || entry->deadline != msg->deadline;
-        faults += zhashx_lookup (self->by_seq, &msg->seq) != msg;
-        if (priority >= 0)
-            faults += msg->state != QSTATE_READY || msg->priority != priority;
-        else
-            faults += msg->state != QSTATE_DELAYED && msg->state != QSTATE_IN_FLIGHT;
-        faults += (msg->state == QSTATE_IN_FLIGHT) != (msg->consumer != NULL);
-        faults += msg->state == QSTATE_READY && s_exhausted (self, msg);
-    }
-    return faults;
-}
-
-//  Checks LIST: links, size, and that every message is in STATE and held by
-//  CONSUMER (NULL for none). Returns the number of faults.
-static int s_check_list (const qlist_t *list, int state, const consumer_t *consumer)
-{
-    int faults = qlist_check (list);
-    if (faults)
-        return faults; //  maybe a cycle: not safe to walk
-    for (qlink_t *link = list->head; link; link = link->next) {
-        const msg_t *msg = QLIST_ITEM (link, msg_t, link);
-        faults += msg->state != state || msg->consumer != consumer;
-    }
-    return faults;
-}
-
-//  Checks every consumer: its in-flight list, its limits, its place on the
-//  round-robin list. Adds the number of messages in flight to *IN_FLIGHT.
-//  Returns the number of faults.
-static int s_check_consumers (qstate_t *self, size_t *in_flight)
-{
-    int faults = qlist_check (&self->rr) + qlist_check (&self->all);
-    if (faults)
-        return faults; //  maybe a cycle: not safe to walk
-    size_t on_rr = 0;
-    for (qlink_t *link = self->all.head; link; link = link->next) {
-        consumer_t *consumer = QLIST_ITEM (link, consumer_t, all);
-        faults += s_check_list (&consumer->flight, QSTATE_IN_FLIGHT, consumer);
-        faults += consumer->flight.size > consumer->prefetch;
-        faults += consumer->in_rr != s_has_room (consumer);
-        faults += zhashx_lookup (self->by_name, consumer->name) != consumer;
-        *in_flight += consumer->flight.size;
-        on_rr += consumer->in_rr;
-    }
-    return faults + (on_rr != self->rr.size) + (self->all.size != zhashx_size (self->by_name));
-}
-
-int qstate_check (qstate_t *self)
-{
-    if (!self)
-        return WEFT_EINVAL;
-    int faults = 0;
-    size_t ready = qheap_total (self->ready, QSTATE_PRIORITIES), held_at = 0, in_flight = 0;
-    for (int p = 0; p < QSTATE_PRIORITIES; p++) {
-        faults += s_check_heap (self, &self->ready[p], p);
-        faults += qheap_room (&self->ready[p]) < self->held_at[p];
-        held_at += self->held_at[p];
-    }
-    faults += s_check_heap (self, &self->timer, -1);
-    size_t timed = qheap_size (&self->timer);
-    faults += qheap_room (&self->timer) < self->held || self->delayed > timed;
-    faults += s_check_list (&self->dying, QSTATE_DYING, NULL);
-    faults += s_check_consumers (self, &in_flight);
-    faults += in_flight != timed - self->delayed;
-    faults += ready + timed + self->dying.size != self->held;
-    faults += held_at != self->held || zhashx_size (self->by_seq) != self->held;
-    faults += self->dying.size == 0 && self->dying_since != INT64_MAX;
-    return faults ? WEFT_EINTERNAL : 0;
 }

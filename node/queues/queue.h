@@ -10,8 +10,9 @@
     sequence numbers are its own (local seq). An owner's qstate uses those
     local seqs; a replica remembers, per queue, which local seq holds each of
     the owner's seqs (oseq), so that the owner's deletions find their copy.
-    An entry is: u32 big-endian header length | msgpack header | body, the
-    header being [msg_id, priority, deliveries, time_us, oseq, reason].
+    An entry is: u32 big-endian header length | msgpack header | body (framed
+    by node/wire/entry.h), the header being
+    [msg_id, priority, deliveries, time_us, oseq, reason].
 
     Queue traffic between two nodes goes over the same DEALER/ROUTER path as
     everything else; traffic of a node with itself (it owns a queue it also
@@ -105,21 +106,37 @@ typedef struct {
     zhashx_t *waiting;                     //  replica uuids still to ack
 } confirm_t;
 
-//  A message this node sends as a producer, until confirmed.
+//  A message this node sends as a producer, until confirmed. Compact: only
+//  what QSEND (TQIPDRNAV) and QREDRIVE (TQ) carry, its strings in one tail
+//  allocated to their real lengths; the wire_queue_t is built at each send
+//  (outgoing_wire () in queue_client.c), in the reused scratch (queues->out).
 typedef struct {
     uint64_t token;                         //  the API's token (or an internal one)
-    wire_queue_t msg;                       //  QSEND fields (queue, msg_id, ...)
+    int type;                               //  WIRE_QSEND or WIRE_QREDRIVE
+    bool blocking;                          //  a weft_send waits for it
+    bool internal;                          //  a transfer by this node (dead letter, redrive)
+    uint8_t priority;                       //  P: 0..9
+    uint8_t replication;                    //  N: copies wanted
+    uint8_t acks;                           //  A: WIRE_ACKS_*
+    uint32_t deliveries;                    //  D: deliveries so far (a transfer's)
+    int64_t time_us;                        //  V: when it was first sent (producer's clock)
     zmq_msg_t body;                         //  kept for resends
     char target[WIRE_UUID_SIZE * 2 + 1];    //  owner sent to ("" if none yet)
     int64_t sent_at;                        //  when (monotonic ms), 0 if not sent
     int64_t deadline;                       //  fail after
-    int type;                               //  WIRE_QSEND or WIRE_QREDRIVE
-    bool blocking;                          //  a weft_send waits for it
-    bool internal;                          //  a transfer by this node (dead letter, redrive)
-    char src_queue[WIRE_TOPIC_MAX + 1];     //  internal: queue it leaves
-    uint64_t src_seq;                       //  internal: its local seq there
+    uint64_t src_seq;                       //  internal: its local seq in src_queue
     char src_owner[WIRE_UUID_SIZE * 2 + 1]; //  redrive: the dead-letter queue's owner
+    const char *queue;                      //  Q: queue name (in strings)
+    const char *msg_id;                     //  I: producer's id (in strings)
+    const char *reason;                     //  R: dead-letter reason, "" if none (in strings)
+    const char *consumer;                   //  redrive: the dead letter's consumer (in strings)
+    const char *src_queue;                  //  internal: queue it leaves, "" (in strings)
+    char strings[];                         //  the five strings above, NUL-terminated
 } outgoing_t;
+
+//  8.8 KB each when it embedded a wire_queue_t: a window of unconfirmed sends
+//  must stay cheap (the strings add at most ~580 bytes, sized to their content).
+_Static_assert(sizeof (outgoing_t) <= 320, "outgoing_t must stay compact");
 
 //  A local consumer (weft_consume).
 typedef struct {
@@ -139,7 +156,11 @@ typedef struct {
     uint64_t sent;                     //  sent so far
 } qjob_t;
 
+//  The subsystem's per-node state, allocated (zeroed) and freed by the core;
+//  queues_start () fills it in place, queues_stop () empties it.
 struct queues {
+    bool started;           //  queues_start succeeded, queues_stop not yet run
+    bool ring_dirty;        //  membership changed: recompute the ring at the end of the turn
     ring_t *ring;           //  live members that own queues
     uint64_t epoch;         //  ring_epoch () of the last computation
     zhashx_t *queues;       //  name -> queue_t
@@ -169,6 +190,12 @@ struct queues {
     uint64_t fenced;        //  messages refused from a node we do not see as owner
     uint64_t duplicates;    //  sends deduplicated
 };
+
+//  The queues state of node NODE (core-allocated: see core.h).
+static inline struct queues *queues_of (node_t *node)
+{
+    return node_state (node, SUBSYS_QUEUES);
+}
 
 //  --- queue_ring.c
 queue_t *queue_get (node_t *self, const char *name, bool create);
@@ -230,8 +257,10 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
 
 //  --- The subsystem's operations (queue_ring.c, queue_client.c) -----------------
 
-//  Creates the queue context (ring, tables, the loop DEALER). 0 or WEFT_E*.
+//  Fills the queue context in place (ring, tables, the loop DEALER, what the
+//  journal holds). 0 or WEFT_E* (then nothing is left allocated).
 int queues_start (node_t *self, char *err, size_t errlen);
+//  Frees what queues_start made (not the state itself); safe on a partial start.
 void queues_stop (node_t *self);
 
 //  Membership changed (a member joined or went): the ring is recomputed at

@@ -27,13 +27,31 @@ void node_confirm_result (node_t *self, uint64_t token, int result)
     pthread_mutex_unlock (&self->confirm_lock);
 }
 
+//  O as a wire message, built in the reused scratch (valid until the next
+//  use of queues->out): the fields its type carries, the rest zero.
+static const wire_queue_t *outgoing_wire (node_t *self, const outgoing_t *o)
+{
+    wire_queue_t *out = queues_of (self)->out;
+    memset (out, 0, offsetof (wire_queue_t, seqs));
+    out->token = o->token;
+    snprintf (out->queue, sizeof out->queue, "%s", o->queue);
+    snprintf (out->msg_id, sizeof out->msg_id, "%s", o->msg_id);
+    snprintf (out->reason, sizeof out->reason, "%s", o->reason);
+    out->priority = o->priority;
+    out->deliveries = o->deliveries;
+    out->replication = o->replication;
+    out->acks = o->acks;
+    out->value = o->time_us;
+    return out;
+}
+
 //  Sends O to the owner of its queue (now, or when there is one).
 static void route (node_t *self, outgoing_t *o)
 {
-    const char *queue = o->msg.queue;
+    const char *queue = o->queue;
     char dlq[WIRE_TOPIC_MAX + 8];
     if (o->type == WIRE_QREDRIVE) { //  the dead-letter queue's owner does it
-        snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, o->msg.queue);
+        snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, o->queue);
         queue = dlq;
     }
     const char *owner = queue_owner_of (self, queue);
@@ -42,11 +60,11 @@ static void route (node_t *self, outgoing_t *o)
     if (!owner)
         return; //  no member owns queues yet: the next ring change sends it
     size_t len = zmq_msg_size (&o->body);
-    if (queue_send (self, owner, o->type, &o->msg, len ? zmq_msg_data (&o->body) : "", len) == 0)
+    if (queue_send (self, owner, o->type, outgoing_wire (self, o),
+                    len ? zmq_msg_data (&o->body) : "", len) == 0)
         snprintf (o->target, sizeof o->target, "%s", owner);
 }
 
-//  Creates an outgoing message (taking BODY's content) and routes it.
 //  The key of TOKEN in the by-token index, in OUT (24 bytes).
 static void token_key (uint64_t token, char *out)
 {
@@ -58,50 +76,76 @@ static outgoing_t *find_outgoing (node_t *self, uint64_t token)
 {
     char key[24];
     token_key (token, key);
-    return zhashx_lookup (self->queues->by_token, key);
+    return zhashx_lookup (queues_of (self)->by_token, key);
 }
 
-//  Creates an outgoing message with META's token (taking BODY's content).
-static outgoing_t *outgoing_new (node_t *self, const wire_queue_t *meta, zmq_msg_t *body)
+//  Copies TEXT (at most MAX bytes of it) to *AT, NUL-terminated, and moves
+//  *AT past it. Returns the copy.
+static const char *put_text (char **at, const char *text, size_t max)
 {
-    outgoing_t *o = calloc (1, sizeof *o);
+    size_t len = strnlen (text, max);
+    char *copy = *at;
+    memcpy (copy, text, len);
+    copy[len] = 0;
+    *at += len + 1;
+    return copy;
+}
+
+//  Creates an outgoing message TOKEN to QUEUE (NULL: META's) with META's
+//  QSEND fields and, for a transfer, SRC_QUEUE (NULL: none); takes BODY's
+//  content (BODY may be NULL). Its strings are sized to their content.
+static outgoing_t *outgoing_new (node_t *self, uint64_t token, const char *queue,
+                                 const wire_queue_t *meta, const char *src_queue, zmq_msg_t *body)
+{
+    struct queues *qs = queues_of (self);
+    queue = queue ? queue : meta->queue;
+    src_queue = src_queue ? src_queue : "";
+    size_t size = strnlen (queue, WIRE_TOPIC_MAX) + strnlen (meta->msg_id, WIRE_MSG_ID_MAX) +
+                  strnlen (meta->reason, WIRE_REASON_MAX) +
+                  strnlen (meta->consumer, WIRE_CONSUMER_MAX) +
+                  strnlen (src_queue, WIRE_TOPIC_MAX) + 5;
+    outgoing_t *o = calloc (1, sizeof *o + size);
     if (!o)
         return NULL;
-    o->token = meta->token;
+    char *at = o->strings;
+    o->queue = put_text (&at, queue, WIRE_TOPIC_MAX);
+    o->msg_id = put_text (&at, meta->msg_id, WIRE_MSG_ID_MAX);
+    o->reason = put_text (&at, meta->reason, WIRE_REASON_MAX);
+    o->consumer = put_text (&at, meta->consumer, WIRE_CONSUMER_MAX);
+    o->src_queue = put_text (&at, src_queue, WIRE_TOPIC_MAX);
+    o->token = token;
+    o->priority = meta->priority;
+    o->deliveries = meta->deliveries;
+    o->replication = meta->replication;
+    o->acks = meta->acks;
+    o->time_us = meta->value;
+    o->type = WIRE_QSEND;
     char key[24];
     token_key (o->token, key);
-    zhashx_update (self->queues->by_token, key, o);
-    memcpy (&o->msg, meta, offsetof (wire_queue_t, seqs));
-    o->msg.nseqs = 0;
-    o->type = WIRE_QSEND;
+    zhashx_update (qs->by_token, key, o);
     zmq_msg_init (&o->body);
     if (body)
         zmq_msg_move (&o->body, body);
-    zlistx_add_end (self->queues->outgoing, o);
+    zlistx_add_end (qs->outgoing, o);
     return o;
 }
 
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,
                          uint64_t src_seq, const wire_queue_t *meta, const void *body, size_t len)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zmq_msg_t frame;
     zmq_msg_init_size (&frame, len);
     if (len)
         memcpy (zmq_msg_data (&frame), body, len);
-    wire_queue_t copy;
-    memcpy (&copy, meta, offsetof (wire_queue_t, seqs));
-    snprintf (copy.queue, sizeof copy.queue, "%s", to_queue);
-    copy.token = INTERNAL_BIT | ++qs->next_internal;
-    copy.replication = qs->replication;
-    copy.acks = qs->acks;
-    outgoing_t *o = outgoing_new (self, &copy, &frame);
+    uint64_t token = INTERNAL_BIT | ++qs->next_internal;
+    outgoing_t *o = outgoing_new (self, token, to_queue, meta, src_queue, &frame);
     zmq_msg_close (&frame);
     if (!o)
         return 0;
-    o->token = copy.token;
+    o->replication = qs->replication;
+    o->acks = qs->acks;
     o->internal = true;
-    snprintf (o->src_queue, sizeof o->src_queue, "%s", src_queue);
     o->src_seq = src_seq;
     route (self, o);
     return o->token;
@@ -111,7 +155,7 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
 static void settle (node_t *self, const char *owner, const char *queue, const char *consumer,
                     uint64_t seq, int kind, int64_t delay)
 {
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", queue);
     snprintf (out->consumer, sizeof out->consumer, "%s", consumer);
@@ -129,8 +173,7 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         if (status != 0)
             return;        //  a transfer never gives up: it is sent again later
         if (*o->src_owner) //  redrive: the dead letter may go now
-            settle (self, o->src_owner, o->src_queue, o->msg.consumer, o->src_seq, WIRE_SETTLE_ACK,
-                    0);
+            settle (self, o->src_owner, o->src_queue, o->consumer, o->src_seq, WIRE_SETTLE_ACK, 0);
         else
             queue_dead_done (self, o->src_queue, o->src_seq);
     } else if (o->blocking)
@@ -138,11 +181,11 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
     else {
         node_event_t ev = {.kind = WEFT_MSG_CONFIRM, .seq = o->token};
         zmq_msg_t topic, headers;
-        zmq_msg_init_size (&topic, strlen (o->msg.queue));
-        memcpy (zmq_msg_data (&topic), o->msg.queue, strlen (o->msg.queue));
+        zmq_msg_init_size (&topic, strlen (o->queue));
+        memcpy (zmq_msg_data (&topic), o->queue, strlen (o->queue));
         char text[WIRE_MSG_ID_MAX + 96];
         int n = snprintf (text, sizeof text, "status%c%d%cduplicate%c%s%cmsg_id%c%s", 0, status, 0,
-                          0, duplicate ? "yes" : "no", 0, 0, o->msg.msg_id);
+                          0, duplicate ? "yes" : "no", 0, 0, o->msg_id);
         zmq_msg_init_size (&headers, (size_t)n + 1);
         memcpy (zmq_msg_data (&headers), text, (size_t)n + 1);
         node_emit (self, &ev, &topic, NULL, &headers);
@@ -157,9 +200,9 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
     zmq_msg_close (&o->body);
     char key[24];
     token_key (o->token, key);
-    zhashx_delete (self->queues->by_token, key);
-    node_list_remove (self->queues->outgoing, o);
-    free (o);
+    zhashx_delete (queues_of (self)->by_token, key);
+    node_list_remove (queues_of (self)->outgoing, o);
+    free (o); //  its strings with it
 }
 
 void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
@@ -177,16 +220,14 @@ void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
 //  Asks the owner of the dead-letter queue of ARGS's queue for a redrive.
 static void start_redrive (node_t *self, const queue_args_t *args)
 {
-    wire_queue_t meta;
-    memset (&meta, 0, offsetof (wire_queue_t, seqs));
-    snprintf (meta.queue, sizeof meta.queue, "%s", args->queue);
-    meta.token = args->token;
-    outgoing_t *o = outgoing_new (self, &meta, NULL);
+    wire_queue_t *meta = queues_of (self)->out; //  the scratch, read before route
+    memset (meta, 0, offsetof (wire_queue_t, seqs));
+    snprintf (meta->queue, sizeof meta->queue, "%s", args->queue);
+    outgoing_t *o = outgoing_new (self, args->token, NULL, meta, NULL, NULL);
     if (!o) {
         node_confirm_result (self, args->token, WEFT_ENOMEM);
         return;
     }
-    o->token = args->token;
     o->type = WIRE_QREDRIVE;
     o->blocking = true;
     o->deadline = node_now (self) + (args->timeout_ms > 0 ? args->timeout_ms : 5000);
@@ -209,30 +250,28 @@ void queues_cmd_send (node_t *self)
         start_redrive (self, &args);
         return;
     }
-    wire_queue_t meta;
-    memset (&meta, 0, offsetof (wire_queue_t, seqs));
-    snprintf (meta.queue, sizeof meta.queue, "%s", args.queue);
-    snprintf (meta.msg_id, sizeof meta.msg_id, "%s", args.msg_id);
-    if (!*meta.msg_id) //  unique across restarts: our UUID, this run, the token
-        snprintf (meta.msg_id, sizeof meta.msg_id, "%.12s-%" PRIx64 "-%" PRIu64, self->uuid_hex,
+    wire_queue_t *meta = queues_of (self)->out; //  the scratch, read before route
+    memset (meta, 0, offsetof (wire_queue_t, seqs));
+    snprintf (meta->queue, sizeof meta->queue, "%s", args.queue);
+    snprintf (meta->msg_id, sizeof meta->msg_id, "%s", args.msg_id);
+    if (!*meta->msg_id) //  unique across restarts: our UUID, this run, the token
+        snprintf (meta->msg_id, sizeof meta->msg_id, "%.12s-%" PRIx64 "-%" PRIu64, self->uuid_hex,
                   self->incarnation, args.token);
-    meta.token = args.token;
-    meta.priority = args.priority;
-    meta.replication = args.replication ? args.replication : self->queues->replication;
-    meta.acks = args.acks;
-    meta.value = node_wall_us (self);
-    outgoing_t *o = outgoing_new (self, &meta, &body);
+    meta->priority = args.priority;
+    meta->replication = args.replication ? args.replication : queues_of (self)->replication;
+    meta->acks = args.acks;
+    meta->value = node_wall_us (self);
+    outgoing_t *o = outgoing_new (self, args.token, NULL, meta, NULL, &body);
     zmq_msg_close (&body);
     if (!o) {
         if (args.blocking)
             node_confirm_result (self, args.token, WEFT_ENOMEM);
         return;
     }
-    o->token = args.token;
     o->type = args.type;
     o->blocking = args.blocking;
     o->deadline =
-        node_now (self) + (args.timeout_ms > 0 ? args.timeout_ms : self->queues->send_timeout);
+        node_now (self) + (args.timeout_ms > 0 ? args.timeout_ms : queues_of (self)->send_timeout);
     route (self, o);
 }
 
@@ -241,7 +280,7 @@ void queues_cmd_consume (node_t *self)
     char *queue = NULL;
     int prefetch = 0;
     int rc = zsock_recv (self->pipe, "si", &queue, &prefetch) < 0 ? WEFT_EINVAL : 0;
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     consumer_t *c = rc == 0 ? calloc (1, sizeof *c) : NULL;
     if (rc == 0 && ring_size (qs->ring) == 0)
         rc = WEFT_ENOTFOUND; //  no live member to own the queue
@@ -263,7 +302,7 @@ void queues_cmd_consume (node_t *self)
 //  Sends QCONSUME (or QCANCEL) for consumer C to OWNER.
 static void register_consumer (node_t *self, consumer_t *c, const char *owner, int type)
 {
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", c->queue);
     snprintf (out->consumer, sizeof out->consumer, "%s", c->id);
@@ -274,7 +313,7 @@ static void register_consumer (node_t *self, consumer_t *c, const char *owner, i
 void queues_cmd_cancel (node_t *self)
 {
     char *queue = zstr_recv (self->pipe);
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     int count = 0;
     zlistx_t *gone = zlistx_new ();
     for (consumer_t *c = zhashx_first (qs->consumers); queue && c; c = zhashx_next (qs->consumers))
@@ -307,10 +346,10 @@ void queues_cmd_settle (node_t *self)
     args.queue[sizeof args.queue - 1] = 0;
     char key[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 48];
     delivery_key (args.owner, args.seq, args.deliveries, args.queue, key, sizeof key);
-    char *consumer = zhashx_lookup (self->queues->deliveries, key);
+    char *consumer = zhashx_lookup (queues_of (self)->deliveries, key);
     if (consumer) {
         settle (self, args.owner, args.queue, consumer, args.seq, args.kind, args.delay_ms);
-        zhashx_delete (self->queues->deliveries, key);
+        zhashx_delete (queues_of (self)->deliveries, key);
     } else //  no answer either way: the API thread checked the delivery already (api_queue.c)
         wlog_debug (&self->log, "settle of an unknown delivery ignored");
 }
@@ -321,18 +360,16 @@ static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zm
     char target[WIRE_TOPIC_MAX + 1];
     size_t len = strlen (msg->queue);
     snprintf (target, sizeof target, "%.*s", (int)(len > 4 ? len - 4 : len), msg->queue);
-    wire_queue_t meta;
-    memcpy (&meta, msg, offsetof (wire_queue_t, seqs));
-    snprintf (meta.reason, sizeof meta.reason, "redrive");
-    meta.deliveries = 0;
-    uint64_t token = queue_transfer (self, target, msg->queue, msg->seq, &meta,
+    wire_queue_t *meta = queues_of (self)->out;        //  the scratch, read before route
+    memcpy (meta, msg, offsetof (wire_queue_t, seqs)); //  its consumer comes along
+    snprintf (meta->reason, sizeof meta->reason, "redrive");
+    meta->deliveries = 0;
+    uint64_t token = queue_transfer (self, target, msg->queue, msg->seq, meta,
                                      body ? (const void *)zmq_msg_data (body) : "",
                                      body ? zmq_msg_size (body) : 0);
     outgoing_t *o = token ? find_outgoing (self, token) : NULL;
-    if (o) {
+    if (o)
         snprintf (o->src_owner, sizeof o->src_owner, "%s", from->uuid_hex);
-        snprintf (o->msg.consumer, sizeof o->msg.consumer, "%s", msg->consumer);
-    }
 }
 
 //  Packs the headers of a delivery (msg_id, deliveries, priority; for a dead
@@ -355,7 +392,7 @@ static void delivery_headers (const wire_queue_t *msg, zmq_msg_t *frame)
 
 void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     char redrive[WIRE_CONSUMER_MAX + 1];
     snprintf (redrive, sizeof redrive, "%s/redrive", self->uuid_hex);
     if (strcmp (msg->consumer, redrive) == 0) {
@@ -388,9 +425,9 @@ void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *ms
 
 void queue_client_ring_changed (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing)) {
-        const char *owner = queue_owner_of (self, o->msg.queue);
+        const char *owner = queue_owner_of (self, o->queue);
         if (!owner || strcmp (owner, o->target) != 0)
             route (self, o); //  the owner changed (or went): send it there
     }
@@ -408,7 +445,7 @@ void queue_client_ring_changed (node_t *self)
 
 void queue_client_tick (node_t *self, int64_t now, bool interval)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zlistx_t *all = node_list_snapshot (qs->outgoing);
     for (outgoing_t *o = all ? zlistx_first (all) : NULL; o; o = zlistx_next (all))
         if (!o->internal && o->deadline && now >= o->deadline)

@@ -45,7 +45,7 @@ void queue_send_confirm (node_t *self, const char *producer, uint64_t token, int
 {
     if (!*producer)
         return; //  a message moved by a sync: nobody waits for it
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     out->token = token;
     out->status = status;
@@ -75,7 +75,7 @@ static void hold_send (queue_t *queue, peer_t *from, const wire_queue_t *msg, zm
 //  code to confirm with (WEFT_EAGAIN: not the owner, ask again).
 static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg_t *body)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     const char *owner = queue_owner_of (self, msg->queue);
     if (!queue)
         return WEFT_EINVAL;
@@ -108,7 +108,7 @@ static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg
     st->token = msg->token;
     st->priority = msg->priority;
     st->deliveries = msg->deliveries;
-    st->replication = msg->replication ? msg->replication : self->queues->replication;
+    st->replication = msg->replication ? msg->replication : queues_of (self)->replication;
     st->acks = msg->acks;
     snprintf (st->msg_id, sizeof st->msg_id, "%s", msg->msg_id);
     snprintf (st->producer, sizeof st->producer, "%s", producer);
@@ -126,7 +126,7 @@ static int stage (node_t *self, queue_t *queue, const wire_queue_t *msg, zmq_msg
         free (st);
         return rc;
     }
-    zlistx_add_end (self->queues->staged, st);
+    zlistx_add_end (queues_of (self)->staged, st);
     return 0;
 }
 
@@ -145,7 +145,7 @@ void queue_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg
     bool transfer = msg->reason[0] != 0;
     bool duplicate = rc == 0 && !transfer && queue_dedup_seen (self, msg->queue, msg->msg_id);
     if (duplicate)
-        self->queues->duplicates++;
+        queues_of (self)->duplicates++;
     if (rc == 0)
         rc = stage (self, queue, msg, body, from->uuid_hex, duplicate);
     if (rc)
@@ -160,8 +160,8 @@ static void release_held (node_t *self, queue_t *queue)
     for (held_send_t *h = held ? zlistx_first (held) : NULL; h; h = zlistx_next (held)) {
         peer_t *from = queue_peer (self, h->from);
         if (from) {
-            *self->queues->msg = h->msg;
-            queue_on_send (self, from, self->queues->msg, h->body);
+            *queues_of (self)->msg = h->msg;
+            queue_on_send (self, from, queues_of (self)->msg, h->body);
         }
         node_frame_free (&h->body);
         free (h);
@@ -176,7 +176,7 @@ static void load_entries (node_t *self, queue_t *queue)
     if (journal_iter_new (self->journal, queue->stream, 1, &it))
         return;
     journal_entry_t entry;
-    wire_queue_t *meta = self->queues->out;
+    wire_queue_t *meta = queues_of (self)->out;
     while (journal_iter_next (it, &entry) == 1) {
         uint64_t oseq = 0;
         const void *data = NULL;
@@ -205,7 +205,7 @@ static void finish_activation (node_t *self, queue_t *queue)
 
 size_t queue_ask_holders (node_t *self, queue_t *queue)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     if (!queue->sync_wait) {
         queue->sync_wait = zhashx_new ();
         if (!queue->sync_wait)
@@ -244,7 +244,7 @@ void queue_sync_check (node_t *self, queue_t *queue)
 
 void queue_activate (node_t *self, queue_t *queue)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     qstate_options_t opts;
     qstate_options_init (&opts);
     opts.max_deliver = qs->max_deliver;
@@ -282,7 +282,7 @@ void queue_deactivate (node_t *self, queue_t *queue)
 
 void queue_replicate_all (node_t *self, queue_t *queue)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     uint8_t r = queue->replication > qs->replication ? queue->replication : qs->replication;
     const char *members[10];
     size_t n = ring_replicas (qs->ring, queue->name, r, members);
@@ -304,7 +304,7 @@ void queue_replicate_all (node_t *self, queue_t *queue)
 //  the confirm waiting for them, or NULL when nobody needs to answer.
 static confirm_t *replicate (node_t *self, staged_t *st)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     const char *members[10];
     size_t n = ring_replicas (qs->ring, st->queue->name, st->replication, members);
     if (st->replication > st->queue->replication)
@@ -355,12 +355,12 @@ static void committed (node_t *self, staged_t *st)
     snprintf (c->producer, sizeof c->producer, "%s", st->producer);
     c->seq = st->seq;
     c->token = st->token;
-    zlistx_add_end (self->queues->confirms, c);
+    zlistx_add_end (queues_of (self)->confirms, c);
 }
 
 void queue_owner_after_commit (node_t *self, bool ok)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     int failure = __atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED);
     for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
         if (ok)
@@ -386,7 +386,7 @@ void queue_owner_after_commit (node_t *self, bool ok)
 
 void queue_on_repl_ack (node_t *self, peer_t *from, const wire_queue_t *msg)
 {
-    zlistx_t *confirms = self->queues->confirms;
+    zlistx_t *confirms = queues_of (self)->confirms;
     for (confirm_t *c = zlistx_first (confirms); c; c = zlistx_next (confirms))
         if (c->seq == msg->seq && strcmp (c->queue, msg->queue) == 0) {
             zhashx_delete (c->waiting, from->uuid_hex);
@@ -397,7 +397,7 @@ void queue_on_repl_ack (node_t *self, peer_t *from, const wire_queue_t *msg)
 //  Confirms what every replica has acknowledged (or that no replica waits on).
 static void confirm_ready (node_t *self)
 {
-    zlistx_t *confirms = self->queues->confirms;
+    zlistx_t *confirms = queues_of (self)->confirms;
     zlistx_t *all = node_list_snapshot (confirms);
     for (confirm_t *c = all ? zlistx_first (all) : NULL; c; c = zlistx_next (all))
         if (zhashx_size (c->waiting) == 0) {
@@ -411,7 +411,7 @@ static void confirm_ready (node_t *self)
 
 void queue_dispatch (node_t *self, int64_t now)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     confirm_ready (self);
     int budget = QUEUE_DISPATCH;
     wire_queue_t *out = qs->out;
@@ -454,7 +454,7 @@ static void dead_letter (node_t *self, queue_t *queue, qstate_dead_t *dead)
     } else {
         char dlq[WIRE_TOPIC_MAX + 8];
         snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, queue->name);
-        wire_queue_t *meta = self->queues->out;
+        wire_queue_t *meta = queues_of (self)->out;
         memset (meta, 0, offsetof (wire_queue_t, seqs));
         snprintf (meta->msg_id, sizeof meta->msg_id, "%s", dead->msg_id);
         //  "<reason>/<deliveries>": the dead-letter queue counts its own deliveries
@@ -501,7 +501,7 @@ static void sync_timeouts (node_t *self, queue_t *queue, int64_t now)
 
 void queue_owner_tick (node_t *self, int64_t now)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
         if (q->sync_wait)
             sync_timeouts (self, q, now);
@@ -531,7 +531,7 @@ void queue_dead_done (node_t *self, const char *name, uint64_t seq)
 
 void queue_flush_deletes (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     wire_queue_t *out = qs->out;
     for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
         while (zlistx_size (q->deletes) > 0) {

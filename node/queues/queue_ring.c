@@ -28,7 +28,7 @@ void queue_free (void **item)
 
 queue_t *queue_get (node_t *self, const char *name, bool create)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     queue_t *queue = zhashx_lookup (qs->queues, name);
     size_t len = strlen (name);
     bool dlq = len > 4 && strcmp (name + len - 4, QUEUE_SUFFIX_DLQ) == 0;
@@ -56,20 +56,20 @@ queue_t *queue_get (node_t *self, const char *name, bool create)
 peer_t *queue_peer (node_t *self, const char *uuid_hex)
 {
     if (strcmp (uuid_hex, self->uuid_hex) == 0)
-        return &self->queues->self_peer;
+        return &queues_of (self)->self_peer;
     peer_t *peer = node_peer_find_hex (self, uuid_hex);
     return peer && peer->joined ? peer : NULL;
 }
 
 const char *queue_owner_of (node_t *self, const char *name)
 {
-    return ring_owner (self->queues->ring, name);
+    return ring_owner (queues_of (self)->ring, name);
 }
 
 bool queue_is_replica (node_t *self, const char *name)
 {
     const char *members[10];
-    size_t n = ring_replicas (self->queues->ring, name, self->queues->replication, members);
+    size_t n = ring_replicas (queues_of (self)->ring, name, queues_of (self)->replication, members);
     for (size_t i = 1; i < n; i++)
         if (strcmp (members[i], self->uuid_hex) == 0)
             return true;
@@ -85,10 +85,11 @@ int queue_send (node_t *self, const char *uuid_hex, int type, const wire_queue_t
     return node_send (self, peer->link, body, len);
 }
 
-int queues_start (node_t *self, char *err, size_t errlen)
+//  Opens the tables and the loopback, reads the settings (queues_start does
+//  the rest). 0 or WEFT_E*; what was made is freed by queues_stop ().
+static int queues_open (node_t *self, struct queues *qs, char *err, size_t errlen)
 {
-    struct queues *qs = self->queues = calloc (1, sizeof *qs);
-    if (!qs || !(qs->ring = ring_new (RING_VNODES_DEFAULT)) || !(qs->queues = zhashx_new ()) ||
+    if (!(qs->ring = ring_new (RING_VNODES_DEFAULT)) || !(qs->queues = zhashx_new ()) ||
         !(qs->staged = zlistx_new ()) || !(qs->confirms = zlistx_new ()) ||
         !(qs->repl_acks = zlistx_new ()) || !(qs->outgoing = zlistx_new ()) ||
         !(qs->by_token = zhashx_new ()) || !(qs->consumers = zhashx_new ()) ||
@@ -129,30 +130,44 @@ int queues_start (node_t *self, char *err, size_t errlen)
     me->joined = true;
     me->capacity = qs->capacity;
     self->capacity = qs->capacity;
-    self->ring_dirty = true;
-    int rc = queue_dedup_load (self);
-    return rc ? rc : queue_store_load (self);
+    qs->ring_dirty = true;
+    return 0;
+}
+
+int queues_start (node_t *self, char *err, size_t errlen)
+{
+    struct queues *qs = queues_of (self); //  zeroed by the core
+    int rc = queues_open (self, qs, err, errlen);
+    if (rc == 0 && (rc = queue_dedup_load (self)) == 0)
+        rc = queue_store_load (self);
+    if (rc)
+        queues_stop (self); //  the core stops only what started: free what we made
+    else
+        qs->started = true;
+    return rc;
 }
 
 void queues_stop (node_t *self)
 {
-    struct queues *qs = self->queues;
-    if (!qs)
-        return;
+    struct queues *qs = queues_of (self);
+    qs->started = false;
     zhashx_destroy (&qs->queues);
     ring_destroy (&qs->ring);
-    for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
+    for (staged_t *st = qs->staged ? zlistx_first (qs->staged) : NULL; st;
+         st = zlistx_next (qs->staged)) {
         free (st->body);
         free (st);
     }
     zlistx_destroy (&qs->staged);
-    for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms)) {
+    for (confirm_t *c = qs->confirms ? zlistx_first (qs->confirms) : NULL; c;
+         c = zlistx_next (qs->confirms)) {
         zhashx_destroy (&c->waiting);
         free (c);
     }
     zlistx_destroy (&qs->confirms);
     zlistx_destroy (&qs->repl_acks);
-    for (outgoing_t *o = zlistx_first (qs->outgoing); o; o = zlistx_next (qs->outgoing)) {
+    for (outgoing_t *o = qs->outgoing ? zlistx_first (qs->outgoing) : NULL; o;
+         o = zlistx_next (qs->outgoing)) {
         zmq_msg_close (&o->body);
         free (o);
     }
@@ -163,22 +178,22 @@ void queues_stop (node_t *self)
     zlistx_destroy (&qs->jobs);
     zhashx_destroy (&qs->dedup);
     zlistx_destroy (&qs->dedup_fifo);
-    self->world->ops->link_close (self->world, &qs->loop, 0);
+    if (qs->loop)
+        self->world->ops->link_close (self->world, &qs->loop, 0);
     free (qs->msg);
     free (qs->out);
-    free (qs);
-    self->queues = NULL;
+    qs->msg = qs->out = NULL;
 }
 
 void queues_membership_changed (node_t *self)
 {
-    self->ring_dirty = true;
+    queues_of (self)->ring_dirty = true;
 }
 
 //  Rebuilds the ring from our own view of the live members.
 static void rebuild_ring (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     ring_clear (qs->ring);
     if (qs->capacity)
         ring_add (qs->ring, self->uuid_hex, self->name, (int)qs->capacity);
@@ -191,7 +206,7 @@ static void rebuild_ring (node_t *self)
 //  Looks at every queue we hold again after the ring changed.
 static void reassess (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zlistx_t *names = zlistx_new ();
     for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues))
         zlistx_add_end (names, q->name);
@@ -224,8 +239,8 @@ static void reassess (node_t *self)
 
 void queue_ring_update (node_t *self)
 {
-    struct queues *qs = self->queues;
-    self->ring_dirty = false;
+    struct queues *qs = queues_of (self);
+    queues_of (self)->ring_dirty = false;
     rebuild_ring (self);
     uint64_t epoch = ring_epoch (qs->ring);
     if (epoch == qs->epoch)
@@ -239,7 +254,7 @@ void queue_ring_update (node_t *self)
 
 void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zmq_msg_t *body)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     wire_queue_t *msg = qs->msg;
     if (from_self)
         peer = &qs->self_peer;
@@ -285,7 +300,7 @@ void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zm
 
 void queues_peer_gone (node_t *self, peer_t *peer)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     int64_t now = node_now (self);
     for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
         if (q->q) {
@@ -300,14 +315,14 @@ void queues_peer_gone (node_t *self, peer_t *peer)
     }
     for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms))
         zhashx_delete (c->waiting, peer->uuid_hex);
-    self->ring_dirty = true;
+    queues_of (self)->ring_dirty = true;
 }
 
 void queues_before_commit (node_t *self, int64_t now)
 {
-    if (!self->queues)
+    if (!queues_of (self)->started)
         return;
-    if (self->ring_dirty)
+    if (queues_of (self)->ring_dirty)
         queue_ring_update (self);
     queue_flush_deletes (self);
     (void)now;
@@ -315,7 +330,7 @@ void queues_before_commit (node_t *self, int64_t now)
 
 void queues_after_commit (node_t *self, bool ok)
 {
-    if (!self->queues)
+    if (!queues_of (self)->started)
         return;
     queue_owner_after_commit (self, ok);
     queue_dispatch (self, node_now (self));
@@ -323,7 +338,7 @@ void queues_after_commit (node_t *self, bool ok)
 
 void queues_on_timer (node_t *self, int64_t now, bool interval)
 {
-    if (!self->queues)
+    if (!queues_of (self)->started)
         return;
     queue_owner_tick (self, now);
     if (!self->silenced) //  tests: a silenced node sends nothing on its own
@@ -334,7 +349,7 @@ void queues_on_timer (node_t *self, int64_t now, bool interval)
 
 bool queues_busy (node_t *self)
 {
-    return self->queues && queue_jobs_pump (self);
+    return queues_of (self)->started && queue_jobs_pump (self);
 }
 
 //  Appends the JSON of QUEUE to BUF.
@@ -364,7 +379,7 @@ static void queue_json (node_t *self, queue_t *queue, zchunk_t *buf)
 
 char *queues_status_json (node_t *self)
 {
-    struct queues *qs = self->queues;
+    struct queues *qs = queues_of (self);
     zchunk_t *buf = zchunk_new (NULL, 0);
     char *head = zsys_sprintf ("\"ring\":{\"epoch\":\"%016" PRIx64 "\",\"members\":[", qs->epoch);
     zchunk_extend (buf, head, strlen (head));

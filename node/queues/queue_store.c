@@ -15,6 +15,8 @@
 
 #include <time.h>
 
+#include "node/wire/entry.h"
+
 //  Wall-clock milliseconds (dedup times survive restarts).
 static int64_t wall_ms (node_t *self)
 {
@@ -35,22 +37,14 @@ int queue_store_append (node_t *self, queue_t *queue, const wire_queue_t *meta, 
     msgpack_pack_int64 (&pk, meta->value);
     msgpack_pack_uint64 (&pk, oseq);
     msgpack_pack_str_with_body (&pk, meta->reason, strlen (meta->reason));
-    size_t size = 4 + buf.size + len;
-    uint8_t *entry = malloc (size);
-    int rc = WEFT_ENOMEM;
-    if (entry) {
-        uint32_t hlen = (uint32_t)buf.size;
-        entry[0] = (uint8_t)(hlen >> 24);
-        entry[1] = (uint8_t)(hlen >> 16);
-        entry[2] = (uint8_t)(hlen >> 8);
-        entry[3] = (uint8_t)hlen;
-        memcpy (entry + 4, buf.data, hlen);
-        if (len)
-            memcpy (entry + 4 + hlen, body, len);
+    size_t size = wire_entry_size (buf.size, len);
+    uint8_t *entry = size ? malloc (size) : NULL;
+    int rc = size ? WEFT_ENOMEM : WEFT_EINVAL;
+    if (entry && (rc = wire_entry_pack (buf.data, buf.size, body, len, entry)) == 0) {
         *seq = journal_next_seq (self->journal, queue->stream);
         rc = journal_append (self->journal, queue->stream, *seq, meta->value, entry, size);
-        free (entry);
     }
+    free (entry);
     msgpack_sbuffer_destroy (&buf);
     return rc;
 }
@@ -68,16 +62,14 @@ static bool copy_str (const msgpack_object *o, char *out, size_t cap)
 int queue_store_decode (const void *data, size_t len, wire_queue_t *meta, uint64_t *oseq,
                         const void **body, size_t *blen)
 {
-    const uint8_t *p = data;
-    if (len < 4)
-        return WEFT_ECORRUPT;
-    size_t hlen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
-    if (hlen > len - 4)
+    const void *header, *rest;
+    size_t hlen, rlen;
+    if (wire_entry_split (data, len, &header, &hlen, &rest, &rlen))
         return WEFT_ECORRUPT;
     msgpack_unpacked up;
     msgpack_unpacked_init (&up);
     int rc = WEFT_ECORRUPT;
-    if (msgpack_unpack_next (&up, (const char *)p + 4, hlen, NULL) == MSGPACK_UNPACK_SUCCESS &&
+    if (msgpack_unpack_next (&up, header, hlen, NULL) == MSGPACK_UNPACK_SUCCESS &&
         up.data.type == MSGPACK_OBJECT_ARRAY && up.data.via.array.size >= 6) {
         const msgpack_object *f = up.data.via.array.ptr;
         memset (meta, 0, offsetof (wire_queue_t, seqs));
@@ -92,8 +84,8 @@ int queue_store_decode (const void *data, size_t len, wire_queue_t *meta, uint64
             meta->deliveries = (uint32_t)f[2].via.u64;
             meta->value = f[3].via.i64;
             *oseq = f[4].via.u64;
-            *body = p + 4 + hlen;
-            *blen = len - 4 - hlen;
+            *body = rest;
+            *blen = rlen;
             rc = 0;
         }
     }
@@ -114,7 +106,7 @@ static void map_oseq (queue_t *queue, uint64_t oseq, uint64_t seq)
 int queue_store_load (node_t *self)
 {
     size_t count = self->journal ? journal_stream_count (self->journal) : 0;
-    wire_queue_t *meta = self->queues->out;
+    wire_queue_t *meta = queues_of (self)->out;
     for (size_t i = 0; i < count; i++) {
         const char *stream = journal_stream_name (self->journal, i);
         journal_stats_t st;
@@ -183,14 +175,14 @@ void queue_answer_later (node_t *self, int type, const char *to, const char *que
     snprintf (a->to, sizeof a->to, "%s", to);
     snprintf (a->queue, sizeof a->queue, "%s", queue);
     a->seq = seq;
-    zlistx_add_end (self->queues->repl_acks, a);
+    zlistx_add_end (queues_of (self)->repl_acks, a);
 }
 
 void queue_on_repl (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body)
 {
     const char *owner = queue_owner_of (self, msg->queue);
     if (!owner || strcmp (owner, from->uuid_hex) != 0) {
-        self->queues->fenced++; //  not the owner as we see it: a stale owner is fenced
+        queues_of (self)->fenced++; //  not the owner as we see it: a stale owner is fenced
         return;
     }
     queue_t *queue = queue_get (self, msg->queue, true);
@@ -224,7 +216,7 @@ static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, 
     st->queue = queue;
     st->priority = msg->priority;
     st->deliveries = msg->deliveries;
-    st->replication = self->queues->replication;
+    st->replication = queues_of (self)->replication;
     snprintf (st->msg_id, sizeof st->msg_id, "%s", msg->msg_id);
     const void *data = body ? zmq_msg_data (body) : NULL;
     size_t len = body ? zmq_msg_size (body) : 0;
@@ -235,7 +227,7 @@ static void on_sync_msg (node_t *self, queue_t *queue, const wire_queue_t *msg, 
         return;
     }
     queue_dedup_add (self, queue->name, msg->msg_id);
-    zlistx_add_end (self->queues->staged, st);
+    zlistx_add_end (queues_of (self)->staged, st);
 }
 
 void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *msg, zmq_msg_t *body)
@@ -243,7 +235,7 @@ void queue_on_sync (node_t *self, peer_t *from, int type, const wire_queue_t *ms
     queue_t *queue = queue_get (self, msg->queue, true);
     if (!queue || !self->journal)
         return;
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", queue->name);
     if (type == WIRE_QSYNC_REQ) {
@@ -286,12 +278,12 @@ void queue_job_start (node_t *self, int type, const char *peer, const char *queu
     snprintf (job->peer, sizeof job->peer, "%s", peer);
     snprintf (job->queue, sizeof job->queue, "%s", queue);
     if (type == WIRE_QREPL) { //  a full copy starts from nothing
-        wire_queue_t *out = self->queues->out;
+        wire_queue_t *out = queues_of (self)->out;
         memset (out, 0, offsetof (wire_queue_t, seqs));
         snprintf (out->queue, sizeof out->queue, "%s", queue);
         queue_send (self, peer, WIRE_QREPL_RESET, out, NULL, 0);
     }
-    zlistx_add_end (self->queues->jobs, job);
+    zlistx_add_end (queues_of (self)->jobs, job);
 }
 
 //  Sends what it can of JOB; returns true when it is done.
@@ -302,7 +294,7 @@ static bool pump_job (node_t *self, qjob_t *job, long *budget)
     if (!queue || !peer)
         return true;
     journal_iter_t *it = NULL;
-    wire_queue_t *out = self->queues->out;
+    wire_queue_t *out = queues_of (self)->out;
     bool done = true;
     if (journal_iter_new (self->journal, queue->stream, job->next, &it) == 0) {
         journal_entry_t entry;
@@ -337,7 +329,7 @@ static bool pump_job (node_t *self, qjob_t *job, long *budget)
 
 bool queue_jobs_pump (node_t *self)
 {
-    zlistx_t *jobs = self->queues->jobs;
+    zlistx_t *jobs = queues_of (self)->jobs;
     long budget = QUEUE_JOB_BUDGET;
     zlistx_t *all = node_list_snapshot (jobs);
     for (qjob_t *job = all ? zlistx_first (all) : NULL; job && budget > 0; job = zlistx_next (all))
@@ -357,7 +349,7 @@ bool queue_dedup_seen (node_t *self, const char *queue, const char *msg_id)
 {
     char key[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 2];
     dedup_key (queue, msg_id, key, sizeof key);
-    return *msg_id && zhashx_lookup (self->queues->dedup, key);
+    return *msg_id && zhashx_lookup (queues_of (self)->dedup, key);
 }
 
 //  Remembers KEY (first seen at SEEN) for pruning: ids are pruned in the
@@ -370,7 +362,7 @@ static void dedup_remember (node_t *self, const char *key, int64_t seen)
         return; //  then it is never pruned: the window only grows for it
     entry->seen = seen;
     memcpy (entry->key, key, len + 1);
-    zlistx_add_end (self->queues->dedup_fifo, entry);
+    zlistx_add_end (queues_of (self)->dedup_fifo, entry);
 }
 
 void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
@@ -381,7 +373,7 @@ void queue_dedup_add (node_t *self, const char *queue, const char *msg_id)
     if (!seen)
         return;
     *seen = wall_ms (self);
-    zhashx_update (self->queues->dedup, key, seen);
+    zhashx_update (queues_of (self)->dedup, key, seen);
     dedup_remember (self, key, *seen);
     char meta[sizeof key + 2];
     snprintf (meta, sizeof meta, "d/%s", key);
@@ -392,23 +384,23 @@ void queue_dedup_forget (node_t *self, const char *queue, const char *msg_id)
 {
     char key[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 2];
     dedup_key (queue, msg_id, key, sizeof key);
-    zhashx_delete (self->queues->dedup, key);
+    zhashx_delete (queues_of (self)->dedup, key);
 }
 
 void queue_dedup_prune (node_t *self)
 {
-    int64_t oldest = wall_ms (self) - self->queues->dedup_window;
-    zlistx_t *fifo = self->queues->dedup_fifo;
+    int64_t oldest = wall_ms (self) - queues_of (self)->dedup_window;
+    zlistx_t *fifo = queues_of (self)->dedup_fifo;
     dedup_entry_t *entry;
     for (int budget = 10000; budget > 0 && (entry = zlistx_first (fifo)); budget--) {
         if (entry->seen >= oldest)
             break; //  the rest are younger
-        int64_t *seen = zhashx_lookup (self->queues->dedup, entry->key);
+        int64_t *seen = zhashx_lookup (queues_of (self)->dedup, entry->key);
         if (seen && *seen == entry->seen) { //  not seen again since
             char meta[WIRE_TOPIC_MAX + WIRE_MSG_ID_MAX + 4];
             snprintf (meta, sizeof meta, "d/%s", entry->key);
             journal_meta_del (self->journal, meta);
-            zhashx_delete (self->queues->dedup, entry->key);
+            zhashx_delete (queues_of (self)->dedup, entry->key);
         }
         zlistx_delete (fifo, zlistx_cursor (fifo)); //  frees ENTRY
     }
@@ -422,7 +414,7 @@ static void load_dedup (const char *key, const void *value, size_t len, void *ar
     if (!seen)
         return;
     memcpy (seen, value, sizeof *seen);
-    zhashx_update (self->queues->dedup, key + 2, seen);
+    zhashx_update (queues_of (self)->dedup, key + 2, seen);
     dedup_remember (self, key + 2, *seen); //  the journal scan order is not by time: the
                                            //  first prune may wait on a younger id, harmless
 }

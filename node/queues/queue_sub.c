@@ -67,7 +67,7 @@ static void on_after_commit (node_t *self, void *state, bool ok)
 
 static char *on_status (node_t *self, void *state)
 {
-    return self->queues ? queues_status_json (self) : strdup ("\"queues\":[]");
+    return queues_of (self)->started ? queues_status_json (self) : strdup ("\"queues\":[]");
 }
 
 static const char *const s_commands[] = {"QSEND", "CONSUME", "CANCEL", "SETTLE", NULL};
@@ -75,6 +75,7 @@ static const char *const s_commands[] = {"QSEND", "CONSUME", "CANCEL", "SETTLE",
 const subsystem_t queues_subsystem = {
     .name = "queues",
     .id = SUBSYS_QUEUES,
+    .state_size = sizeof (struct queues),
     .type_min = WIRE_QSEND,
     .type_max = WIRE_QREDRIVE,
     .from_self = true,
