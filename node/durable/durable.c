@@ -76,13 +76,14 @@ static void replay_job_free (void **item)
     *item = NULL;
 }
 
-int durable_declare (node_t *self, const char *pattern, const journal_limits_t *limits)
+int durable_declare (node_t *self, durable_t *ds, const char *pattern,
+                     const journal_limits_t *limits)
 {
     if (pattern_validate (pattern))
         return WEFT_EINVAL;
     if (!self->journal)
         return WEFT_ESTATE;
-    for (durable_decl_t *d = zlistx_first (self->durables); d; d = zlistx_next (self->durables))
+    for (durable_decl_t *d = zlistx_first (ds->durables); d; d = zlistx_next (ds->durables))
         if (strcmp (d->pattern, pattern) == 0) {
             d->limits = *limits; //  declaring again changes the retention
             return 0;
@@ -92,21 +93,21 @@ int durable_declare (node_t *self, const char *pattern, const journal_limits_t *
         return WEFT_ENOMEM;
     snprintf (decl->pattern, sizeof decl->pattern, "%s", pattern);
     decl->limits = *limits;
-    zlistx_add_end (self->durables, decl);
+    zlistx_add_end (ds->durables, decl);
     return 0;
 }
 
 //  Returns the declaration covering TOPIC, or NULL if TOPIC is volatile.
-static durable_decl_t *durable_match (node_t *self, const char *topic)
+static durable_decl_t *durable_match (durable_t *ds, const char *topic)
 {
-    for (durable_decl_t *d = zlistx_first (self->durables); d; d = zlistx_next (self->durables))
+    for (durable_decl_t *d = zlistx_first (ds->durables); d; d = zlistx_next (ds->durables))
         if (pattern_match (d->pattern, topic, strlen (topic)))
             return d;
     return NULL;
 }
 
 //  Declares the patterns of durable.topics with the default limits.
-static int declare_from_config (node_t *self, char *err, size_t errlen)
+static int declare_from_config (node_t *self, durable_t *ds, char *err, size_t errlen)
 {
     journal_limits_t limits = {0};
     config_parse_limits (config_value (self->cfg, CFG_DURABLE_RETENTION), &limits);
@@ -115,7 +116,7 @@ static int declare_from_config (node_t *self, char *err, size_t errlen)
         size_t len = strcspn (list, ",");
         char pattern[TOPIC_MAX + 1];
         snprintf (pattern, sizeof pattern, "%.*s", (int)(len < TOPIC_MAX ? len : TOPIC_MAX), list);
-        if (len && durable_declare (self, pattern, &limits)) {
+        if (len && durable_declare (self, ds, pattern, &limits)) {
             if (self->journal)
                 snprintf (err, errlen, "durable.topics: '%s' is not a valid pattern", pattern);
             else
@@ -129,33 +130,33 @@ static int declare_from_config (node_t *self, char *err, size_t errlen)
     return 0;
 }
 
-int durable_start (node_t *self, char *err, size_t errlen)
+int durable_start (node_t *self, durable_t *ds, char *err, size_t errlen)
 {
-    self->durables = zlistx_new ();
-    self->outbox = zlistx_new ();
-    self->heads = zhashx_new ();
-    self->replays = zlistx_new ();
-    if (!self->durables || !self->outbox || !self->heads || !self->replays)
+    ds->durables = zlistx_new ();
+    ds->outbox = zlistx_new ();
+    ds->heads = zhashx_new ();
+    ds->replays = zlistx_new ();
+    if (!ds->durables || !ds->outbox || !ds->heads || !ds->replays)
         return WEFT_ENOMEM;
-    zlistx_set_destructor (self->durables, (zlistx_destructor_fn *)zstr_free);
-    zlistx_set_destructor (self->outbox, outbound_free);
-    zhashx_set_destructor (self->heads, (zhashx_destructor_fn *)zstr_free);
-    zlistx_set_destructor (self->replays, replay_job_free);
-    return declare_from_config (self, err, errlen);
+    zlistx_set_destructor (ds->durables, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (ds->outbox, outbound_free);
+    zhashx_set_destructor (ds->heads, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (ds->replays, replay_job_free);
+    return declare_from_config (self, ds, err, errlen);
 }
 
-void durable_stop (node_t *self)
+void durable_stop (durable_t *ds)
 {
-    zlistx_destroy (&self->durables);
-    zlistx_destroy (&self->outbox);
-    zhashx_destroy (&self->heads);
-    zlistx_destroy (&self->replays);
+    zlistx_destroy (&ds->durables);
+    zlistx_destroy (&ds->outbox);
+    zhashx_destroy (&ds->heads);
+    zlistx_destroy (&ds->replays);
 }
 
-bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_t *body,
-                      wire_msg_t *msg)
+bool durable_publish (node_t *self, durable_t *ds, const char *name, zmq_msg_t *topic,
+                      zmq_msg_t *body, wire_msg_t *msg)
 {
-    if (!self->journal || !durable_match (self, name))
+    if (!self->journal || !durable_match (ds, name))
         return false;
     char stream[TOPIC_MAX + 8];
     stream_name (name, stream, sizeof stream);
@@ -188,56 +189,56 @@ bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_
         return true;
     }
     out->seq = msg->seq;
-    self->retention_due = true;
+    ds->retention_due = true;
     zmq_msg_init (&out->topic);
     zmq_msg_init (&out->body);
     zmq_msg_move (&out->topic, topic);
     zmq_msg_move (&out->body, body);
     zmq_msg_init_size (&out->header, hlen);
     memcpy (zmq_msg_data (&out->header), self->sbuf.data, hlen);
-    zlistx_add_end (self->outbox, out);
+    zlistx_add_end (ds->outbox, out);
     return true;
 }
 
 //  Records that OUT went out, for HEAD announcements.
-static void head_update (node_t *self, outbound_t *out)
+static void head_update (node_t *self, durable_t *ds, outbound_t *out)
 {
     char topic[TOPIC_MAX + 1];
     size_t len = zmq_msg_size (&out->topic);
     memcpy (topic, zmq_msg_data (&out->topic), len);
     topic[len] = 0;
-    head_t *head = zhashx_lookup (self->heads, topic);
+    head_t *head = zhashx_lookup (ds->heads, topic);
     if (!head && (head = calloc (1, sizeof *head)))
-        zhashx_insert (self->heads, topic, head);
+        zhashx_insert (ds->heads, topic, head);
     if (head) {
         head->last = out->seq;
         head->until = node_now (self) + HEAD_LINGER * self->interval;
     }
 }
 
-static void retention_step (node_t *self, int64_t now_us);
+static void retention_step (node_t *self, durable_t *ds, int64_t now_us);
 
-void durable_before_commit (node_t *self)
+void durable_before_commit (node_t *self, durable_t *ds)
 {
-    if (self->journal && self->retention_due) {
+    if (self->journal && ds->retention_due) {
         //  streams that grew this turn are trimmed in the same commit: a fast
         //  publisher cannot outrun its retention
-        self->retention_due = false;
-        retention_step (self, node_wall_us (self));
+        ds->retention_due = false;
+        retention_step (self, ds, node_wall_us (self));
     }
 }
 
-void durable_after_commit (node_t *self, bool ok)
+void durable_after_commit (node_t *self, durable_t *ds, bool ok)
 {
     if (!ok) {
         //  nothing of a failed batch was sent: the publisher's call already
         //  returned, so these are counted as journal errors
-        self->counters.journal_errors += zlistx_size (self->outbox);
-        zlistx_purge (self->outbox);
+        self->counters.journal_errors += zlistx_size (ds->outbox);
+        zlistx_purge (ds->outbox);
         return;
     }
-    for (outbound_t *out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox)) {
-        head_update (self, out);
+    for (outbound_t *out = zlistx_first (ds->outbox); out; out = zlistx_next (ds->outbox)) {
+        head_update (self, ds, out);
         self->counters.journaled++;
         zmq_msg_t frames[3];
         zmq_msg_t *parts[3] = {&out->topic, &out->header, &out->body};
@@ -248,17 +249,17 @@ void durable_after_commit (node_t *self, bool ok)
         if (node_publish (self, frames, 3) == 0)
             self->counters.published++;
     }
-    zlistx_purge (self->outbox);
+    zlistx_purge (ds->outbox);
 }
 
 //  Sends a HEAD (the last seq of a stream, no body) for streams recently active,
 //  so subscribers notice losses at the tail of a stream.
-static void announce_heads (node_t *self, int64_t now)
+static void announce_heads (node_t *self, durable_t *ds, int64_t now)
 {
-    for (head_t *head = zhashx_first (self->heads); head; head = zhashx_next (self->heads)) {
+    for (head_t *head = zhashx_first (ds->heads); head; head = zhashx_next (ds->heads)) {
         if (now > head->until)
             continue;
-        const char *topic = zhashx_cursor (self->heads);
+        const char *topic = zhashx_cursor (ds->heads);
         wire_msg_t msg = {.seq = head->last, .flags = WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD};
         memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
         if (wire_encode_msg (&self->sbuf, &msg))
@@ -272,16 +273,16 @@ static void announce_heads (node_t *self, int64_t now)
 }
 
 //  Applies retention to a few streams, a bounded amount of work per call.
-static void retention_step (node_t *self, int64_t now_us)
+static void retention_step (node_t *self, durable_t *ds, int64_t now_us)
 {
     size_t count = journal_stream_count (self->journal);
     size_t budget = RETENTION_BUDGET;
     for (size_t i = 0; i < count && budget > 0; i++) {
-        size_t index = (self->retention_next + i) % count;
+        size_t index = (ds->retention_next + i) % count;
         const char *stream = journal_stream_name (self->journal, index);
         if (!stream || strncmp (stream, STREAM_PREFIX, 2) != 0)
             continue;
-        durable_decl_t *decl = durable_match (self, stream + 2);
+        durable_decl_t *decl = durable_match (ds, stream + 2);
         if (!decl ||
             (!decl->limits.max_age_us && !decl->limits.max_bytes && !decl->limits.max_count))
             continue;
@@ -289,16 +290,16 @@ static void retention_step (node_t *self, int64_t now_us)
         journal_retention_step (self->journal, stream, &decl->limits, now_us, budget, &deleted);
         budget -= deleted < budget ? deleted : budget;
     }
-    self->retention_next = count ? (self->retention_next + 1) % count : 0;
+    ds->retention_next = count ? (ds->retention_next + 1) % count : 0;
 }
 
-void durable_on_timer (node_t *self, int64_t now, bool interval)
+void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval)
 {
     if (!self->journal)
         return;
     if (interval)
-        announce_heads (self, now);
-    retention_step (self, node_wall_us (self));
+        announce_heads (self, ds, now);
+    retention_step (self, ds, node_wall_us (self));
     if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED) && interval)
         journal_meta_put (self->journal, "node/probe", &now, sizeof now); //  retried by the flush
 }
@@ -344,7 +345,7 @@ static uint64_t replay_start (node_t *self, peer_t *peer, const wire_replay_req_
     return start;
 }
 
-void durable_on_replay_req (node_t *self, peer_t *peer)
+void durable_on_replay_req (node_t *self, durable_t *ds, peer_t *peer)
 {
     wire_replay_req_t *req = malloc (sizeof *req);
     if (!req || wire_get_replay_req (self->decoder, req)) {
@@ -382,7 +383,7 @@ void durable_on_replay_req (node_t *self, peer_t *peer)
     wlog_debug (&self->log, "replay %" PRIu64 " of %s for %s: %zu streams", req->id, req->pattern,
                 peer->name, zlistx_size (job->streams));
     free (req);
-    zlistx_add_end (self->replays, job);
+    zlistx_add_end (ds->replays, job);
 }
 
 //  Sends one stored entry of STREAM as REPLAY_MSG; returns 0 or -1 (peer busy).
@@ -456,18 +457,18 @@ static bool pump_job (node_t *self, replay_job_t *job, long *budget)
            node_send (self, peer->link, NULL, 0) == 0;
 }
 
-bool durable_pump (node_t *self)
+bool durable_pump (node_t *self, durable_t *ds)
 {
     long budget = REPLAY_BUDGET;
-    replay_job_t *job = zlistx_first (self->replays);
+    replay_job_t *job = zlistx_first (ds->replays);
     while (job && budget > 0) {
         if (pump_job (self, job, &budget)) {
-            zlistx_delete (self->replays, zlistx_cursor (self->replays));
-            job = zlistx_first (self->replays);
+            zlistx_delete (ds->replays, zlistx_cursor (ds->replays));
+            job = zlistx_first (ds->replays);
         } else
-            job = zlistx_next (self->replays);
+            job = zlistx_next (ds->replays);
     }
-    return zlistx_size (self->replays) > 0;
+    return zlistx_size (ds->replays) > 0;
 }
 
 char *durable_journal_json (node_t *self)

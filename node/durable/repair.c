@@ -107,10 +107,10 @@ static rx_request_t *covering_request (peer_t *peer, const char *topic)
 //  The first sequence a replaying subscription covering TOPIC wants of a
 //  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
 //  (latest, or by time: the publisher's clock decides that one).
-static uint64_t replay_start (node_t *self, const char *topic)
+static uint64_t replay_start (durable_t *ds, const char *topic)
 {
     uint64_t start = 0;
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
+    for (rsub_t *rs = zlistx_first (ds->rsubs); rs; rs = zlistx_next (ds->rsubs)) {
         if (!pattern_match (rs->pattern, topic, strlen (topic)))
             continue;
         uint64_t from = rs->from_kind == WIRE_FROM_EARLIEST ? 1
@@ -123,18 +123,18 @@ static uint64_t replay_start (node_t *self, const char *topic)
 }
 
 //  Advances the cursors of every durable subscription covering TOPIC.
-static void advance_cursors (node_t *self, const char *publisher, const char *topic, uint64_t seq,
-                             bool only_auto)
+static void advance_cursors (node_t *self, durable_t *ds, const char *publisher, const char *topic,
+                             uint64_t seq, bool only_auto)
 {
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
+    for (rsub_t *rs = zlistx_first (ds->rsubs); rs; rs = zlistx_next (ds->rsubs)) {
         if (!*rs->name || (only_auto && !rs->auto_ack) ||
             !pattern_match (rs->pattern, topic, strlen (topic)))
             continue;
         char key[WIRE_NAME_MAX + TOPIC_MAX + 48];
         snprintf (key, sizeof key, "%s/%s/%s", rs->name, publisher, topic);
-        uint64_t *cursor = zhashx_lookup (self->cursors, key);
+        uint64_t *cursor = zhashx_lookup (ds->cursors, key);
         if (!cursor && (cursor = calloc (1, sizeof *cursor)))
-            zhashx_insert (self->cursors, key, cursor);
+            zhashx_insert (ds->cursors, key, cursor);
         if (!cursor || *cursor >= seq)
             continue;
         *cursor = seq;
@@ -148,8 +148,8 @@ static void advance_cursors (node_t *self, const char *publisher, const char *to
 }
 
 //  Delivers one message of stream ST to the application and moves ST on.
-static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t *topic,
-                     zmq_msg_t *body, zmq_msg_t *headers)
+static void deliver (node_t *self, durable_t *ds, rx_stream_t *st, node_event_t *ev,
+                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers)
 {
     st->last = ev->seq;
     st->fresh = false;
@@ -158,7 +158,7 @@ static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t 
     memcpy (name, zmq_msg_data (topic), len);
     name[len] = 0;
     if (self->journal)
-        advance_cursors (self, ev->sender, name, ev->seq, true);
+        advance_cursors (self, ds, ev->sender, name, ev->seq, true);
     node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
 }
@@ -238,7 +238,8 @@ static void hold (node_t *self, rx_stream_t *st, const node_event_t *ev, zmq_msg
 }
 
 //  Delivers held messages that now follow in order; asks for the next gap if any.
-static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic)
+static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *st,
+                        const char *topic)
 {
     held_msg_t *held;
     while (st->held && (held = zlistx_first (st->held))) {
@@ -249,7 +250,7 @@ static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char 
             return;
         }
         if (held->ev.seq == st->last + 1)
-            deliver (self, st, &held->ev, &held->topic, &held->body,
+            deliver (self, ds, st, &held->ev, &held->topic, &held->body,
                      held->has_headers ? &held->headers : NULL);
         zlistx_delete (st->held, zlistx_cursor (st->held));
     }
@@ -257,7 +258,7 @@ static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char 
         request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
 }
 
-void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t *ev,
+void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name, node_event_t *ev,
                      zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags)
 {
     rx_stream_t *st = peer ? repair_stream (peer, name) : NULL;
@@ -271,7 +272,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
     }
-    uint64_t start = st->fresh && !st->repair ? replay_start (self, name) : 0;
+    uint64_t start = st->fresh && !st->repair ? replay_start (ds, name) : 0;
     if (start && start < ev->seq) {
         //  a stream born after our replay request was answered: its past is
         //  wanted too (a subscription from earliest or a sequence)
@@ -298,7 +299,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
         return;
     }
     if (st->fresh || ev->seq == st->last + 1)
-        deliver (self, st, ev, topic, body, headers);
+        deliver (self, ds, st, ev, topic, body, headers);
     else if (ev->seq > st->last + 1) {
         uint64_t from = st->last + 1;
         hold (self, st, ev, topic, body, headers);
@@ -307,7 +308,8 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
     //  else: a duplicate of what was delivered already
 }
 
-void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_msg_t *body)
+void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t *header,
+                           zmq_msg_t *body)
 {
     uint64_t id = 0;
     char name[TOPIC_MAX + 1];
@@ -354,7 +356,7 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_ms
     if (msg.nheaders)
         wire_pack_headers (&msg, &headers);
     self->counters.repaired++;
-    deliver (self, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
+    deliver (self, ds, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
 }
 
 void repair_on_truncated (node_t *self, peer_t *peer)
@@ -380,7 +382,7 @@ void repair_on_truncated (node_t *self, peer_t *peer)
 }
 
 //  Ends replay ID for every stream of PEER that waited on it.
-static void end_request (node_t *self, peer_t *peer, uint64_t id)
+static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id)
 {
     for (rx_stream_t *st = zhashx_first (durable_peer (peer)->rx); st;
          st = zhashx_next (durable_peer (peer)->rx))
@@ -390,7 +392,7 @@ static void end_request (node_t *self, peer_t *peer, uint64_t id)
             char topic[TOPIC_MAX + 1];
             snprintf (topic, sizeof topic, "%s",
                       (const char *)zhashx_cursor (durable_peer (peer)->rx));
-            flush_held (self, peer, st, topic);
+            flush_held (self, ds, peer, st, topic);
         }
     for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
          r = zlistx_next (durable_peer (peer)->requests))
@@ -401,7 +403,7 @@ static void end_request (node_t *self, peer_t *peer, uint64_t id)
         }
 }
 
-void repair_on_replay_end (node_t *self, peer_t *peer)
+void repair_on_replay_end (node_t *self, durable_t *ds, peer_t *peer)
 {
     uint64_t id = 0;
     int status = 0;
@@ -412,11 +414,11 @@ void repair_on_replay_end (node_t *self, peer_t *peer)
     if (status)
         wlog_warn (&self->log, "replay %" PRIu64 " from %s failed: %s", id, peer->name,
                    weft_strerror (status));
-    end_request (self, peer, id);
+    end_request (self, ds, peer, id);
 }
 
 //  Asks PEER to replay what subscription RS covers, from its start or cursors.
-static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
+static void request_subscription (node_t *self, durable_t *ds, peer_t *peer, rsub_t *rs)
 {
     rx_request_t *r = NULL;
     wire_replay_req_t *req = request_new (self, rs->pattern, rs->from_kind, rs->from_value, &r);
@@ -424,9 +426,9 @@ static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
         return;
     char prefix[WIRE_NAME_MAX + 40];
     int plen = snprintf (prefix, sizeof prefix, "%s/%s/", rs->name, peer->uuid_hex);
-    for (uint64_t *c = zhashx_first (self->cursors);
-         *rs->name && c && req->ncursors < WIRE_CURSORS_MAX; c = zhashx_next (self->cursors)) {
-        const char *key = zhashx_cursor (self->cursors);
+    for (uint64_t *c = zhashx_first (ds->cursors);
+         *rs->name && c && req->ncursors < WIRE_CURSORS_MAX; c = zhashx_next (ds->cursors)) {
+        const char *key = zhashx_cursor (ds->cursors);
         if (strncmp (key, prefix, (size_t)plen) != 0)
             continue;
         wire_cursor_t *wc = &req->cursors[req->ncursors++];
@@ -445,13 +447,13 @@ static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
     free (req);
 }
 
-void repair_peer_joined (node_t *self, peer_t *peer)
+void repair_peer_joined (node_t *self, durable_t *ds, peer_t *peer)
 {
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs))
-        request_subscription (self, peer, rs);
+    for (rsub_t *rs = zlistx_first (ds->rsubs); rs; rs = zlistx_next (ds->rsubs))
+        request_subscription (self, ds, peer, rs);
 }
 
-int repair_subscribe (node_t *self, const rsub_t *spec)
+int repair_subscribe (node_t *self, durable_t *ds, const rsub_t *spec)
 {
     if (*spec->name && !self->journal)
         return WEFT_ESTATE; //  cursors need a journal
@@ -464,25 +466,25 @@ int repair_subscribe (node_t *self, const rsub_t *spec)
         free (rs);
         return rc;
     }
-    zlistx_add_end (self->rsubs, rs);
+    zlistx_add_end (ds->rsubs, rs);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
         if (p->joined)
-            request_subscription (self, p, rs);
+            request_subscription (self, ds, p, rs);
     return 0;
 }
 
-int repair_ack (node_t *self, const char *publisher, const char *topic, uint64_t seq)
+int repair_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq)
 {
     if (!self->journal)
         return WEFT_ESTATE;
-    advance_cursors (self, publisher, topic, seq, false);
+    advance_cursors (self, ds, publisher, topic, seq, false);
     return 0;
 }
 
 //  Loads every cursor kept in the journal (at start).
 static void load_cursor (const char *key, const void *value, size_t len, void *arg)
 {
-    node_t *self = arg;
+    durable_t *ds = arg;
     uint64_t *cursor = len == 8 ? malloc (sizeof *cursor) : NULL;
     if (!cursor)
         return;
@@ -490,29 +492,29 @@ static void load_cursor (const char *key, const void *value, size_t len, void *a
     *cursor = 0;
     for (int i = 0; i < 8; i++)
         *cursor = *cursor << 8 | v[i];
-    zhashx_insert (self->cursors, key + 2, cursor);
+    zhashx_insert (ds->cursors, key + 2, cursor);
 }
 
-int repair_start (node_t *self)
+int repair_start (node_t *self, durable_t *ds)
 {
-    self->rsubs = zlistx_new ();
-    self->cursors = zhashx_new ();
-    if (!self->rsubs || !self->cursors)
+    ds->rsubs = zlistx_new ();
+    ds->cursors = zhashx_new ();
+    if (!ds->rsubs || !ds->cursors)
         return WEFT_ENOMEM;
-    zlistx_set_destructor (self->rsubs, (zlistx_destructor_fn *)zstr_free);
-    zhashx_set_destructor (self->cursors, (zhashx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (ds->rsubs, (zlistx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (ds->cursors, (zhashx_destructor_fn *)zstr_free);
     if (self->journal)
-        return journal_meta_scan (self->journal, "c/", load_cursor, self);
+        return journal_meta_scan (self->journal, "c/", load_cursor, ds);
     return 0;
 }
 
-void repair_stop (node_t *self)
+void repair_stop (durable_t *ds)
 {
-    zlistx_destroy (&self->rsubs);
-    zhashx_destroy (&self->cursors);
+    zlistx_destroy (&ds->rsubs);
+    zhashx_destroy (&ds->cursors);
 }
 
-void repair_on_timer (node_t *self, int64_t now)
+void repair_on_timer (node_t *self, durable_t *ds, int64_t now)
 {
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
         uint64_t expired[16];
@@ -525,7 +527,7 @@ void repair_on_timer (node_t *self, int64_t now)
         //  still there is asked for again
         for (size_t i = 0; i < count; i++) {
             wlog_warn (&self->log, "replay %" PRIu64 " from %s timed out", expired[i], p->name);
-            end_request (self, p, expired[i]);
+            end_request (self, ds, p, expired[i]);
         }
     }
 }
