@@ -1,12 +1,12 @@
-/*  node/durable/durable.h - durable topics, inside the subsystem (durable.c
-    and repair.c share it; nothing outside node/durable/ includes it).
+/*  node/durable/durable.h - durable topics, inside the subsystem (its files
+    share it; nothing outside node/durable/ includes it).
 
     Publisher side (durable.c): a topic declared durable is journaled before
-    it is sent; HEAD announcements; retention; replays served to peers.
+    it is sent; HEAD announcements; retention. replay.c: replays served to peers.
     Subscriber side (repair.c): gaps of a publisher's stream are repaired by
     asking it to replay them, late joiners replay from a start, named durable
     subscriptions keep their cursors in our journal.
-    The subsystem's table is in durable.c; docs/ARCHITECTURE.md has the picture.
+    The subsystem's table is in durable_sub.c; docs/ARCHITECTURE.md has the picture.
 */
 #ifndef WEFT_NODE_DURABLE_DURABLE_H
 #define WEFT_NODE_DURABLE_DURABLE_H
@@ -66,6 +66,14 @@ typedef struct {
     zlistx_t *requests; //  rx_request_t: replays asked of it, not yet ended
 } durable_peer_t;
 
+#define DURABLE_STREAM_PREFIX "t/" //  journal streams of durable topics: "t/<topic>"
+
+//  The journal stream name of TOPIC, in OUT (CAP bytes).
+static inline void durable_stream_name (const char *topic, char *out, size_t cap)
+{
+    snprintf (out, cap, DURABLE_STREAM_PREFIX "%s", topic);
+}
+
 //  PEER's durable state.
 static inline durable_peer_t *durable_peer (peer_t *peer)
 {
@@ -100,14 +108,20 @@ void durable_after_commit (node_t *self, durable_t *ds, bool ok);
 //  Timers: HEAD announcements (each INTERVAL), retention, failure probe.
 void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval);
 
-//  A peer asked for a replay (REPLAY_REQ is in the decoder).
-void durable_on_replay_req (node_t *self, durable_t *ds, peer_t *peer);
-
-//  Sends a bounded amount of replay traffic; true while replays remain.
-bool durable_pump (node_t *self, durable_t *ds);
-
 //  The journal's streams as a JSON array ("null" without a journal); caller frees.
 char *durable_journal_json (node_t *self);
+
+//  --- replay.c: replays served to peers (the publisher side) ---------------------
+
+//  Creates / frees DS's replay jobs (durable_start and durable_stop call them).
+int replay_start (durable_t *ds);
+void replay_stop (durable_t *ds);
+
+//  A peer asked for a replay (REPLAY_REQ is in the decoder): a job is queued.
+void replay_on_request (node_t *self, durable_t *ds, peer_t *peer);
+
+//  Sends a bounded amount of replay traffic; true while replays remain.
+bool replay_pump (node_t *self, durable_t *ds);
 
 //  --- repair.c: the subscriber side ---------------------------------------------
 

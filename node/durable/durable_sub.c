@@ -1,6 +1,6 @@
 /*  node/durable/durable_sub.c - the durable-topics subsystem's door: its
     table of operations, its commands, its peer events. The work is done in
-    durable.c (publisher side) and repair.c (subscriber side).
+    durable.c and replay.c (publisher side) and repair.c (subscriber side).
 */
 #include "node/core/config.h"
 #include "node/durable/durable.h"
@@ -91,7 +91,7 @@ static void on_message (node_t *self, void *state, peer_t *peer, int type, zmq_m
 {
     switch (type) {
     case WIRE_REPLAY_REQ:
-        durable_on_replay_req (self, state, peer);
+        replay_on_request (self, state, peer);
         break;
     case WIRE_REPLAY_MSG:
         repair_on_replay_msg (self, state, peer, body, extra);
@@ -149,7 +149,7 @@ static void on_timer (node_t *self, void *state, int64_t now, bool interval)
 
 static bool on_pump (node_t *self, void *state)
 {
-    return durable_pump (self, state);
+    return replay_pump (self, state);
 }
 
 static void on_before_commit (node_t *self, void *state, int64_t now)

@@ -107,7 +107,7 @@ static rx_request_t *covering_request (peer_t *peer, const char *topic)
 //  The first sequence a replaying subscription covering TOPIC wants of a
 //  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
 //  (latest, or by time: the publisher's clock decides that one).
-static uint64_t replay_start (durable_t *ds, const char *topic)
+static uint64_t rsub_start_seq (durable_t *ds, const char *topic)
 {
     uint64_t start = 0;
     for (rsub_t *rs = zlistx_first (ds->rsubs); rs; rs = zlistx_next (ds->rsubs)) {
@@ -272,7 +272,7 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
     }
-    uint64_t start = st->fresh && !st->repair ? replay_start (ds, name) : 0;
+    uint64_t start = st->fresh && !st->repair ? rsub_start_seq (ds, name) : 0;
     if (start && start < ev->seq) {
         //  a stream born after our replay request was answered: its past is
         //  wanted too (a subscription from earliest or a sequence)
