@@ -4,8 +4,8 @@
     Publisher side (durable.c): a topic declared durable is journaled before
     it is sent; HEAD announcements; retention. replay.c: replays served to peers.
     Subscriber side (repair.c): gaps of a publisher's stream are repaired by
-    asking it to replay them, late joiners replay from a start, named durable
-    subscriptions keep their cursors in our journal.
+    asking it to replay them. rsub.c: late joiners replay from a start, named
+    durable subscriptions keep their cursors in our journal.
     The subsystem's table is in durable_sub.c; docs/ARCHITECTURE.md has the picture.
 */
 #ifndef WEFT_NODE_DURABLE_DURABLE_H
@@ -55,7 +55,7 @@ typedef struct {
     zlistx_t *replays;     //  replay jobs we serve to peers, owned
     size_t retention_next; //  round-robin index over streams for retention
     bool retention_due;    //  durable streams grew this turn: trim them before the commit
-    //  Subscriber side (repair.c)
+    //  Subscriber side (rsub.c)
     zlistx_t *rsubs;   //  rsub_t, owned: subscriptions that replay history
     zhashx_t *cursors; //  "name/publisher/topic" -> uint64_t last acked seq
 } durable_t;
@@ -125,11 +125,6 @@ bool replay_pump (node_t *self, durable_t *ds);
 
 //  --- repair.c: the subscriber side ---------------------------------------------
 
-//  Creates / frees the subscriber side's tables in DS; loads the cursors.
-//  repair_stop also frees what a failed repair_start made.
-int repair_start (node_t *self, durable_t *ds);
-void repair_stop (durable_t *ds);
-
 //  Creates / frees PEER's durable state (at PEER_ADDED, and when it is freed).
 int repair_peer_init (durable_peer_t *dp);
 void repair_peer_fini (durable_peer_t *dp);
@@ -145,17 +140,46 @@ void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t 
 void repair_on_replay_end (node_t *self, durable_t *ds, peer_t *peer);
 void repair_on_truncated (node_t *self, peer_t *peer);
 
-//  PEER joined: ask it for what replaying subscriptions need.
-void repair_peer_joined (node_t *self, durable_t *ds, peer_t *peer);
-
-//  Adds a replaying subscription (copied). WEFT_ESTATE for a named one without journal.
-int repair_subscribe (node_t *self, durable_t *ds, const rsub_t *spec);
-
-//  The application acknowledged SEQ of PUBLISHER (hex) on TOPIC.
-int repair_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic,
-                uint64_t seq);
-
 //  Replays that got no answer in time are given up (and asked again if needed).
 void repair_on_timer (node_t *self, durable_t *ds, int64_t now);
+
+//  PEER's stream state for TOPIC, created (fresh) if needed; NULL when out of memory.
+rx_stream_t *repair_stream (peer_t *peer, const char *topic);
+
+//  A replay request for PATTERN from FROM_KIND / FROM_VALUE, and in *R_P its
+//  record for the peer's request list (both allocated; NULL when out of memory).
+wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,
+                                       int64_t from_value, rx_request_t **r_p);
+
+//  Sends REQ to PEER and files R in its requests (or frees R). True if sent.
+bool repair_request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req,
+                          rx_request_t *r);
+
+//  --- rsub.c: replaying subscriptions and their cursors (the subscriber side) ----
+
+//  Creates / frees DS's subscriptions and cursors; loads the cursors from the
+//  journal. rsub_stop also frees what a failed rsub_start made.
+int rsub_start (node_t *self, durable_t *ds);
+void rsub_stop (durable_t *ds);
+
+//  Adds a replaying subscription (copied) and asks the joined peers for it.
+//  WEFT_ESTATE for a named one without journal.
+int rsub_subscribe (node_t *self, durable_t *ds, const rsub_t *spec);
+
+//  PEER joined: ask it for what replaying subscriptions need.
+void rsub_peer_joined (node_t *self, durable_t *ds, peer_t *peer);
+
+//  The application acknowledged SEQ of PUBLISHER (hex) on TOPIC.
+int rsub_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq);
+
+//  The first sequence a replaying subscription covering TOPIC wants of a
+//  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
+//  (latest, or by time: the publisher's clock decides that one).
+uint64_t rsub_start_seq (durable_t *ds, const char *topic);
+
+//  Advances the cursors of every durable subscription covering TOPIC to SEQ
+//  (ONLY_AUTO: only those that acknowledge on delivery), staged in the journal.
+void rsub_advance_cursors (node_t *self, durable_t *ds, const char *publisher, const char *topic,
+                           uint64_t seq, bool only_auto);
 
 #endif

@@ -1,6 +1,7 @@
 /*  node/durable/durable_sub.c - the durable-topics subsystem's door: its
     table of operations, its commands, its peer events. The work is done in
-    durable.c and replay.c (publisher side) and repair.c (subscriber side).
+    durable.c and replay.c (publisher side), repair.c and rsub.c (subscriber
+    side).
 */
 #include "node/core/config.h"
 #include "node/durable/durable.h"
@@ -36,7 +37,7 @@ static void cmd_replaying_subscribe (node_t *self, durable_t *ds)
         spec.from_kind = kind;
         spec.from_value = (int64_t)value;
         spec.auto_ack = auto_ack != 0;
-        rc = repair_subscribe (self, ds, &spec);
+        rc = rsub_subscribe (self, ds, &spec);
     }
     zstr_free (&pattern);
     zstr_free (&name);
@@ -49,7 +50,7 @@ static void cmd_ack (node_t *self, durable_t *ds)
     uint64_t seq = 0;
     int rc = zsock_recv (self->pipe, "ss8", &publisher, &topic, &seq) < 0
                  ? WEFT_EINVAL
-                 : repair_ack (self, ds, publisher, topic, seq);
+                 : rsub_ack (self, ds, publisher, topic, seq);
     zstr_free (&publisher);
     zstr_free (&topic);
     zsock_send (self->pipe, "i", rc);
@@ -70,7 +71,7 @@ static void on_command (node_t *self, void *state, const char *name)
 //  Frees both sides' tables (NULL-safe: also after a failed start).
 static void on_stop (node_t *self, void *state)
 {
-    repair_stop (state);
+    rsub_stop (state);
     durable_stop (state);
 }
 
@@ -79,7 +80,7 @@ static int on_start (node_t *self, void *state, char *err, size_t errlen)
 {
     int rc = durable_start (self, state, err, errlen);
     if (rc == 0)
-        rc = repair_start (self, state);
+        rc = rsub_start (self, state);
     if (rc)
         on_stop (self, state); //  the core only stops what started: free what this made
     return rc;
@@ -133,7 +134,7 @@ static void on_peer_event (node_t *self, void *state, peer_t *peer, peer_event_t
     if (event == PEER_ADDED && repair_peer_init (durable_peer (peer)))
         wlog_warn (&self->log, "out of memory: no durable state for peer %s", peer->uuid_hex);
     else if (event == PEER_JOINED)
-        repair_peer_joined (self, state, peer);
+        rsub_peer_joined (self, state, peer);
 }
 
 static void on_peer_fini (peer_t *peer, void *peer_state)
