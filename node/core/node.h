@@ -67,22 +67,6 @@ typedef struct {
 
 typedef enum { SOURCE_BEACON, SOURCE_SEED, SOURCE_GOSSIP, SOURCE_HELLO } peer_source_t;
 
-//  What a subscriber knows of one (publisher, topic) stream.
-typedef struct {
-    uint64_t last;   //  last seq delivered (or seen, for volatile topics)
-    uint64_t head;   //  highest seq the publisher said it has (HEAD or live message)
-    bool fresh;      //  nothing seen yet: the first message sets the start
-    uint64_t repair; //  request id of the replay in progress, 0 if none
-    zlistx_t *held;  //  held_msg_t: live messages waiting for the replay, by seq
-} rx_stream_t;
-
-//  A replay this node asked a peer for (a pattern, from a start).
-typedef struct {
-    uint64_t id;                 //  request id
-    char pattern[TOPIC_MAX + 1]; //  what it covers
-    int64_t deadline;            //  asked again if no END by then
-} rx_request_t;
-
 //  A peer in the table; owned by node->peers.
 typedef struct peer {
     uint8_t uuid[WIRE_UUID_SIZE];          //  raw UUID
@@ -137,22 +121,6 @@ typedef struct {
     uint64_t held_drops;      //  live messages dropped while a replay was too far behind
 } node_counters_t;
 
-//  A durable topic pattern declared on this node (the publisher side).
-typedef struct {
-    char pattern[TOPIC_MAX + 1]; //  topics it covers
-    journal_limits_t limits;     //  retention of each of its streams
-} durable_decl_t;
-
-//  A subscription that replays history: from a start, and/or by name with
-//  cursors kept in our journal (durable subscription).
-typedef struct {
-    char pattern[TOPIC_MAX + 1];  //  what it covers
-    char name[WIRE_NAME_MAX + 1]; //  durable name, "" for an unnamed late join
-    int from_kind;                //  WIRE_FROM_*
-    int64_t from_value;           //  sequence or time (us), per from_kind
-    bool auto_ack;                //  advance the cursor on delivery
-} rsub_t;
-
 typedef struct node {
     //  Identity and settings
     weft_config_t *cfg;                    //  our copy of the config
@@ -186,20 +154,12 @@ typedef struct node {
     zlistx_t *seeds;   //  seed_t, owned
     topic_set_t *subs; //  our subscription patterns
     peer_t *rx_peer;   //  loop.c: the sender of the last topic message received
-    zlistx_t *rsubs;   //  rsub_t: subscriptions that replay history
-    zhashx_t *cursors; //  "name/publisher/topic" -> uint64_t last acked seq
 
-    //  Journal and durable topics (durable.c)
+    //  Journal
     journal_t *journal;       //  NULL without journal.dir
     bool journal_sync;        //  journal.sync == sync
-    zlistx_t *durables;       //  durable_decl_t
-    zlistx_t *outbox;         //  outbound durable messages waiting for the commit
-    zhashx_t *heads;          //  topic -> head_t, for HEAD announcements
-    zlistx_t *replays;        //  replay jobs we serve to peers
     int journal_failed;       //  sticky WEFT_E* of the last failed commit (atomic)
-    size_t retention_next;    //  round-robin index over streams for retention
     int journal_fault;        //  tests: every commit fails with this code (0: none)
-    bool retention_due;       //  durable streams grew this turn: trim them before the commit
     zlistx_t *pending;        //  pending_status_t, owned
     uint64_t next_request;    //  next status request id
     msgpack_sbuffer sbuf;     //  reused encode buffer

@@ -1,10 +1,11 @@
-/*  node/durable.c - durable topics on the publisher's side: the journal,
-    group commit, HEAD announcements, retention, and serving replays.
+/*  node/durable/durable.c - durable topics on the publisher's side: the
+    journal, group commit, HEAD announcements, retention, the journal's
+    status. Serving replays to peers is in replay.c.
 
     A message on a durable topic is staged in the journal (stream "t/<topic>")
     with the next sequence of that stream, which never repeats, also across
     restarts. Everything staged during one turn of the loop is committed in
-    one batch (durable_flush); only then are the messages sent on the XPUB,
+    one batch (the core's commit); only then are the messages sent on the XPUB,
     so a subscriber never sees a message its publisher could lose.
     Each journal entry holds the MSG header frame as sent, then the body:
       u32 big-endian header length | header | body
@@ -15,8 +16,6 @@
 #include "common/hex.h"
 #include "node/core/config.h"
 
-#define STREAM_PREFIX    "t/"
-#define REPLAY_BUDGET    2048 //  replayed messages sent per loop turn, all jobs together
 #define RETENTION_BUDGET 1024 //  entries deleted by retention per loop turn
 #define HEAD_LINGER      10   //  intervals a stream's head is announced after its last publish
 
@@ -34,26 +33,6 @@ typedef struct {
     int64_t until; //  announce until then (monotonic ms)
 } head_t;
 
-//  One stream of a replay job.
-typedef struct {
-    char topic[TOPIC_MAX + 1]; //  the stream's topic
-    uint64_t next;             //  next seq to send
-    uint64_t to;               //  last seq to send
-} replay_stream_t;
-
-//  A replay we serve to a peer.
-typedef struct {
-    uint8_t peer[WIRE_UUID_SIZE]; //  who asked
-    uint64_t id;                  //  its request id
-    zlistx_t *streams;            //  replay_stream_t, owned; the head is in progress
-} replay_job_t;
-
-//  The journal stream name of TOPIC, in OUT (CAP bytes).
-static void stream_name (const char *topic, char *out, size_t cap)
-{
-    snprintf (out, cap, STREAM_PREFIX "%s", topic);
-}
-
 static void outbound_free (void **item)
 {
     outbound_t *out = *item;
@@ -66,23 +45,14 @@ static void outbound_free (void **item)
     *item = NULL;
 }
 
-static void replay_job_free (void **item)
-{
-    replay_job_t *job = *item;
-    if (!job)
-        return;
-    zlistx_destroy (&job->streams);
-    free (job);
-    *item = NULL;
-}
-
-int durable_declare (node_t *self, const char *pattern, const journal_limits_t *limits)
+int durable_declare (node_t *self, durable_t *ds, const char *pattern,
+                     const journal_limits_t *limits)
 {
     if (pattern_validate (pattern))
         return WEFT_EINVAL;
     if (!self->journal)
         return WEFT_ESTATE;
-    for (durable_decl_t *d = zlistx_first (self->durables); d; d = zlistx_next (self->durables))
+    for (durable_decl_t *d = zlistx_first (ds->durables); d; d = zlistx_next (ds->durables))
         if (strcmp (d->pattern, pattern) == 0) {
             d->limits = *limits; //  declaring again changes the retention
             return 0;
@@ -92,21 +62,21 @@ int durable_declare (node_t *self, const char *pattern, const journal_limits_t *
         return WEFT_ENOMEM;
     snprintf (decl->pattern, sizeof decl->pattern, "%s", pattern);
     decl->limits = *limits;
-    zlistx_add_end (self->durables, decl);
+    zlistx_add_end (ds->durables, decl);
     return 0;
 }
 
 //  Returns the declaration covering TOPIC, or NULL if TOPIC is volatile.
-static durable_decl_t *durable_match (node_t *self, const char *topic)
+static durable_decl_t *durable_match (durable_t *ds, const char *topic)
 {
-    for (durable_decl_t *d = zlistx_first (self->durables); d; d = zlistx_next (self->durables))
+    for (durable_decl_t *d = zlistx_first (ds->durables); d; d = zlistx_next (ds->durables))
         if (pattern_match (d->pattern, topic, strlen (topic)))
             return d;
     return NULL;
 }
 
 //  Declares the patterns of durable.topics with the default limits.
-static int declare_from_config (node_t *self, char *err, size_t errlen)
+static int declare_from_config (node_t *self, durable_t *ds, char *err, size_t errlen)
 {
     journal_limits_t limits = {0};
     config_parse_limits (config_value (self->cfg, CFG_DURABLE_RETENTION), &limits);
@@ -115,7 +85,7 @@ static int declare_from_config (node_t *self, char *err, size_t errlen)
         size_t len = strcspn (list, ",");
         char pattern[TOPIC_MAX + 1];
         snprintf (pattern, sizeof pattern, "%.*s", (int)(len < TOPIC_MAX ? len : TOPIC_MAX), list);
-        if (len && durable_declare (self, pattern, &limits)) {
+        if (len && durable_declare (self, ds, pattern, &limits)) {
             if (self->journal)
                 snprintf (err, errlen, "durable.topics: '%s' is not a valid pattern", pattern);
             else
@@ -129,36 +99,34 @@ static int declare_from_config (node_t *self, char *err, size_t errlen)
     return 0;
 }
 
-int durable_start (node_t *self, char *err, size_t errlen)
+int durable_start (node_t *self, durable_t *ds, char *err, size_t errlen)
 {
-    self->durables = zlistx_new ();
-    self->outbox = zlistx_new ();
-    self->heads = zhashx_new ();
-    self->replays = zlistx_new ();
-    if (!self->durables || !self->outbox || !self->heads || !self->replays)
+    ds->durables = zlistx_new ();
+    ds->outbox = zlistx_new ();
+    ds->heads = zhashx_new ();
+    if (!ds->durables || !ds->outbox || !ds->heads || replay_start (ds))
         return WEFT_ENOMEM;
-    zlistx_set_destructor (self->durables, (zlistx_destructor_fn *)zstr_free);
-    zlistx_set_destructor (self->outbox, outbound_free);
-    zhashx_set_destructor (self->heads, (zhashx_destructor_fn *)zstr_free);
-    zlistx_set_destructor (self->replays, replay_job_free);
-    return declare_from_config (self, err, errlen);
+    zlistx_set_destructor (ds->durables, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (ds->outbox, outbound_free);
+    zhashx_set_destructor (ds->heads, (zhashx_destructor_fn *)zstr_free);
+    return declare_from_config (self, ds, err, errlen);
 }
 
-void durable_stop (node_t *self)
+void durable_stop (durable_t *ds)
 {
-    zlistx_destroy (&self->durables);
-    zlistx_destroy (&self->outbox);
-    zhashx_destroy (&self->heads);
-    zlistx_destroy (&self->replays);
+    zlistx_destroy (&ds->durables);
+    zlistx_destroy (&ds->outbox);
+    zhashx_destroy (&ds->heads);
+    replay_stop (ds);
 }
 
-bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_t *body,
-                      wire_msg_t *msg)
+bool durable_publish (node_t *self, durable_t *ds, const char *name, zmq_msg_t *topic,
+                      zmq_msg_t *body, wire_msg_t *msg)
 {
-    if (!self->journal || !durable_match (self, name))
+    if (!self->journal || !durable_match (ds, name))
         return false;
     char stream[TOPIC_MAX + 8];
-    stream_name (name, stream, sizeof stream);
+    durable_stream_name (name, stream, sizeof stream);
     msg->seq = journal_next_seq (self->journal, stream);
     msg->flags |= WIRE_FLAG_DURABLE;
     outbound_t *out = calloc (1, sizeof *out);
@@ -188,56 +156,56 @@ bool durable_publish (node_t *self, const char *name, zmq_msg_t *topic, zmq_msg_
         return true;
     }
     out->seq = msg->seq;
-    self->retention_due = true;
+    ds->retention_due = true;
     zmq_msg_init (&out->topic);
     zmq_msg_init (&out->body);
     zmq_msg_move (&out->topic, topic);
     zmq_msg_move (&out->body, body);
     zmq_msg_init_size (&out->header, hlen);
     memcpy (zmq_msg_data (&out->header), self->sbuf.data, hlen);
-    zlistx_add_end (self->outbox, out);
+    zlistx_add_end (ds->outbox, out);
     return true;
 }
 
 //  Records that OUT went out, for HEAD announcements.
-static void head_update (node_t *self, outbound_t *out)
+static void head_update (node_t *self, durable_t *ds, outbound_t *out)
 {
     char topic[TOPIC_MAX + 1];
     size_t len = zmq_msg_size (&out->topic);
     memcpy (topic, zmq_msg_data (&out->topic), len);
     topic[len] = 0;
-    head_t *head = zhashx_lookup (self->heads, topic);
+    head_t *head = zhashx_lookup (ds->heads, topic);
     if (!head && (head = calloc (1, sizeof *head)))
-        zhashx_insert (self->heads, topic, head);
+        zhashx_insert (ds->heads, topic, head);
     if (head) {
         head->last = out->seq;
         head->until = node_now (self) + HEAD_LINGER * self->interval;
     }
 }
 
-static void retention_step (node_t *self, int64_t now_us);
+static void retention_step (node_t *self, durable_t *ds, int64_t now_us);
 
-void durable_before_commit (node_t *self)
+void durable_before_commit (node_t *self, durable_t *ds)
 {
-    if (self->journal && self->retention_due) {
+    if (self->journal && ds->retention_due) {
         //  streams that grew this turn are trimmed in the same commit: a fast
         //  publisher cannot outrun its retention
-        self->retention_due = false;
-        retention_step (self, node_wall_us (self));
+        ds->retention_due = false;
+        retention_step (self, ds, node_wall_us (self));
     }
 }
 
-void durable_after_commit (node_t *self, bool ok)
+void durable_after_commit (node_t *self, durable_t *ds, bool ok)
 {
     if (!ok) {
         //  nothing of a failed batch was sent: the publisher's call already
         //  returned, so these are counted as journal errors
-        self->counters.journal_errors += zlistx_size (self->outbox);
-        zlistx_purge (self->outbox);
+        self->counters.journal_errors += zlistx_size (ds->outbox);
+        zlistx_purge (ds->outbox);
         return;
     }
-    for (outbound_t *out = zlistx_first (self->outbox); out; out = zlistx_next (self->outbox)) {
-        head_update (self, out);
+    for (outbound_t *out = zlistx_first (ds->outbox); out; out = zlistx_next (ds->outbox)) {
+        head_update (self, ds, out);
         self->counters.journaled++;
         zmq_msg_t frames[3];
         zmq_msg_t *parts[3] = {&out->topic, &out->header, &out->body};
@@ -248,17 +216,17 @@ void durable_after_commit (node_t *self, bool ok)
         if (node_publish (self, frames, 3) == 0)
             self->counters.published++;
     }
-    zlistx_purge (self->outbox);
+    zlistx_purge (ds->outbox);
 }
 
 //  Sends a HEAD (the last seq of a stream, no body) for streams recently active,
 //  so subscribers notice losses at the tail of a stream.
-static void announce_heads (node_t *self, int64_t now)
+static void announce_heads (node_t *self, durable_t *ds, int64_t now)
 {
-    for (head_t *head = zhashx_first (self->heads); head; head = zhashx_next (self->heads)) {
+    for (head_t *head = zhashx_first (ds->heads); head; head = zhashx_next (ds->heads)) {
         if (now > head->until)
             continue;
-        const char *topic = zhashx_cursor (self->heads);
+        const char *topic = zhashx_cursor (ds->heads);
         wire_msg_t msg = {.seq = head->last, .flags = WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD};
         memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
         if (wire_encode_msg (&self->sbuf, &msg))
@@ -272,16 +240,16 @@ static void announce_heads (node_t *self, int64_t now)
 }
 
 //  Applies retention to a few streams, a bounded amount of work per call.
-static void retention_step (node_t *self, int64_t now_us)
+static void retention_step (node_t *self, durable_t *ds, int64_t now_us)
 {
     size_t count = journal_stream_count (self->journal);
     size_t budget = RETENTION_BUDGET;
     for (size_t i = 0; i < count && budget > 0; i++) {
-        size_t index = (self->retention_next + i) % count;
+        size_t index = (ds->retention_next + i) % count;
         const char *stream = journal_stream_name (self->journal, index);
-        if (!stream || strncmp (stream, STREAM_PREFIX, 2) != 0)
+        if (!stream || strncmp (stream, DURABLE_STREAM_PREFIX, 2) != 0)
             continue;
-        durable_decl_t *decl = durable_match (self, stream + 2);
+        durable_decl_t *decl = durable_match (ds, stream + 2);
         if (!decl ||
             (!decl->limits.max_age_us && !decl->limits.max_bytes && !decl->limits.max_count))
             continue;
@@ -289,185 +257,18 @@ static void retention_step (node_t *self, int64_t now_us)
         journal_retention_step (self->journal, stream, &decl->limits, now_us, budget, &deleted);
         budget -= deleted < budget ? deleted : budget;
     }
-    self->retention_next = count ? (self->retention_next + 1) % count : 0;
+    ds->retention_next = count ? (ds->retention_next + 1) % count : 0;
 }
 
-void durable_on_timer (node_t *self, int64_t now, bool interval)
+void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval)
 {
     if (!self->journal)
         return;
     if (interval)
-        announce_heads (self, now);
-    retention_step (self, node_wall_us (self));
+        announce_heads (self, ds, now);
+    retention_step (self, ds, node_wall_us (self));
     if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED) && interval)
         journal_meta_put (self->journal, "node/probe", &now, sizeof now); //  retried by the flush
-}
-
-//  Sends REPLAY_TRUNC: STREAM starts at FIRST, later than REQUESTED.
-static void send_truncated (node_t *self, peer_t *peer, uint64_t id, const char *topic,
-                            uint64_t requested, uint64_t first)
-{
-    if (wire_encode_replay_trunc (&self->sbuf, id, topic, requested, first) == 0)
-        node_send (self, peer->link, NULL, 0);
-}
-
-//  Where a replay of TOPIC (stats ST) starts for request REQ; 0 for none.
-static uint64_t replay_start (node_t *self, peer_t *peer, const wire_replay_req_t *req,
-                              const char *topic, const journal_stats_t *st)
-{
-    uint64_t start = 0;
-    bool strict = true; //  asking for a seq that is gone deserves a TRUNC
-    for (size_t i = 0; i < req->ncursors; i++)
-        if (req->cursors[i].topic_len == strlen (topic) &&
-            memcmp (req->cursors[i].topic, topic, req->cursors[i].topic_len) == 0)
-            start = req->cursors[i].next;
-    if (!start) {
-        if (req->from_kind == WIRE_FROM_EARLIEST) {
-            start = st->first_seq;
-            strict = false;
-        } else if (req->from_kind == WIRE_FROM_SEQ)
-            start = (uint64_t)(req->from_value > 0 ? req->from_value : 1);
-        else if (req->from_kind == WIRE_FROM_TIME) {
-            char stream[TOPIC_MAX + 8];
-            stream_name (topic, stream, sizeof stream);
-            if (journal_seek_time (self->journal, stream, req->from_value, &start))
-                return 0;
-            strict = false;
-        } else
-            return 0; //  latest: nothing to replay
-    }
-    if (start < st->first_seq) {
-        if (strict)
-            send_truncated (self, peer, req->id, topic, start, st->first_seq);
-        start = st->first_seq;
-    }
-    return start;
-}
-
-void durable_on_replay_req (node_t *self, peer_t *peer)
-{
-    wire_replay_req_t *req = malloc (sizeof *req);
-    if (!req || wire_get_replay_req (self->decoder, req)) {
-        self->counters.bad_frames++;
-        free (req);
-        return;
-    }
-    replay_job_t *job = calloc (1, sizeof *job);
-    if (!job || !(job->streams = zlistx_new ())) {
-        free (job);
-        free (req);
-        return;
-    }
-    zlistx_set_destructor (job->streams, (zlistx_destructor_fn *)zstr_free);
-    memcpy (job->peer, peer->uuid, WIRE_UUID_SIZE);
-    job->id = req->id;
-    size_t count = self->journal ? journal_stream_count (self->journal) : 0;
-    for (size_t i = 0; i < count; i++) {
-        const char *stream = journal_stream_name (self->journal, i);
-        journal_stats_t st;
-        if (!stream || strncmp (stream, STREAM_PREFIX, 2) != 0 ||
-            !pattern_match (req->pattern, stream + 2, strlen (stream + 2)) ||
-            journal_stats (self->journal, stream, &st))
-            continue;
-        uint64_t start = replay_start (self, peer, req, stream + 2, &st);
-        uint64_t to = req->to_seq && req->to_seq < st.last_seq ? req->to_seq : st.last_seq;
-        replay_stream_t *rs = start && start <= to ? calloc (1, sizeof *rs) : NULL;
-        if (rs) {
-            snprintf (rs->topic, sizeof rs->topic, "%s", stream + 2);
-            rs->next = start;
-            rs->to = to;
-            zlistx_add_end (job->streams, rs);
-        }
-    }
-    wlog_debug (&self->log, "replay %" PRIu64 " of %s for %s: %zu streams", req->id, req->pattern,
-                peer->name, zlistx_size (job->streams));
-    free (req);
-    zlistx_add_end (self->replays, job);
-}
-
-//  Sends one stored entry of STREAM as REPLAY_MSG; returns 0 or -1 (peer busy).
-static int send_entry (node_t *self, peer_t *peer, replay_job_t *job, replay_stream_t *rs,
-                       const journal_entry_t *entry)
-{
-    const uint8_t *data = entry->data;
-    if (entry->len < 4)
-        return 0; //  not ours: skip it
-    size_t hlen = (size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3];
-    if (hlen > entry->len - 4)
-        return 0;
-    if (wire_encode_replay_msg (&self->sbuf, job->id, rs->topic))
-        return 0;
-    zmq_msg_t frames[3];
-    world_frame_copy (&frames[0], self->sbuf.data, self->sbuf.size);
-    world_frame_copy (&frames[1], data + 4, hlen);
-    world_frame_copy (&frames[2], data + 4 + hlen, entry->len - 4 - hlen);
-    if (node_send_frames (self, peer->link, frames, 3) < 0)
-        return -1;
-    self->counters.replayed++;
-    return 0;
-}
-
-//  Sends what it can of stream RS; returns its budget use, or -1 if the peer is busy.
-static long pump_stream (node_t *self, peer_t *peer, replay_job_t *job, replay_stream_t *rs,
-                         long budget)
-{
-    char stream[TOPIC_MAX + 8];
-    stream_name (rs->topic, stream, sizeof stream);
-    journal_iter_t *it = NULL;
-    if (journal_iter_new (self->journal, stream, rs->next, &it)) {
-        rs->next = rs->to + 1; //  stream gone: nothing more to send
-        return 0;
-    }
-    long sent = 0;
-    journal_entry_t entry;
-    while (sent < budget && rs->next <= rs->to && journal_iter_next (it, &entry) == 1 &&
-           entry.seq <= rs->to) {
-        if (send_entry (self, peer, job, rs, &entry) < 0) {
-            journal_iter_destroy (&it);
-            return -1;
-        }
-        rs->next = entry.seq + 1;
-        sent++;
-    }
-    if (sent < budget && rs->next <= rs->to)
-        rs->next = rs->to + 1; //  the iterator ended: retention took the rest
-    journal_iter_destroy (&it);
-    return sent;
-}
-
-//  Advances JOB; returns true when it is finished (END sent).
-static bool pump_job (node_t *self, replay_job_t *job, long *budget)
-{
-    peer_t *peer = node_peer_find (self, job->peer);
-    if (!peer)
-        return true; //  it left: nobody to send to
-    replay_stream_t *rs;
-    while (*budget > 0 && (rs = zlistx_first (job->streams))) {
-        long used = pump_stream (self, peer, job, rs, *budget);
-        if (used < 0)
-            return false; //  its queue is full: go on next turn
-        *budget -= used;
-        if (rs->next > rs->to)
-            zlistx_delete (job->streams, zlistx_cursor (job->streams));
-    }
-    if (zlistx_size (job->streams) > 0)
-        return false;
-    return wire_encode_replay_end (&self->sbuf, job->id, 0) == 0 &&
-           node_send (self, peer->link, NULL, 0) == 0;
-}
-
-bool durable_pump (node_t *self)
-{
-    long budget = REPLAY_BUDGET;
-    replay_job_t *job = zlistx_first (self->replays);
-    while (job && budget > 0) {
-        if (pump_job (self, job, &budget)) {
-            zlistx_delete (self->replays, zlistx_cursor (self->replays));
-            job = zlistx_first (self->replays);
-        } else
-            job = zlistx_next (self->replays);
-    }
-    return zlistx_size (self->replays) > 0;
 }
 
 char *durable_journal_json (node_t *self)

@@ -1,13 +1,14 @@
 /*  node/durable/durable_sub.c - the durable-topics subsystem's door: its
     table of operations, its commands, its peer events. The work is done in
-    durable.c (publisher side) and repair.c (subscriber side).
+    durable.c and replay.c (publisher side), repair.c and rsub.c (subscriber
+    side).
 */
 #include "node/core/config.h"
 #include "node/durable/durable.h"
 
 //  --- Commands -------------------------------------------------------------------
 
-static void cmd_durable (node_t *self)
+static void cmd_durable (node_t *self, durable_t *ds)
 {
     char *pattern = NULL, *retention = NULL;
     journal_limits_t limits = {0};
@@ -15,13 +16,13 @@ static void cmd_durable (node_t *self)
     if (rc == 0)
         rc = config_parse_limits (retention, &limits);
     if (rc == 0)
-        rc = durable_declare (self, pattern, &limits);
+        rc = durable_declare (self, ds, pattern, &limits);
     zstr_free (&pattern);
     zstr_free (&retention);
     zsock_send (self->pipe, "i", rc);
 }
 
-static void cmd_replaying_subscribe (node_t *self)
+static void cmd_replaying_subscribe (node_t *self, durable_t *ds)
 {
     char *pattern = NULL, *name = NULL;
     int kind = 0, auto_ack = 0;
@@ -36,20 +37,20 @@ static void cmd_replaying_subscribe (node_t *self)
         spec.from_kind = kind;
         spec.from_value = (int64_t)value;
         spec.auto_ack = auto_ack != 0;
-        rc = repair_subscribe (self, &spec);
+        rc = rsub_subscribe (self, ds, &spec);
     }
     zstr_free (&pattern);
     zstr_free (&name);
     zsock_send (self->pipe, "i", rc);
 }
 
-static void cmd_ack (node_t *self)
+static void cmd_ack (node_t *self, durable_t *ds)
 {
     char *publisher = NULL, *topic = NULL;
     uint64_t seq = 0;
     int rc = zsock_recv (self->pipe, "ss8", &publisher, &topic, &seq) < 0
                  ? WEFT_EINVAL
-                 : repair_ack (self, publisher, topic, seq);
+                 : rsub_ack (self, ds, publisher, topic, seq);
     zstr_free (&publisher);
     zstr_free (&topic);
     zsock_send (self->pipe, "i", rc);
@@ -58,25 +59,31 @@ static void cmd_ack (node_t *self)
 static void on_command (node_t *self, void *state, const char *name)
 {
     if (strcmp (name, "DURABLE") == 0)
-        cmd_durable (self);
+        cmd_durable (self, state);
     else if (strcmp (name, "RSUB") == 0)
-        cmd_replaying_subscribe (self);
+        cmd_replaying_subscribe (self, state);
     else
-        cmd_ack (self);
+        cmd_ack (self, state);
 }
 
 //  --- Operations --------------------------------------------------------------------
 
-static int on_start (node_t *self, void *state, char *err, size_t errlen)
-{
-    int rc = durable_start (self, err, errlen);
-    return rc ? rc : repair_start (self);
-}
-
+//  Frees both sides' tables (NULL-safe: also after a failed start).
 static void on_stop (node_t *self, void *state)
 {
-    repair_stop (self);
-    durable_stop (self);
+    rsub_stop (state);
+    durable_stop (state);
+}
+
+//  The publisher side, then the subscriber side (its cursors from the journal).
+static int on_start (node_t *self, void *state, char *err, size_t errlen)
+{
+    int rc = durable_start (self, state, err, errlen);
+    if (rc == 0)
+        rc = rsub_start (self, state);
+    if (rc)
+        on_stop (self, state); //  the core only stops what started: free what this made
+    return rc;
 }
 
 //  REPLAY_REQ is served by the publisher side; the answers go to the subscriber side.
@@ -85,13 +92,13 @@ static void on_message (node_t *self, void *state, peer_t *peer, int type, zmq_m
 {
     switch (type) {
     case WIRE_REPLAY_REQ:
-        durable_on_replay_req (self, peer);
+        replay_on_request (self, state, peer);
         break;
     case WIRE_REPLAY_MSG:
-        repair_on_replay_msg (self, peer, body, extra);
+        repair_on_replay_msg (self, state, peer, body, extra);
         break;
     case WIRE_REPLAY_END:
-        repair_on_replay_end (self, peer);
+        repair_on_replay_end (self, state, peer);
         break;
     default:
         repair_on_truncated (self, peer);
@@ -110,7 +117,7 @@ static void on_topic (node_t *self, void *state, peer_t *peer, const char *name,
     zmq_msg_t headers;
     if (msg->nheaders)
         wire_pack_headers (msg, &headers);
-    repair_on_live (self, peer, name, &ev, topic, body, msg->nheaders ? &headers : NULL,
+    repair_on_live (self, state, peer, name, &ev, topic, body, msg->nheaders ? &headers : NULL,
                     msg->flags);
     if (msg->nheaders)
         zmq_msg_close (&headers); //  moved out if it was kept
@@ -119,7 +126,7 @@ static void on_topic (node_t *self, void *state, peer_t *peer, const char *name,
 static bool on_publish (node_t *self, void *state, const char *name, zmq_msg_t *topic,
                         zmq_msg_t *body, wire_msg_t *msg)
 {
-    return durable_publish (self, name, topic, body, msg);
+    return durable_publish (self, state, name, topic, body, msg);
 }
 
 static void on_peer_event (node_t *self, void *state, peer_t *peer, peer_event_t event)
@@ -127,7 +134,7 @@ static void on_peer_event (node_t *self, void *state, peer_t *peer, peer_event_t
     if (event == PEER_ADDED && repair_peer_init (durable_peer (peer)))
         wlog_warn (&self->log, "out of memory: no durable state for peer %s", peer->uuid_hex);
     else if (event == PEER_JOINED)
-        repair_peer_joined (self, peer);
+        rsub_peer_joined (self, state, peer);
 }
 
 static void on_peer_fini (peer_t *peer, void *peer_state)
@@ -137,23 +144,23 @@ static void on_peer_fini (peer_t *peer, void *peer_state)
 
 static void on_timer (node_t *self, void *state, int64_t now, bool interval)
 {
-    durable_on_timer (self, now, interval);
-    repair_on_timer (self, now);
+    durable_on_timer (self, state, now, interval);
+    repair_on_timer (self, state, now);
 }
 
 static bool on_pump (node_t *self, void *state)
 {
-    return durable_pump (self);
+    return replay_pump (self, state);
 }
 
 static void on_before_commit (node_t *self, void *state, int64_t now)
 {
-    durable_before_commit (self);
+    durable_before_commit (self, state);
 }
 
 static void on_after_commit (node_t *self, void *state, bool ok)
 {
-    durable_after_commit (self, ok);
+    durable_after_commit (self, state, ok);
 }
 
 static char *on_status (node_t *self, void *state)
@@ -169,6 +176,7 @@ static const char *const s_commands[] = {"DURABLE", "RSUB", "ACK", NULL};
 const subsystem_t durable_subsystem = {
     .name = "durable",
     .id = SUBSYS_DURABLE,
+    .state_size = sizeof (durable_t),
     .peer_state_size = sizeof (durable_peer_t),
     .type_min = WIRE_REPLAY_REQ,
     .type_max = WIRE_REPLAY_TRUNC,

@@ -1,5 +1,6 @@
-/*  node/repair.c - durable topics on the subscriber's side: gap repair,
-    replay from a start, durable named subscriptions and their cursors.
+/*  node/durable/repair.c - durable topics on the subscriber's side: gap
+    repair and the replays that fill holes. The replaying subscriptions
+    themselves (from a start, durable names, their cursors) are in rsub.c.
 
     For every (publisher, topic) stream of a durable topic the subscriber keeps
     the last sequence it delivered (rx_stream_t). A live message that follows
@@ -10,8 +11,6 @@
     (earliest, a sequence, a time) or a durable subscription resuming from its
     cursors asks every publisher the same way, and holds the live messages of
     the streams it covers until that publisher's replay has ended.
-    Cursors (last acknowledged seq per durable name, publisher and topic) live
-    in our journal under "c/<name>/<publisher>/<topic>".
 */
 #include "node/durable/durable.h"
 
@@ -63,8 +62,7 @@ static void repair_stream_free (void **item)
     *item = NULL;
 }
 
-//  Returns PEER's stream state for TOPIC, creating it (fresh) if needed.
-static rx_stream_t *repair_stream (peer_t *peer, const char *topic)
+rx_stream_t *repair_stream (peer_t *peer, const char *topic)
 {
     rx_stream_t *st = zhashx_lookup (durable_peer (peer)->rx, topic);
     if (st)
@@ -104,52 +102,9 @@ static rx_request_t *covering_request (peer_t *peer, const char *topic)
     return NULL;
 }
 
-//  The first sequence a replaying subscription covering TOPIC wants of a
-//  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none
-//  (latest, or by time: the publisher's clock decides that one).
-static uint64_t replay_start (node_t *self, const char *topic)
-{
-    uint64_t start = 0;
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
-        if (!pattern_match (rs->pattern, topic, strlen (topic)))
-            continue;
-        uint64_t from = rs->from_kind == WIRE_FROM_EARLIEST ? 1
-                        : rs->from_kind == WIRE_FROM_SEQ    ? (uint64_t)rs->from_value
-                                                            : 0;
-        if (from && (!start || from < start))
-            start = from;
-    }
-    return start;
-}
-
-//  Advances the cursors of every durable subscription covering TOPIC.
-static void advance_cursors (node_t *self, const char *publisher, const char *topic, uint64_t seq,
-                             bool only_auto)
-{
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs)) {
-        if (!*rs->name || (only_auto && !rs->auto_ack) ||
-            !pattern_match (rs->pattern, topic, strlen (topic)))
-            continue;
-        char key[WIRE_NAME_MAX + TOPIC_MAX + 48];
-        snprintf (key, sizeof key, "%s/%s/%s", rs->name, publisher, topic);
-        uint64_t *cursor = zhashx_lookup (self->cursors, key);
-        if (!cursor && (cursor = calloc (1, sizeof *cursor)))
-            zhashx_insert (self->cursors, key, cursor);
-        if (!cursor || *cursor >= seq)
-            continue;
-        *cursor = seq;
-        uint8_t value[8];
-        for (int i = 0; i < 8; i++)
-            value[i] = (uint8_t)(seq >> (56 - 8 * i));
-        char meta[sizeof key + 2];
-        snprintf (meta, sizeof meta, "c/%s", key);
-        journal_meta_put (self->journal, meta, value, sizeof value);
-    }
-}
-
 //  Delivers one message of stream ST to the application and moves ST on.
-static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t *topic,
-                     zmq_msg_t *body, zmq_msg_t *headers)
+static void deliver (node_t *self, durable_t *ds, rx_stream_t *st, node_event_t *ev,
+                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers)
 {
     st->last = ev->seq;
     st->fresh = false;
@@ -158,14 +113,12 @@ static void deliver (node_t *self, rx_stream_t *st, node_event_t *ev, zmq_msg_t 
     memcpy (name, zmq_msg_data (topic), len);
     name[len] = 0;
     if (self->journal)
-        advance_cursors (self, ev->sender, name, ev->seq, true);
+        rsub_advance_cursors (self, ds, ev->sender, name, ev->seq, true);
     node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
 }
 
-//  A replay request for PATTERN from FROM_KIND / FROM_VALUE, and in *R_P its
-//  record for the peer's request list (both allocated; NULL when out of memory).
-static wire_replay_req_t *request_new (node_t *self, const char *pattern, int from_kind,
+wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,
                                        int64_t from_value, rx_request_t **r_p)
 {
     wire_replay_req_t *req = calloc (1, sizeof *req);
@@ -185,8 +138,7 @@ static wire_replay_req_t *request_new (node_t *self, const char *pattern, int fr
     return req;
 }
 
-//  Sends REQ to PEER and files R in its requests (or frees R). True if sent.
-static bool request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
+bool repair_request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
 {
     int rc = wire_encode_replay_req (&self->sbuf, req);
     if (rc == 0 && (rc = node_send (self, peer->link, NULL, 0)) == 0)
@@ -203,11 +155,11 @@ static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const ch
                            uint64_t from, uint64_t to)
 {
     rx_request_t *r = NULL;
-    wire_replay_req_t *req = request_new (self, topic, WIRE_FROM_SEQ, (int64_t)from, &r);
+    wire_replay_req_t *req = repair_request_new (self, topic, WIRE_FROM_SEQ, (int64_t)from, &r);
     if (!req)
         return;
     req->to_seq = to;
-    if (request_send (self, peer, req, r))
+    if (repair_request_send (self, peer, req, r))
         st->repair = r->id;
     free (req);
 }
@@ -238,7 +190,8 @@ static void hold (node_t *self, rx_stream_t *st, const node_event_t *ev, zmq_msg
 }
 
 //  Delivers held messages that now follow in order; asks for the next gap if any.
-static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic)
+static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *st,
+                        const char *topic)
 {
     held_msg_t *held;
     while (st->held && (held = zlistx_first (st->held))) {
@@ -249,7 +202,7 @@ static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char 
             return;
         }
         if (held->ev.seq == st->last + 1)
-            deliver (self, st, &held->ev, &held->topic, &held->body,
+            deliver (self, ds, st, &held->ev, &held->topic, &held->body,
                      held->has_headers ? &held->headers : NULL);
         zlistx_delete (st->held, zlistx_cursor (st->held));
     }
@@ -257,7 +210,7 @@ static void flush_held (node_t *self, peer_t *peer, rx_stream_t *st, const char 
         request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
 }
 
-void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t *ev,
+void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name, node_event_t *ev,
                      zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags)
 {
     rx_stream_t *st = peer ? repair_stream (peer, name) : NULL;
@@ -271,7 +224,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
     }
-    uint64_t start = st->fresh && !st->repair ? replay_start (self, name) : 0;
+    uint64_t start = st->fresh && !st->repair ? rsub_start_seq (ds, name) : 0;
     if (start && start < ev->seq) {
         //  a stream born after our replay request was answered: its past is
         //  wanted too (a subscription from earliest or a sequence)
@@ -298,7 +251,7 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
         return;
     }
     if (st->fresh || ev->seq == st->last + 1)
-        deliver (self, st, ev, topic, body, headers);
+        deliver (self, ds, st, ev, topic, body, headers);
     else if (ev->seq > st->last + 1) {
         uint64_t from = st->last + 1;
         hold (self, st, ev, topic, body, headers);
@@ -307,7 +260,8 @@ void repair_on_live (node_t *self, peer_t *peer, const char *name, node_event_t 
     //  else: a duplicate of what was delivered already
 }
 
-void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_msg_t *body)
+void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t *header,
+                           zmq_msg_t *body)
 {
     uint64_t id = 0;
     char name[TOPIC_MAX + 1];
@@ -354,7 +308,7 @@ void repair_on_replay_msg (node_t *self, peer_t *peer, zmq_msg_t *header, zmq_ms
     if (msg.nheaders)
         wire_pack_headers (&msg, &headers);
     self->counters.repaired++;
-    deliver (self, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
+    deliver (self, ds, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
 }
 
 void repair_on_truncated (node_t *self, peer_t *peer)
@@ -380,7 +334,7 @@ void repair_on_truncated (node_t *self, peer_t *peer)
 }
 
 //  Ends replay ID for every stream of PEER that waited on it.
-static void end_request (node_t *self, peer_t *peer, uint64_t id)
+static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id)
 {
     for (rx_stream_t *st = zhashx_first (durable_peer (peer)->rx); st;
          st = zhashx_next (durable_peer (peer)->rx))
@@ -390,7 +344,7 @@ static void end_request (node_t *self, peer_t *peer, uint64_t id)
             char topic[TOPIC_MAX + 1];
             snprintf (topic, sizeof topic, "%s",
                       (const char *)zhashx_cursor (durable_peer (peer)->rx));
-            flush_held (self, peer, st, topic);
+            flush_held (self, ds, peer, st, topic);
         }
     for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
          r = zlistx_next (durable_peer (peer)->requests))
@@ -401,7 +355,7 @@ static void end_request (node_t *self, peer_t *peer, uint64_t id)
         }
 }
 
-void repair_on_replay_end (node_t *self, peer_t *peer)
+void repair_on_replay_end (node_t *self, durable_t *ds, peer_t *peer)
 {
     uint64_t id = 0;
     int status = 0;
@@ -412,107 +366,10 @@ void repair_on_replay_end (node_t *self, peer_t *peer)
     if (status)
         wlog_warn (&self->log, "replay %" PRIu64 " from %s failed: %s", id, peer->name,
                    weft_strerror (status));
-    end_request (self, peer, id);
+    end_request (self, ds, peer, id);
 }
 
-//  Asks PEER to replay what subscription RS covers, from its start or cursors.
-static void request_subscription (node_t *self, peer_t *peer, rsub_t *rs)
-{
-    rx_request_t *r = NULL;
-    wire_replay_req_t *req = request_new (self, rs->pattern, rs->from_kind, rs->from_value, &r);
-    if (!req)
-        return;
-    char prefix[WIRE_NAME_MAX + 40];
-    int plen = snprintf (prefix, sizeof prefix, "%s/%s/", rs->name, peer->uuid_hex);
-    for (uint64_t *c = zhashx_first (self->cursors);
-         *rs->name && c && req->ncursors < WIRE_CURSORS_MAX; c = zhashx_next (self->cursors)) {
-        const char *key = zhashx_cursor (self->cursors);
-        if (strncmp (key, prefix, (size_t)plen) != 0)
-            continue;
-        wire_cursor_t *wc = &req->cursors[req->ncursors++];
-        wc->topic = key + plen;
-        wc->topic_len = strlen (key + plen);
-        wc->next = *c + 1;
-        rx_stream_t *st = repair_stream (peer, key + plen);
-        if (st && st->fresh) {
-            st->last = *c; //  resume right after what was acknowledged
-            st->fresh = false;
-        }
-        if (st)
-            st->repair = r->id;
-    }
-    request_send (self, peer, req, r);
-    free (req);
-}
-
-void repair_peer_joined (node_t *self, peer_t *peer)
-{
-    for (rsub_t *rs = zlistx_first (self->rsubs); rs; rs = zlistx_next (self->rsubs))
-        request_subscription (self, peer, rs);
-}
-
-int repair_subscribe (node_t *self, const rsub_t *spec)
-{
-    if (*spec->name && !self->journal)
-        return WEFT_ESTATE; //  cursors need a journal
-    rsub_t *rs = malloc (sizeof *rs);
-    if (!rs)
-        return WEFT_ENOMEM;
-    *rs = *spec;
-    int rc = node_subscribe (self, rs->pattern);
-    if (rc) {
-        free (rs);
-        return rc;
-    }
-    zlistx_add_end (self->rsubs, rs);
-    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
-        if (p->joined)
-            request_subscription (self, p, rs);
-    return 0;
-}
-
-int repair_ack (node_t *self, const char *publisher, const char *topic, uint64_t seq)
-{
-    if (!self->journal)
-        return WEFT_ESTATE;
-    advance_cursors (self, publisher, topic, seq, false);
-    return 0;
-}
-
-//  Loads every cursor kept in the journal (at start).
-static void load_cursor (const char *key, const void *value, size_t len, void *arg)
-{
-    node_t *self = arg;
-    uint64_t *cursor = len == 8 ? malloc (sizeof *cursor) : NULL;
-    if (!cursor)
-        return;
-    const uint8_t *v = value;
-    *cursor = 0;
-    for (int i = 0; i < 8; i++)
-        *cursor = *cursor << 8 | v[i];
-    zhashx_insert (self->cursors, key + 2, cursor);
-}
-
-int repair_start (node_t *self)
-{
-    self->rsubs = zlistx_new ();
-    self->cursors = zhashx_new ();
-    if (!self->rsubs || !self->cursors)
-        return WEFT_ENOMEM;
-    zlistx_set_destructor (self->rsubs, (zlistx_destructor_fn *)zstr_free);
-    zhashx_set_destructor (self->cursors, (zhashx_destructor_fn *)zstr_free);
-    if (self->journal)
-        return journal_meta_scan (self->journal, "c/", load_cursor, self);
-    return 0;
-}
-
-void repair_stop (node_t *self)
-{
-    zlistx_destroy (&self->rsubs);
-    zhashx_destroy (&self->cursors);
-}
-
-void repair_on_timer (node_t *self, int64_t now)
+void repair_on_timer (node_t *self, durable_t *ds, int64_t now)
 {
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
         uint64_t expired[16];
@@ -525,7 +382,7 @@ void repair_on_timer (node_t *self, int64_t now)
         //  still there is asked for again
         for (size_t i = 0; i < count; i++) {
             wlog_warn (&self->log, "replay %" PRIu64 " from %s timed out", expired[i], p->name);
-            end_request (self, p, expired[i]);
+            end_request (self, ds, p, expired[i]);
         }
     }
 }
