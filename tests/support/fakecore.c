@@ -396,6 +396,11 @@ zmsg_t *fc_world_take_published (fc_world_t *self)
     return msg;
 }
 
+size_t fc_world_pending (fc_world_t *self, world_input_t input)
+{
+    return zlistx_size (self->inbox[input]);
+}
+
 size_t fc_world_beacons_sent (fc_world_t *self)
 {
     return self->beacons;

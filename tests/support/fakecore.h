@@ -77,6 +77,8 @@ zmsg_t *fc_world_take_published (fc_world_t *self);
 typedef bool (fc_match_fn) (zmsg_t *msg, void *arg);
 size_t fc_world_sent_walk (fc_world_t *self, const char *endpoint, fc_match_fn *match, void *arg,
                            zmsg_t **take);
+//  Messages waiting on INPUT (injected, or looped back to our own ROUTER).
+size_t fc_world_pending (fc_world_t *self, world_input_t input);
 //  Datagrams broadcast as beacons so far.
 size_t fc_world_beacons_sent (fc_world_t *self);
 //  Forgets every recorded send, publish and beacon.
@@ -144,6 +146,11 @@ int fc_start (fc_t *self, char *err, size_t errlen);
 
 //  One turn: the commands waiting on the pipe, every input, timers, commit.
 void fc_turn (fc_t *self);
+//  Turns until nothing waits on any input (the node's messages to itself,
+//  through WORLD_SELF, take a turn each way), at most FC_RUN_MAX; returns
+//  how many turns it ran. Fails the test if input still waits after that.
+#define FC_RUN_MAX 64
+int fc_run (fc_t *self);
 //  Moves the clock MS forward, giving the node a turn at each of its
 //  deadlines on the way and at the end.
 void fc_advance (fc_t *self, int64_t ms);

@@ -158,6 +158,25 @@ void fc_turn (fc_t *self)
     node_turn (self->node, ready, true);
 }
 
+//  True when some input has a message waiting.
+static bool input_waiting (fc_t *self)
+{
+    for (int i = 0; i < WORLD_INPUTS; i++)
+        if (fc_world_pending (self->world, (world_input_t)i))
+            return true;
+    return false;
+}
+
+int fc_run (fc_t *self)
+{
+    int turns = 1;
+    fc_turn (self);
+    for (; input_waiting (self) && turns < FC_RUN_MAX; turns++)
+        fc_turn (self);
+    cr_assert_not (input_waiting (self), "input still waiting after %d turns", turns);
+    return turns;
+}
+
 void fc_advance (fc_t *self, int64_t ms)
 {
     int64_t target = fc_world_now (self->world) + ms;
