@@ -325,3 +325,14 @@ Test (sub_membership, peer_status_is_asked_and_answered_or_times_out)
     msgpack_sbuffer_destroy (&sbuf);
     fc_destroy (&fc);
 }
+
+Test (sub_membership, seeds_are_said_hello_every_interval)
+{
+    const char *kv[] = {"discovery.seeds", "tcp://198.18.0.50:4000", NULL};
+    fc_t *fc = start (12, kv);
+    cr_assert_eq (fc_world_links_open (fc_world (fc), "tcp://198.18.0.50:4000"), 1);
+    fc_advance (fc, 2000);
+    cr_assert_geq (fc_count (fc, "tcp://198.18.0.50:4000", WIRE_HELLO), 2);
+    cr_assert_eq (node_peer_count (fc_node (fc)), 0, "a seed is no peer until it answers");
+    fc_destroy (&fc);
+}
