@@ -1,0 +1,390 @@
+/*  tests/unit/test_sub_durable.c - the durable-topics subsystem through the
+    fake core (tests/support/fakecore.h), with journals on memory disks
+    (journal/store_mem.h): journal-then-publish, HEAD announcements, serving
+    replays, repairing gaps, and named subscriptions whose cursors survive a
+    restart.
+
+    A fake peer plays the other side: its REPLAY_MSG / REPLAY_END and live
+    messages are injected, and what the node asks of it is read back.
+*/
+#include <criterion/criterion.h>
+
+#include "fakecore.h"
+
+static const char *const s_publisher[] = {"journal.dir", "/fake/pub", "durable.topics", "d.#",
+                                          NULL};
+static const char *const s_subscriber[] = {"journal.dir", "/fake/sub", NULL};
+
+//  A started node NAME on DISK (config KV) that knows fake peer 1 (joined),
+//  its start-up traffic and events forgotten.
+static fc_t *start (const char *name, uint64_t seed, jdisk_t *disk, const char *const *kv,
+                    fc_peer_t *p)
+{
+    fc_t *fc = fc_start_new (name, seed, disk, kv);
+    *p = fc_peer (1);
+    fc_inject_hello (fc, p);
+    fc_turn (fc);
+    fc_world_clear (fc_world (fc));
+    fc_events_clear (fc);
+    return fc;
+}
+
+//  Injects from P a ROUTER message: header SBUF, then FRAME2 and FRAME3 (may be NULL).
+static void inject3 (fc_t *fc, const fc_peer_t *p, const msgpack_sbuffer *hdr,
+                     const msgpack_sbuffer *frame2, const char *frame3)
+{
+    zmsg_t *m = zmsg_new ();
+    zmsg_addmem (m, p->uuid, WIRE_UUID_SIZE);
+    zmsg_addmem (m, hdr->data, hdr->size);
+    if (frame2)
+        zmsg_addmem (m, frame2->data, frame2->size);
+    if (frame3)
+        zmsg_addstr (m, frame3);
+    fc_world_inject (fc_world (fc), WORLD_ROUTER, &m, NULL);
+}
+
+//  P replays, for request ID, message SEQ of TOPIC with BODY.
+static void replay_msg (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *topic, uint64_t seq,
+                        const char *body)
+{
+    msgpack_sbuffer hdr, msg;
+    msgpack_sbuffer_init (&hdr);
+    msgpack_sbuffer_init (&msg);
+    wire_msg_t m = {.seq = seq, .time_us = 1, .flags = WIRE_FLAG_DURABLE};
+    memcpy (m.sender, p->uuid, WIRE_UUID_SIZE);
+    cr_assert_eq (wire_encode_replay_msg (&hdr, id, topic), 0);
+    cr_assert_eq (wire_encode_msg (&msg, &m), 0);
+    inject3 (fc, p, &hdr, &msg, body);
+    msgpack_sbuffer_destroy (&hdr);
+    msgpack_sbuffer_destroy (&msg);
+}
+
+//  P ends replay ID.
+static void replay_end (fc_t *fc, const fc_peer_t *p, uint64_t id)
+{
+    msgpack_sbuffer hdr;
+    msgpack_sbuffer_init (&hdr);
+    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0), 0);
+    inject3 (fc, p, &hdr, NULL, NULL);
+    msgpack_sbuffer_destroy (&hdr);
+}
+
+//  Takes the REPLAY_REQ the node sent P, into *REQ (allocated; caller frees).
+static wire_replay_req_t *take_request (fc_t *fc, const fc_peer_t *p)
+{
+    zmsg_t *m = fc_take (fc, p->router_ep, WIRE_REPLAY_REQ);
+    cr_assert_not_null (m, "a REPLAY_REQ to %s", p->name);
+    wire_replay_req_t *req = calloc (1, sizeof *req);
+    cr_assert_eq (wire_get_replay_req (fc_decoder (fc), req), 0);
+    //  cursor topics point into the frame: copy what the tests read
+    static char topics[4][TOPIC_MAX + 1];
+    for (size_t i = 0; i < req->ncursors && i < 4; i++) {
+        snprintf (topics[i], sizeof topics[i], "%.*s", (int)req->cursors[i].topic_len,
+                  req->cursors[i].topic);
+        req->cursors[i].topic = topics[i];
+    }
+    zmsg_destroy (&m);
+    return req;
+}
+
+//  Takes the next event; fails unless it is MESSAGE SEQ with BODY.
+static void expect_message (fc_t *fc, uint64_t seq, const char *body)
+{
+    fc_event_t e;
+    cr_assert (fc_event (fc, 0, &e), "no event (expected #%" PRIu64 ")", seq);
+    cr_assert_eq (e.ev.kind, WEFT_MSG_MESSAGE, "kind %d, expected a message #%" PRIu64, e.ev.kind,
+                  seq);
+    cr_assert_eq (e.ev.seq, seq);
+    cr_assert_str_eq (e.body, body);
+}
+
+Test (sub_durable, a_durable_publish_is_journaled_then_published)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("pub", 1, disk, s_publisher, &p);
+    uint64_t keys = jdisk_keys (disk);
+    fc_publish (fc, "d.x", "one");
+    wire_msg_t msg;
+    zmsg_t *m = fc_take_published (fc, &msg);
+    cr_assert_not_null (m, "published after the turn's commit");
+    cr_assert_eq (msg.seq, 1);
+    cr_assert (msg.flags & WIRE_FLAG_DURABLE);
+    zmsg_destroy (&m);
+    cr_assert_gt (jdisk_keys (disk), keys, "on the disk");
+    cr_assert_eq (fc_status_int (fc, "journaled"), 1);
+    char *json = fc_status (fc);
+    cr_assert (strstr (json, "\"stream\":\"t/d.x\",\"count\":1"), "%s", json);
+    free (json);
+
+    fc_publish (fc, "v", "volatile"); //  not declared durable: straight out
+    m = fc_take_published (fc, &msg);
+    cr_assert_not_null (m);
+    cr_assert_eq (msg.flags & WIRE_FLAG_DURABLE, 0);
+    zmsg_destroy (&m);
+
+    jdisk_fail_writes (disk, WEFT_ENOSPC); //  the commit fails: nothing may go out
+    fc_publish (fc, "d.x", "lost");
+    cr_assert_null (fc_take_published (fc, NULL), "not published without its commit");
+    cr_assert_eq (fc_status_int (fc, "journal_errors"), 1);
+    cr_assert_geq (fc_status_int (fc, "commit_failures"), 1);
+    jdisk_fail_writes (disk, 0);
+    fc_advance (fc, 1000); //  the failure probe commits again
+    fc_world_clear (fc_world (fc));
+    fc_publish (fc, "d.x", "two");
+    m = fc_take_published (fc, &msg);
+    cr_assert_not_null (m);
+    cr_assert_geq (msg.seq, 2);
+    zmsg_destroy (&m);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
+Test (sub_durable, heads_are_announced_each_interval)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("pub", 2, disk, s_publisher, &p);
+    fc_publish (fc, "d.x", "a");
+    fc_publish (fc, "d.x", "b");
+    fc_world_clear (fc_world (fc));
+    fc_advance (fc, 1000);
+    wire_msg_t msg;
+    zmsg_t *m = fc_take_published (fc, &msg);
+    cr_assert_not_null (m, "a HEAD");
+    cr_assert_eq (msg.flags, WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD);
+    cr_assert_eq (msg.seq, 2);
+    zmsg_destroy (&m);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
+//  Asks the node, as P, for a replay ID of PATTERN from sequence FROM.
+static void ask_replay (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *pattern, int kind,
+                        int64_t from)
+{
+    wire_replay_req_t *req = calloc (1, sizeof *req);
+    req->id = id;
+    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
+    req->from_kind = (uint8_t)kind;
+    req->from_value = from;
+    msgpack_sbuffer hdr;
+    msgpack_sbuffer_init (&hdr);
+    cr_assert_eq (wire_encode_replay_req (&hdr, req), 0);
+    inject3 (fc, p, &hdr, NULL, NULL);
+    msgpack_sbuffer_destroy (&hdr);
+    free (req);
+}
+
+//  Takes the next REPLAY_MSG of request ID to P; checks its topic, seq and body.
+static void expect_replayed (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *topic,
+                             uint64_t seq, const char *body)
+{
+    zmsg_t *m = fc_take (fc, p->router_ep, -1);
+    cr_assert_not_null (m, "REPLAY_MSG #%" PRIu64, seq);
+    cr_assert_eq (fc_decode (fc, zmsg_first (m)), WIRE_REPLAY_MSG);
+    uint64_t got = 0;
+    char name[TOPIC_MAX + 1];
+    cr_assert_eq (wire_get_replay_msg (fc_decoder (fc), &got, name, sizeof name), 0);
+    cr_assert_eq (got, id);
+    cr_assert_str_eq (name, topic);
+    cr_assert_eq (zmsg_size (m), 3);
+    wire_msg_t msg;
+    cr_assert_eq (fc_decode (fc, zmsg_next (m)), WIRE_MSG);
+    cr_assert_eq (wire_get_msg (fc_decoder (fc), &msg), 0);
+    cr_assert_eq (msg.seq, seq);
+    char *b = zframe_strdup (zmsg_next (m));
+    cr_assert_str_eq (b, body);
+    free (b);
+    zmsg_destroy (&m);
+}
+
+Test (sub_durable, a_replay_request_is_served)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("pub", 3, disk, s_publisher, &p);
+    fc_publish (fc, "d.x", "x1");
+    fc_publish (fc, "d.y", "y1");
+    fc_publish (fc, "d.x", "x2");
+    fc_publish (fc, "d.x", "x3");
+    fc_world_clear (fc_world (fc));
+    ask_replay (fc, &p, 7, "d.x", WIRE_FROM_SEQ, 2);
+    fc_turn (fc);
+    expect_replayed (fc, &p, 7, "d.x", 2, "x2");
+    expect_replayed (fc, &p, 7, "d.x", 3, "x3");
+    zmsg_t *m = fc_take (fc, p.router_ep, -1);
+    cr_assert_not_null (m);
+    cr_assert_eq (fc_decode (fc, zmsg_first (m)), WIRE_REPLAY_END);
+    uint64_t id = 0;
+    int status = -1;
+    cr_assert_eq (wire_get_replay_end (fc_decoder (fc), &id, &status), 0);
+    cr_assert_eq (id, 7);
+    cr_assert_eq (status, 0);
+    zmsg_destroy (&m);
+    cr_assert_eq (fc_status_int (fc, "replayed"), 2);
+
+    ask_replay (fc, &p, 8, "d.#", WIRE_FROM_EARLIEST, 0);
+    fc_turn (fc);
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_MSG), 4, "both streams from the start");
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_END), 1);
+    fc_world_clear (fc_world (fc));
+    ask_replay (fc, &p, 9, "d.x", WIRE_FROM_LATEST, 0);
+    fc_turn (fc);
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_MSG), 0, "nothing from the past");
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_END), 1);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
+Test (sub_durable, a_gap_is_repaired_and_held_messages_follow_in_order)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 4, disk, s_subscriber, &p);
+    cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
+    fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
+    fc_turn (fc);
+    expect_message (fc, 1, "m1");
+    fc_inject_topic (fc, &p, "d.x", 4, WIRE_FLAG_DURABLE, "m4"); //  2 and 3 lost
+    fc_inject_topic (fc, &p, "d.x", 5, WIRE_FLAG_DURABLE, "m5");
+    fc_turn (fc);
+    cr_assert_eq (fc_event_count (fc, 0), 0, "held until the replay");
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_str_eq (req->pattern, "d.x");
+    cr_assert_eq (req->from_kind, WIRE_FROM_SEQ);
+    cr_assert_eq (req->from_value, 2);
+    cr_assert_eq (req->to_seq, 3);
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_REQ), 0, "asked once");
+
+    replay_msg (fc, &p, req->id, "d.x", 2, "m2");
+    replay_msg (fc, &p, req->id, "d.x", 3, "m3");
+    replay_end (fc, &p, req->id);
+    fc_turn (fc);
+    expect_message (fc, 2, "m2");
+    expect_message (fc, 3, "m3");
+    expect_message (fc, 4, "m4");
+    expect_message (fc, 5, "m5");
+    cr_assert_eq (fc_event_count (fc, 0), 0, "no gap, no duplicate");
+    cr_assert_eq (fc_status_int (fc, "repaired"), 2);
+    fc_inject_topic (fc, &p, "d.x", 5, WIRE_FLAG_DURABLE, "again"); //  a duplicate
+    fc_inject_topic (fc, &p, "d.x", 6, WIRE_FLAG_DURABLE, "m6");
+    fc_turn (fc);
+    expect_message (fc, 6, "m6");
+    free (req);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
+Test (sub_durable, a_head_past_the_last_message_asks_for_the_tail)
+{
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 5, NULL, NULL, &p); //  repair needs no journal
+    cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
+    fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
+    fc_inject_topic (fc, &p, "d.x", 3, WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD, "");
+    fc_turn (fc);
+    expect_message (fc, 1, "m1");
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_eq (req->from_value, 2);
+    cr_assert_eq (req->to_seq, 3);
+    replay_msg (fc, &p, req->id, "d.x", 2, "m2");
+    replay_msg (fc, &p, req->id, "d.x", 3, "m3");
+    replay_end (fc, &p, req->id);
+    fc_turn (fc);
+    expect_message (fc, 2, "m2");
+    expect_message (fc, 3, "m3");
+    free (req);
+    fc_destroy (&fc);
+}
+
+Test (sub_durable, an_unanswered_replay_times_out_and_is_asked_again)
+{
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 6, NULL, NULL, &p);
+    cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
+    fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
+    fc_inject_topic (fc, &p, "d.x", 3, WIRE_FLAG_DURABLE, "m3");
+    fc_turn (fc);
+    expect_message (fc, 1, "m1");
+    free (take_request (fc, &p));
+    fc_inject_hello (fc, &p); //  keep it alive meanwhile
+    fc_advance (fc, 1000);
+    for (int i = 0; i < 9; i++) {
+        fc_inject_hello (fc, &p);
+        fc_advance (fc, 1000);
+    }
+    fc_advance (fc, 100);
+    //  given up: the held message goes, its gap is asked for again
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_eq (req->from_value, 2);
+    cr_assert_eq (req->to_seq, 2);
+    free (req);
+    fc_destroy (&fc);
+}
+
+//  RSUB PATTERN as durable subscription NAME from earliest, acks by the application.
+static void durable_subscribe (fc_t *fc, const char *pattern, const char *name)
+{
+    cr_assert_eq (
+        fc_command_int (fc, "ssi8i", "RSUB", pattern, name, WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
+}
+
+Test (sub_durable, a_named_cursor_survives_a_restart)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_t *fc = fc_start_new ("sub", 7, disk, s_subscriber);
+    char uuid[WIRE_UUID_SIZE * 2 + 1];
+    snprintf (uuid, sizeof uuid, "%s", fc_node (fc)->uuid_hex);
+    fc_peer_t p = fc_peer (1);
+    durable_subscribe (fc, "d.#", "app");
+    fc_inject_hello (fc, &p);
+    fc_turn (fc);
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_eq (req->from_kind, WIRE_FROM_EARLIEST);
+    cr_assert_eq (req->ncursors, 0);
+    for (uint64_t seq = 1; seq <= 3; seq++) {
+        char body[8];
+        snprintf (body, sizeof body, "m%" PRIu64, seq);
+        replay_msg (fc, &p, req->id, "d.x", seq, body);
+    }
+    replay_end (fc, &p, req->id);
+    fc_turn (fc);
+    free (req);
+    cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
+    expect_message (fc, 1, "m1");
+    expect_message (fc, 2, "m2");
+    expect_message (fc, 3, "m3");
+    cr_assert_eq (fc_command_int (fc, "sss8", "ACK", p.hex, "d.x", (uint64_t)2), 0);
+
+    fc_restart (fc); //  the same disk
+    cr_assert_str_eq (fc_node (fc)->uuid_hex, uuid, "the identity is kept in the journal");
+    durable_subscribe (fc, "d.#", "app");
+    fc_inject_hello (fc, &p);
+    fc_turn (fc);
+    req = take_request (fc, &p);
+    cr_assert_eq (req->ncursors, 1, "the cursor came back from the journal");
+    cr_assert_str_eq (req->cursors[0].topic, "d.x");
+    cr_assert_eq (req->cursors[0].next, 3, "resume after what was acked");
+    replay_msg (fc, &p, req->id, "d.x", 2, "m2"); //  a publisher replaying too much
+    replay_msg (fc, &p, req->id, "d.x", 3, "m3");
+    replay_end (fc, &p, req->id);
+    fc_turn (fc);
+    cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
+    expect_message (fc, 3, "m3");
+    cr_assert_eq (fc_event_count (fc, 0), 0, "what was acked is not delivered again");
+    free (req);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
+Test (sub_durable, a_named_subscription_needs_a_journal)
+{
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 8, NULL, NULL, &p);
+    cr_assert_eq (
+        fc_command_int (fc, "ssi8i", "RSUB", "d.#", "app", WIRE_FROM_EARLIEST, (uint64_t)0, 0),
+        WEFT_ESTATE);
+    cr_assert_eq (fc_command_int (fc, "sss8", "ACK", p.hex, "d.x", (uint64_t)1), WEFT_ESTATE);
+    fc_destroy (&fc);
+}
