@@ -8,10 +8,11 @@
     one batch (the core's commit); only then are the messages sent on the XPUB,
     so a subscriber never sees a message its publisher could lose.
     Each journal entry holds the MSG header frame as sent, then the body:
-      u32 big-endian header length | header | body
+      u32 big-endian header length | header | body   (node/wire/entry.h)
     so that a replay sends exactly what the live message carried.
 */
 #include "node/durable/durable.h"
+#include "node/wire/entry.h"
 
 #include "common/hex.h"
 #include "node/core/config.h"
@@ -130,23 +131,17 @@ bool durable_publish (node_t *self, durable_t *ds, const char *name, zmq_msg_t *
     msg->seq = journal_next_seq (self->journal, stream);
     msg->flags |= WIRE_FLAG_DURABLE;
     outbound_t *out = calloc (1, sizeof *out);
-    size_t blen = zmq_msg_size (body);
+    size_t blen = zmq_msg_size (body), size = 0;
     uint8_t *entry = NULL;
-    if (out && wire_encode_msg (&self->sbuf, msg) == 0)
-        entry = malloc (4 + self->sbuf.size + blen);
+    if (out && wire_encode_msg (&self->sbuf, msg) == 0 &&
+        (size = wire_entry_size (self->sbuf.size, blen)) && (entry = malloc (size)))
+        wire_entry_pack (self->sbuf.data, self->sbuf.size, zmq_msg_data (body), blen, entry);
     if (!entry) {
         free (out);
         self->counters.journal_errors++;
         return true;
     }
-    size_t size = 4 + self->sbuf.size + blen;
-    uint32_t hlen = (uint32_t)self->sbuf.size;
-    entry[0] = (uint8_t)(hlen >> 24);
-    entry[1] = (uint8_t)(hlen >> 16);
-    entry[2] = (uint8_t)(hlen >> 8);
-    entry[3] = (uint8_t)hlen;
-    memcpy (entry + 4, self->sbuf.data, hlen);
-    memcpy (entry + 4 + hlen, zmq_msg_data (body), blen);
+    size_t hlen = self->sbuf.size;
     int rc = journal_append (self->journal, stream, msg->seq, msg->time_us, entry, size);
     free (entry);
     if (rc) {

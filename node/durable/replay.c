@@ -6,6 +6,7 @@
     that retention already deleted is answered with REPLAY_TRUNC first.
 */
 #include "node/durable/durable.h"
+#include "node/wire/entry.h"
 
 #define REPLAY_BUDGET 2048 //  replayed messages sent per loop turn, all jobs together
 
@@ -134,18 +135,16 @@ void replay_on_request (node_t *self, durable_t *ds, peer_t *peer)
 static int send_entry (node_t *self, peer_t *peer, replay_job_t *job, replay_stream_t *rs,
                        const journal_entry_t *entry)
 {
-    const uint8_t *data = entry->data;
-    if (entry->len < 4)
+    const void *header, *body;
+    size_t hlen, blen;
+    if (wire_entry_split (entry->data, entry->len, &header, &hlen, &body, &blen))
         return 0; //  not ours: skip it
-    size_t hlen = (size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3];
-    if (hlen > entry->len - 4)
-        return 0;
     if (wire_encode_replay_msg (&self->sbuf, job->id, rs->topic))
         return 0;
     zmq_msg_t frames[3];
     world_frame_copy (&frames[0], self->sbuf.data, self->sbuf.size);
-    world_frame_copy (&frames[1], data + 4, hlen);
-    world_frame_copy (&frames[2], data + 4 + hlen, entry->len - 4 - hlen);
+    world_frame_copy (&frames[1], header, hlen);
+    world_frame_copy (&frames[2], body, blen);
     if (node_send_frames (self, peer->link, frames, 3) < 0)
         return -1;
     self->counters.replayed++;

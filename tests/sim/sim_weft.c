@@ -9,8 +9,8 @@
 #include "sim_weft_int.h"
 #include "sim_world.h"
 
-#define PUBLISH_EVERY 50 //  ms between durable publishes of host 0
-#define SEND_EVERY    20 //  ms between queue sends of the producer
+#define PUBLISH_EVERY 50    //  ms between durable publishes of host 0
+#define SEND_EVERY    20    //  ms between queue sends of the producer
 #define QUIET_BEFORE  15000 //  ms before the end of the plan when the workload stops
 
 //  --- Talking to the node over its pipe, as the API thread does -------------------
@@ -51,11 +51,16 @@ static weft_config_t *host_config (int index)
     snprintf (name, sizeof name, "n%d", index);
     snprintf (dir, sizeof dir, "sim/n%d", index);
     const char *kv[][2] = {
-        {"node.name", name},           {"cluster.name", "sim"},
-        {"discovery.interface", "sim"}, {"discovery.port", "5670"},
-        {"journal.dir", dir},          {"journal.sync", "sync"},
-        {"log.level", "error"},        {"queues.replication", "2"},
-        {"queues.acks", "all"},        {"queues.ack_timeout_ms", "5000"},
+        {"node.name", name},
+        {"cluster.name", "sim"},
+        {"discovery.interface", "sim"},
+        {"discovery.port", "5670"},
+        {"journal.dir", dir},
+        {"journal.sync", "sync"},
+        {"log.level", "error"},
+        {"queues.replication", "2"},
+        {"queues.acks", "all"},
+        {"queues.ack_timeout_ms", "5000"},
     };
     for (size_t i = 0; cfg && i < sizeof kv / sizeof kv[0]; i++)
         if (weft_config_set (cfg, kv[i][0], kv[i][1]) != 0)

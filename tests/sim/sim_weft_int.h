@@ -19,42 +19,42 @@ typedef struct {
 //  The scenario's context: the hosts' disks and the applications' ledger,
 //  which outlives every crash.
 typedef struct {
-    int hosts;                     //  how many
-    unsigned faults;               //  the run's fault classes
-    unsigned plant;                //  WEFT_PLANT_* bits
-    unsigned checks;               //  WEFT_CHECK_* the run asserts
-    int64_t quiet_at;              //  the workload stops sending then
-    jdisk_t *disks[SIM_HOSTS_MAX]; //  each host's journal disk
+    int hosts;                        //  how many
+    unsigned faults;                  //  the run's fault classes
+    unsigned plant;                   //  WEFT_PLANT_* bits
+    unsigned checks;                  //  WEFT_CHECK_* the run asserts
+    int64_t quiet_at;                 //  the workload stops sending then
+    jdisk_t *disks[SIM_HOSTS_MAX];    //  each host's journal disk
     zhashx_t *streams[SIM_HOSTS_MAX]; //  per subscriber run: "publisher/topic" -> last seq
-    zhashx_t *by_id;               //  msg id -> qrec_t (borrowed from sent)
-    zlistx_t *sent;                //  qrec_t, owned, in send order
-    uint64_t durable_seen;         //  durable messages received by subscribers
-    uint64_t confirmed;            //  queue sends confirmed
-    uint64_t delivered;            //  queue deliveries (with duplicates)
-    uint64_t duplicates;           //  deliveries of an id already delivered
-    uint64_t planted;              //  events a planted bug tampered with
-    unsigned broken;               //  WEFT_CHECK_* broken so far
-    bool strict;                   //  --strict: record, fail only at the end
-    char failure[400];             //  the first invariant broken, "" while none
+    zhashx_t *by_id;                  //  msg id -> qrec_t (borrowed from sent)
+    zlistx_t *sent;                   //  qrec_t, owned, in send order
+    uint64_t durable_seen;            //  durable messages received by subscribers
+    uint64_t confirmed;               //  queue sends confirmed
+    uint64_t delivered;               //  queue deliveries (with duplicates)
+    uint64_t duplicates;              //  deliveries of an id already delivered
+    uint64_t planted;                 //  events a planted bug tampered with
+    unsigned broken;                  //  WEFT_CHECK_* broken so far
+    bool strict;                      //  --strict: record, fail only at the end
+    char failure[400];                //  the first invariant broken, "" while none
 } wctx_t;
 
 //  One host: a real node and the application's ends of its sockets.
 typedef struct {
-    wctx_t *ctx;           //  the scenario
-    sim_t *sim;            //  the engine
-    int index;             //  host index
-    int boot;              //  its incarnation (1 on the first boot)
-    world_t *world;        //  its world (the engine's)
-    weft_config_t *cfg;    //  its configuration
-    node_t *node;          //  the node, real code
-    zsock_t *pipe_app;     //  commands in (our end)
-    zsock_t *pipe_node;    //  the node's end
-    zsock_t *events_app;   //  events out (our end)
-    zsock_t *events_node;  //  the node's end
-    int64_t next_pub;      //  next durable publish (host 0)
-    int64_t next_send;     //  next queue send (the producer)
-    uint64_t sent;         //  queue sends of this run
-    bool consuming;        //  CONSUME succeeded (the consumer)
+    wctx_t *ctx;          //  the scenario
+    sim_t *sim;           //  the engine
+    int index;            //  host index
+    int boot;             //  its incarnation (1 on the first boot)
+    world_t *world;       //  its world (the engine's)
+    weft_config_t *cfg;   //  its configuration
+    node_t *node;         //  the node, real code
+    zsock_t *pipe_app;    //  commands in (our end)
+    zsock_t *pipe_node;   //  the node's end
+    zsock_t *events_app;  //  events out (our end)
+    zsock_t *events_node; //  the node's end
+    int64_t next_pub;     //  next durable publish (host 0)
+    int64_t next_send;    //  next queue send (the producer)
+    uint64_t sent;        //  queue sends of this run
+    bool consuming;       //  CONSUME succeeded (the consumer)
 } whost_t;
 
 extern const sim_host_ops_t sim_weft_host_ops;

@@ -55,8 +55,9 @@ static void book_durable (whost_t *h, const node_event_t *ev, const char *topic)
     snprintf (key, sizeof key, "%s/%s", ev->sender, topic);
     uint64_t *last = zhashx_lookup (ctx->streams[h->index], key);
     if (last && ev->seq != *last + 1 && (ctx->checks & WEFT_CHECK_DURABLE))
-        violated (ctx, WEFT_CHECK_DURABLE, "durable order: host %d (run %d) got %s seq %" PRIu64 " after %" PRIu64,
-                  h->index, h->boot, topic, ev->seq, *last);
+        violated (ctx, WEFT_CHECK_DURABLE,
+                  "durable order: host %d (run %d) got %s seq %" PRIu64 " after %" PRIu64, h->index,
+                  h->boot, topic, ev->seq, *last);
     if (!last && (last = malloc (sizeof *last)))
         zhashx_insert (ctx->streams[h->index], key, last);
     if (last)
@@ -160,12 +161,13 @@ static void check_views (wctx_t *ctx, sim_t *sim)
                 continue;
             peer_t *p = node_peer_find (a->node, b->node->uuid);
             if (!p || !p->joined || p->evasive || p->incarnation != b->node->incarnation)
-                violated (ctx, WEFT_CHECK_VIEWS, "views: after %d s of quiet, host %d %s host %d (run %d)",
+                violated (ctx, WEFT_CHECK_VIEWS,
+                          "views: after %d s of quiet, host %d %s host %d (run %d)",
                           SETTLE_MS / 1000, i,
-                          !p            ? "does not list"
-                          : !p->joined  ? "has not joined"
-                          : p->evasive  ? "sees as evasive"
-                                        : "lists an old run of",
+                          !p           ? "does not list"
+                          : !p->joined ? "has not joined"
+                          : p->evasive ? "sees as evasive"
+                                       : "lists an old run of",
                           j, b->boot);
         }
 }
@@ -190,7 +192,8 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
     wctx_t *ctx = arg;
     //  the plan is over: every host is back; give the fabric a quiet while
     if (!*ctx->failure && sim_run_until (sim, sim_now (sim) + SETTLE_MS))
-        violated (ctx, 0, "%s", sim_failure (sim) ? sim_failure (sim) : "run failed while settling");
+        violated (ctx, 0, "%s",
+                  sim_failure (sim) ? sim_failure (sim) : "run failed while settling");
     sim_trace (sim,
                "ledger sent=%zu confirmed=%" PRIu64 " delivered=%" PRIu64 " duplicates=%" PRIu64
                " durable=%" PRIu64,
