@@ -43,6 +43,11 @@
 
 #define NODE_EVENT_CLOSED 100 //  internal: the actor has exited
 
+//  Planted bugs (node_t.buggify), after FoundationDB's BUGGIFY: only the
+//  simulator sets them, to prove its invariants catch a real-code bug; a
+//  node outside tests/sim always has 0.
+#define NODE_BUGGIFY_DURABLE_NO_HOLD 0x1u //  durable: deliver past a gap instead of repairing it
+
 //  The fixed part of an event sent to the API thread. Never leaves the process.
 typedef struct {
     int kind;                            //  WEFT_MSG_* or NODE_EVENT_CLOSED
@@ -170,6 +175,7 @@ typedef struct node {
     bool running;             //  START succeeded
     bool terminated;          //  $TERM received
     bool crashed;             //  node_crash: no commit, no goodbye on the way down
+    uint32_t buggify;         //  NODE_BUGGIFY_* planted bugs (tests/sim only; 0 otherwise)
 
     //  Shared with the API thread, under confirm_lock: results of blocking sends
     //  (the queues subsystem fills them; its own state is node_state (SUBSYS_QUEUES)).

@@ -34,8 +34,8 @@ static int null_listen (world_t *w, world_input_t which, const char *bind, uint1
     return WEFT_ESTATE;
 }
 
-static world_link_t *null_link_open (world_t *w, const char *endpoint, const void *id,
-                                     size_t idlen, const world_opts_t *opts)
+static world_link_t *null_link_open (world_t *w, const char *endpoint, const void *id, size_t idlen,
+                                     const world_opts_t *opts)
 {
     return NULL;
 }
@@ -80,8 +80,8 @@ static int null_beacon_send (world_t *w, const void *buf, size_t len)
     return WEFT_EIO;
 }
 
-static int null_recv (world_t *w, world_input_t input, zmq_msg_t *frames, size_t cap,
-                      size_t *count, char *from)
+static int null_recv (world_t *w, world_input_t input, zmq_msg_t *frames, size_t cap, size_t *count,
+                      char *from)
 {
     *count = 0;
     return -1;

@@ -250,7 +250,7 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name
         hold (self, st, ev, topic, body, headers);
         return;
     }
-    if (st->fresh || ev->seq == st->last + 1)
+    if (st->fresh || ev->seq == st->last + 1 || (self->buggify & NODE_BUGGIFY_DURABLE_NO_HOLD))
         deliver (self, ds, st, ev, topic, body, headers);
     else if (ev->seq > st->last + 1) {
         uint64_t from = st->last + 1;

@@ -25,7 +25,7 @@
 #include "node/core/node.h"
 #include "node/queues/qstate.h"
 #include "node/queues/queue_cmd.h"
-#include "node/queues/ring.h"
+#include "node/ring/ring.h"
 
 #define QUEUE_SUFFIX_DLQ ".dlq"
 #define QUEUE_SYNC_WAIT  3000       //  ms a new owner waits for a former holder to answer
@@ -226,6 +226,9 @@ void queue_send_confirm (node_t *self, const char *producer, uint64_t token, int
                          uint64_t seq, bool duplicate);
 void queue_flush_deletes (node_t *self);
 void queue_replicate_all (node_t *self, queue_t *queue);
+
+//  Frees a qbody_t (the qstate payload destructor; ARG unused).
+void queue_body_free (void *payload, void *arg);
 
 //  --- queue_store.c
 int queue_store_append (node_t *self, queue_t *queue, const wire_queue_t *meta, uint64_t oseq,

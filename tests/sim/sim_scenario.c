@@ -48,7 +48,7 @@ static const sim_scenario_t scenarios[] = {
         .name = "weft",
         .help = "real Weft nodes: a durable topic, a queue producer and consumer, checked by a "
                 "ledger",
-        .plants = "durable-skip,lose-confirm",
+        .plants = "durable-skip,lose-confirm,durable-no-hold",
         .plant = sim_weft_plant,
         .setup = sim_weft_setup,
         .final = sim_weft_final,

@@ -36,6 +36,7 @@
 //  Planted bugs (--plant), each of which an invariant must catch.
 #define WEFT_PLANT_DURABLE_SKIP 0x1u //  subscriber hosts drop one durable message in 97
 #define WEFT_PLANT_LOSE_CONFIRM 0x2u //  the consumer acks without recording some deliveries
+#define WEFT_PLANT_NO_HOLD      0x4u //  real code: NODE_BUGGIFY_DURABLE_NO_HOLD in every node
 
 //  Invariants, as bits (sim_weft_contract).
 #define WEFT_CHECK_DURABLE 0x1u //  durable order

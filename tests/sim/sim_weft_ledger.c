@@ -224,9 +224,10 @@ unsigned sim_weft_contract (unsigned faults)
 
 unsigned sim_weft_plant (const char *name)
 {
-    return !strcmp (name, "durable-skip")   ? WEFT_PLANT_DURABLE_SKIP
-           : !strcmp (name, "lose-confirm") ? WEFT_PLANT_LOSE_CONFIRM
-                                            : 0;
+    return !strcmp (name, "durable-skip")      ? WEFT_PLANT_DURABLE_SKIP
+           : !strcmp (name, "lose-confirm")    ? WEFT_PLANT_LOSE_CONFIRM
+           : !strcmp (name, "durable-no-hold") ? WEFT_PLANT_NO_HOLD
+                                               : 0;
 }
 
 void sim_weft_teardown (void *arg)

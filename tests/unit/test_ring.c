@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "common/hash.h"
-#include "node/queues/ring.h"
+#include "node/ring/ring.h"
 #include "weft.h"
 
 #define QUEUES   100000 //  queue names in the balance and movement tests

@@ -1,4 +1,4 @@
-/*  node/ring.h - maps queue names to owners: weighted rendezvous hashing.
+/*  node/ring/ring.h - maps queue names to owners: weighted rendezvous hashing.
 
     Members are node UUIDs (32 hex digits, stored and returned in lowercase,
     the form membership uses), each with a display name and a capacity

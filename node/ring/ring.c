@@ -1,4 +1,4 @@
-/*  node/ring.c - see ring.h.
+/*  node/ring/ring.c - see ring.h.
 
     Members live in an array of pointers sorted by UUID, so that a member's
     UUID string never moves while it is a member, the epoch folds members in
@@ -9,7 +9,7 @@
     member's score into a scratch array that ring_add sizes with the
     members, so lookups never allocate, then selects the best R.
 */
-#include "node/queues/ring.h"
+#include "node/ring/ring.h"
 
 #include <math.h>
 #include <stdbool.h>
