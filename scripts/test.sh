@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Weft test:
-#   1. the plain build (RelWithDebInfo) and its ctest suite;
+#   0. the layout check (scripts/check_layout.py);
+#   1. the plain build (RelWithDebInfo) and its ctest suite, which includes the
+#      unit tests through the fake core and the simulator's bounded sweeps of
+#      real Weft nodes (tests/sim, docs/ARCHITECTURE.md);
 #   2. the Python and Go bindings against that build;
 #   3. the ASan+UBSan build and its ctest suite, failing on any sanitizer
 #      report (Criterion does not fail a test on a LeakSanitizer report, so
@@ -43,6 +46,9 @@ suite () {
         status=1
     fi
 }
+
+echo "=== layout: rooms, doors, include cycles, file and folder sizes (docs/ARCHITECTURE.md)"
+python3 scripts/check_layout.py || { echo "=== layout: FAILED"; status=1; }
 
 if build plain build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
     suite plain build

@@ -40,6 +40,8 @@ static void usage (FILE *out)
              "  --plant BUG      plant a known bug, to see the checks catch it\n"
              "  --strict         assert every invariant of the scenario, also those its\n"
              "                   subsystems do not claim to survive these faults yet\n"
+             "  --checks LIST    assert exactly these invariants (weft: durable, queues,\n"
+             "                   views), whatever the faults\n"
              "  --trace          print every trace line (one seed)\n"
              "  --help           this\n\n"
              "Scenarios:\n",
@@ -69,7 +71,7 @@ static int parse (cli_t *cli, int argc, char **argv)
         {"faults", required_argument, 0, 'f'}, {"scenario", required_argument, 0, 'c'},
         {"plant", required_argument, 0, 'p'},  {"trace", no_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},         {"strict", no_argument, 0, 'S'},
-        {0, 0, 0, 0}};
+        {"checks", required_argument, 0, 'C'}, {0, 0, 0, 0}};
     uint64_t v;
     int opt;
     while ((opt = getopt_long (argc, argv, "", longopts, NULL)) != -1) {
@@ -105,6 +107,9 @@ static int parse (cli_t *cli, int argc, char **argv)
         case 'S':
             cli->run.strict = true;
             break;
+        case 'C':
+            cli->run.checks = optarg;
+            break;
         case 'h':
             usage (stdout);
             return 1;
@@ -137,6 +142,8 @@ static void print_replay (const cli_t *cli, uint64_t seed)
             cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
             cli->plant ? " --plant " : "", cli->plant ? cli->plant : "",
             cli->run.strict ? " --strict" : "");
+    if (cli->run.checks)
+        printf ("          (with --checks %s)\n", cli->run.checks);
 }
 
 int main (int argc, char **argv)

@@ -12,14 +12,15 @@
 
 //  One run's options.
 typedef struct {
-    uint64_t seed;   //  the seed
-    int hosts;       //  hosts to boot
-    unsigned faults; //  SIM_F_* mask
-    int64_t time_ms; //  virtual time to run
-    unsigned plant;  //  scenario-specific planted bugs (0: none)
-    bool strict;     //  assert every invariant, whatever the faults claim
-    FILE *trace;     //  trace lines (NULL: hashed only)
-    FILE *plan;      //  the fault plan is printed here (NULL: not printed)
+    uint64_t seed;      //  the seed
+    int hosts;          //  hosts to boot
+    unsigned faults;    //  SIM_F_* mask
+    int64_t time_ms;    //  virtual time to run
+    unsigned plant;     //  scenario-specific planted bugs (0: none)
+    bool strict;        //  assert every invariant, whatever the faults claim
+    const char *checks; //  assert exactly these (scenario's names, comma-separated); NULL: contract
+    FILE *trace;        //  trace lines (NULL: hashed only)
+    FILE *plan;         //  the fault plan is printed here (NULL: not printed)
 } sim_run_opts_t;
 
 //  One run's outcome.

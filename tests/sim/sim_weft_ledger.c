@@ -191,7 +191,9 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
 {
     wctx_t *ctx = arg;
     //  the plan is over: every host is back; give the fabric a quiet while
-    if (!*ctx->failure && sim_run_until (sim, sim_now (sim) + SETTLE_MS))
+    //  (also after an earlier violation of a strict run: the end-of-run
+    //  invariants are only meaningful after it)
+    if (!sim_failure (sim) && sim_run_until (sim, sim_now (sim) + SETTLE_MS))
         violated (ctx, 0, "%s",
                   sim_failure (sim) ? sim_failure (sim) : "run failed while settling");
     sim_trace (sim,
@@ -216,9 +218,26 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
 
 //  --- The scenario -------------------------------------------------------------------
 
+//  What each invariant's subsystems survive today: the fault classes under
+//  which 100 seeds of 60 virtual seconds broke it 0 times (the measured
+//  matrix is in docs/ARCHITECTURE.md, "The simulator"). The classes left
+//  out break it, and their seeds are kept as regression cases of the issue
+//  that fixes them (tests/sim/CMakeLists.txt). Widen a mask when that lands.
+static const struct {
+    unsigned check;    //  WEFT_CHECK_*
+    unsigned survives; //  SIM_F_* it holds under
+} s_contract[] = {
+    {WEFT_CHECK_DURABLE, SIM_F_DELAY | SIM_F_DUP | SIM_F_REORDER},
+    {WEFT_CHECK_QUEUES, SIM_F_DELAY | SIM_F_DUP | SIM_F_REORDER | SIM_F_CRASH},
+    {WEFT_CHECK_VIEWS, SIM_F_DELAY | SIM_F_DUP | SIM_F_REORDER | SIM_F_CRASH | SIM_F_DISK},
+};
+
 unsigned sim_weft_contract (unsigned faults)
 {
-    unsigned checks = WEFT_CHECK_DURABLE | WEFT_CHECK_QUEUES | WEFT_CHECK_VIEWS;
+    unsigned checks = 0;
+    for (size_t i = 0; i < sizeof s_contract / sizeof s_contract[0]; i++)
+        if ((faults & ~s_contract[i].survives) == 0)
+            checks |= s_contract[i].check;
     return checks;
 }
 
@@ -254,6 +273,12 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     ctx->plant = opts->plant;
     ctx->checks = opts->strict ? WEFT_CHECK_ALL : sim_weft_contract (opts->faults);
     ctx->strict = opts->strict;
+    if (opts->checks) {
+        ctx->checks = (strstr (opts->checks, "durable") ? WEFT_CHECK_DURABLE : 0) |
+                      (strstr (opts->checks, "queues") ? WEFT_CHECK_QUEUES : 0) |
+                      (strstr (opts->checks, "views") ? WEFT_CHECK_VIEWS : 0);
+        ctx->strict = true; //  run to the end: the verdict is the named ones
+    }
     ctx->quiet_at = (opts->time_ms ? opts->time_ms : 60000) - sim_weft_quiet_before ();
     ctx->by_id = zhashx_new ();
     ctx->sent = zlistx_new ();
