@@ -25,8 +25,13 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
     //  a library installs no signal handlers: stop CZMQ from taking SIGINT/SIGTERM
     zsys_handler_set (NULL);
     self = calloc (1, sizeof *self);
-    if (!self || !(self->world = world_real_new ()) || !(self->node = node_new (cfg, self->world)))
+    if (!self || !(self->world = world_real_new ()) ||
+        !(self->node = node_new (cfg, self->world)) || !(self->cfg = config_dup (cfg)))
         goto fail;
+    //  what the API needs of the node, taken before the node has a thread
+    self->board = self->node->board;
+    snprintf (self->uuid, sizeof self->uuid, "%s", self->node->uuid_hex);
+    snprintf (self->name, sizeof self->name, "%s", self->node->name);
     pthread_mutex_init (&self->cmd_lock, NULL);
     pthread_mutex_init (&self->recv_lock, NULL);
     pthread_mutex_init (&self->settle_lock, NULL);
@@ -45,8 +50,11 @@ weft_node_t *weft_node_new (const weft_config_t *cfg, int *err)
         *err = 0;
     return self;
 fail:
-    if (self && self->world)
-        self->world->ops->destroy (&self->world);
+    if (self) {
+        node_destroy (&self->node);
+        if (self->world)
+            self->world->ops->destroy (&self->world);
+    }
     free (self);
     if (err)
         *err = rc;
@@ -94,12 +102,15 @@ int weft_node_start (weft_node_t *self)
         rc = self->actor ? 0 : WEFT_ENOMEM;
     }
     if (!rc) {
-        char *error = NULL;
+        char *error = NULL, *uuid = NULL;
         zsock_send (self->actor, "s", "START");
-        if (zsock_recv (self->actor, "is", &rc, &error) < 0)
+        if (zsock_recv (self->actor, "iss", &rc, &error, &uuid) < 0)
             rc = WEFT_EINTERNAL;
         snprintf (self->error, sizeof self->error, "%s", error ? error : "");
+        if (rc == 0 && uuid && *uuid)
+            snprintf (self->uuid, sizeof self->uuid, "%s", uuid); //  kept in the journal
         zstr_free (&error);
+        zstr_free (&uuid);
     }
     if (rc)
         start_undo (self);
@@ -131,9 +142,10 @@ void weft_node_destroy (weft_node_t **self_p)
     weft_node_t *self = *self_p;
     weft_node_stop (self);
     zsock_destroy (&self->events);
-    node_destroy (&self->node);
+    node_destroy (&self->node); //  and the board with it
     if (self->world)
         self->world->ops->destroy (&self->world);
+    weft_config_destroy (&self->cfg);
     topic_set_destroy (&self->durable);
     pthread_mutex_destroy (&self->cmd_lock);
     pthread_mutex_destroy (&self->recv_lock);
@@ -145,12 +157,12 @@ void weft_node_destroy (weft_node_t **self_p)
 
 const char *weft_node_uuid (const weft_node_t *self)
 {
-    return self ? self->node->uuid_hex : "";
+    return self ? self->uuid : "";
 }
 
 const char *weft_node_name (const weft_node_t *self)
 {
-    return self ? self->node->name : "";
+    return self ? self->name : "";
 }
 
 const char *weft_node_error (const weft_node_t *self)

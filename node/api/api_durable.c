@@ -23,7 +23,7 @@ int api_durable_init (weft_node_t *self, const weft_config_t *cfg)
 
 int api_durable_check (weft_node_t *self, const char *topic, size_t len)
 {
-    int failed = __atomic_load_n (&self->node->journal_failed, __ATOMIC_RELAXED);
+    int failed = board_journal (self->board);
     return failed && topic_set_match (self->durable, topic, len) ? failed : 0;
 }
 

@@ -11,22 +11,26 @@
 typedef enum { STATE_NEW, STATE_RUNNING, STATE_STOPPED } node_state_t;
 
 struct weft_node {
-    node_t *node;                //  the actor's state; owned, freed at destroy
-    world_t *world;              //  the node's real world; owned, freed after the node
-    zactor_t *actor;             //  the node's I/O thread
-    zsock_t *events;             //  our end of the events PAIR
-    pthread_mutex_t cmd_lock;    //  serializes commands on the actor pipe
-    pthread_mutex_t recv_lock;   //  serializes weft_recv
-    node_state_t state;          //  lifecycle
-    bool drained;                //  the actor's CLOSED event was read
-    size_t max_message;          //  limits.max_message
-    size_t max_header;           //  limits.max_header
-    char error[256];             //  detail of the last failure
-    topic_set_t *durable;        //  durable patterns, mirrored from the actor (cmd_lock)
-    uint64_t next_token;         //  tokens of sends (atomic)
-    int window;                  //  queues.window
-    pthread_mutex_t settle_lock; //  guards unsettled
-    zhashx_t *unsettled;         //  deliveries handed out by weft_recv and not settled yet
+    node_t *node;       //  the node; owned, freed at destroy; never read after start
+    board_t *board;     //  shared with the node (board.h): window, results, journal health
+    weft_config_t *cfg; //  our copy of the configuration
+    char uuid[WIRE_UUID_SIZE * 2 + 1]; //  the node's UUID (from START once started)
+    char name[WIRE_NAME_MAX + 1];      //  the node's name
+    world_t *world;                    //  the node's real world; owned, freed after the node
+    zactor_t *actor;                   //  the node's I/O thread
+    zsock_t *events;                   //  our end of the events PAIR
+    pthread_mutex_t cmd_lock;          //  serializes commands on the actor pipe
+    pthread_mutex_t recv_lock;         //  serializes weft_recv
+    node_state_t state;                //  lifecycle
+    bool drained;                      //  the actor's CLOSED event was read
+    size_t max_message;                //  limits.max_message
+    size_t max_header;                 //  limits.max_header
+    char error[256];                   //  detail of the last failure
+    topic_set_t *durable;              //  durable patterns, mirrored from the actor (cmd_lock)
+    uint64_t next_token;               //  tokens of sends (atomic)
+    int window;                        //  queues.window
+    pthread_mutex_t settle_lock;       //  guards unsettled
+    zhashx_t *unsettled;               //  deliveries handed out by weft_recv and not settled yet
 };
 
 struct weft_msg {

@@ -66,7 +66,7 @@ static int parse_send (weft_node_t *self, const char *queue, const char *options
     if (!len || len + 4 > WIRE_TOPIC_MAX || topic_validate (queue, len))
         return WEFT_EINVAL;
     memcpy (args->queue, queue, len + 1);
-    const char *acks = weft_config_get (self->node->cfg, "queues.acks");
+    const char *acks = weft_config_get (self->cfg, "queues.acks");
     args->acks = acks && strcmp (acks, "owner") == 0 ? WIRE_ACKS_OWNER : WIRE_ACKS_ALL;
     while (options && *options) {
         size_t olen = strcspn (options, ",");
@@ -91,26 +91,6 @@ static int submit (weft_node_t *self, const queue_args_t *args, const void *body
     return 0;
 }
 
-//  Takes a place in the send window, waiting until DEADLINE (realtime, NULL:
-//  do not wait). Returns 0 or WEFT_EAGAIN.
-static int window_enter (weft_node_t *self, const struct timespec *deadline)
-{
-    node_t *node = self->node;
-    pthread_mutex_lock (&node->confirm_lock);
-    int rc = 0;
-    while (__atomic_load_n (&node->sends_in_flight, __ATOMIC_RELAXED) >= self->window) {
-        if (!deadline || pthread_cond_timedwait (&node->confirm_cond, &node->confirm_lock,
-                                                 deadline) == ETIMEDOUT) {
-            rc = WEFT_EAGAIN;
-            break;
-        }
-    }
-    if (rc == 0)
-        __atomic_fetch_add (&node->sends_in_flight, 1, __ATOMIC_RELAXED);
-    pthread_mutex_unlock (&node->confirm_lock);
-    return rc;
-}
-
 int weft_send_async (weft_node_t *self, const char *queue, const void *body, size_t len,
                      const char *options, uint64_t *token_p)
 {
@@ -121,13 +101,13 @@ int weft_send_async (weft_node_t *self, const char *queue, const void *body, siz
         return WEFT_EMSGSIZE;
     if (self->state != STATE_RUNNING)
         return self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
-    if (window_enter (self, NULL))
+    if (board_enter (self->board, NULL))
         return WEFT_EAGAIN;
     args.token = __atomic_add_fetch (&self->next_token, 1, __ATOMIC_RELAXED);
     args.type = WIRE_QSEND;
     int rc = submit (self, &args, body, len);
     if (rc)
-        __atomic_fetch_sub (&self->node->sends_in_flight, 1, __ATOMIC_RELAXED);
+        board_release (self->board);
     else if (token_p)
         *token_p = args.token;
     return rc;
@@ -147,31 +127,19 @@ static struct timespec deadline_in (int64_t timeout_ms)
     return ts;
 }
 
-//  Submits ARGS blocking and waits for its result until DEADLINE.
+//  Submits ARGS blocking and waits for its result until DEADLINE (on the
+//  board: the node posts it there).
 static int submit_and_wait (weft_node_t *self, queue_args_t *args, const void *body, size_t len,
                             const struct timespec *deadline)
 {
-    node_t *node = self->node;
-    char key[24];
-    snprintf (key, sizeof key, "%" PRIu64, args->token);
-    int *slot = malloc (sizeof *slot);
-    if (!slot)
-        return WEFT_ENOMEM;
-    *slot = INT_MIN; //  not answered yet
-    pthread_mutex_lock (&node->confirm_lock);
-    zhashx_insert (node->confirm_results, key, slot);
-    pthread_mutex_unlock (&node->confirm_lock);
-    int rc = submit (self, args, body, len);
-    pthread_mutex_lock (&node->confirm_lock);
-    while (rc == 0 && *slot == INT_MIN)
-        if (pthread_cond_timedwait (&node->confirm_cond, &node->confirm_lock, deadline) ==
-            ETIMEDOUT)
-            rc = WEFT_ETIMEDOUT;
-    if (rc == 0)
-        rc = *slot;
-    zhashx_delete (node->confirm_results, key); //  frees the slot
-    pthread_mutex_unlock (&node->confirm_lock);
-    return rc;
+    int rc = board_expect (self->board, args->token);
+    if (rc)
+        return rc;
+    if ((rc = submit (self, args, body, len))) {
+        board_forget (self->board, args->token);
+        return rc;
+    }
+    return board_wait (self->board, args->token, deadline);
 }
 
 int weft_send (weft_node_t *self, const char *queue, const void *body, size_t len,
@@ -185,9 +153,9 @@ int weft_send (weft_node_t *self, const char *queue, const void *body, size_t le
     if (self->state != STATE_RUNNING)
         return self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
     int64_t timeout =
-        timeout_ms >= 0 ? timeout_ms : config_int (self->node->cfg, CFG_QUEUES_SEND_TIMEOUT);
+        timeout_ms >= 0 ? timeout_ms : config_int (self->cfg, CFG_QUEUES_SEND_TIMEOUT);
     struct timespec deadline = deadline_in (timeout);
-    if (window_enter (self, &deadline))
+    if (board_enter (self->board, &deadline))
         return WEFT_EAGAIN;
     args.token = __atomic_add_fetch (&self->next_token, 1, __ATOMIC_RELAXED);
     args.type = WIRE_QSEND;
@@ -195,7 +163,7 @@ int weft_send (weft_node_t *self, const char *queue, const void *body, size_t le
     args.timeout_ms = timeout + 1000; //  the actor gives up after us: we answer the caller
     int rc = submit_and_wait (self, &args, body, len, &deadline);
     if (rc == WEFT_ECLOSED || rc == WEFT_ESTATE)
-        __atomic_fetch_sub (&self->node->sends_in_flight, 1, __ATOMIC_RELAXED);
+        board_release (self->board);
     return rc > 0 ? 0 : rc;
 }
 

@@ -40,14 +40,10 @@ node_t *node_new (const weft_config_t *cfg, world_t *world)
     wlog_level_t level = WLOG_WARN;
     wlog_parse_level (config_value (cfg, CFG_LOG_LEVEL), &level);
     wlog_init (&self->log, level, self->name);
-    pthread_mutex_init (&self->confirm_lock, NULL);
-    pthread_cond_init (&self->confirm_cond, NULL);
-    self->confirm_results = zhashx_new ();
-    if (!self->confirm_results) {
+    if (!(self->board = board_new ((int)config_int (cfg, CFG_QUEUES_WINDOW)))) {
         node_destroy (&self);
         return NULL;
     }
-    zhashx_set_destructor (self->confirm_results, (zhashx_destructor_fn *)zstr_free);
     return self;
 }
 
@@ -57,9 +53,7 @@ void node_destroy (node_t **self_p)
         return;
     node_t *self = *self_p;
     weft_config_destroy (&self->cfg);
-    zhashx_destroy (&self->confirm_results);
-    pthread_mutex_destroy (&self->confirm_lock);
-    pthread_cond_destroy (&self->confirm_cond);
+    board_destroy (&self->board);
     free (self);
     *self_p = NULL;
 }
@@ -233,17 +227,21 @@ bool node_commit (node_t *self)
     self->commits++;
     if (rc) {
         self->commit_failures++;
-        if (!__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED))
+        if (!self->journal_failed)
             wlog_error (&self->log,
                         "journal commit failed: %s; durable writes are refused "
                         "until it works again",
                         journal_error (self->journal));
-        __atomic_store_n (&self->journal_failed, rc, __ATOMIC_RELAXED);
+        self->journal_failed = rc;
+        board_set_journal (self->board, rc);
         return false;
     }
     self->commit_ops += ops;
-    if (__atomic_exchange_n (&self->journal_failed, 0, __ATOMIC_RELAXED))
+    if (self->journal_failed) {
         wlog_warn (&self->log, "journal writes work again");
+        self->journal_failed = 0;
+        board_set_journal (self->board, 0);
+    }
     return true;
 }
 
@@ -306,7 +304,7 @@ static void cmd_start (node_t *self)
         node_teardown (self);
     }
     self->running = rc == 0;
-    zsock_send (self->pipe, "is", rc, err);
+    zsock_send (self->pipe, "iss", rc, err, self->uuid_hex); //  the journal may have changed it
 }
 
 //  Parses a headers frame ("k\0v\0k\0v\0...") into MSG's header table.

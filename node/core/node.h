@@ -35,6 +35,7 @@
 
 #include "common/log.h"
 #include "journal/journal.h"
+#include "node/core/board.h"
 #include "node/core/core.h"
 #include "node/core/world.h"
 #include "node/wire/topic.h"
@@ -163,7 +164,7 @@ typedef struct node {
     //  Journal
     journal_t *journal;       //  NULL without journal.dir
     bool journal_sync;        //  journal.sync == sync
-    int journal_failed;       //  sticky WEFT_E* of the last failed commit (atomic)
+    int journal_failed;       //  sticky WEFT_E* of the last failed commit (0: it works)
     int journal_fault;        //  tests: every commit fails with this code (0: none)
     zlistx_t *pending;        //  pending_status_t, owned
     uint64_t next_request;    //  next status request id
@@ -177,14 +178,9 @@ typedef struct node {
     bool crashed;             //  node_crash: no commit, no goodbye on the way down
     uint32_t buggify;         //  NODE_BUGGIFY_* planted bugs (tests/sim only; 0 otherwise)
 
-    //  Shared with the API thread, under confirm_lock: results of blocking sends
-    //  (the queues subsystem fills them; its own state is node_state (SUBSYS_QUEUES)).
-    //  TODO(core issue): this table should become command/event based (the API
-    //  thread waiting on a reply or event), not queue state shared in node_t.
-    pthread_mutex_t confirm_lock; //  guards confirm_results
-    pthread_cond_t confirm_cond;  //  broadcast when a result arrives or the window frees
-    zhashx_t *confirm_results;    //  token (decimal) -> int result, for blocking sends
-    int sends_in_flight;          //  unconfirmed sends (atomic)
+    //  Shared with the API thread: the send window, blocking sends' results and
+    //  the journal's health (board.h; the only state both threads touch)
+    board_t *board; //  owned; the API thread borrows it for the node's life
 
     //  Timers (monotonic ms)
     int64_t beacon_at; //  next beacon + pings + seed HELLOs

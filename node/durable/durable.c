@@ -262,7 +262,7 @@ void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval)
     if (interval)
         announce_heads (self, ds, now);
     retention_step (self, ds, node_wall_us (self));
-    if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED) && interval)
+    if (self->journal_failed && interval)
         journal_meta_put (self->journal, "node/probe", &now, sizeof now); //  retried by the flush
 }
 

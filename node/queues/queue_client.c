@@ -17,14 +17,7 @@
 
 void node_confirm_result (node_t *self, uint64_t token, int result)
 {
-    char key[24];
-    snprintf (key, sizeof key, "%" PRIu64, token);
-    pthread_mutex_lock (&self->confirm_lock);
-    int *slot = zhashx_lookup (self->confirm_results, key);
-    if (slot)
-        *slot = result; //  the waiting weft_send picks it up (it owns the slot)
-    pthread_cond_broadcast (&self->confirm_cond);
-    pthread_mutex_unlock (&self->confirm_lock);
+    board_confirm (self->board, token, result); //  the waiting weft_send picks it up
 }
 
 //  O as a wire message, built in the reused scratch (valid until the next
@@ -190,13 +183,8 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         memcpy (zmq_msg_data (&headers), text, (size_t)n + 1);
         node_emit (self, &ev, &topic, NULL, &headers);
     }
-    if (!o->internal) {
-        if (o->type == WIRE_QSEND)
-            __atomic_fetch_sub (&self->sends_in_flight, 1, __ATOMIC_RELAXED);
-        pthread_mutex_lock (&self->confirm_lock);
-        pthread_cond_broadcast (&self->confirm_cond); //  the window has room again
-        pthread_mutex_unlock (&self->confirm_lock);
-    }
+    if (!o->internal && o->type == WIRE_QSEND)
+        board_release (self->board); //  the window has room again
     zmq_msg_close (&o->body);
     char key[24];
     token_key (o->token, key);

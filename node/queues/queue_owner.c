@@ -86,8 +86,8 @@ static int check_send (node_t *self, queue_t *queue, const wire_queue_t *msg, zm
         return WEFT_ESTATE;
     if (body && zmq_msg_size (body) > self->max_message)
         return WEFT_EMSGSIZE;
-    if (__atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED))
-        return __atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED);
+    if (self->journal_failed)
+        return self->journal_failed;
     if (msg->acks == WIRE_ACKS_ALL && ring_size (qs->ring) < msg->replication) {
         wlog_warn (&self->log, "queue %s: %u copies with acks=all need %u members; %zu alive",
                    msg->queue, msg->replication, msg->replication, ring_size (qs->ring));
@@ -214,7 +214,7 @@ static void committed (node_t *self, staged_t *st)
 void queue_owner_after_commit (node_t *self, bool ok)
 {
     struct queues *qs = queues_of (self);
-    int failure = __atomic_load_n (&self->journal_failed, __ATOMIC_RELAXED);
+    int failure = self->journal_failed;
     for (staged_t *st = zlistx_first (qs->staged); st; st = zlistx_next (qs->staged)) {
         if (ok)
             committed (self, st);
