@@ -1,27 +1,30 @@
-/*  node/node.h - the node actor's state, shared by the files that make it up.
+/*  node/core/node.h - the core's state (node_t, peer_t) and the services it
+    gives its subsystems: sends, publishes, links, events, the peer table,
+    the commit, clocks. core.h is the subsystem interface; docs/ARCHITECTURE.md
+    the map.
 
-    One thread, the actor, owns every socket and every table below, so none
-    of it is locked. The API thread (api.c) talks to it over the actor pipe:
+    One thread (the actor, or the simulator's) owns every socket and table
+    below, so none of it is locked. The API thread (node/api/) hands the node
+    to that thread and then talks to it only over the pipe (commands) and the
+    events PAIR, plus the board (board.h: send window, blocking results,
+    journal health). Commands and their replies:
 
-      command frames                      reply
-      "START"                             rc (int), error text
-      "PUB" topic body [headers]          none (fire and forget, pipe HWM is the brake)
-      "SUB" pattern / "UNSUB" pattern     rc
-      "PEERS"                             count, then a frame of node_peer_info_t[count]
-      "STATUS"                            rc, json
-      "PSTATUS" uuid-hex timeout-ms       rc, json (answered by the actor, also on timeout)
-      "SILENCE" 0|1                       rc (tests: stop or resume beacons and pings)
-      "$TERM"                             none; the actor says goodbye and exits
+      command frames                      reply                     handled by
+      "START"                             rc, error text, uuid       core
+      "PUB" topic body [headers]          none (the pipe HWM brakes)  core, then durable or pubsub
+      "SUB" / "UNSUB" pattern             rc                         core
+      "STATUS"                            rc, json                   core
+      "JFAIL" err                         rc (tests: failing commits) core
+      "$TERM"                             none; goodbyes, then exit  core
+      "PEERS"                             count, node_peer_info_t[]  membership
+      "PSTATUS" uuid-hex timeout-ms       rc, json                   membership
+      "SILENCE" 0|1                       rc (tests)                 membership
+      "DURABLE" / "RSUB" / "ACK"          rc                         durable
+      "QSEND" / "CONSUME" / "CANCEL" / "SETTLE"  (queue_cmd.h)        queues
 
-    Messages and events for the application go out on a PAIR socket
-    (node->events) as [node_event_t][topic][body][headers]; api.c turns them
-    into weft_msg_t. A final event of kind NODE_EVENT_CLOSED says the actor
-    has stopped.
-
-    The actor is split by responsibility:
-      node.c        lifecycle, the poll loop, command dispatch, timers, status
-      membership.c  beacons, the peer table, HELLO/PEERS/PING/BYE, expiry
-      pubsub.c      publish, subscriptions, topic delivery, readiness markers
+    Messages and events for the application go out on the PAIR (node->events)
+    as [node_event_t][topic][body][headers]; node/api/ turns them into
+    weft_msg_t. A final event of kind NODE_EVENT_CLOSED says the node stopped.
 */
 #ifndef WEFT_NODE_NODE_H
 #define WEFT_NODE_NODE_H
@@ -94,18 +97,6 @@ typedef struct peer {
     void *state[SUBSYS_MAX];               //  each subsystem's per-peer state (core-allocated)
 } peer_t;
 
-//  A seed endpoint: HELLO is sent there every interval.
-typedef struct {
-    char endpoint[WIRE_EP_MAX + 1]; //  tcp://host:port
-    world_link_t *link;             //  connected to it
-} seed_t;
-
-//  A peer status request waiting for its answer.
-typedef struct {
-    uint64_t id;      //  request id on the wire
-    int64_t deadline; //  monotonic ms; answered ETIMEDOUT after
-} pending_status_t;
-
 typedef struct {
     uint64_t published;       //  topic messages sent
     uint64_t received;        //  topic messages received from the SUB
@@ -136,7 +127,6 @@ typedef struct node {
     char uuid_hex[WIRE_UUID_SIZE * 2 + 1]; //  same, hex
     uint64_t incarnation;                  //  this run, from the wall clock
     uint8_t role;                          //  WIRE_ROLE_*
-    uint64_t cluster_id;                   //  beacon_cluster_id (cluster.name)
     int64_t interval;                      //  discovery.interval_ms
     int64_t evasive_after;                 //  discovery.evasive_ms
     int64_t expire_after;                  //  discovery.expired_ms
@@ -157,7 +147,6 @@ typedef struct node {
 
     //  State
     zhashx_t *peers;   //  uuid hex -> peer_t
-    zlistx_t *seeds;   //  seed_t, owned
     topic_set_t *subs; //  our subscription patterns
     peer_t *rx_peer;   //  loop.c: the sender of the last topic message received
 
@@ -166,8 +155,7 @@ typedef struct node {
     bool journal_sync;        //  journal.sync == sync
     int journal_failed;       //  sticky WEFT_E* of the last failed commit (0: it works)
     int journal_fault;        //  tests: every commit fails with this code (0: none)
-    zlistx_t *pending;        //  pending_status_t, owned
-    uint64_t next_request;    //  next status request id
+    uint64_t next_request;    //  request ids on the wire (status, replay): never repeat
     msgpack_sbuffer sbuf;     //  reused encode buffer
     wire_decoder_t *decoder;  //  reused decoder
     node_counters_t counters; //  see node_counters_t

@@ -116,12 +116,13 @@ static void peer_touch (node_t *self, peer_t *peer)
 
 static int membership_start (node_t *self, void *state, char *err, size_t errlen)
 {
-    self->cluster_id = beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
-    self->seeds = zlistx_new ();
-    self->pending = zlistx_new ();
-    if (!self->seeds || !self->pending)
+    membership_of (self)->cluster_id =
+        beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
+    membership_of (self)->seeds = zlistx_new ();
+    membership_of (self)->pending = zlistx_new ();
+    if (!membership_of (self)->seeds || !membership_of (self)->pending)
         return WEFT_ENOMEM;
-    zlistx_set_destructor (self->pending, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (membership_of (self)->pending, (zlistx_destructor_fn *)zstr_free);
     if (config_bool (self->cfg, CFG_DISCOVERY_ENABLED)) {
         int port = (int)config_int (self->cfg, CFG_DISCOVERY_PORT);
         int rc = self->world->ops->beacon_open (self->world, self->addr, self->bcast,
@@ -139,7 +140,7 @@ static int membership_start (node_t *self, void *state, char *err, size_t errlen
                 return WEFT_ENOMEM;
             memcpy (seed->endpoint, seeds, len);
             seed->link = node_link_open (self, seed->endpoint, SEED_TAG);
-            zlistx_add_end (self->seeds, seed);
+            zlistx_add_end (membership_of (self)->seeds, seed);
         }
         seeds += len + (seeds[len] == ',');
     }
@@ -152,7 +153,7 @@ static void send_beacon (node_t *self, bool leaving)
     beacon_t beacon = {.version = BEACON_VERSION,
                        .leaving = leaving,
                        .role = self->role,
-                       .cluster_id = self->cluster_id,
+                       .cluster_id = membership_of (self)->cluster_id,
                        .incarnation = self->incarnation,
                        .router_port = self->router_port,
                        .pub_port = self->pub_port};
@@ -176,12 +177,13 @@ static void membership_stop (node_t *self, void *state)
         send_beacon (self, true);
         self->beacons = false; //  the world closes the socket
     }
-    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds)) {
+    for (seed_t *s = zlistx_first (membership_of (self)->seeds); s;
+         s = zlistx_next (membership_of (self)->seeds)) {
         node_link_close (self, &s->link, 0);
         free (s);
     }
-    zlistx_destroy (&self->seeds);
-    zlistx_destroy (&self->pending);
+    zlistx_destroy (&membership_of (self)->seeds);
+    zlistx_destroy (&membership_of (self)->pending);
 }
 
 //  Handles one decoded beacon from address FROM.
@@ -228,7 +230,7 @@ static void membership_on_beacon (node_t *self, void *state)
             self->counters.foreign_beacons++;
         else if (result != BEACON_OK)
             self->counters.bad_beacons++;
-        else if (beacon.cluster_id != self->cluster_id)
+        else if (beacon.cluster_id != membership_of (self)->cluster_id)
             self->counters.foreign_beacons++;
         else if (memcmp (beacon.uuid, self->uuid, WIRE_UUID_SIZE) != 0)
             on_beacon (self, &beacon, from);
@@ -308,12 +310,14 @@ static void on_status (node_t *self, int type, peer_t *peer, zmq_msg_t *body)
         zstr_free (&json);
         return;
     }
-    for (pending_status_t *p = zlistx_first (self->pending); p; p = zlistx_next (self->pending))
+    for (pending_status_t *p = zlistx_first (membership_of (self)->pending); p;
+         p = zlistx_next (membership_of (self)->pending))
         if (p->id == id) {
             char *json = body ? node_frame_strdup (body) : strdup ("{}");
             zsock_send (self->pipe, "is", 0, json ? json : "{}");
             zstr_free (&json);
-            zlistx_delete (self->pending, zlistx_cursor (self->pending));
+            zlistx_delete (membership_of (self)->pending,
+                           zlistx_cursor (membership_of (self)->pending));
             return;
         }
 }
@@ -358,7 +362,8 @@ static void on_interval (node_t *self)
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
         node_send (self, p->link, NULL, 0);
     encode_hello (self);
-    for (seed_t *s = zlistx_first (self->seeds); s; s = zlistx_next (self->seeds))
+    for (seed_t *s = zlistx_first (membership_of (self)->seeds); s;
+         s = zlistx_next (membership_of (self)->seeds))
         if (s->link)
             node_send (self, s->link, NULL, 0);
 }
@@ -391,11 +396,11 @@ static void check_peers (node_t *self, int64_t now)
 //  Answers status requests whose deadline has passed.
 static void check_pending (node_t *self, int64_t now)
 {
-    zlistx_t *all = node_list_snapshot (self->pending);
+    zlistx_t *all = node_list_snapshot (membership_of (self)->pending);
     for (pending_status_t *p = all ? zlistx_first (all) : NULL; p; p = zlistx_next (all))
         if (now >= p->deadline) {
             zsock_send (self->pipe, "is", WEFT_ETIMEDOUT, "");
-            node_list_remove (self->pending, p); //  the list's destructor frees it
+            node_list_remove (membership_of (self)->pending, p); //  the list's destructor frees it
         }
     zlistx_destroy (&all);
 }
@@ -413,6 +418,7 @@ static const char *const s_commands[] = {"PEERS", "PSTATUS", "SILENCE", NULL};
 const subsystem_t membership_subsystem = {
     .name = "membership",
     .id = SUBSYS_MEMBERSHIP,
+    .state_size = sizeof (membership_t),
     .type_min = WIRE_HELLO,
     .type_max = WIRE_STATUS_REP,
     .from_unknown = true,

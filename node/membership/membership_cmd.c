@@ -70,7 +70,7 @@ static void cmd_peer_status (node_t *self)
     }
     p->id = id;
     p->deadline = node_now (self) + timeout;
-    zlistx_add_end (self->pending, p);
+    zlistx_add_end (membership_of (self)->pending, p);
 }
 
 static void cmd_silence (node_t *self)
