@@ -10,8 +10,9 @@
       2. network in: ROUTER messages go to the subsystem whose type range holds
          their type; topic messages (SUB) go to the subsystem that takes their
          flags; subscription notices (XPUB) and beacons to whoever asked for them;
-      3. timers: on_timer of each subsystem (INTERVAL true once per discovery
-         interval, otherwise a 100 ms tick);
+      3. timers: on_timer of each subsystem, membership first (reverse slot
+         order); INTERVAL is true once per discovery interval, and between
+         intervals a tick comes 5 times per evasive period (10 to 100 ms);
       4. pump: bounded work left over from earlier turns;
       5. before_commit: subsystems stage what must be journaled this turn;
       6. the commit: the turn's batch is committed once (synced or not, per
@@ -37,6 +38,7 @@
 typedef struct node node_t;
 typedef struct peer peer_t;
 typedef struct wire_msg wire_msg_t;
+typedef struct node_event node_event_t;
 
 //  What happened to a peer (peer_event).
 typedef enum {
@@ -78,7 +80,8 @@ typedef struct {
     const char *const *commands; //  API command names it handles, NULL-terminated
 
     //  Starts (sockets, tables, what the journal holds). 0 or WEFT_E* with ERR.
-    //  Subsystems start in slot order and stop in reverse.
+    //  Subsystems start in slot order and stop in reverse. A start that fails
+    //  is followed by its stop, which must cope with a half-made state.
     int (*start) (node_t *node, void *state, char *err, size_t errlen);
     //  Stops: goodbyes, then frees what start made (not STATE itself).
     void (*stop) (node_t *node, void *state);
@@ -93,10 +96,13 @@ typedef struct {
                         zmq_msg_t *body, zmq_msg_t *extra);
 
     //  A topic message from the SUB: NAME its topic (validated), MSG its
-    //  decoded header, PEER its sender (NULL if unknown). TOPIC and BODY are
-    //  handed over (move them out to keep them; closed by the core after).
+    //  decoded header, PEER its sender (NULL if unknown), EV the event the
+    //  application would get (kind, seq, time, sender). TOPIC, BODY and
+    //  HEADERS (the application's headers frame, NULL when none) are handed
+    //  over: move them out (node_emit does) to keep them; closed by the core after.
     void (*on_topic) (node_t *node, void *state, peer_t *peer, const char *name,
-                      const wire_msg_t *msg, zmq_msg_t *topic, zmq_msg_t *body);
+                      const wire_msg_t *msg, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                      zmq_msg_t *headers);
 
     //  The application publishes on topic NAME. Returns true when this
     //  subsystem took the message (TOPIC and BODY then belong to it); the
@@ -114,7 +120,7 @@ typedef struct {
     //  Called for every peer freed, also at shutdown when no event is fired.
     void (*peer_fini) (peer_t *peer, void *peer_state);
 
-    //  Timers (phase 3).
+    //  Timers (phase 3): called at every interval and every tick.
     void (*on_timer) (node_t *node, void *state, int64_t now, bool interval);
     //  Bounded work (phase 4); true while more is left (the loop then does not wait).
     bool (*pump) (node_t *node, void *state);

@@ -187,7 +187,18 @@ static void route_topic (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_
     if (owner < 0)
         return;
     peer_t *peer = find_sender (self, msg.sender);
-    node_subsystems[owner]->on_topic (self, self->state[owner], peer, name, &msg, topic, body);
+    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg.seq, .time_us = msg.time_us};
+    if (peer) {
+        memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+        memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    }
+    zmq_msg_t headers;
+    if (msg.nheaders)
+        wire_pack_headers (&msg, &headers);
+    node_subsystems[owner]->on_topic (self, self->state[owner], peer, name, &msg, &ev, topic, body,
+                                      msg.nheaders ? &headers : NULL);
+    if (msg.nheaders)
+        zmq_msg_close (&headers); //  empty if it was moved out
 }
 
 //  Handles every topic message waiting on the SUB, up to BATCH.
@@ -247,9 +258,13 @@ static void turn_timers (node_t *self, int64_t now)
         int64_t tick = self->evasive_after / 5; //  expiry is checked 5 times per evasive period
         self->tick_at = now + (tick < 10 ? 10 : tick > 100 ? 100 : tick);
     }
-    FOR_EACH_SUBSYSTEM (i, sub)
-    if (sub->on_timer)
-        sub->on_timer (self, self->state[i], now, interval);
+    //  in reverse slot order: membership first, so that who is alive (and
+    //  who expired, with its PEER_REMOVED) is settled before the others act
+    for (int i = SUBSYS_MAX - 1; i >= 0; i--) {
+        const subsystem_t *sub = node_subsystems[i];
+        if (sub && self->started[i] && sub->on_timer)
+            sub->on_timer (self, self->state[i], now, interval);
+    }
 }
 
 void node_turn (node_t *self, const bool ready[WORLD_INPUTS], bool commands)

@@ -131,8 +131,12 @@ static int subsystems_start (node_t *self, char *err, size_t errlen)
         if (sub->state_size && !(self->state[i] = calloc (1, sub->state_size)))
             return WEFT_ENOMEM;
         int rc = sub->start ? sub->start (self, self->state[i], err, errlen) : 0;
-        if (rc)
+        if (rc) {
+            //  what it made before failing is freed by its own stop
+            if (sub->stop)
+                sub->stop (self, self->state[i]);
             return rc;
+        }
         self->started[i] = true;
     }
     return 0;
@@ -161,7 +165,13 @@ static int node_start (node_t *self, char *err, size_t errlen)
     msgpack_sbuffer_init (&self->sbuf);
     if (!self->peers || !self->subs || !self->decoder)
         return WEFT_ENOMEM;
-    if ((rc = journal_start (self, err, errlen)) || (rc = router_start (self, bind, err, errlen)) ||
+    if ((rc = journal_start (self, err, errlen)))
+        return rc;
+    //  what we offer the ring: a member with a journal can hold queues
+    self->capacity = self->journal && self->role == WIRE_ROLE_MEMBER
+                         ? (uint32_t)config_int (self->cfg, CFG_NODE_CAPACITY)
+                         : 0;
+    if ((rc = router_start (self, bind, err, errlen)) ||
         (rc = subsystems_start (self, err, errlen)))
         return rc;
     self->started_at = node_now (self);
@@ -420,6 +430,16 @@ static void cmd_fail_journal (node_t *self)
     zsock_send (self->pipe, "i", self->journal ? 0 : WEFT_ESTATE);
 }
 
+//  SILENCE 0|1 (tests): the node stops (or resumes) everything it sends on its
+//  own - beacons, pings, resends - as if it hung; it still answers.
+static void cmd_silence (node_t *self)
+{
+    char *on = zstr_recv (self->pipe);
+    self->silenced = on && strcmp (on, "1") == 0;
+    zstr_free (&on);
+    zsock_send (self->pipe, "i", 0);
+}
+
 static void cmd_term (node_t *self)
 {
     self->terminated = true;
@@ -433,7 +453,7 @@ static const struct {
     {"PUB", cmd_publish, false},        {"SUB", cmd_subscribe, false},
     {"UNSUB", cmd_unsubscribe, false},  {"STATUS", cmd_status, false},
     {"START", cmd_start, true},         {"$TERM", cmd_term, true},
-    {"JFAIL", cmd_fail_journal, false},
+    {"JFAIL", cmd_fail_journal, false}, {"SILENCE", cmd_silence, false},
 };
 
 bool node_core_command (node_t *self, const char *name)

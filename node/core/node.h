@@ -18,7 +18,7 @@
       "$TERM"                             none; goodbyes, then exit  core
       "PEERS"                             count, node_peer_info_t[]  membership
       "PSTATUS" uuid-hex timeout-ms       rc, json                   membership
-      "SILENCE" 0|1                       rc (tests)                 membership
+      "SILENCE" 0|1                       rc (tests: falls silent)    core
       "DURABLE" / "RSUB" / "ACK"          rc                         durable
       "QSEND" / "CONSUME" / "CANCEL" / "SETTLE"  (queue_cmd.h)        queues
 
@@ -53,7 +53,7 @@
 #define NODE_BUGGIFY_DURABLE_NO_HOLD 0x1u //  durable: deliver past a gap instead of repairing it
 
 //  The fixed part of an event sent to the API thread. Never leaves the process.
-typedef struct {
+typedef struct node_event {
     int kind;                            //  WEFT_MSG_* or NODE_EVENT_CLOSED
     uint64_t seq;                        //  message sequence, or lost count for GAP
     int64_t time_us;                     //  publisher's clock
@@ -86,7 +86,6 @@ typedef struct peer {
     char router_ep[WIRE_EP_MAX + 1];       //  its ROUTER
     char pub_ep[WIRE_EP_MAX + 1];          //  its PUB
     world_link_t *link;                    //  our link (DEALER) to its ROUTER
-    world_t *world;                        //  the world LINK belongs to (borrowed)
     peer_source_t source;                  //  how we learned of it
     bool joined;                           //  its HELLO arrived; JOIN reported
     bool ready;                            //  its readiness marker reached our XPUB
@@ -159,12 +158,12 @@ typedef struct node {
     msgpack_sbuffer sbuf;     //  reused encode buffer
     wire_decoder_t *decoder;  //  reused decoder
     node_counters_t counters; //  see node_counters_t
-    bool silenced;            //  tests: beacons and pings off
-    bool replaying;           //  replays to serve: poll without waiting
-    bool running;             //  START succeeded
-    bool terminated;          //  $TERM received
-    bool crashed;             //  node_crash: no commit, no goodbye on the way down
-    uint32_t buggify;         //  NODE_BUGGIFY_* planted bugs (tests/sim only; 0 otherwise)
+    bool silenced;    //  tests (SILENCE): sends nothing on its own (beacons, pings, resends)
+    bool replaying;   //  replays to serve: poll without waiting
+    bool running;     //  START succeeded
+    bool terminated;  //  $TERM received
+    bool crashed;     //  node_crash: no commit, no goodbye on the way down
+    uint32_t buggify; //  NODE_BUGGIFY_* planted bugs (tests/sim only; 0 otherwise)
 
     //  Shared with the API thread: the send window, blocking sends' results and
     //  the journal's health (board.h; the only state both threads touch)
@@ -177,8 +176,8 @@ typedef struct node {
     //  The core's own
     void *state[SUBSYS_MAX];  //  each subsystem's per-node state (core-allocated)
     bool started[SUBSYS_MAX]; //  its start succeeded: stop it
-    uint32_t capacity;        //  our ring weight, said in HELLO (set by queues at start)
-    uint64_t commits;         //  journal commits made (one per turn with writes)
+    uint32_t capacity; //  our ring weight, said in HELLO (node.capacity; 0 without a journal)
+    uint64_t commits;  //  journal commits made (one per turn with writes)
     uint64_t commit_failures; //  of which failed
     uint64_t commit_ops;      //  journal operations committed in them
 } node_t;
@@ -263,6 +262,9 @@ peer_t *node_peer_find_hex (node_t *self, const char *uuid_hex);
 //  A new peer (zeroed, with its UUID and hex form, each subsystem's per-peer
 //  state allocated), not yet in the table. NULL when out of memory.
 peer_t *node_peer_new (node_t *self, const uint8_t *uuid);
+
+//  Frees a peer made by node_peer_new that never entered the table (no event).
+void node_peer_discard (node_t *self, peer_t *peer);
 
 //  Puts PEER in the table and fires PEER_ADDED. Returns 0, or -1 (PEER freed).
 int node_peer_insert (node_t *self, peer_t *peer);

@@ -38,6 +38,12 @@ static void peer_free (node_t *self, peer_t *peer)
     free (peer);
 }
 
+void node_peer_discard (node_t *self, peer_t *peer)
+{
+    if (peer)
+        peer_free (self, peer);
+}
+
 peer_t *node_peer_new (node_t *self, const uint8_t *uuid)
 {
     peer_t *peer = calloc (1, sizeof *peer);
@@ -45,7 +51,6 @@ peer_t *node_peer_new (node_t *self, const uint8_t *uuid)
         return NULL;
     memcpy (peer->uuid, uuid, WIRE_UUID_SIZE);
     hex_encode (uuid, WIRE_UUID_SIZE, peer->uuid_hex);
-    peer->world = self->world;
     for (int i = 0; i < SUBSYS_MAX; i++) {
         const subsystem_t *sub = node_subsystems[i];
         if (sub && sub->peer_state_size && !(peer->state[i] = calloc (1, sub->peer_state_size))) {

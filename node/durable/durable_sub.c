@@ -107,20 +107,10 @@ static void on_message (node_t *self, void *state, peer_t *peer, int type, zmq_m
 
 //  A live durable message (or HEAD) from the SUB.
 static void on_topic (node_t *self, void *state, peer_t *peer, const char *name,
-                      const wire_msg_t *msg, zmq_msg_t *topic, zmq_msg_t *body)
+                      const wire_msg_t *msg, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                      zmq_msg_t *headers)
 {
-    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg->seq, .time_us = msg->time_us};
-    if (peer) {
-        memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
-        memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
-    }
-    zmq_msg_t headers;
-    if (msg->nheaders)
-        wire_pack_headers (msg, &headers);
-    repair_on_live (self, state, peer, name, &ev, topic, body, msg->nheaders ? &headers : NULL,
-                    msg->flags);
-    if (msg->nheaders)
-        zmq_msg_close (&headers); //  moved out if it was kept
+    repair_on_live (self, state, peer, name, ev, topic, body, headers, msg->flags);
 }
 
 static bool on_publish (node_t *self, void *state, const char *name, zmq_msg_t *topic,

@@ -10,6 +10,8 @@
 */
 #include "node/membership/membership.h"
 
+#include <ctype.h>
+
 #include "common/hex.h"
 #include "discovery/beacon.h"
 #include "node/core/config.h"
@@ -18,10 +20,23 @@
 #define LEAVE_GRACE 500  //  ms a leaving beacon waits for the peer's BYE
 #define SEED_TAG    'S'  //  17th routing-id byte of a seed DEALER (see PROTOCOL.md)
 
-//  True for an endpoint we are willing to connect to: tcp only.
+//  True for an endpoint we are willing to connect to: "tcp://HOST:PORT", a
+//  host of letters, digits, dots, dashes (no wildcard), a port 1..65535.
+//  What a peer says here becomes a socket: anything else is refused before
+//  one is made (a stranger's HELLO must not cost us a connect attempt).
 static bool endpoint_ok (const char *endpoint)
 {
-    return strncmp (endpoint, "tcp://", 6) == 0 && strlen (endpoint) > 8;
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6, *colon = strrchr (host, ':');
+    if (!colon || colon == host)
+        return false;
+    for (const char *p = host; p < colon; p++)
+        if (!isalnum ((unsigned char)*p) && *p != '.' && *p != '-')
+            return false;
+    char *end = NULL;
+    long port = strtol (colon + 1, &end, 10);
+    return colon[1] && *end == 0 && port > 0 && port < 65536;
 }
 
 //  Encodes our HELLO into self->sbuf.
@@ -80,10 +95,12 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     snprintf (peer->router_ep, sizeof peer->router_ep, "%s", router_ep);
     snprintf (peer->pub_ep, sizeof peer->pub_ep, "%s", pub_ep);
     peer->link = node_link_open (self, router_ep, 0);
-    if (!peer->link || node_peer_insert (self, peer) != 0) {
-        node_link_close (self, &peer->link, 0);
-        return NULL; //  node_peer_insert freed it
+    if (!peer->link) {
+        node_peer_discard (self, peer);
+        return NULL;
     }
+    if (node_peer_insert (self, peer) != 0)
+        return NULL; //  it freed the peer, link included
     encode_hello (self);
     node_send (self, peer->link, NULL, 0);
     send_peers (self, peer);
@@ -177,13 +194,13 @@ static void membership_stop (node_t *self, void *state)
         send_beacon (self, true);
         self->beacons = false; //  the world closes the socket
     }
-    for (seed_t *s = zlistx_first (membership_of (self)->seeds); s;
-         s = zlistx_next (membership_of (self)->seeds)) {
+    membership_t *ms = state;
+    for (seed_t *s = ms->seeds ? zlistx_first (ms->seeds) : NULL; s; s = zlistx_next (ms->seeds)) {
         node_link_close (self, &s->link, 0);
         free (s);
     }
-    zlistx_destroy (&membership_of (self)->seeds);
-    zlistx_destroy (&membership_of (self)->pending);
+    zlistx_destroy (&ms->seeds);
+    zlistx_destroy (&ms->pending);
 }
 
 //  Handles one decoded beacon from address FROM.
@@ -413,7 +430,7 @@ static void membership_on_timer (node_t *self, void *state, int64_t now, bool in
     check_pending (self, now);
 }
 
-static const char *const s_commands[] = {"PEERS", "PSTATUS", "SILENCE", NULL};
+static const char *const s_commands[] = {"PEERS", "PSTATUS", NULL};
 
 const subsystem_t membership_subsystem = {
     .name = "membership",

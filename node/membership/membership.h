@@ -32,7 +32,7 @@ static inline membership_t *membership_of (node_t *self)
     return node_state (self, SUBSYS_MEMBERSHIP);
 }
 
-//  Runs membership command NAME (PEERS, PSTATUS, SILENCE); its frames
+//  Runs membership command NAME (PEERS, PSTATUS); its frames
 //  follow on the pipe (membership_cmd.c).
 void membership_on_command (node_t *self, void *state, const char *name);
 

@@ -1,6 +1,6 @@
 /*  node/membership/membership_cmd.c - the membership commands of the API
     thread: PEERS (the peer table as rows), PSTATUS (a peer's status, asked
-    over the wire), SILENCE (tests: beacons and pings off). */
+    over the wire). */
 #include "node/membership/membership.h"
 
 static size_t membership_snapshot (node_t *self, node_peer_info_t *rows, size_t count)
@@ -73,20 +73,10 @@ static void cmd_peer_status (node_t *self)
     zlistx_add_end (membership_of (self)->pending, p);
 }
 
-static void cmd_silence (node_t *self)
-{
-    char *on = zstr_recv (self->pipe);
-    self->silenced = on && strcmp (on, "1") == 0;
-    zstr_free (&on);
-    zsock_send (self->pipe, "i", 0);
-}
-
 void membership_on_command (node_t *self, void *state, const char *name)
 {
     if (strcmp (name, "PEERS") == 0)
         cmd_peers (self);
-    else if (strcmp (name, "PSTATUS") == 0)
-        cmd_peer_status (self);
     else
-        cmd_silence (self);
+        cmd_peer_status (self);
 }

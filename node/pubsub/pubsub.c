@@ -166,19 +166,12 @@ static uint64_t check_gap (pubsub_t *ps, peer_t *peer, const char *topic, uint64
 
 //  A volatile topic message for the application: gap check, then deliver.
 static void pubsub_on_topic (node_t *self, void *state, peer_t *peer, const char *name,
-                             const wire_msg_t *msg, zmq_msg_t *topic, zmq_msg_t *body)
+                             const wire_msg_t *msg, node_event_t *ev, zmq_msg_t *topic,
+                             zmq_msg_t *body, zmq_msg_t *headers)
 {
-    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg->seq, .time_us = msg->time_us};
-    if (peer) {
-        memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
-        memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
-    }
-    zmq_msg_t headers;
-    if (msg->nheaders)
-        wire_pack_headers (msg, &headers);
     uint64_t lost = check_gap (state, peer, name, msg->seq);
     if (lost) {
-        node_event_t gap = ev;
+        node_event_t gap = *ev;
         gap.kind = WEFT_MSG_GAP;
         gap.seq = lost;
         self->counters.gaps += lost;
@@ -187,7 +180,7 @@ static void pubsub_on_topic (node_t *self, void *state, peer_t *peer, const char
         zmq_msg_copy (&copy, topic);
         node_emit (self, &gap, &copy, NULL, NULL);
     }
-    node_emit (self, &ev, topic, body, msg->nheaders ? &headers : NULL);
+    node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
 }
 

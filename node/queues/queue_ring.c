@@ -111,9 +111,7 @@ static int queues_open (node_t *self, struct queues *qs, char *err, size_t errle
     qs->replication = (uint8_t)config_int (self->cfg, CFG_QUEUES_REPLICATION);
     qs->acks = strcmp (config_value (self->cfg, CFG_QUEUES_ACKS), "owner") == 0 ? WIRE_ACKS_OWNER
                                                                                 : WIRE_ACKS_ALL;
-    qs->capacity = self->journal && self->role == WIRE_ROLE_MEMBER
-                       ? (uint32_t)config_int (self->cfg, CFG_NODE_CAPACITY)
-                       : 0;
+    qs->capacity = self->capacity; //  the core decides what we offer
     //  our own traffic goes through our ROUTER too: one code path for all
     world_opts_t opts = {.sndhwm = 100000};
     qs->loop =
@@ -129,7 +127,6 @@ static int queues_open (node_t *self, struct queues *qs, char *err, size_t errle
     me->link = qs->loop;
     me->joined = true;
     me->capacity = qs->capacity;
-    self->capacity = qs->capacity;
     qs->ring_dirty = true;
     return 0;
 }

@@ -336,3 +336,27 @@ Test (sub_membership, seeds_are_said_hello_every_interval)
     cr_assert_eq (node_peer_count (fc_node (fc)), 0, "a seed is no peer until it answers");
     fc_destroy (&fc);
 }
+
+//  A stranger's HELLO naming an endpoint we cannot connect to makes no peer,
+//  no link and no leak (it used to leak the half-made peer: found in review,
+//  500 HELLOs here would show under the sanitizer build).
+Test (sub_membership, hello_with_a_bad_endpoint_adds_nothing)
+{
+    fc_t *fc = start (1, NULL);
+    const char *bad[] = {"tcp://no-port-here",     "tcp://198.18.0.9:",    "tcp://198.18.0.9:0",
+                         "tcp://198.18.0.9:70000", "tcp://*:4000",         "tcp://[::1]:4000",
+                         "ipc:///tmp/x",           "tcp://198.18.0.9:40x0"};
+    for (int round = 0; round < 50; round++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            fc_peer_t p = fc_peer (1 + (int)i);
+            snprintf (p.router_ep, sizeof p.router_ep, "%s", bad[i]);
+            hello (fc, &p);
+            cr_assert_eq (fc_world_links_open (fc_world (fc), bad[i]), 0, "%s: no link", bad[i]);
+        }
+    cr_assert_eq (fc_status_int (fc, "peers"), 0, "no peer from a bad endpoint");
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 0);
+    fc_peer_t good = fc_peer (20);
+    hello (fc, &good); //  and a good one still gets in
+    cr_assert_eq (fc_status_int (fc, "peers"), 1);
+    fc_destroy (&fc);
+}
