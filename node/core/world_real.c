@@ -12,8 +12,11 @@
 #include "discovery/udp.h"
 #include "weft.h"
 
+//  A raw libzmq DEALER, not a zsock_t: zsock_new asserts when libzmq
+//  refuses a socket (too many open), and how many links we open is up to
+//  what peers say; a refused socket must be an error, never an abort.
 struct world_link {
-    zsock_t *dealer; //  connected to the peer's ROUTER
+    void *dealer; //  connected to the peer's ROUTER
 };
 
 typedef struct {
@@ -121,21 +124,24 @@ static world_link_t *real_link_open (world_t *w, const char *endpoint, const voi
 {
     real_t *self = (real_t *)w;
     world_link_t *link = calloc (1, sizeof *link);
-    if (!link || !(link->dealer = zsock_new (ZMQ_DEALER))) {
+    if (!link || !(link->dealer = zmq_socket (zsys_init (), ZMQ_DEALER))) {
         free (link);
         return NULL;
     }
-    zmq_setsockopt (zsock_resolve (link->dealer), ZMQ_ROUTING_ID, id, idlen);
-    zsock_set_linger (link->dealer, o->linger_ms);
+    int linger = o->linger_ms;
+    zmq_setsockopt (link->dealer, ZMQ_ROUTING_ID, id, idlen);
+    zmq_setsockopt (link->dealer, ZMQ_LINGER, &linger, sizeof linger);
     if (o->sndhwm)
-        zsock_set_sndhwm (link->dealer, o->sndhwm);
+        zmq_setsockopt (link->dealer, ZMQ_SNDHWM, &o->sndhwm, sizeof o->sndhwm);
     if (o->reconnect_ivl_ms)
-        zsock_set_reconnect_ivl (link->dealer, o->reconnect_ivl_ms);
+        zmq_setsockopt (link->dealer, ZMQ_RECONNECT_IVL, &o->reconnect_ivl_ms,
+                        sizeof o->reconnect_ivl_ms);
     if (o->reconnect_max_ms)
-        zsock_set_reconnect_ivl_max (link->dealer, o->reconnect_max_ms);
+        zmq_setsockopt (link->dealer, ZMQ_RECONNECT_IVL_MAX, &o->reconnect_max_ms,
+                        sizeof o->reconnect_max_ms);
     bool self_link = strcmp (endpoint, WORLD_SELF) == 0;
-    if (zsock_connect (link->dealer, "%s", self_link ? self->self_ep : endpoint) < 0) {
-        zsock_destroy (&link->dealer);
+    if (zmq_connect (link->dealer, self_link ? self->self_ep : endpoint) < 0) {
+        zmq_close (link->dealer);
         free (link);
         return NULL;
     }
@@ -162,7 +168,7 @@ static int send_frames (void *sock, zmq_msg_t *frames, size_t count)
 static int real_link_send (world_t *w, world_link_t *link, zmq_msg_t *frames, size_t count)
 {
     (void)w;
-    return send_frames (zsock_resolve (link->dealer), frames, count);
+    return send_frames (link->dealer, frames, count);
 }
 
 static void real_link_close (world_t *w, world_link_t **link_p, int linger_ms)
@@ -170,8 +176,8 @@ static void real_link_close (world_t *w, world_link_t **link_p, int linger_ms)
     (void)w;
     if (!link_p || !*link_p)
         return;
-    zsock_set_linger ((*link_p)->dealer, linger_ms);
-    zsock_destroy (&(*link_p)->dealer);
+    zmq_setsockopt ((*link_p)->dealer, ZMQ_LINGER, &linger_ms, sizeof linger_ms);
+    zmq_close ((*link_p)->dealer);
     free (*link_p);
     *link_p = NULL;
 }
