@@ -91,21 +91,32 @@ static int submit (weft_node_t *self, const queue_args_t *args, const void *body
     return 0;
 }
 
-int weft_send_async (weft_node_t *self, const char *queue, const void *body, size_t len,
-                     const char *options, uint64_t *token_p)
+//  The checks every send makes before it takes a place in the window: ARGS
+//  filled from QUEUE and OPTIONS. 0, or the code the call returns.
+static int send_check (weft_node_t *self, const char *queue, const void *body, size_t len,
+                       const char *options, queue_args_t *args)
 {
-    queue_args_t args;
-    if (!self || (len && !body) || parse_send (self, queue, options, &args))
+    if (!self || (len && !body) || parse_send (self, queue, options, args))
         return WEFT_EINVAL;
     if (len > self->max_message)
         return WEFT_EMSGSIZE;
     if (self->state != STATE_RUNNING)
         return self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
+    return 0;
+}
+
+int weft_send_async (weft_node_t *self, const char *queue, const void *body, size_t len,
+                     const char *options, uint64_t *token_p)
+{
+    queue_args_t args;
+    int rc = send_check (self, queue, body, len, options, &args);
+    if (rc)
+        return rc;
     if (board_enter (self->board, NULL))
         return WEFT_EAGAIN;
     args.token = __atomic_add_fetch (&self->next_token, 1, __ATOMIC_RELAXED);
     args.type = WIRE_QSEND;
-    int rc = submit (self, &args, body, len);
+    rc = submit (self, &args, body, len);
     if (rc)
         board_release (self->board);
     else if (token_p)
@@ -146,12 +157,9 @@ int weft_send (weft_node_t *self, const char *queue, const void *body, size_t le
                const char *options, int timeout_ms)
 {
     queue_args_t args;
-    if (!self || (len && !body) || parse_send (self, queue, options, &args))
-        return WEFT_EINVAL;
-    if (len > self->max_message)
-        return WEFT_EMSGSIZE;
-    if (self->state != STATE_RUNNING)
-        return self->state == STATE_NEW ? WEFT_ESTATE : WEFT_ECLOSED;
+    int rc = send_check (self, queue, body, len, options, &args);
+    if (rc)
+        return rc;
     int64_t timeout =
         timeout_ms >= 0 ? timeout_ms : config_int (self->cfg, CFG_QUEUES_SEND_TIMEOUT);
     struct timespec deadline = deadline_in (timeout);
@@ -161,7 +169,7 @@ int weft_send (weft_node_t *self, const char *queue, const void *body, size_t le
     args.type = WIRE_QSEND;
     args.blocking = true;
     args.timeout_ms = timeout + 1000; //  the actor gives up after us: we answer the caller
-    int rc = submit_and_wait (self, &args, body, len, &deadline);
+    rc = submit_and_wait (self, &args, body, len, &deadline);
     if (rc == WEFT_ECLOSED || rc == WEFT_ESTATE)
         board_release (self->board);
     return rc > 0 ? 0 : rc;

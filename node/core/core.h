@@ -133,6 +133,23 @@ typedef struct {
     char *(*status) (node_t *node, void *state);
 } subsystem_t;
 
+//  Facts a subsystem reports to an observer (node_probe): the simulator's
+//  ledger checks its cross-node invariants on them. Nothing listens outside
+//  tests/sim, and then reporting costs one branch.
+typedef enum {
+    NODE_FACT_ACKED = 1,     //  queue A: the ack of message id B is in this turn's commit
+    NODE_FACT_OWNER = 2,     //  queue A: we serve it as its owner, under ring epoch N
+    NODE_FACT_UNOWNED = 3,   //  queue A: we no longer own it
+    NODE_FACT_DISPATCHED = 4 //  queue A: message id B sent to a consumer, its N-th delivery
+} node_fact_t;
+
+//  The observer: ARG as given to it, the node that reports, the fact.
+typedef void (node_probe_fn) (void *arg, node_t *node, node_fact_t fact, const char *a,
+                              const char *b, uint64_t n);
+
+//  Reports FACT to the node's observer, if it has one.
+void node_probe (node_t *node, node_fact_t fact, const char *a, const char *b, uint64_t n);
+
 //  The subsystems this build has, in slot order (node/subsystems.c, the one
 //  file that names them all). The core reads the table; it never names one.
 extern const subsystem_t *const node_subsystems[SUBSYS_MAX];

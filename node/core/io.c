@@ -142,3 +142,9 @@ void node_link_close (node_t *self, world_link_t **link_p, int linger_ms)
 {
     self->world->ops->link_close (self->world, link_p, linger_ms);
 }
+
+void node_probe (node_t *self, node_fact_t fact, const char *a, const char *b, uint64_t n)
+{
+    if (self->probe)
+        self->probe (self->probe_arg, self, fact, a, b, n);
+}

@@ -166,6 +166,8 @@ typedef struct node {
     uint32_t buggify; //  NODE_BUGGIFY_* planted bugs (tests/sim only; 0 otherwise)
 
     //  Shared with the API thread: the send window, blocking sends' results and
+    node_probe_fn *probe; //  observer of facts (tests/sim only; NULL otherwise)
+    void *probe_arg;      //  its argument
     //  the journal's health (board.h; the only state both threads touch)
     board_t *board; //  owned; the API thread borrows it for the node's life
 

@@ -47,6 +47,7 @@ static void load_entries (node_t *self, queue_t *queue)
 static void finish_activation (node_t *self, queue_t *queue)
 {
     queue->active = true;
+    node_probe (self, NODE_FACT_OWNER, queue->name, NULL, queues_of (self)->epoch);
     zhashx_destroy (&queue->sync_wait);
     qstate_stats_t st = {0};
     qstate_stats (queue->q, &st);
@@ -116,6 +117,8 @@ void queue_activate (node_t *self, queue_t *queue)
 
 void queue_deactivate (node_t *self, queue_t *queue)
 {
+    if (queue->active)
+        node_probe (self, NODE_FACT_UNOWNED, queue->name, NULL, 0);
     queue->owner = false;
     queue->active = false;
     qstate_destroy (&queue->q); //  in flight: the new owner delivers them again

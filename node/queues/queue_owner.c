@@ -289,6 +289,7 @@ void queue_dispatch (node_t *self, int64_t now)
                 qstate_nack (q->q, d.seq, d.consumer, 0, now);
                 break;
             }
+            node_probe (self, NODE_FACT_DISPATCHED, q->name, out->msg_id, d.deliveries);
         }
     }
 }
@@ -409,7 +410,13 @@ void queue_on_settle (node_t *self, const wire_queue_t *msg)
     int64_t now = node_now (self);
     int rc = WEFT_EINVAL;
     if (msg->kind == WIRE_SETTLE_ACK) {
+        qstate_info_t info;
+        char id[WIRE_MSG_ID_MAX + 1] = "";
+        if (self->probe && qstate_find (queue->q, msg->seq, &info) == 0)
+            snprintf (id, sizeof id, "%s", info.msg_id);
         rc = qstate_ack (queue->q, msg->seq, msg->consumer);
+        if (rc == 0 && *id)
+            node_probe (self, NODE_FACT_ACKED, queue->name, id, msg->seq);
         if (rc == 0)
             forget (self, queue, msg->seq);
         if (rc == 0 && queue->redriving && strstr (msg->consumer, "/redrive") &&

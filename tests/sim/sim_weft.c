@@ -148,6 +148,8 @@ static void *host_boot (sim_t *sim, int index, world_t *world, void *arg)
     }
     h->node->pipe = h->pipe_node;
     h->node->events = h->events_node;
+    h->node->probe = ledger_fact;
+    h->node->probe_arg = h;
     if (h->ctx->plant & WEFT_PLANT_NO_HOLD)
         h->node->buggify |= NODE_BUGGIFY_DURABLE_NO_HOLD;
     zsock_send (h->pipe_app, "s", "START");

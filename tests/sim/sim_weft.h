@@ -20,7 +20,11 @@
       - no confirmed queue message lost: at the end (after a quiet settle
         period) every confirmed id was delivered at least once;
       - views converge: at the end every live host lists every other live
-        host as joined and not evasive, and all rings have one epoch.
+        host as joined and not evasive, with its current incarnation;
+      - acked stays acked: no owner dispatches a message again once an
+        owner reported its ack in a commit (NODE_FACT_ACKED, DISPATCHED);
+      - one owner per epoch: no two hosts serve a queue as its owner under
+        the same ring epoch at once (NODE_FACT_OWNER, UNOWNED).
     Which of these a run asserts depends on the fault classes it has (see
     sim_weft_contract ()): a check is only as strong as what the subsystem
     claims to survive today (docs/ARCHITECTURE.md, "Simulator").
@@ -39,10 +43,12 @@
 #define WEFT_PLANT_NO_HOLD      0x4u //  real code: NODE_BUGGIFY_DURABLE_NO_HOLD in every node
 
 //  Invariants, as bits (sim_weft_contract).
-#define WEFT_CHECK_DURABLE 0x1u //  durable order
-#define WEFT_CHECK_QUEUES  0x2u //  no confirmed message lost
-#define WEFT_CHECK_VIEWS   0x4u //  views converge
-#define WEFT_CHECK_ALL     0x7u
+#define WEFT_CHECK_DURABLE 0x1u  //  durable order
+#define WEFT_CHECK_QUEUES  0x2u  //  no confirmed message lost
+#define WEFT_CHECK_VIEWS   0x4u  //  views converge
+#define WEFT_CHECK_ACKED   0x8u  //  a message acked and committed is not delivered again
+#define WEFT_CHECK_OWNER   0x10u //  at most one owner per queue per ring epoch
+#define WEFT_CHECK_ALL     0x1fu
 
 //  The invariants a run with fault classes FAULTS asserts.
 unsigned sim_weft_contract (unsigned faults);

@@ -28,6 +28,8 @@ typedef struct {
     zhashx_t *streams[SIM_HOSTS_MAX]; //  per subscriber run: "publisher/topic" -> last seq
     zhashx_t *by_id;                  //  msg id -> qrec_t (borrowed from sent)
     zlistx_t *sent;                   //  qrec_t, owned, in send order
+    zhashx_t *acked;                  //  msg ids whose ack an owner committed
+    zhashx_t *owners;                 //  "queue/host" -> ring epoch it serves the queue under
     uint64_t durable_seen;            //  durable messages received by subscribers
     uint64_t confirmed;               //  queue sends confirmed
     uint64_t delivered;               //  queue deliveries (with duplicates)
@@ -71,6 +73,10 @@ void sim_weft_ack (whost_t *h, const char *owner, const char *queue, uint64_t se
 
 //  Reads every event H's node has for its application and books it.
 void sim_weft_drain (whost_t *h);
+
+//  A fact a node reported (node_probe_fn; ARG is its whost_t).
+void ledger_fact (void *arg, node_t *node, node_fact_t fact, const char *a, const char *b,
+                  uint64_t n);
 
 //  Ledger entries.
 void ledger_sent (wctx_t *ctx, const char *msg_id);

@@ -123,6 +123,54 @@ void sim_weft_drain (whost_t *h)
     }
 }
 
+//  Host H serves QUEUE under EPOCH: nobody else may under the same one.
+static void book_owner (whost_t *h, const char *queue, uint64_t epoch)
+{
+    wctx_t *ctx = h->ctx;
+    char key[TOPIC_MAX + 16];
+    for (int i = 0; i < ctx->hosts; i++) {
+        snprintf (key, sizeof key, "%s/%d", queue, i);
+        uint64_t *other = zhashx_lookup (ctx->owners, key);
+        if (i != h->index && other && *other == epoch && (ctx->checks & WEFT_CHECK_OWNER))
+            violated (ctx, WEFT_CHECK_OWNER,
+                      "one owner per epoch: hosts %d and %d both serve %s under epoch %016" PRIx64,
+                      i, h->index, queue, epoch);
+    }
+    uint64_t *mine = malloc (sizeof *mine);
+    if (!mine)
+        return;
+    *mine = epoch;
+    snprintf (key, sizeof key, "%s/%d", queue, h->index);
+    zhashx_update (ctx->owners, key, mine);
+}
+
+void ledger_fact (void *arg, node_t *node, node_fact_t fact, const char *a, const char *b,
+                  uint64_t n)
+{
+    whost_t *h = arg;
+    wctx_t *ctx = h->ctx;
+    char key[TOPIC_MAX + 16];
+    switch (fact) {
+    case NODE_FACT_ACKED:
+        zhashx_update (ctx->acked, b, "1");
+        break;
+    case NODE_FACT_DISPATCHED:
+        if (*b && zhashx_lookup (ctx->acked, b) && (ctx->checks & WEFT_CHECK_ACKED))
+            violated (ctx, WEFT_CHECK_ACKED,
+                      "acked stays acked: host %d dispatched %s (delivery %" PRIu64
+                      ") after its ack was committed",
+                      h->index, b, n);
+        break;
+    case NODE_FACT_OWNER:
+        book_owner (h, a, n);
+        break;
+    case NODE_FACT_UNOWNED:
+        snprintf (key, sizeof key, "%s/%d", a, h->index);
+        zhashx_delete (ctx->owners, key);
+        break;
+    }
+}
+
 void ledger_sent (wctx_t *ctx, const char *msg_id)
 {
     qrec_t *rec = calloc (1, sizeof *rec);
@@ -137,6 +185,16 @@ void ledger_sent (wctx_t *ctx, const char *msg_id)
 void ledger_run_ended (wctx_t *ctx, int index)
 {
     zhashx_purge (ctx->streams[index]);
+    //  a host that is down serves nothing (the queues it owned are free)
+    zlistx_t *keys = zhashx_keys (ctx->owners);
+    char suffix[16];
+    snprintf (suffix, sizeof suffix, "/%d", index);
+    for (const char *k = keys ? zlistx_first (keys) : NULL; k; k = zlistx_next (keys)) {
+        size_t kl = strlen (k), sl = strlen (suffix);
+        if (kl > sl && strcmp (k + kl - sl, suffix) == 0)
+            zhashx_delete (ctx->owners, k);
+    }
+    zlistx_destroy (&keys);
 }
 
 int ledger_check (wctx_t *ctx, char *msg, size_t len)
@@ -205,9 +263,11 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
         check_views (ctx, sim);
     if (ctx->checks & WEFT_CHECK_QUEUES)
         check_queue (ctx);
-    sim_trace (sim, "ledger broken=%s%s%s", ctx->broken & WEFT_CHECK_DURABLE ? "durable," : "",
+    sim_trace (sim, "ledger broken=%s%s%s%s%s", ctx->broken & WEFT_CHECK_DURABLE ? "durable," : "",
                ctx->broken & WEFT_CHECK_QUEUES ? "queues," : "",
-               ctx->broken & WEFT_CHECK_VIEWS ? "views," : "");
+               ctx->broken & WEFT_CHECK_VIEWS ? "views," : "",
+               ctx->broken & WEFT_CHECK_ACKED ? "acked," : "",
+               ctx->broken & WEFT_CHECK_OWNER ? "owner," : "");
     if (!ctx->confirmed && !*ctx->failure)
         violated (ctx, 0, "workload: no queue message was confirmed (the run proves nothing)");
     if (!ctx->durable_seen && ctx->hosts > 1 && !*ctx->failure)
@@ -260,6 +320,8 @@ void sim_weft_teardown (void *arg)
     }
     zhashx_destroy (&ctx->by_id);
     zlistx_destroy (&ctx->sent);
+    zhashx_destroy (&ctx->acked);
+    zhashx_destroy (&ctx->owners);
     free (ctx);
 }
 
@@ -276,13 +338,19 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     if (opts->checks) {
         ctx->checks = (strstr (opts->checks, "durable") ? WEFT_CHECK_DURABLE : 0) |
                       (strstr (opts->checks, "queues") ? WEFT_CHECK_QUEUES : 0) |
-                      (strstr (opts->checks, "views") ? WEFT_CHECK_VIEWS : 0);
+                      (strstr (opts->checks, "views") ? WEFT_CHECK_VIEWS : 0) |
+                      (strstr (opts->checks, "acked") ? WEFT_CHECK_ACKED : 0) |
+                      (strstr (opts->checks, "owner") ? WEFT_CHECK_OWNER : 0);
         ctx->strict = true; //  run to the end: the verdict is the named ones
     }
     ctx->quiet_at = (opts->time_ms ? opts->time_ms : 60000) - sim_weft_quiet_before ();
     ctx->by_id = zhashx_new ();
     ctx->sent = zlistx_new ();
-    bool ok = ctx->by_id && ctx->sent;
+    ctx->acked = zhashx_new ();
+    ctx->owners = zhashx_new ();
+    bool ok = ctx->by_id && ctx->sent && ctx->acked && ctx->owners;
+    if (ctx->owners)
+        zhashx_set_destructor (ctx->owners, (zhashx_destructor_fn *)zstr_free);
     if (ctx->sent)
         zlistx_set_destructor (ctx->sent, (zlistx_destructor_fn *)zstr_free);
     for (int i = 0; ok && i < opts->hosts; i++) {
