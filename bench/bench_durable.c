@@ -10,10 +10,9 @@
         bench/bench_journal.c does), so each durable figure sits between
         what the fabric does without a journal and what the disk does
         without a fabric;
-      - the batch size the load produces: journaled messages / commits. The
-        status JSON counts journaled messages but not commits, so commits are
-        counted here by wrapping journal_commit () at link time
-        (-Wl,--wrap=journal_commit, see bench/CMakeLists.txt);
+      - the batch size the load produces: journaled messages / commits, both
+        read from the publishing node's status counters ("journaled" and
+        "commits": the core counts every journal commit it makes);
       - replay throughput: A journals M messages (64 B) with no subscriber,
         then a late joiner (weft_subscribe_from "earliest") receives all of
         them, in order; target 500,000 msgs/s.
@@ -26,7 +25,6 @@
     something could not be set up at all.
 */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +34,6 @@
 #include <unistd.h>
 
 #include "bench_common.h"
-#include "journal/journal.h"
 #include "weft.h"
 
 #define MAX_SIZES      4     //  body sizes per run
@@ -95,22 +92,6 @@ static char s_cluster[64]; //  this process's cluster name
 static int s_port;         //  this process's beacon port
 
 /* ---------------------------------------------------------------------------
-   Commit counting: the node's journal_commit () calls land here.
-*/
-
-static atomic_ulong s_commits; //  journal_commit () calls so far, every node
-
-int __real_journal_commit (journal_t *self, bool sync);
-int __wrap_journal_commit (journal_t *self, bool sync);
-
-//  Counts one commit and does it.
-int __wrap_journal_commit (journal_t *self, bool sync)
-{
-    atomic_fetch_add (&s_commits, 1);
-    return __real_journal_commit (self, sync);
-}
-
-/* ---------------------------------------------------------------------------
    Nodes
 */
 
@@ -127,15 +108,18 @@ static weft_config_t *bench_config (const char *name, const char *journal, const
     return cfg;
 }
 
-//  Returns counter NAME of NODE's status (0 if absent).
+//  Returns counter NAME of NODE's status, looked up inside its "counters"
+//  object (0 if absent).
 static uint64_t counter (weft_node_t *node, const char *name)
 {
     char *json = NULL, key[64];
     if (weft_status (node, &json))
         return 0;
     snprintf (key, sizeof key, "\"%s\":", name);
-    const char *p = strstr (json, key);
-    uint64_t value = p ? strtoull (p + strlen (key), NULL, 10) : 0;
+    const char *counters = strstr (json, "\"counters\":{");
+    const char *end = counters ? strchr (counters, '}') : NULL; //  the object is flat
+    const char *p = counters ? strstr (counters, key) : NULL;
+    uint64_t value = p && p < end ? strtoull (p + strlen (key), NULL, 10) : 0;
     weft_free (json);
     return value;
 }
@@ -251,7 +235,7 @@ static long receive (weft_node_t *node, long count, int64_t deadline, int64_t *l
 static tp_result_t tp_run (pair_t *pair, const opts_t *o, const char *topic, size_t size)
 {
     tp_result_t r = {0};
-    uint64_t commits = atomic_load (&s_commits), journaled = counter (pair->a, "journaled");
+    uint64_t commits = counter (pair->a, "commits"), journaled = counter (pair->a, "journaled");
     uint64_t repaired = counter (pair->b, "repaired");
     pub_job_t job = {pair->a, topic, size, o->count};
     pthread_t thread;
@@ -263,7 +247,7 @@ static tp_result_t tp_run (pair_t *pair, const opts_t *o, const char *topic, siz
     r.msgs_per_s = last > start ? (double)got / ((double)(last - start) / 1e9) : 0;
     r.cpu_us = got ? (double)(bench_cpu_ns () - cpu) / 1e3 / (double)got : 0;
     r.lost = o->count - got;
-    r.commits = atomic_load (&s_commits) - commits;
+    r.commits = counter (pair->a, "commits") - commits;
     r.journaled = counter (pair->a, "journaled") - journaled;
     r.repaired = counter (pair->b, "repaired") - repaired;
     r.batch = r.commits ? (double)r.journaled / (double)r.commits : 0;
