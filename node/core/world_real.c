@@ -22,6 +22,7 @@ struct world_link {
 typedef struct {
     world_t base;                //  must come first
     zsock_t *sock[WORLD_INPUTS]; //  ROUTER, SUB, XPUB (BEACON unused)
+    void *raw[WORLD_INPUTS];     //  their libzmq sockets, resolved once (the hot path)
     udp_t *udp;                  //  beacons; NULL until beacon_open
     char self_ep[64];            //  inproc endpoint of our own ROUTER
 } real_t;
@@ -96,6 +97,7 @@ static int real_listen (world_t *w, world_input_t which, const char *bind, uint1
     zsock_t *sock = self->sock[which] = zsock_new (types[which]);
     if (!sock)
         return WEFT_ENOMEM;
+    self->raw[which] = zsock_resolve (sock);
     if (o->sndhwm)
         zsock_set_sndhwm (sock, o->sndhwm);
     if (o->rcvhwm)
@@ -185,7 +187,11 @@ static void real_link_close (world_t *w, world_link_t **link_p, int linger_ms)
 static int real_publish (world_t *w, zmq_msg_t *frames, size_t count)
 {
     real_t *self = (real_t *)w;
-    return send_frames (zsock_resolve (self->sock[WORLD_XPUB]), frames, count);
+    if (!self->raw[WORLD_XPUB]) {
+        world_frames_close (frames, count);
+        return -1;
+    }
+    return send_frames (self->raw[WORLD_XPUB], frames, count);
 }
 
 static int real_sub_connect (world_t *w, const char *endpoint, bool on)
@@ -199,8 +205,7 @@ static int real_sub_connect (world_t *w, const char *endpoint, bool on)
 static void real_sub_filter (world_t *w, const void *prefix, size_t len, bool on)
 {
     real_t *self = (real_t *)w;
-    zmq_setsockopt (zsock_resolve (self->sock[WORLD_SUB]), on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE,
-                    prefix, len);
+    zmq_setsockopt (self->raw[WORLD_SUB], on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, prefix, len);
 }
 
 static int real_beacon_open (world_t *w, const char *addr, const char *bcast, uint16_t port,
@@ -235,9 +240,9 @@ static int real_recv (world_t *w, world_input_t input, zmq_msg_t *frames, size_t
     *count = 0;
     if (input == WORLD_BEACON)
         return recv_beacon (self, frames, count, from);
-    if (!self->sock[input])
+    void *sock = self->raw[input];
+    if (!sock)
         return -1;
-    void *sock = zsock_resolve (self->sock[input]);
     size_t n = 0;
     bool more = true;
     while (more) {
@@ -274,8 +279,10 @@ static int real_journal_open (world_t *w, const char *dir, const journal_options
 static void real_close (world_t *w)
 {
     real_t *self = (real_t *)w;
-    for (int i = 0; i < WORLD_INPUTS; i++)
+    for (int i = 0; i < WORLD_INPUTS; i++) {
         zsock_destroy (&self->sock[i]);
+        self->raw[i] = NULL;
+    }
     udp_destroy (&self->udp);
 }
 
@@ -333,7 +340,7 @@ int world_real_wait (world_t *w, void *pipe, long timeout_ms, bool ready[WORLD_I
         if (i == WORLD_BEACON && self->udp)
             items[n] = (zmq_pollitem_t){NULL, udp_fd (self->udp), ZMQ_POLLIN, 0};
         else if (i != WORLD_BEACON && self->sock[i])
-            items[n] = (zmq_pollitem_t){zsock_resolve (self->sock[i]), 0, ZMQ_POLLIN, 0};
+            items[n] = (zmq_pollitem_t){self->raw[i], 0, ZMQ_POLLIN, 0};
         else
             continue;
         map[n++] = i;
