@@ -39,10 +39,11 @@ static bool endpoint_ok (const char *endpoint)
     return colon[1] && *end == 0 && port > 0 && port < 65536;
 }
 
-//  Encodes our HELLO into self->sbuf.
-static void encode_hello (node_t *self)
+//  Encodes our HELLO into self->sbuf, with WIRE_HELLO_* FLAGS.
+static void encode_hello (node_t *self, uint32_t flags)
 {
     wire_hello_t hello = {.incarnation = self->incarnation,
+                          .flags = flags,
                           .role = self->role,
                           .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
                                   (self->journal ? WIRE_CAP_JOURNAL : 0),
@@ -101,7 +102,7 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     }
     if (node_peer_insert (self, peer) != 0)
         return NULL; //  it freed the peer, link included
-    encode_hello (self);
+    encode_hello (self, WIRE_HELLO_ANSWER);
     node_send (self, peer->link, NULL, 0);
     send_peers (self, peer);
     wlog_debug (&self->log, "peer %s at %s (via %s)", peer->uuid_hex, router_ep,
@@ -255,7 +256,7 @@ static void membership_on_beacon (node_t *self, void *state)
 }
 
 //  HELLO: the sender introduces itself. Unknown senders are added.
-static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
+static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *peer)
 {
     wire_hello_t hello;
     if (wire_get_hello (self->decoder, &hello) || memcmp (hello.uuid, from, WIRE_UUID_SIZE) != 0) {
@@ -283,6 +284,13 @@ static void on_hello (node_t *self, const uint8_t *from, peer_t *peer)
     peer->capacity = hello.capacity;
     if (known)
         send_peers (self, peer); //  seeds say HELLO every interval: keep them informed
+    if (known && (hello.flags & WIRE_HELLO_ANSWER) && !via_seed) {
+        //  it has just added us (it had expired us: a pause, a partition, a
+        //  lost link) while we still knew it: it counts us joined only once
+        //  our HELLO comes. The answer asks for none, so it never loops.
+        encode_hello (self, 0);
+        node_send (self, peer->link, NULL, 0);
+    }
     if (!peer->joined) {
         peer->joined = true;
         self->counters.joins++;
@@ -345,7 +353,7 @@ static void membership_on_message (node_t *self, void *state, peer_t *peer, int 
                                    zmq_msg_t *from, zmq_msg_t *body, zmq_msg_t *extra)
 {
     if (type == WIRE_HELLO) {
-        on_hello (self, zmq_msg_data (from), peer);
+        on_hello (self, zmq_msg_data (from), zmq_msg_size (from) == WIRE_UUID_SIZE + 1, peer);
         return;
     }
     if (!peer)
@@ -378,7 +386,7 @@ static void on_interval (node_t *self)
     wire_encode_ping (&self->sbuf);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
         node_send (self, p->link, NULL, 0);
-    encode_hello (self);
+    encode_hello (self, 0); //  seeds answer with PEERS, not HELLO
     for (seed_t *s = zlistx_first (membership_of (self)->seeds); s;
          s = zlistx_next (membership_of (self)->seeds))
         if (s->link)

@@ -98,7 +98,12 @@ typedef struct {
     char pub_ep[WIRE_EP_MAX + 1];    //  where its PUB listens
     uint32_t caps;                   //  WIRE_CAP_* bits
     uint32_t capacity;               //  ring weight; 0 = owns no queues (optional field 9)
+    uint32_t flags;                  //  WIRE_HELLO_* (optional field 10; 0 when absent)
 } wire_hello_t;
+
+//  HELLO flags.
+#define WIRE_HELLO_ANSWER                                                                          \
+    0x1u //  "I have just added you": a receiver that knew us answers with its HELLO
 
 typedef struct {
     uint8_t uuid[WIRE_UUID_SIZE];    //  a peer's node UUID

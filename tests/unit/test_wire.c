@@ -41,6 +41,7 @@ static void hello_max (wire_hello_t *hello)
     fill_text (hello->pub_ep, WIRE_EP_MAX, 'a');
     hello->caps = UINT32_MAX;
     hello->capacity = UINT32_MAX;
+    hello->flags = UINT32_MAX;
 }
 
 //  A peer entry number I.
@@ -120,6 +121,7 @@ Test (wire, hello_round_trip_max, .timeout = 10)
     cr_assert_eq (strlen (out.pub_ep), WIRE_EP_MAX);
     cr_assert_eq (out.caps, UINT32_MAX);
     cr_assert_eq (out.capacity, UINT32_MAX);
+    cr_assert_eq (out.flags, UINT32_MAX);
     wire_decoder_destroy (&dec);
     cr_assert_null (dec);
     wire_decoder_destroy (&dec); //  idempotent
@@ -143,6 +145,48 @@ Test (wire, hello_round_trip_min, .timeout = 10)
     cr_assert_str_eq (out.pub_ep, "");
     cr_assert_eq (out.role, WIRE_ROLE_MEMBER);
     cr_assert_eq (out.caps, 0);
+    cr_assert_eq (out.flags, 0);
+    wire_decoder_destroy (&dec);
+    msgpack_sbuffer_destroy (&sb);
+}
+
+//  A HELLO of a node from before field 10 (flags) asks for no answer; a
+//  flags field of the wrong type is refused.
+Test (wire, hello_without_flags_asks_nothing, .timeout = 10)
+{
+    wire_decoder_t *dec = wire_decoder_new (0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    uint8_t uuid[16] = {4, 5, 6};
+    for (int round = 0; round < 2; round++) {
+        msgpack_sbuffer_clear (&sb);
+        msgpack_pack_array (&pk, round ? 11 : 10);
+        msgpack_pack_uint8 (&pk, 1);
+        msgpack_pack_uint8 (&pk, 1);
+        msgpack_pack_bin_with_body (&pk, uuid, 16);
+        msgpack_pack_uint8 (&pk, 7);
+        msgpack_pack_str_with_body (&pk, "n", 1);
+        msgpack_pack_uint8 (&pk, 0);
+        msgpack_pack_str_with_body (&pk, "tcp://a:1", 9);
+        msgpack_pack_str_with_body (&pk, "tcp://a:2", 9);
+        msgpack_pack_uint8 (&pk, 3);
+        msgpack_pack_uint8 (&pk, 2);
+        if (round)
+            msgpack_pack_str_with_body (&pk, "x", 1); //  flags as a string: refused
+        decode_ok (dec, &sb, WIRE_HELLO);
+        wire_hello_t hello;
+        memset (&hello, 0xff, sizeof hello);
+        int rc = wire_get_hello (dec, &hello);
+        if (round)
+            cr_assert_eq (rc, WEFT_EPROTO, "flags must be an integer");
+        else {
+            cr_assert_eq (rc, 0, "%s", wire_decoder_error (dec));
+            cr_assert_eq (hello.flags, 0, "no field 10: no answer asked");
+            cr_assert_eq (hello.capacity, 2);
+        }
+    }
     wire_decoder_destroy (&dec);
     msgpack_sbuffer_destroy (&sb);
 }
@@ -540,9 +584,9 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     //  a future HELLO: [1, 1, uuid, inc, name, role, router, pub, caps, capacity,
-    //  {"x": 1.5}, nil]
+    //  flags, {"x": 1.5}, nil]
     uint8_t uuid[16] = {1, 2, 3};
-    msgpack_pack_array (&pk, 12);
+    msgpack_pack_array (&pk, 13);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_bin_with_body (&pk, uuid, 16);
@@ -553,6 +597,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_pack_str_with_body (&pk, "tcp://a:2", 9);
     msgpack_pack_uint8 (&pk, 3);
     msgpack_pack_uint8 (&pk, 2);
+    msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_map (&pk, 1);
     msgpack_pack_str_with_body (&pk, "x", 1);
     msgpack_pack_double (&pk, 1.5);
@@ -564,6 +609,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     cr_assert_str_eq (hello.pub_ep, "tcp://a:2");
     cr_assert_eq (hello.caps, 3);
     cr_assert_eq (hello.capacity, 2);
+    cr_assert_eq (hello.flags, WIRE_HELLO_ANSWER);
     //  a future PEERS entry with a sixth field, and a PEERS with a fourth
     msgpack_sbuffer_clear (&sb);
     msgpack_pack_array (&pk, 4);
