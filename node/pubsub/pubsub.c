@@ -238,6 +238,11 @@ static void peer_removed (node_t *self, pubsub_t *ps, peer_t *peer)
         ps->rx_peer = NULL;
         ps->rx_seq = NULL;
     }
+    //  its marker subscription stands on our XPUB until its SUB goes (then
+    //  the XPUB tells us, and the entry goes): if it comes back (we expired
+    //  it, it did not expire us) it is ready at once, as it really is
+    if (peer->ready)
+        zhashx_update (ps->early_ready, peer->uuid_hex, "1");
     int64_t *due = malloc (sizeof *due);
     if (!due)
         return; //  then it stays connected: harmless, libzmq just retries it

@@ -183,6 +183,37 @@ Test (fabric, silent_node_turns_evasive_then_expires, .timeout = 30)
     stop_nodes (nodes, 2);
 }
 
+//  A node its peers expired (it fell silent past the expiry, as a paused
+//  process does) is taken back by them once it speaks again: they hear its
+//  beacon, add it, say HELLO asking for an answer, and it answers (issue 10;
+//  before the HELLO answer it stayed out until one of them restarted).
+Test (fabric, expired_node_that_speaks_again_is_readmitted, .timeout = 30)
+{
+    weft_node_t *nodes[3];
+    start_nodes (nodes, 3, "heal");
+    cr_assert_eq (weft_node_silence (nodes[2], true), 0);
+    for (int i = 0; i < 2; i++) {
+        weft_msg_t *msg = tu_wait_kind (nodes[i], WEFT_MSG_EXPIRED, 3000);
+        cr_assert_not_null (msg, "node %d: no EXPIRED", i);
+        cr_assert_str_eq (weft_msg_sender (msg), weft_node_uuid (nodes[2]));
+        weft_msg_destroy (&msg);
+    }
+    cr_assert_eq (weft_node_silence (nodes[2], false), 0);
+    int64_t spoke_at = tu_now_ms ();
+    for (int i = 0; i < 2; i++) {
+        weft_msg_t *msg = tu_wait_kind (nodes[i], WEFT_MSG_JOIN, 3000);
+        cr_assert_not_null (msg, "node %d never took the silent node back", i);
+        cr_assert_str_eq (weft_msg_sender (msg), weft_node_uuid (nodes[2]));
+        weft_msg_destroy (&msg);
+    }
+    //  within 2 x the expiry (800 ms) of its return, plus one beacon interval
+    int64_t took = tu_now_ms () - spoke_at;
+    cr_assert_leq (took, 2 * 800 + 300, "re-admitted after %lld ms", (long long)took);
+    for (int i = 0; i < 3; i++)
+        tu_wait_peers (nodes[i], 2, WAIT_MS); //  every view whole again, everyone ready
+    stop_nodes (nodes, 3);
+}
+
 Test (fabric, seeds_without_broadcast, .timeout = 30)
 {
     //  beacons off: B and C only know A's ROUTER; gossip introduces B and C

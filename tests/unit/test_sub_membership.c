@@ -360,3 +360,32 @@ Test (sub_membership, hello_with_a_bad_endpoint_adds_nothing)
     cr_assert_eq (fc_status_int (fc, "peers"), 1);
     fc_destroy (&fc);
 }
+
+//  A peer that expired us and adds us again says HELLO with ANSWER: a node
+//  that still knows it answers with its own HELLO, which asks for none (so
+//  two nodes never bounce HELLOs); a HELLO without ANSWER gets PEERS only.
+Test (sub_membership, hello_asking_an_answer_is_answered_once)
+{
+    fc_t *fc = start (1, NULL);
+    fc_peer_t p = fc_peer (1);
+    hello (fc, &p); //  first contact: we add it and greet it (asking for an answer)
+    zmsg_t *m = fc_take (fc, p.router_ep, WIRE_HELLO);
+    cr_assert_not_null (m);
+    wire_hello_t ours;
+    cr_assert_eq (wire_get_hello (fc_decoder (fc), &ours), 0);
+    cr_assert_eq (ours.flags & WIRE_HELLO_ANSWER, WIRE_HELLO_ANSWER, "a new peer is asked");
+    zmsg_destroy (&m);
+
+    hello (fc, &p); //  known, no ANSWER: nothing but PEERS
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_HELLO), 0, "no HELLO back without ANSWER");
+
+    p.hello_flags = WIRE_HELLO_ANSWER; //  it had expired us and added us again
+    hello (fc, &p);
+    m = fc_take (fc, p.router_ep, WIRE_HELLO);
+    cr_assert_not_null (m, "answered with our HELLO");
+    cr_assert_eq (wire_get_hello (fc_decoder (fc), &ours), 0);
+    cr_assert_eq (ours.flags & WIRE_HELLO_ANSWER, 0u, "the answer asks for none");
+    zmsg_destroy (&m);
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 1, "still one JOIN: it never left our view");
+    fc_destroy (&fc);
+}
