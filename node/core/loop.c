@@ -4,6 +4,7 @@
     A turn reads like its table of contents (node_turn): commands, network,
     timers, pump, before-commit, the commit, after-commit. See core.h.
 */
+#include "common/hex.h"
 #include "node/core/config.h"
 #include "node/core/node.h"
 #include "node/core/world_real.h"
@@ -191,7 +192,8 @@ static void route_topic (node_t *self, zmq_msg_t *topic, zmq_msg_t *header, zmq_
     if (peer) {
         memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
         memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
-    }
+    } else //  a publisher not (or no longer) in our table: still say who it is
+        hex_encode (msg.sender, WIRE_UUID_SIZE, ev.sender);
     zmq_msg_t headers;
     if (msg.nheaders)
         wire_pack_headers (&msg, &headers);

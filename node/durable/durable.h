@@ -58,6 +58,8 @@ typedef struct {
     //  Subscriber side (rsub.c)
     zlistx_t *rsubs;   //  rsub_t, owned: subscriptions that replay history
     zhashx_t *cursors; //  "name/publisher/topic" -> uint64_t last acked seq
+    zhashx_t *parked;  //  publisher uuid hex -> its rx table (topic -> rx_stream_t), kept
+                       //  while it is out of the peer table (expired, paused, cut off)
 } durable_t;
 
 //  What the durable subsystem keeps per peer (node_peer_state).
@@ -126,13 +128,27 @@ bool replay_pump (node_t *self, durable_t *ds);
 //  --- repair.c: the subscriber side ---------------------------------------------
 
 //  Creates / frees PEER's durable state (at PEER_ADDED, and when it is freed).
-int repair_peer_init (durable_peer_t *dp);
+//  A publisher we knew before gets its streams back (they were parked when
+//  it left the table), so its sequences go on where they were.
+int repair_peer_init (durable_t *ds, peer_t *peer);
 void repair_peer_fini (durable_peer_t *dp);
+
+//  PEER leaves the table: its streams are parked (what was delivered of each
+//  survives; replays asked of it are over), until it comes back.
+void repair_peer_park (durable_t *ds, peer_t *peer);
+
+//  Frees the parked streams (at stop).
+void repair_parked_free (durable_t *ds);
+
+//  PEER (re)joined: streams with held messages or a known gap ask for it.
+void repair_peer_resume (node_t *self, durable_t *ds, peer_t *peer);
 
 //  A live durable message (or HEAD) of topic NAME from PEER (may be NULL):
 //  delivers, holds or asks for the gap. Takes the frames.
-void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name, node_event_t *ev,
-                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags);
+//  SENDER is the publisher's UUID (hex), also when PEER is NULL.
+void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *sender,
+                     const char *name, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                     zmq_msg_t *headers, uint32_t flags);
 
 //  Replay answers from PEER (the REPLAY_* header is in the decoder).
 void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t *header,

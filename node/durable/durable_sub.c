@@ -3,6 +3,7 @@
     durable.c and replay.c (publisher side), repair.c and rsub.c (subscriber
     side).
 */
+#include "common/hex.h"
 #include "node/core/config.h"
 #include "node/durable/durable.h"
 
@@ -110,7 +111,9 @@ static void on_topic (node_t *self, void *state, peer_t *peer, const char *name,
                       const wire_msg_t *msg, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
                       zmq_msg_t *headers)
 {
-    repair_on_live (self, state, peer, name, ev, topic, body, headers, msg->flags);
+    char sender[WIRE_UUID_SIZE * 2 + 1];
+    hex_encode (msg->sender, WIRE_UUID_SIZE, sender);
+    repair_on_live (self, state, peer, sender, name, ev, topic, body, headers, msg->flags);
 }
 
 static bool on_publish (node_t *self, void *state, const char *name, zmq_msg_t *topic,
@@ -121,10 +124,13 @@ static bool on_publish (node_t *self, void *state, const char *name, zmq_msg_t *
 
 static void on_peer_event (node_t *self, void *state, peer_t *peer, peer_event_t event)
 {
-    if (event == PEER_ADDED && repair_peer_init (durable_peer (peer)))
+    if (event == PEER_ADDED && repair_peer_init (state, peer))
         wlog_warn (&self->log, "out of memory: no durable state for peer %s", peer->uuid_hex);
-    else if (event == PEER_JOINED)
+    else if (event == PEER_JOINED) {
         rsub_peer_joined (self, state, peer);
+        repair_peer_resume (self, state, peer);
+    } else if (event == PEER_REMOVED)
+        repair_peer_park (state, peer);
 }
 
 static void on_peer_fini (peer_t *peer, void *peer_state)

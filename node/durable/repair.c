@@ -15,6 +15,7 @@
 #include "node/durable/durable.h"
 
 #define HELD_MAX        100000 //  live messages held per stream during a replay
+#define PARKED_MAX      1024   //  publishers whose streams are kept while they are away
 #define REQUEST_TIMEOUT 10000  //  ms without replay traffic before asking again
 
 //  A live message held until the replay before it ends.
@@ -75,9 +76,15 @@ rx_stream_t *repair_stream (peer_t *peer, const char *topic)
     return st;
 }
 
-int repair_peer_init (durable_peer_t *dp)
+int repair_peer_init (durable_t *ds, peer_t *peer)
 {
-    dp->rx = zhashx_new ();
+    durable_peer_t *dp = durable_peer (peer);
+    dp->rx = ds->parked ? zhashx_lookup (ds->parked, peer->uuid_hex) : NULL;
+    if (dp->rx) {
+        //  a publisher we knew: its streams go on where they were
+        zhashx_delete (ds->parked, peer->uuid_hex); //  the parked table owns nothing
+    } else
+        dp->rx = zhashx_new ();
     dp->requests = zlistx_new ();
     if (!dp->rx || !dp->requests)
         return WEFT_ENOMEM;
@@ -90,6 +97,45 @@ void repair_peer_fini (durable_peer_t *dp)
 {
     zhashx_destroy (&dp->rx);
     zlistx_destroy (&dp->requests);
+}
+
+static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *st,
+                        const char *topic);
+
+void repair_parked_free (durable_t *ds)
+{
+    zlistx_t *tables = ds->parked ? zhashx_values (ds->parked) : NULL;
+    for (zhashx_t *rx = tables ? zlistx_first (tables) : NULL; rx; rx = zlistx_next (tables))
+        zhashx_destroy (&rx);
+    zlistx_destroy (&tables);
+    zhashx_destroy (&ds->parked);
+}
+
+void repair_peer_park (durable_t *ds, peer_t *peer)
+{
+    durable_peer_t *dp = durable_peer (peer);
+    if (!dp->rx || zhashx_size (dp->rx) == 0)
+        return;
+    if (!ds->parked)
+        ds->parked = zhashx_new (); //  values are freed by repair_parked_free
+    if (!ds->parked || zhashx_size (ds->parked) >= PARKED_MAX)
+        return; //  then it starts afresh if it comes back, as before
+    for (rx_stream_t *st = zhashx_first (dp->rx); st; st = zhashx_next (dp->rx))
+        st->repair = 0; //  its replays ended with its link
+    zhashx_update (ds->parked, peer->uuid_hex, dp->rx);
+    dp->rx = NULL; //  now the parked table's
+}
+
+void repair_peer_resume (node_t *self, durable_t *ds, peer_t *peer)
+{
+    durable_peer_t *dp = durable_peer (peer);
+    zlistx_t *topics = dp->rx ? zhashx_keys (dp->rx) : NULL;
+    for (const char *t = topics ? zlistx_first (topics) : NULL; t; t = zlistx_next (topics)) {
+        rx_stream_t *st = zhashx_lookup (dp->rx, t);
+        if (st && !st->repair && !st->fresh)
+            flush_held (self, ds, peer, st, t); //  asks for what it missed meanwhile
+    }
+    zlistx_destroy (&topics);
 }
 
 //  The outstanding pattern request of PEER that covers TOPIC, or NULL.
@@ -210,13 +256,49 @@ static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *
         request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
 }
 
-void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *name, node_event_t *ev,
-                     zmq_msg_t *topic, zmq_msg_t *body, zmq_msg_t *headers, uint32_t flags)
+//  A live message of a publisher that is not in the peer table (we expired
+//  it; it has not said HELLO again yet). Nothing can be asked of it: what
+//  follows what we delivered is delivered, what comes past a gap is held
+//  until it is back (repair_peer_resume), repeats are dropped. A publisher we
+//  never heard of is delivered as is.
+static void on_live_unknown (node_t *self, durable_t *ds, const char *sender, const char *name,
+                             node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                             zmq_msg_t *headers, uint32_t flags)
+{
+    zhashx_t *rx = ds->parked ? zhashx_lookup (ds->parked, sender) : NULL;
+    rx_stream_t *st = rx ? zhashx_lookup (rx, name) : NULL;
+    if (!st || st->fresh) {
+        if (!(flags & WIRE_FLAG_HEAD))
+            node_emit (self, ev, topic, body, headers);
+        return;
+    }
+    if (ev->seq > st->head)
+        st->head = ev->seq;
+    if (flags & WIRE_FLAG_HEAD)
+        return;
+    if (ev->seq <= st->last)
+        return; //  a repeat of what was delivered
+    if (ev->seq > st->last + 1) {
+        hold (self, st, ev, topic, body, headers); //  past a gap: wait for its return
+        return;
+    }
+    deliver (self, ds, st, ev, topic, body, headers);
+    held_msg_t *held; //  and what now follows in order
+    while (st->held && (held = zlistx_first (st->held)) && held->ev.seq <= st->last + 1) {
+        if (held->ev.seq == st->last + 1)
+            deliver (self, ds, st, &held->ev, &held->topic, &held->body,
+                     held->has_headers ? &held->headers : NULL);
+        zlistx_delete (st->held, zlistx_cursor (st->held));
+    }
+}
+
+void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *sender,
+                     const char *name, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
+                     zmq_msg_t *headers, uint32_t flags)
 {
     rx_stream_t *st = peer ? repair_stream (peer, name) : NULL;
     if (!st) {
-        if (!(flags & WIRE_FLAG_HEAD))
-            node_emit (self, ev, topic, body, headers); //  unknown sender: deliver as is
+        on_live_unknown (self, ds, sender, name, ev, topic, body, headers, flags);
         return;
     }
     if (st->fresh && !st->repair) {

@@ -143,4 +143,5 @@ void rsub_stop (durable_t *ds)
 {
     zlistx_destroy (&ds->rsubs);
     zhashx_destroy (&ds->cursors);
+    repair_parked_free (ds); //  the parked streams of absent publishers
 }

@@ -388,3 +388,52 @@ Test (sub_durable, a_named_subscription_needs_a_journal)
     cr_assert_eq (fc_command_int (fc, "sss8", "ACK", p.hex, "d.x", (uint64_t)1), WEFT_ESTATE);
     fc_destroy (&fc);
 }
+
+//  A publisher that leaves our table (we expired it: a pause, a partition)
+//  keeps its streams here: while it is away what follows in order is
+//  delivered, what comes past a gap is held, repeats are dropped; when it is
+//  back the gap is asked for and the stream goes on - never from scratch.
+Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
+{
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 6, disk, s_subscriber, &p);
+    cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        fc_inject_topic (fc, &p, "d.x", seq, WIRE_FLAG_DURABLE, "in");
+    fc_turn (fc);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        expect_message (fc, seq, "in");
+    fc_inject_simple (fc, &p, WIRE_BYE); //  it leaves our table
+    fc_turn (fc);
+    fc_events_clear (fc);
+    cr_assert_eq (fc_status_int (fc, "peers"), 0);
+
+    fc_inject_topic (fc, &p, "d.x", 3, WIRE_FLAG_DURABLE, "repeat"); //  dropped
+    fc_inject_topic (fc, &p, "d.x", 4, WIRE_FLAG_DURABLE, "away");   //  follows: delivered
+    fc_inject_topic (fc, &p, "d.x", 7, WIRE_FLAG_DURABLE, "later");  //  past a gap: held
+    fc_turn (fc);
+    fc_event_t e;
+    cr_assert (fc_event (fc, 0, &e));
+    cr_assert_eq (e.ev.seq, 4, "delivered in order while it is away, not from scratch");
+    cr_assert_str_eq (e.ev.sender, p.hex, "and still named by its UUID");
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_MESSAGE), 0, "7 waits for 5 and 6");
+
+    fc_inject_hello (fc, &p); //  it is back: the gap 5..6 is asked for
+    fc_turn (fc);
+    fc_events_clear (fc);
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_eq (req->from_value, 5);
+    cr_assert_eq (req->to_seq, 6);
+    replay_msg (fc, &p, req->id, "d.x", 5, "m5");
+    replay_msg (fc, &p, req->id, "d.x", 6, "m6");
+    replay_end (fc, &p, req->id);
+    fc_turn (fc);
+    expect_message (fc, 5, "m5");
+    expect_message (fc, 6, "m6");
+    expect_message (fc, 7, "later");
+    cr_assert_eq (fc_event_count (fc, 0), 0, "no gap, no duplicate");
+    free (req);
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
