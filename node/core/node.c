@@ -283,7 +283,8 @@ char *node_status_json (node_t *self)
         "\"beacons\":%s,\"uptime_ms\":%" PRId64 ",\"peers\":%zu,\"subscriptions\":%zu,"
         "\"counters\":{\"published\":%" PRIu64 ",\"received\":%" PRIu64 ",\"delivered\":%" PRIu64
         ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
-        ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"oversized\":%" PRIu64
+        ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"foreign_hellos\":%" PRIu64
+        ",\"oversized\":%" PRIu64
         ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
         ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"journal_errors\":%" PRIu64
         ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64 ",\"held_drops\":%" PRIu64
@@ -293,7 +294,7 @@ char *node_status_json (node_t *self)
         WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
         self->beacons ? "true" : "false", node_now (self) - self->started_at,
         node_peer_count (self), topic_set_size (self->subs), c->published, c->received,
-        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons,
+        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons, c->foreign_hellos,
         c->oversized, c->unknown_type, c->joins, c->leaves, c->expiries, c->journaled,
         c->journal_errors, c->replayed, c->repaired, c->held_drops, self->commits,
         self->commit_failures, self->commit_ops, parts ? "," : "", parts ? parts : "");

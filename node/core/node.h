@@ -105,6 +105,7 @@ typedef struct {
     uint64_t bad_frames;      //  malformed ZeroMQ messages dropped
     uint64_t bad_beacons;     //  malformed beacons dropped
     uint64_t foreign_beacons; //  beacons of another cluster or version ignored
+    uint64_t foreign_hellos;  //  HELLOs of nodes of another cluster refused
     uint64_t oversized;       //  messages over a size limit dropped
     uint64_t unknown_type;    //  messages of an unknown type dropped
     uint64_t joins;           //  peers joined

@@ -44,6 +44,7 @@ static void encode_hello (node_t *self, uint32_t flags)
 {
     wire_hello_t hello = {.incarnation = self->incarnation,
                           .flags = flags,
+                          .cluster = membership_of (self)->cluster_id,
                           .role = self->role,
                           .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
                                   (self->journal ? WIRE_CAP_JOURNAL : 0),
@@ -265,6 +266,17 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
     }
     if (memcmp (hello.uuid, self->uuid, WIRE_UUID_SIZE) == 0)
         return; //  our own HELLO, through a seed list that names us
+    if (hello.cluster && hello.cluster != membership_of (self)->cluster_id) {
+        //  a node of another cluster (it took over the port of one of ours,
+        //  or a seed list is wrong): never a peer
+        if (self->counters.foreign_hellos++ == 0 || peer)
+            wlog_warn (&self->log,
+                       "HELLO of %s (%s) refused: it belongs to another cluster (not '%s')",
+                       hello.name, hello.router_ep, config_value (self->cfg, CFG_CLUSTER_NAME));
+        if (peer)
+            peer_remove (self, peer, WEFT_MSG_LEAVE);
+        return;
+    }
     if (peer && peer->incarnation != hello.incarnation) {
         peer_remove (self, peer, WEFT_MSG_LEAVE);
         peer = NULL;

@@ -99,6 +99,7 @@ typedef struct {
     uint32_t caps;                   //  WIRE_CAP_* bits
     uint32_t capacity;               //  ring weight; 0 = owns no queues (optional field 9)
     uint32_t flags;                  //  WIRE_HELLO_* (optional field 10; 0 when absent)
+    uint64_t cluster;                //  the sender's cluster id (optional field 11; 0: not said)
 } wire_hello_t;
 
 //  HELLO flags.

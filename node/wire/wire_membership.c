@@ -22,7 +22,7 @@ int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
         wire_text_len (msg->pub_ep, WIRE_EP_MAX, &pub_len))
         return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO] + 2);
+    int rc = wire_begin (&pk, out, WIRE_HELLO, wire_min_fields[WIRE_HELLO] + 3);
     rc |= wire_pack_uuid (&pk, msg->uuid);
     rc |= msgpack_pack_uint64 (&pk, msg->incarnation);
     rc |= wire_pack_str (&pk, msg->name, name_len);
@@ -32,6 +32,7 @@ int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg)
     rc |= msgpack_pack_uint32 (&pk, msg->caps);
     rc |= msgpack_pack_uint32 (&pk, msg->capacity); //  field 9, added within version 1
     rc |= msgpack_pack_uint32 (&pk, msg->flags);    //  field 10, likewise
+    rc |= msgpack_pack_uint64 (&pk, msg->cluster);  //  field 11, likewise
     return wire_packed (rc);
 }
 
@@ -171,6 +172,9 @@ int wire_get_hello (wire_decoder_t *self, wire_hello_t *out)
     if (self->nfields > 10 && wire_uint (self, &f[10], "flags", UINT32_MAX, &flags))
         return WEFT_EPROTO;
     out->flags = (uint32_t)flags;
+    out->cluster = 0; //  senders before field 11 do not say
+    if (self->nfields > 11 && wire_uint (self, &f[11], "cluster", UINT64_MAX, &out->cluster))
+        return WEFT_EPROTO;
     return 0;
 }
 

@@ -103,9 +103,9 @@ typedef struct {
     uint8_t role;                     //  WIRE_ROLE_MEMBER
     char router_ep[WIRE_EP_MAX + 1];  //  "tcp://198.18.0.<8+N>:4000"
     char pub_ep[WIRE_EP_MAX + 1];     //  "tcp://198.18.0.<8+N>:4001"
-    uint32_t capacity;
-    uint32_t hello_flags; //  WIRE_HELLO_* its HELLOs carry (0)                //  ring weight in
-                          //  HELLO (0: owns no queues)
+    uint32_t capacity;                //  ring weight in HELLO (0: owns no queues)
+    uint32_t hello_flags;             //  WIRE_HELLO_* its HELLOs carry (0)
+    uint64_t cluster;                 //  the cluster id its HELLOs say (0: none said)
 } fc_peer_t;
 
 //  Fake peer number N (1..200): UUID, name and endpoints as above, incarnation 1.

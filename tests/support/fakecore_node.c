@@ -297,7 +297,8 @@ void fc_inject_hello (fc_t *self, const fc_peer_t *peer)
                           .role = peer->role,
                           .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES | WIRE_CAP_JOURNAL,
                           .capacity = peer->capacity,
-                          .flags = peer->hello_flags};
+                          .flags = peer->hello_flags,
+                          .cluster = peer->cluster};
     memcpy (hello.uuid, peer->uuid, WIRE_UUID_SIZE);
     snprintf (hello.name, sizeof hello.name, "%s", peer->name);
     snprintf (hello.router_ep, sizeof hello.router_ep, "%s", peer->router_ep);

@@ -11,6 +11,7 @@
 
 #include "discovery/beacon.h"
 #include "fakecore.h"
+#include "node/core/config.h"
 
 //  A started node "m" with no journal, its start-up traffic forgotten.
 static fc_t *start (uint64_t seed, const char *const *kv)
@@ -387,5 +388,24 @@ Test (sub_membership, hello_asking_an_answer_is_answered_once)
     cr_assert_eq (ours.flags & WIRE_HELLO_ANSWER, 0u, "the answer asks for none");
     zmsg_destroy (&m);
     cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 1, "still one JOIN: it never left our view");
+    fc_destroy (&fc);
+}
+
+//  A node of another cluster (it took over the port of one of ours, or a
+//  seed list names it) is never a peer: its HELLO is refused and counted;
+//  one of ours that says its cluster is let in.
+Test (sub_membership, hello_of_another_cluster_is_refused)
+{
+    fc_t *fc = start (1, NULL);
+    fc_peer_t stranger = fc_peer (1), friend = fc_peer (2);
+    stranger.cluster = beacon_cluster_id ("beta");
+    friend.cluster = beacon_cluster_id (config_value (fc_node (fc)->cfg, CFG_CLUSTER_NAME));
+    hello (fc, &stranger);
+    cr_assert_eq (fc_status_int (fc, "foreign_hellos"), 1);
+    cr_assert_eq (fc_status_int (fc, "peers"), 0, "no peer from another cluster");
+    cr_assert_eq (fc_world_links_open (fc_world (fc), stranger.router_ep), 0, "no link either");
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 0);
+    hello (fc, &friend);
+    cr_assert_eq (fc_status_int (fc, "peers"), 1, "its own cluster gets in");
     fc_destroy (&fc);
 }

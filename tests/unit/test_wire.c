@@ -42,6 +42,7 @@ static void hello_max (wire_hello_t *hello)
     hello->caps = UINT32_MAX;
     hello->capacity = UINT32_MAX;
     hello->flags = UINT32_MAX;
+    hello->cluster = UINT64_MAX;
 }
 
 //  A peer entry number I.
@@ -122,6 +123,7 @@ Test (wire, hello_round_trip_max, .timeout = 10)
     cr_assert_eq (out.caps, UINT32_MAX);
     cr_assert_eq (out.capacity, UINT32_MAX);
     cr_assert_eq (out.flags, UINT32_MAX);
+    cr_assert_eq (out.cluster, UINT64_MAX);
     wire_decoder_destroy (&dec);
     cr_assert_null (dec);
     wire_decoder_destroy (&dec); //  idempotent
@@ -184,6 +186,7 @@ Test (wire, hello_without_flags_asks_nothing, .timeout = 10)
         else {
             cr_assert_eq (rc, 0, "%s", wire_decoder_error (dec));
             cr_assert_eq (hello.flags, 0, "no field 10: no answer asked");
+            cr_assert_eq (hello.cluster, 0, "no field 11: cluster not said");
             cr_assert_eq (hello.capacity, 2);
         }
     }
@@ -584,9 +587,9 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
     //  a future HELLO: [1, 1, uuid, inc, name, role, router, pub, caps, capacity,
-    //  flags, {"x": 1.5}, nil]
+    //  flags, cluster, {"x": 1.5}, nil]
     uint8_t uuid[16] = {1, 2, 3};
-    msgpack_pack_array (&pk, 13);
+    msgpack_pack_array (&pk, 14);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_uint8 (&pk, 1);
     msgpack_pack_bin_with_body (&pk, uuid, 16);
@@ -598,6 +601,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     msgpack_pack_uint8 (&pk, 3);
     msgpack_pack_uint8 (&pk, 2);
     msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint64 (&pk, 77);
     msgpack_pack_map (&pk, 1);
     msgpack_pack_str_with_body (&pk, "x", 1);
     msgpack_pack_double (&pk, 1.5);
@@ -610,6 +614,7 @@ Test (wire, extra_trailing_fields_are_ignored, .timeout = 10)
     cr_assert_eq (hello.caps, 3);
     cr_assert_eq (hello.capacity, 2);
     cr_assert_eq (hello.flags, WIRE_HELLO_ANSWER);
+    cr_assert_eq (hello.cluster, 77);
     //  a future PEERS entry with a sixth field, and a PEERS with a fourth
     msgpack_sbuffer_clear (&sb);
     msgpack_pack_array (&pk, 4);
