@@ -266,9 +266,11 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
     }
     if (memcmp (hello.uuid, self->uuid, WIRE_UUID_SIZE) == 0)
         return; //  our own HELLO, through a seed list that names us
-    if (hello.cluster && hello.cluster != membership_of (self)->cluster_id) {
-        //  a node of another cluster (it took over the port of one of ours,
-        //  or a seed list is wrong): never a peer
+    if (hello.cluster && hello.cluster != membership_of (self)->cluster_id &&
+        hello.role == WIRE_ROLE_MEMBER && self->role == WIRE_ROLE_MEMBER) {
+        //  a member of another cluster (it took over the port of one of ours,
+        //  or a seed list is wrong): never a peer. Clusters partition the
+        //  members; a client (the weft tool, given --node) may talk to any.
         if (self->counters.foreign_hellos++ == 0 || peer)
             wlog_warn (&self->log,
                        "HELLO of %s (%s) refused: it belongs to another cluster (not '%s')",

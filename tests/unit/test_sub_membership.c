@@ -391,9 +391,10 @@ Test (sub_membership, hello_asking_an_answer_is_answered_once)
     fc_destroy (&fc);
 }
 
-//  A node of another cluster (it took over the port of one of ours, or a
+//  A member of another cluster (it took over the port of one of ours, or a
 //  seed list names it) is never a peer: its HELLO is refused and counted;
-//  one of ours that says its cluster is let in.
+//  one of ours that says its cluster is let in, and so is a client of any
+//  cluster (clusters partition the members, who own and copy queues).
 Test (sub_membership, hello_of_another_cluster_is_refused)
 {
     fc_t *fc = start (1, NULL);
@@ -407,5 +408,11 @@ Test (sub_membership, hello_of_another_cluster_is_refused)
     cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 0);
     hello (fc, &friend);
     cr_assert_eq (fc_status_int (fc, "peers"), 1, "its own cluster gets in");
+    fc_peer_t tool = fc_peer (3); //  the weft tool given --node, of another cluster
+    tool.cluster = beacon_cluster_id ("beta");
+    tool.role = WIRE_ROLE_CLIENT;
+    hello (fc, &tool);
+    cr_assert_eq (fc_status_int (fc, "peers"), 2, "a client may talk to any cluster");
+    cr_assert_eq (fc_status_int (fc, "foreign_hellos"), 1);
     fc_destroy (&fc);
 }
