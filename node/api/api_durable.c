@@ -1,6 +1,7 @@
-/*  node/api_durable.c - the durable-topic calls of weft.h, application side.
-    Arguments are checked here; the work is done by the actor (durable.c for
-    publishing, repair.c for subscribing). */
+/*  node/api/api_durable.c - the durable-topic calls of weft.h, application side.
+    Arguments are checked here; the work is done by the durable subsystem
+    (node/durable/: durable.c for publishing, repair.c and rsub.c for
+    subscribing). */
 #include <stdlib.h>
 #include <string.h>
 

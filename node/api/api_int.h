@@ -1,5 +1,6 @@
-/*  node/api_int.h - the application-side handles behind weft.h, shared by
-    api.c (node, messages, peers) and api_durable.c (durable topics). */
+/*  node/api/api_int.h - the application-side handles behind weft.h, shared by
+    api.c (node), api_msg.c (messages, peers), api_queue.c (queues) and
+    api_durable.c (durable topics). */
 #ifndef WEFT_NODE_API_INT_H
 #define WEFT_NODE_API_INT_H
 

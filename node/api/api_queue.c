@@ -1,4 +1,4 @@
-/*  node/api_queue.c - the queue calls of weft.h, application side.
+/*  node/api/api_queue.c - the queue calls of weft.h, application side.
 
     Arguments are checked here. A send is handed to the actor (queue_client.c)
     with a token; weft_send_async returns at once, weft_send waits on

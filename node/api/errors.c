@@ -1,4 +1,4 @@
-/*  node/errors.c - error strings, version, and weft_free (see weft.h). */
+/*  node/api/errors.c - error strings, version, and weft_free (see weft.h). */
 #include <stdlib.h>
 
 #include "weft.h"

@@ -1,4 +1,4 @@
-/*  node/testing.h - hooks for tests, in the static library only (not part of
+/*  node/api/testing.h - hooks for tests, in the static library only (not part of
     the ABI: the shared library does not export them). */
 #ifndef WEFT_NODE_TESTING_H
 #define WEFT_NODE_TESTING_H

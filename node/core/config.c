@@ -1,4 +1,4 @@
-/*  node/config.c - the weft_config_t key/value store (see weft.h, config.h).
+/*  node/core/config.c - the weft_config_t key/value store (see weft.h, config.h).
 
     Every key is declared once in s_keys with its default, a validator and a
     line of help; the table is the single source of truth for validation,

@@ -1,4 +1,4 @@
-/*  node/config.h - typed access to weft_config_t for the library's own code.
+/*  node/core/config.h - typed access to weft_config_t for the library's own code.
 
     weft_config_t (weft.h) is a table of string values, validated when set;
     inside the library a value is read by its id with the typed accessors,

@@ -1,4 +1,4 @@
-/*  node/membership.c - who is out there: beacons, the peer table, the
+/*  node/membership/membership.c - who is out there: beacons, the peer table, the
     HELLO / PEERS / PING / BYE handshake, evasive and expired peers.
 
     A peer enters the table when we hear its beacon, when it says HELLO to us,

@@ -1,4 +1,4 @@
-/*  node/qheap.c - heap, list and tables of the queue state machine (see qheap.h). */
+/*  node/queues/qheap.c - heap, list and tables of the queue state machine (see qheap.h). */
 #include "node/queues/qheap.h"
 
 #include "weft.h"

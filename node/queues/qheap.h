@@ -1,4 +1,4 @@
-/*  node/qheap.h - the containers of the queue state machine (node/qstate.c):
+/*  node/queues/qheap.h - the containers of the queue state machine (node/qstate.c):
     a binary min-heap of items keyed by (deadline, seq), an intrusive doubly
     linked list, the zhashx tables that index messages, and deadline sums.
 

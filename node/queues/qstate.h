@@ -1,4 +1,4 @@
-/*  node/qstate.h - the in-memory state machine of one queue on its owner node.
+/*  node/queues/qstate.h - the in-memory state machine of one queue on its owner node.
 
     Pure: no sockets, no disk, no clock reads. Time is passed in as `now`,
     milliseconds on the node's monotonic clock. The node journals messages,

@@ -1,4 +1,4 @@
-/*  node/queue_client.c - queues: this node as a producer and a consumer.
+/*  node/queues/queue_client.c - queues: this node as a producer and a consumer.
 
     A send is kept (with its body) until its owner confirms it: it goes to the
     owner in our ring, is sent again when the owner changes or does not answer,

@@ -1,4 +1,4 @@
-/*  node/queue_ring.c - queues: the ring over live members, routing, the
+/*  node/queues/queue_ring.c - queues: the ring over live members, routing, the
     node's entry points for queue traffic, and status.
 
     The ring holds every live member that can own queues (role member, a

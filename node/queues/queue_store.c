@@ -1,4 +1,4 @@
-/*  node/queue_store.c - queues: entries in the journal, replicas, the sync
+/*  node/queues/queue_store.c - queues: entries in the journal, replicas, the sync
     of a new owner with former holders, streaming jobs, and deduplication.
 
     A replica stores what its owner sends (QREPL) under its own local seqs and

@@ -1,4 +1,4 @@
-/*  node/topic.c - topic names, subscription patterns and pattern sets (see topic.h).
+/*  node/wire/topic.c - topic names, subscription patterns and pattern sets (see topic.h).
 
     Matching walks the pattern and the topic segment by segment, once, with
     no recursion and no allocation: '*' takes exactly one segment and '#' can

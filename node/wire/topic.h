@@ -1,4 +1,4 @@
-/*  node/topic.h - topic names, subscription patterns and pattern sets.
+/*  node/wire/topic.h - topic names, subscription patterns and pattern sets.
 
     A topic is 1..TOPIC_MAX bytes of non-empty segments separated by '.',
     each segment made of [A-Za-z0-9_:-]. A pattern is a topic whose segments

@@ -1,4 +1,4 @@
-/*  node/wire.c - the msgpack codec for Weft header frames (see wire.h and
+/*  node/wire/wire.c - the msgpack codec for Weft header frames (see wire.h and
     docs/PROTOCOL.md).
 
     Encoding packs straight into the caller's sbuffer. Decoding takes two

@@ -1,4 +1,4 @@
-/*  node/wire.h - the codec for every message nodes exchange over ZeroMQ.
+/*  node/wire/wire.h - the codec for every message nodes exchange over ZeroMQ.
 
     The wire format is specified in docs/PROTOCOL.md; this module is its one
     implementation. A header frame is a msgpack array [version, type, ...];

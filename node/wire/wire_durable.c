@@ -1,4 +1,4 @@
-/*  node/wire_durable.c - the codec of durable-topic replays (see wire.h and
+/*  node/wire/wire_durable.c - the codec of durable-topic replays (see wire.h and
     docs/PROTOCOL.md, "Durable topics"). */
 #include <string.h>
 

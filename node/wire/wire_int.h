@@ -1,4 +1,4 @@
-/*  node/wire_int.h - what the codec's files share (wire.c, wire_durable.c):
+/*  node/wire/wire_int.h - what the codec's files share (wire.c, wire_durable.c):
     the decoder's state and the field readers and writers. Not for other modules. */
 #ifndef WEFT_NODE_WIRE_INT_H
 #define WEFT_NODE_WIRE_INT_H

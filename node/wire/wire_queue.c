@@ -1,4 +1,4 @@
-/*  node/wire_queue.c - the codec of queue messages (see wire.h and
+/*  node/wire/wire_queue.c - the codec of queue messages (see wire.h and
     docs/PROTOCOL.md, "Queues").
 
     Every queue message is a wire_queue_t; a type carries the fields its
