@@ -284,19 +284,19 @@ char *node_status_json (node_t *self)
         "\"counters\":{\"published\":%" PRIu64 ",\"received\":%" PRIu64 ",\"delivered\":%" PRIu64
         ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
         ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"foreign_hellos\":%" PRIu64
-        ",\"oversized\":%" PRIu64
-        ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64
-        ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64 ",\"journal_errors\":%" PRIu64
-        ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64 ",\"held_drops\":%" PRIu64
-        ",\"commits\":%" PRIu64 ",\"commit_failures\":%" PRIu64 ",\"commit_ops\":%" PRIu64 "}%s%s}",
+        ",\"oversized\":%" PRIu64 ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64
+        ",\"leaves\":%" PRIu64 ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64
+        ",\"journal_errors\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64
+        ",\"held_drops\":%" PRIu64 ",\"commits\":%" PRIu64 ",\"commit_failures\":%" PRIu64
+        ",\"commit_ops\":%" PRIu64 "}%s%s}",
         self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
         config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
         WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
         self->beacons ? "true" : "false", node_now (self) - self->started_at,
         node_peer_count (self), topic_set_size (self->subs), c->published, c->received,
-        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons, c->foreign_hellos,
-        c->oversized, c->unknown_type, c->joins, c->leaves, c->expiries, c->journaled,
-        c->journal_errors, c->replayed, c->repaired, c->held_drops, self->commits,
+        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons,
+        c->foreign_hellos, c->oversized, c->unknown_type, c->joins, c->leaves, c->expiries,
+        c->journaled, c->journal_errors, c->replayed, c->repaired, c->held_drops, self->commits,
         self->commit_failures, self->commit_ops, parts ? "," : "", parts ? parts : "");
     free (parts);
     return json;
