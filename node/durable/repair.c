@@ -200,6 +200,8 @@ bool repair_request_send (node_t *self, peer_t *peer, const wire_replay_req_t *r
 static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const char *topic,
                            uint64_t from, uint64_t to)
 {
+    if (!peer)
+        return; //  nobody to ask now: asked when it is back (repair_peer_resume)
     rx_request_t *r = NULL;
     wire_replay_req_t *req = repair_request_new (self, topic, WIRE_FROM_SEQ, (int64_t)from, &r);
     if (!req)
@@ -256,49 +258,25 @@ static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *
         request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
 }
 
-//  A live message of a publisher that is not in the peer table (we expired
-//  it; it has not said HELLO again yet). Nothing can be asked of it: what
-//  follows what we delivered is delivered, what comes past a gap is held
-//  until it is back (repair_peer_resume), repeats are dropped. A publisher we
-//  never heard of is delivered as is.
-static void on_live_unknown (node_t *self, durable_t *ds, const char *sender, const char *name,
-                             node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
-                             zmq_msg_t *headers, uint32_t flags)
+//  The stream of a publisher that is not in the peer table (we expired it;
+//  it has not said HELLO again yet), parked since it left; NULL if none.
+static rx_stream_t *parked_stream (durable_t *ds, const char *sender, const char *topic)
 {
     zhashx_t *rx = ds->parked ? zhashx_lookup (ds->parked, sender) : NULL;
-    rx_stream_t *st = rx ? zhashx_lookup (rx, name) : NULL;
-    if (!st || st->fresh) {
-        if (!(flags & WIRE_FLAG_HEAD))
-            node_emit (self, ev, topic, body, headers);
-        return;
-    }
-    if (ev->seq > st->head)
-        st->head = ev->seq;
-    if (flags & WIRE_FLAG_HEAD)
-        return;
-    if (ev->seq <= st->last)
-        return; //  a repeat of what was delivered
-    if (ev->seq > st->last + 1) {
-        hold (self, st, ev, topic, body, headers); //  past a gap: wait for its return
-        return;
-    }
-    deliver (self, ds, st, ev, topic, body, headers);
-    held_msg_t *held; //  and what now follows in order
-    while (st->held && (held = zlistx_first (st->held)) && held->ev.seq <= st->last + 1) {
-        if (held->ev.seq == st->last + 1)
-            deliver (self, ds, st, &held->ev, &held->topic, &held->body,
-                     held->has_headers ? &held->headers : NULL);
-        zlistx_delete (st->held, zlistx_cursor (st->held));
-    }
+    return rx ? zhashx_lookup (rx, topic) : NULL;
 }
 
 void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *sender,
                      const char *name, node_event_t *ev, zmq_msg_t *topic, zmq_msg_t *body,
                      zmq_msg_t *headers, uint32_t flags)
 {
-    rx_stream_t *st = peer ? repair_stream (peer, name) : NULL;
-    if (!st) {
-        on_live_unknown (self, ds, sender, name, ev, topic, body, headers, flags);
+    //  a publisher out of our table goes on with its parked stream: what
+    //  follows is delivered, what comes past a gap is held (nothing can be
+    //  asked of it now), repeats are dropped; one we know nothing of, as is
+    rx_stream_t *st = peer ? repair_stream (peer, name) : parked_stream (ds, sender, name);
+    if (!st || (!peer && st->fresh)) {
+        if (!(flags & WIRE_FLAG_HEAD))
+            node_emit (self, ev, topic, body, headers);
         return;
     }
     if (st->fresh && !st->repair) {
@@ -332,9 +310,11 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *send
         hold (self, st, ev, topic, body, headers);
         return;
     }
-    if (st->fresh || ev->seq == st->last + 1 || (self->buggify & NODE_BUGGIFY_DURABLE_NO_HOLD))
+    if (st->fresh || ev->seq == st->last + 1 || (self->buggify & NODE_BUGGIFY_DURABLE_NO_HOLD)) {
         deliver (self, ds, st, ev, topic, body, headers);
-    else if (ev->seq > st->last + 1) {
+        if (st->held)
+            flush_held (self, ds, peer, st, name); //  what now follows in order
+    } else if (ev->seq > st->last + 1) {
         uint64_t from = st->last + 1;
         hold (self, st, ev, topic, body, headers);
         request_range (self, peer, st, name, from, ev->seq - 1);
