@@ -106,10 +106,9 @@ static void route_message (node_t *self, zmq_msg_t *from, zmq_msg_t *header, zmq
     const uint8_t *uuid = zmq_msg_data (from);
     bool from_self = id_size == WIRE_UUID_SIZE && memcmp (uuid, self->uuid, WIRE_UUID_SIZE) == 0;
     peer_t *peer = from_self ? NULL : node_peer_find (self, uuid);
-    if (peer) {
-        peer->last_seen = node_now (self); //  any message says it is alive
-        peer->evasive = false;
-    } else if (!(from_self ? sub->from_self : sub->from_unknown))
+    if (peer)
+        node_peer_heard (self, peer); //  any message says it is alive
+    else if (!(from_self ? sub->from_self : sub->from_unknown))
         return; //  not (or no longer) a peer: it will say HELLO again if it is alive
     sub->on_message (self, self->state[owner], peer, type, from, body, extra);
 }

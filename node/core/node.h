@@ -276,6 +276,9 @@ int node_peer_insert (node_t *self, peer_t *peer);
 //  its subsystem state). PEER is invalid after.
 void node_peer_remove (node_t *self, peer_t *peer);
 
+//  PEER was heard from now (any message or beacon): not evasive any more.
+void node_peer_heard (node_t *self, peer_t *peer);
+
 //  The number of peers in the table.
 size_t node_peer_count (node_t *self);
 

@@ -20,6 +20,12 @@ peer_t *node_peer_find (node_t *self, const uint8_t *uuid)
     return node_peer_find_hex (self, hex);
 }
 
+void node_peer_heard (node_t *self, peer_t *peer)
+{
+    peer->last_seen = node_now (self);
+    peer->evasive = false;
+}
+
 size_t node_peer_count (node_t *self)
 {
     return self->peers ? zhashx_size (self->peers) : 0;

@@ -126,13 +126,6 @@ static void peer_remove (node_t *self, peer_t *peer, int kind)
     node_peer_remove (self, peer);
 }
 
-//  Marks PEER as heard from now.
-static void peer_touch (node_t *self, peer_t *peer)
-{
-    peer->last_seen = node_now (self);
-    peer->evasive = false;
-}
-
 static int membership_start (node_t *self, void *state, char *err, size_t errlen)
 {
     membership_of (self)->cluster_id =
@@ -230,7 +223,7 @@ static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
                          SOURCE_BEACON);
     }
     if (peer)
-        peer_touch (self, peer);
+        node_peer_heard (self, peer);
 }
 
 static void membership_on_beacon (node_t *self, void *state)
@@ -291,7 +284,7 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
         self->counters.bad_frames++;
         return;
     }
-    peer_touch (self, peer);
+    node_peer_heard (self, peer);
     snprintf (peer->name, sizeof peer->name, "%s", hello.name);
     peer->role = hello.role;
     bool changed = peer->capacity != hello.capacity;
