@@ -298,7 +298,4 @@ void queues_cmd_consume (node_t *self);
 void queues_cmd_cancel (node_t *self);
 void queues_cmd_settle (node_t *self);
 
-//  Records the result of blocking send TOKEN for the API thread (and wakes it).
-void node_confirm_result (node_t *self, uint64_t token, int result);
-
 #endif

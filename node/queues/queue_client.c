@@ -15,11 +15,6 @@
 #define REFRESH_EVERY 5            //  intervals between consumer registrations
 #define INTERNAL_BIT  (1ull << 63) //  tokens of transfers this node makes itself
 
-void node_confirm_result (node_t *self, uint64_t token, int result)
-{
-    board_confirm (self->board, token, result); //  the waiting weft_send picks it up
-}
-
 //  O as a wire message, built in the reused scratch (valid until the next
 //  use of queues->out): the fields its type carries, the rest zero.
 static const wire_queue_t *outgoing_wire (node_t *self, const outgoing_t *o)
@@ -170,7 +165,7 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         else
             queue_dead_done (self, o->src_queue, o->src_seq);
     } else if (o->blocking)
-        node_confirm_result (self, o->token, status < 0 ? status : (int)(seq & 0x7fffffff));
+        board_confirm (self->board, o->token, status < 0 ? status : (int)(seq & 0x7fffffff));
     else {
         node_event_t ev = {.kind = WEFT_MSG_CONFIRM, .seq = o->token};
         zmq_msg_t topic, headers;
@@ -213,7 +208,7 @@ static void start_redrive (node_t *self, const queue_args_t *args)
     snprintf (meta->queue, sizeof meta->queue, "%s", args->queue);
     outgoing_t *o = outgoing_new (self, args->token, NULL, meta, NULL, NULL);
     if (!o) {
-        node_confirm_result (self, args->token, WEFT_ENOMEM);
+        board_confirm (self->board, args->token, WEFT_ENOMEM);
         return;
     }
     o->type = WIRE_QREDRIVE;
@@ -253,7 +248,7 @@ void queues_cmd_send (node_t *self)
     zmq_msg_close (&body);
     if (!o) {
         if (args.blocking)
-            node_confirm_result (self, args.token, WEFT_ENOMEM);
+            board_confirm (self->board, args.token, WEFT_ENOMEM);
         return;
     }
     o->type = args.type;
