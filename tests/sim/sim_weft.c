@@ -9,9 +9,8 @@
 #include "sim_weft_int.h"
 #include "sim_world.h"
 
-#define PUBLISH_EVERY 50    //  ms between durable publishes of host 0
-#define SEND_EVERY    20    //  ms between queue sends of the producer
-#define QUIET_BEFORE  15000 //  ms before the end of the plan when the workload stops
+#define PUBLISH_EVERY 50 //  ms between durable publishes of host 0
+#define SEND_EVERY    20 //  ms between queue sends of the producer
 
 //  --- Talking to the node over its pipe, as the API thread does -------------------
 
@@ -288,9 +287,4 @@ const sim_host_ops_t sim_weft_host_ops = {
 whost_t *sim_weft_host (sim_t *sim, int index)
 {
     return sim_host (sim, index);
-}
-
-int64_t sim_weft_quiet_before (void)
-{
-    return QUIET_BEFORE;
 }

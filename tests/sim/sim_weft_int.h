@@ -64,8 +64,8 @@ extern const sim_host_ops_t sim_weft_host_ops;
 //  Host I of SIM (NULL when down).
 whost_t *sim_weft_host (sim_t *sim, int index);
 
-//  How long before the end of the plan the workload stops sending.
-int64_t sim_weft_quiet_before (void);
+//  How long before the end of the plan the workload stops sending (ms).
+#define SIM_WEFT_QUIET_BEFORE 15000
 
 //  Acknowledges a delivery (as weft_ack does).
 void sim_weft_ack (whost_t *h, const char *owner, const char *queue, uint64_t seq,

@@ -348,7 +348,7 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
                       (strstr (opts->checks, "owner") ? WEFT_CHECK_OWNER : 0);
         ctx->strict = true; //  run to the end: the verdict is the named ones
     }
-    ctx->quiet_at = (opts->time_ms ? opts->time_ms : 60000) - sim_weft_quiet_before ();
+    ctx->quiet_at = (opts->time_ms ? opts->time_ms : 60000) - SIM_WEFT_QUIET_BEFORE;
     ctx->by_id = zhashx_new ();
     ctx->sent = zlistx_new ();
     ctx->acked = zhashx_new ();
