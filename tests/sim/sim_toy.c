@@ -118,23 +118,7 @@ static bool fresh (toy_t *self, const toy_msg_t *m)
         free (r->seen);
         *r = (toy_rx_t){.boot = m->boot};
     }
-    size_t byte = (size_t)(m->seq / 8);
-    if (byte >= r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        while (cap <= byte)
-            cap *= 2;
-        unsigned char *p = realloc (r->seen, cap);
-        if (!p)
-            return false;
-        memset (p + r->cap, 0, cap - r->cap);
-        r->seen = p;
-        r->cap = cap;
-    }
-    unsigned char bit = (unsigned char)(1u << (m->seq % 8));
-    if (r->seen[byte] & bit)
-        return false;
-    r->seen[byte] |= bit;
-    return true;
+    return toy_bits (&r->seen, &r->cap, m->seq, true) == 0; //  new: not seen before
 }
 
 //  Hands M to the application (the ledger) if it is new.

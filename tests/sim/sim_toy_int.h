@@ -26,4 +26,9 @@ void toy_ledger_notice (toy_ledger_t *self, int i);
 //  The per-step check of host TO: 0, or -1 with a message.
 int toy_ledger_check (toy_ledger_t *self, int to, int64_t now, char *msg, size_t len);
 
+//  A growable bitmap of seen sequence numbers (*BITS, *CAP bytes): 1 when
+//  SEQ was seen, 0 when not; marks it when MARK (growing the bitmap). -1
+//  when out of memory.
+int toy_bits (unsigned char **bits, size_t *cap, uint64_t seq, bool mark);
+
 #endif

@@ -129,27 +129,32 @@ void toy_ledger_notice (toy_ledger_t *self, int i)
     self->notices[i]++;
 }
 
+int toy_bits (unsigned char **bits, size_t *cap, uint64_t seq, bool mark)
+{
+    size_t byte = (size_t)(seq / 8);
+    if (byte >= *cap) {
+        if (!mark)
+            return 0;
+        size_t grown = *cap ? *cap : 64;
+        while (grown <= byte)
+            grown *= 2;
+        unsigned char *p = realloc (*bits, grown);
+        if (!p)
+            return -1;
+        memset (p + *cap, 0, grown - *cap);
+        *bits = p;
+        *cap = grown;
+    }
+    int was = ((*bits)[byte] >> (seq % 8)) & 1;
+    if (mark)
+        (*bits)[byte] |= (unsigned char)(1u << (seq % 8));
+    return was;
+}
+
 //  True when R has seen SEQ; marks it (growing the bitmap) when MARK.
 static bool seen (rx_t *r, uint64_t seq, bool mark)
 {
-    size_t byte = (size_t)(seq / 8);
-    if (byte >= r->cap) {
-        if (!mark)
-            return false;
-        size_t cap = r->cap ? r->cap : 64;
-        while (cap <= byte)
-            cap *= 2;
-        unsigned char *p = realloc (r->seen, cap);
-        if (!p)
-            return false;
-        memset (p + r->cap, 0, cap - r->cap);
-        r->seen = p;
-        r->cap = cap;
-    }
-    bool was = (r->seen[byte] >> (seq % 8)) & 1;
-    if (mark)
-        r->seen[byte] |= (unsigned char)(1u << (seq % 8));
-    return was;
+    return toy_bits (&r->seen, &r->cap, seq, mark) == 1;
 }
 
 void toy_ledger_deliver (toy_ledger_t *self, const toy_msg_t *m, int to, int rboot, int64_t now)
