@@ -11,9 +11,11 @@
 
 #define BATCH 512 //  messages handled from one input before the next phase
 
-#define FOR_EACH_SUBSYSTEM(i, sub)                                                                 \
-    for (int i = 0; i < SUBSYS_MAX; i++)                                                           \
-        for (const subsystem_t *sub = node_subsystems[i]; sub && self->started[i]; sub = NULL)
+//  Subsystem I if it is running, else NULL.
+static const subsystem_t *running (node_t *self, int i)
+{
+    return self->started[i] ? node_subsystems[i] : NULL;
+}
 
 //  --- Commands -------------------------------------------------------------------
 
@@ -71,9 +73,12 @@ static void count_refused (node_t *self)
 //  The subsystem that owns ROUTER message TYPE, or -1.
 static int type_owner (node_t *self, int type)
 {
-    FOR_EACH_SUBSYSTEM (i, sub)
-    if (sub->on_message && type >= sub->type_min && type <= sub->type_max && sub->type_max)
-        return i;
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (sub && sub->on_message && sub->type_max && type >= sub->type_min &&
+            type <= sub->type_max)
+            return i;
+    }
     return -1;
 }
 
@@ -145,9 +150,9 @@ static peer_t *find_sender (node_t *self, const uint8_t *uuid)
 static int topic_owner (node_t *self, uint32_t flags)
 {
     int rest = -1;
-    FOR_EACH_SUBSYSTEM (i, sub)
-    {
-        if (!sub->on_topic)
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (!sub || !sub->on_topic)
             continue;
         if (sub->topic_flags & flags)
             return i;
@@ -237,8 +242,10 @@ static void turn_network (node_t *self, const bool ready[WORLD_INPUTS])
         on_router (self);
     if (ready[WORLD_SUB])
         on_sub (self);
-    FOR_EACH_SUBSYSTEM (i, sub)
-    {
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (!sub)
+            continue;
         if (ready[WORLD_XPUB] && sub->on_xpub)
             sub->on_xpub (self, self->state[i]);
         if (ready[WORLD_BEACON] && sub->on_beacon)
@@ -262,8 +269,8 @@ static void turn_timers (node_t *self, int64_t now)
     //  in reverse slot order: membership first, so that who is alive (and
     //  who expired, with its PEER_REMOVED) is settled before the others act
     for (int i = SUBSYS_MAX - 1; i >= 0; i--) {
-        const subsystem_t *sub = node_subsystems[i];
-        if (sub && self->started[i] && sub->on_timer)
+        const subsystem_t *sub = running (self, i);
+        if (sub && sub->on_timer)
             sub->on_timer (self, self->state[i], now, interval);
     }
 }
@@ -279,17 +286,28 @@ void node_turn (node_t *self, const bool ready[WORLD_INPUTS], bool commands)
     int64_t now = node_now (self);
     turn_timers (self, now);
     bool busy = false;
-    FOR_EACH_SUBSYSTEM (i, sub)
-    if (sub->pump)
-        busy |= sub->pump (self, self->state[i]);
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (sub && sub->pump)
+            busy |= sub->pump (self, self->state[i]);
+    }
     self->replaying = busy;
-    FOR_EACH_SUBSYSTEM (i, sub)
-    if (sub->before_commit)
-        sub->before_commit (self, self->state[i], now);
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (sub && sub->before_commit)
+            sub->before_commit (self, self->state[i], now);
+    }
+    node_commit_and_release (self);
+}
+
+void node_commit_and_release (node_t *self)
+{
     bool ok = node_commit (self);
-    FOR_EACH_SUBSYSTEM (i, sub)
-    if (sub->after_commit)
-        sub->after_commit (self, self->state[i], ok);
+    for (int i = 0; i < SUBSYS_MAX; i++) {
+        const subsystem_t *sub = running (self, i);
+        if (sub && sub->after_commit)
+            sub->after_commit (self, self->state[i], ok);
+    }
 }
 
 //  Waits for input or the next timer, then runs one turn.

@@ -187,12 +187,8 @@ static int node_start (node_t *self, char *err, size_t errlen)
 //  and released first, then subsystems stop in reverse order, then the core.
 static void node_teardown (node_t *self)
 {
-    if (self->journal && journal_pending (self->journal) && !self->crashed) {
-        bool ok = node_commit (self);
-        for (int i = 0; i < SUBSYS_MAX; i++)
-            if (self->started[i] && node_subsystems[i]->after_commit)
-                node_subsystems[i]->after_commit (self, self->state[i], ok);
-    }
+    if (self->journal && journal_pending (self->journal) && !self->crashed)
+        node_commit_and_release (self);
     for (int i = SUBSYS_MAX - 1; i >= 0; i--)
         if (self->started[i] && node_subsystems[i]->stop)
             node_subsystems[i]->stop (self, self->state[i]);

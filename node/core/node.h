@@ -293,6 +293,11 @@ void node_peers_free (node_t *self);
 //  any thread) until a later commit succeeds.
 bool node_commit (node_t *self);
 
+//  Phases 6 and 7 of a turn: the commit, then every subsystem's after-commit
+//  with its outcome (node_turn ends with it; so does a stop, for what the
+//  last turn staged).
+void node_commit_and_release (node_t *self);
+
 //  A heap copy of FRAME (NULL when out of memory); node_frame_free () frees it.
 zmq_msg_t *node_frame_dup (zmq_msg_t *frame);
 void node_frame_free (zmq_msg_t **frame_p);
