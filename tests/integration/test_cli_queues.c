@@ -228,10 +228,11 @@ Test (cli_queues, duplicate_id_and_redrive_of_nothing, .timeout = 120)
     cr_assert_eq (run.code, 1, "recv: exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.err, "weft: timed out after 1 s with 0 of 1 messages"), "%s", run.err);
 
-    run_weft (&run, NULL, "redrive", "orders", NULL);
+    //  --timeout: a loaded CI machine may take seconds to settle the ring
+    run_weft (&run, NULL, "redrive", "orders", "--timeout", "20", NULL);
     cr_assert_eq (run.code, 0, "redrive: exit %d: %s", run.code, run.err);
     cr_assert_str_eq (run.out, "redriven 0\n");
-    run_weft (&run, NULL, "redrive", "orders", "--json", NULL);
+    run_weft (&run, NULL, "redrive", "orders", "--json", "--timeout", "20", NULL);
     cr_assert_eq (run.code, 0, "redrive: exit %d: %s", run.code, run.err);
     cr_assert_str_eq (run.out, "{\"redriven\": 0}\n");
 }
