@@ -203,11 +203,13 @@ WEFT_EXPORT int weft_subscribe_from (weft_node_t *self, const char *pattern, con
     keeps, per publisher and topic, the last sequence acknowledged under NAME
     (1..63 bytes) in its journal. After a restart, subscribing again with the
     same NAME resumes right after it (FROM applies to streams it has no cursor
-    for). With AUTO_ACK non-zero a message counts as acknowledged as soon as
-    the node queues it for the application (before weft_recv () returns it),
-    so a crash of the application can skip what was queued and not yet read:
-    for at-least-once to the application, pass 0 and call weft_ack () once a
-    message is handled. WEFT_ESTATE without journal.dir. Thread: any. */
+    for). With AUTO_ACK non-zero a message counts as acknowledged when
+    weft_recv () returns it to the application (what the node queued and the
+    application never read comes again after a restart); the cursor is
+    written with the node's next journal commit, so a crash can deliver again
+    at most what was taken since that commit (one loop turn's worth). To
+    acknowledge only once a message is handled, pass 0 and call weft_ack ().
+    WEFT_ESTATE without journal.dir. Thread: any. */
 WEFT_EXPORT int weft_subscribe_durable (weft_node_t *self, const char *pattern, const char *name,
                                         const char *from, int auto_ack);
 

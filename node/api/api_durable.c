@@ -122,6 +122,16 @@ int weft_ack (weft_node_t *self, const weft_msg_t *msg)
     return rc;
 }
 
+void api_taken (weft_node_t *self, const weft_msg_t *msg)
+{
+    //  not command_begin: that would clear the error another thread's call left
+    pthread_mutex_lock (&self->cmd_lock);
+    if (self->state == STATE_RUNNING)
+        zsock_send (self->actor, "sss8", "TAKEN", weft_msg_sender (msg), weft_msg_topic (msg),
+                    weft_msg_seq (msg));
+    pthread_mutex_unlock (&self->cmd_lock);
+}
+
 int weft_journal_repair (const char *dir, char **error_p)
 {
     char err[512] = "";

@@ -62,6 +62,10 @@ int api_durable_check (weft_node_t *self, const char *topic, size_t len);
 //  Records that weft_recv handed delivery MSG to the application.
 void api_delivered (weft_node_t *self, const weft_msg_t *msg);
 
+//  weft_recv returned MSG, a message of an auto-ack durable subscription:
+//  tells the node (TAKEN, not answered), which then advances its cursors.
+void api_taken (weft_node_t *self, const weft_msg_t *msg);
+
 //  Settles queue delivery MSG (WIRE_SETTLE_*), after DELAY_MS for a nack.
 int api_settle (weft_node_t *self, const weft_msg_t *msg, int kind, int delay_ms);
 

@@ -92,6 +92,8 @@ int weft_recv (weft_node_t *self, weft_msg_t **msg_p, int timeout_ms)
             rc = WEFT_ENOMEM;
         else if (ev.kind == WEFT_MSG_DELIVERY)
             api_delivered (self, *msg_p);
+        else if (ev.flags & NODE_EVENT_AUTO_ACK)
+            api_taken (self, *msg_p);
     }
     pthread_mutex_unlock (&self->recv_lock);
     return rc;

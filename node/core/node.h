@@ -47,6 +47,9 @@
 
 #define NODE_EVENT_CLOSED 100 //  internal: the actor has exited
 
+//  node_event_t.flags
+#define NODE_EVENT_AUTO_ACK 0x1u //  durable: when the application takes it, say TAKEN
+
 //  Planted bugs (node_t.buggify), after FoundationDB's BUGGIFY: only the
 //  simulator sets them, to prove its invariants catch a real-code bug; a
 //  node outside tests/sim always has 0.
@@ -55,6 +58,7 @@
 //  The fixed part of an event sent to the API thread. Never leaves the process.
 typedef struct node_event {
     int kind;                            //  WEFT_MSG_* or NODE_EVENT_CLOSED
+    uint32_t flags;                      //  NODE_EVENT_* flags
     uint64_t seq;                        //  message sequence, or lost count for GAP
     int64_t time_us;                     //  publisher's clock
     char sender[WIRE_UUID_SIZE * 2 + 1]; //  peer UUID, hex

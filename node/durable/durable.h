@@ -185,8 +185,13 @@ int rsub_subscribe (node_t *self, durable_t *ds, const rsub_t *spec);
 //  PEER joined: ask it for what replaying subscriptions need.
 void rsub_peer_joined (node_t *self, durable_t *ds, peer_t *peer);
 
-//  The application acknowledged SEQ of PUBLISHER (hex) on TOPIC.
-int rsub_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq);
+//  The application acknowledged SEQ of PUBLISHER (hex) on TOPIC (ONLY_AUTO:
+//  it took the message, which acknowledges it for auto-ack subscriptions only).
+int rsub_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq,
+              bool only_auto);
+
+//  True when a named subscription that acknowledges on delivery covers TOPIC.
+bool rsub_auto_covers (durable_t *ds, const char *topic);
 
 //  The first sequence a replaying subscription covering TOPIC wants of a
 //  stream it has not seen yet: 1 from earliest, N from seq:N; 0 for none

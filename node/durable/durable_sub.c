@@ -45,16 +45,19 @@ static void cmd_replaying_subscribe (node_t *self, durable_t *ds)
     zsock_send (self->pipe, "i", rc);
 }
 
-static void cmd_ack (node_t *self, durable_t *ds)
+//  ACK (the application's weft_ack, answered) or TAKEN (weft_recv returned a
+//  message of an auto-ack subscription: no answer, the receiver does not wait).
+static void cmd_ack (node_t *self, durable_t *ds, bool taken)
 {
     char *publisher = NULL, *topic = NULL;
     uint64_t seq = 0;
     int rc = zsock_recv (self->pipe, "ss8", &publisher, &topic, &seq) < 0
                  ? WEFT_EINVAL
-                 : rsub_ack (self, ds, publisher, topic, seq);
+                 : rsub_ack (self, ds, publisher, topic, seq, taken);
     zstr_free (&publisher);
     zstr_free (&topic);
-    zsock_send (self->pipe, "i", rc);
+    if (!taken)
+        zsock_send (self->pipe, "i", rc);
 }
 
 static void on_command (node_t *self, void *state, const char *name)
@@ -64,7 +67,7 @@ static void on_command (node_t *self, void *state, const char *name)
     else if (strcmp (name, "RSUB") == 0)
         cmd_replaying_subscribe (self, state);
     else
-        cmd_ack (self, state);
+        cmd_ack (self, state, strcmp (name, "TAKEN") == 0);
 }
 
 //  --- Operations --------------------------------------------------------------------
@@ -167,7 +170,7 @@ static char *on_status (node_t *self, void *state)
     return part;
 }
 
-static const char *const s_commands[] = {"DURABLE", "RSUB", "ACK", NULL};
+static const char *const s_commands[] = {"DURABLE", "RSUB", "ACK", "TAKEN", NULL};
 
 const subsystem_t durable_subsystem = {
     .name = "durable",

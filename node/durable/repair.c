@@ -158,8 +158,10 @@ static void deliver (node_t *self, durable_t *ds, rx_stream_t *st, node_event_t 
     size_t len = zmq_msg_size (topic);
     memcpy (name, zmq_msg_data (topic), len);
     name[len] = 0;
-    if (self->journal)
-        rsub_advance_cursors (self, ds, ev->sender, name, ev->seq, true);
+    //  an auto-ack cursor moves when the application takes the message (TAKEN),
+    //  not now: a crash or a full event queue in between would skip it
+    if (self->journal && rsub_auto_covers (ds, name))
+        ev->flags |= NODE_EVENT_AUTO_ACK;
     node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
 }

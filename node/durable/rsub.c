@@ -3,8 +3,9 @@
     sequence, a time) asks every publisher that joins for the streams it
     covers; a durable (named) one resumes from its cursors instead: the last
     acknowledged seq per durable name, publisher and topic, kept in our
-    journal under "c/<name>/<publisher>/<topic>" and advanced on delivery
-    (auto-ack) or by the application's ack. The replies are repair.c's.
+    journal under "c/<name>/<publisher>/<topic>" and advanced when the
+    application takes the message (auto-ack: TAKEN from weft_recv) or acks
+    it. The replies are repair.c's.
 */
 #include "node/durable/durable.h"
 
@@ -104,12 +105,21 @@ int rsub_subscribe (node_t *self, durable_t *ds, const rsub_t *spec)
     return 0;
 }
 
-int rsub_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq)
+int rsub_ack (node_t *self, durable_t *ds, const char *publisher, const char *topic, uint64_t seq,
+              bool only_auto)
 {
     if (!self->journal)
         return WEFT_ESTATE;
-    rsub_advance_cursors (self, ds, publisher, topic, seq, false);
+    rsub_advance_cursors (self, ds, publisher, topic, seq, only_auto);
     return 0;
+}
+
+bool rsub_auto_covers (durable_t *ds, const char *topic)
+{
+    for (rsub_t *rs = zlistx_first (ds->rsubs); rs; rs = zlistx_next (ds->rsubs))
+        if (*rs->name && rs->auto_ack && pattern_match (rs->pattern, topic, strlen (topic)))
+            return true;
+    return false;
 }
 
 //  Loads every cursor kept in the journal (at start).
