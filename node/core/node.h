@@ -95,6 +95,7 @@ typedef struct peer {
     bool ready;                            //  its readiness marker reached our XPUB
     bool evasive;                          //  EVASIVE reported, not heard since
     uint32_t capacity;                     //  ring weight from HELLO; 0 = owns no queues
+    uint32_t caps;                         //  WIRE_CAP_* from HELLO (0 until it arrives)
     int64_t last_seen;                     //  monotonic ms of the last beacon or message
     int64_t leaving_at;                    //  its leaving beacon came: gone at this time
     void *state[SUBSYS_MAX];               //  each subsystem's per-peer state (core-allocated)

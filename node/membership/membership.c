@@ -46,7 +46,7 @@ static void encode_hello (node_t *self, uint32_t flags)
                           .flags = flags,
                           .cluster = membership_of (self)->cluster_id,
                           .role = self->role,
-                          .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
+                          .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES | WIRE_CAP_VHEAD |
                                   (self->journal ? WIRE_CAP_JOURNAL : 0),
                           .capacity = self->capacity};
     memcpy (hello.uuid, self->uuid, WIRE_UUID_SIZE);
@@ -289,6 +289,7 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
     peer->role = hello.role;
     bool changed = peer->capacity != hello.capacity;
     peer->capacity = hello.capacity;
+    peer->caps = hello.caps;
     if (known)
         send_peers (self, peer); //  seeds say HELLO every interval: keep them informed
     if (known && (hello.flags & WIRE_HELLO_ANSWER) && !via_seed) {

@@ -1,5 +1,6 @@
-/*  node/pubsub/pubsub.c - volatile topics: publish, gap detection,
-    readiness markers. One subsystem (its table is at the end).
+/*  node/pubsub/pubsub.c - volatile topics: publish, gap detection, stream
+    heads, drop counts, readiness markers. One subsystem (its table is at
+    the end).
 
     Out: the core hands us what the application publishes on a topic that no
     durable declaration took; we stamp the per-(publisher, topic) sequence
@@ -8,6 +9,14 @@
     In: the core validated the message, matched it against the application's
     subscriptions and found its sender; we detect sequence gaps per
     (publisher, topic) and pass it on to the application.
+    Heads: every interval, for each stream published on within the last
+    HEAD_LINGER intervals, a HEAD (flag HEAD, no DURABLE: seq = the last one
+    sent) goes out, so that a subscriber learns of losses at the tail of a
+    burst too - sent only while every peer says it takes them (caps VHEAD:
+    an older node would hand a HEAD to its application).
+    Drops: a subscriber counts what it missed of each publisher and tells
+    it (MISSED, at most once per interval, when the count moved); so the
+    publisher's status shows, per subscriber, what did not reach it.
     Ready: our SUB subscribes to the marker 0xFF + our UUID. When a peer's
     XPUB sees that subscription arrive, it knows our subscriptions have
     reached it, and reports us as "ready" (docs/PROTOCOL.md).
@@ -21,6 +30,7 @@
 #define BATCH       512                  //  notices read from the XPUB per wake-up
 #define MARKER_LEN  (1 + WIRE_UUID_SIZE) //  0xFF + UUID
 #define MARKER_BYTE 0xFF                 //  never starts a topic; sorts after every topic
+#define HEAD_LINGER 10 //  intervals a stream's head is announced after its last publish
 
 //  Disconnecting at once would drop what the peer published just before it
 //  left (still queued in our SUB), and libzmq 4.3.4 can abort on a read that
@@ -34,14 +44,23 @@ typedef struct {
     bool fresh;    //  nothing seen yet: the first message sets the start
 } rx_seq_t;
 
-//  Per peer: topic -> rx_seq_t.
+//  Per peer: topic -> rx_seq_t, and what was missed each way.
 typedef struct {
     zhashx_t *seqs;
+    uint64_t missed;      //  its messages we missed (gaps, tail losses seen in a HEAD)
+    uint64_t missed_told; //  the count it last heard from us (MISSED)
+    uint64_t dropped;     //  our messages it says it missed (its MISSED)
 } pubsub_peer_t;
+
+//  One stream we publish.
+typedef struct {
+    uint64_t seq;    //  last seq published
+    uint32_t linger; //  intervals its HEAD is still announced
+} tx_stream_t;
 
 //  The subsystem's state.
 typedef struct {
-    zhashx_t *pub_seqs;           //  topic -> last seq we published (uint64_t *)
+    zhashx_t *pub_seqs;           //  topic -> tx_stream_t, the streams we publish
     zhashx_t *stale_subs;         //  PUB endpoint of a gone peer -> when to disconnect it
     zhashx_t *early_ready;        //  uuid hex of markers seen before the peer was known
     peer_t *rx_peer;              //  the sender of the last message received
@@ -107,14 +126,46 @@ static void pubsub_stop (node_t *self, void *state)
 //  Returns the next sequence number for TOPIC (a NUL-terminated copy).
 static uint64_t next_pub_seq (pubsub_t *ps, const char *topic)
 {
-    uint64_t *seq = zhashx_lookup (ps->pub_seqs, topic);
-    if (!seq) {
-        seq = calloc (1, sizeof *seq);
-        if (!seq)
+    tx_stream_t *st = zhashx_lookup (ps->pub_seqs, topic);
+    if (!st) {
+        st = calloc (1, sizeof *st);
+        if (!st)
             return 0; //  out of memory: sequence 0 tells subscribers "unknown"
-        zhashx_insert (ps->pub_seqs, topic, seq);
+        zhashx_insert (ps->pub_seqs, topic, st);
     }
-    return ++*seq;
+    st->linger = HEAD_LINGER;
+    return ++st->seq;
+}
+
+//  True when every peer takes volatile HEADs (an older one would deliver them).
+static bool heads_welcome (node_t *self)
+{
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        if (!(p->caps & WIRE_CAP_VHEAD))
+            return false;
+    return true;
+}
+
+//  Sends the HEAD of every stream published on lately (see the top).
+static void announce_heads (node_t *self, pubsub_t *ps)
+{
+    if (zhashx_size (self->peers) == 0 || !heads_welcome (self))
+        return;
+    for (tx_stream_t *st = zhashx_first (ps->pub_seqs); st; st = zhashx_next (ps->pub_seqs)) {
+        if (st->linger == 0)
+            continue;
+        st->linger--;
+        const char *topic = zhashx_cursor (ps->pub_seqs);
+        wire_msg_t msg = {.seq = st->seq, .flags = WIRE_FLAG_HEAD};
+        memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
+        if (wire_encode_msg (&self->sbuf, &msg))
+            continue;
+        zmq_msg_t frames[3];
+        world_frame_copy (&frames[0], topic, strlen (topic));
+        world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
+        zmq_msg_init (&frames[2]);
+        node_publish (self, frames, 3);
+    }
 }
 
 //  Takes every topic that reaches it (durable ones were taken before).
@@ -137,9 +188,10 @@ static bool pubsub_on_publish (node_t *self, void *state, const char *name, zmq_
 
 //  --- In -----------------------------------------------------------------------------
 
-//  Checks the sequence of a volatile message from PEER on TOPIC; returns how
-//  many messages were lost before it (0 if none or unknown).
-static uint64_t check_gap (pubsub_t *ps, peer_t *peer, const char *topic, uint64_t seq)
+//  Checks the sequence of a volatile message from PEER on TOPIC (HEAD: a
+//  stream head, SEQ the last one sent); returns how many messages were lost
+//  before it, or up to it for a HEAD (0 if none or unknown).
+static uint64_t check_gap (pubsub_t *ps, peer_t *peer, const char *topic, uint64_t seq, bool head)
 {
     if (!peer || !seq)
         return 0;
@@ -158,9 +210,13 @@ static uint64_t check_gap (pubsub_t *ps, peer_t *peer, const char *topic, uint64
     }
     if (!st)
         return 0;
-    uint64_t lost = !st->fresh && seq > st->last + 1 ? seq - st->last - 1 : 0;
-    st->last = seq; //  a lower seq means the publisher restarted its count
+    uint64_t seen = head ? seq : seq - 1; //  what the stream had sent before this
+    uint64_t lost = !st->fresh && seen > st->last ? seen - st->last : 0;
+    if (!head || seq > st->last || st->fresh)
+        st->last = seq; //  a lower seq means the publisher restarted its count
     st->fresh = false;
+    if (lost)
+        ((pubsub_peer_t *)node_peer_state (peer, SUBSYS_PUBSUB))->missed += lost;
     return lost;
 }
 
@@ -169,7 +225,8 @@ static void pubsub_on_topic (node_t *self, void *state, peer_t *peer, const char
                              const wire_msg_t *msg, node_event_t *ev, zmq_msg_t *topic,
                              zmq_msg_t *body, zmq_msg_t *headers)
 {
-    uint64_t lost = check_gap (state, peer, name, msg->seq);
+    bool head = (msg->flags & WIRE_FLAG_HEAD) != 0;
+    uint64_t lost = check_gap (state, peer, name, msg->seq, head);
     if (lost) {
         node_event_t gap = *ev;
         gap.kind = WEFT_MSG_GAP;
@@ -180,8 +237,35 @@ static void pubsub_on_topic (node_t *self, void *state, peer_t *peer, const char
         zmq_msg_copy (&copy, topic);
         node_emit (self, &gap, &copy, NULL, NULL);
     }
+    if (head)
+        return; //  never for the application
     node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
+}
+
+//  MISSED from PEER: how many of our messages it missed in all.
+static void pubsub_on_message (node_t *self, void *state, peer_t *peer, int type, zmq_msg_t *from,
+                               zmq_msg_t *body, zmq_msg_t *extra)
+{
+    uint64_t missed = 0;
+    if (!peer || wire_get_missed (self->decoder, &missed)) {
+        self->counters.bad_frames++;
+        return;
+    }
+    ((pubsub_peer_t *)node_peer_state (peer, SUBSYS_PUBSUB))->dropped = missed;
+}
+
+//  Tells each publisher whose count moved what we missed of it.
+static void tell_missed (node_t *self)
+{
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers)) {
+        pubsub_peer_t *pp = node_peer_state (p, SUBSYS_PUBSUB);
+        if (pp->missed == pp->missed_told || !p->link || !(p->caps & WIRE_CAP_VHEAD) ||
+            wire_encode_missed (&self->sbuf, pp->missed))
+            continue;
+        if (node_send (self, p->link, NULL, 0) == 0)
+            pp->missed_told = pp->missed;
+    }
 }
 
 //  Subscription notices on the XPUB: a peer's readiness marker arrived (1)
@@ -278,6 +362,31 @@ static void pubsub_on_timer (node_t *self, void *state, int64_t now, bool interv
         zhashx_delete (ps->stale_subs, ep); //  frees the key EP last
     }
     zlistx_destroy (&done);
+    if (interval) {
+        announce_heads (self, ps);
+        tell_missed (self);
+    }
+}
+
+//  "missed" and "dropped" per peer that has any: {"name": {"uuid":...}}.
+static char *pubsub_status (node_t *self, void *state)
+{
+    char *out = strdup ("\"pubsub\":{\"peers\":[");
+    bool first = true;
+    for (peer_t *p = zhashx_first (self->peers); p && out; p = zhashx_next (self->peers)) {
+        pubsub_peer_t *pp = node_peer_state (p, SUBSYS_PUBSUB);
+        if (!pp->missed && !pp->dropped)
+            continue;
+        char *next =
+            zsys_sprintf ("%s%s{\"uuid\":\"%s\",\"missed\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
+                          out, first ? "" : ",", p->uuid_hex, pp->missed, pp->dropped);
+        free (out);
+        out = next;
+        first = false;
+    }
+    char *done = out ? zsys_sprintf ("%s]}", out) : NULL;
+    free (out);
+    return done;
 }
 
 const subsystem_t pubsub_subsystem = {
@@ -287,6 +396,10 @@ const subsystem_t pubsub_subsystem = {
     .peer_state_size = sizeof (pubsub_peer_t),
     .start = pubsub_start,
     .stop = pubsub_stop,
+    .type_min = WIRE_MISSED,
+    .type_max = WIRE_MISSED,
+    .on_message = pubsub_on_message,
+    .status = pubsub_status,
     .on_topic = pubsub_on_topic,
     .on_publish = pubsub_on_publish,
     .on_xpub = pubsub_on_xpub,

@@ -61,6 +61,7 @@ const uint32_t wire_min_fields[] = {
     [WIRE_QSYNC_DONE] = 3,
     [WIRE_QOFFER] = 3,
     [WIRE_QREDRIVE] = 4,
+    [WIRE_MISSED] = 3,
 };
 
 //  Names of the known types, for error messages.
@@ -92,6 +93,7 @@ const char *const wire_type_names[] = {
     [WIRE_QSYNC_DONE] = "QSYNC_DONE",
     [WIRE_QOFFER] = "QOFFER",
     [WIRE_QREDRIVE] = "QREDRIVE",
+    [WIRE_MISSED] = "MISSED",
 };
 
 /* ------------------------------------------------------------------------ */

@@ -60,13 +60,15 @@ typedef enum {
     WIRE_QSYNC_END = 24,   //  former holder -> new owner: that was all
     WIRE_QSYNC_DONE = 25,  //  new owner -> former holder: merged; drop your copy
     WIRE_QOFFER = 26,      //  former owner -> new owner: I hold messages of this queue
-    WIRE_QREDRIVE = 27     //  any -> owner of QUEUE.dlq: move dead letters back
+    WIRE_QREDRIVE = 27,    //  any -> owner of QUEUE.dlq: move dead letters back
+    WIRE_MISSED = 28       //  subscriber -> publisher: [v, 28, messages of yours I missed]
 } wire_type_t;
 
 //  Capability bits carried in HELLO.
 #define WIRE_CAP_PUBSUB  0x01u
 #define WIRE_CAP_JOURNAL 0x02u
 #define WIRE_CAP_QUEUES  0x04u
+#define WIRE_CAP_VHEAD   0x08u //  takes volatile HEADs (flags HEAD without DURABLE)
 
 //  MSG flags.
 #define WIRE_FLAG_DURABLE 0x01u //  journaled by its publisher: gaps can be repaired
@@ -193,6 +195,10 @@ int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t co
 int wire_encode_ping (msgpack_sbuffer *out);
 int wire_encode_bye (msgpack_sbuffer *out);
 int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg);
+
+//  MISSED: how many messages of the receiver (a publisher) the sender (a
+//  subscriber) has missed in all, since it knew the publisher.
+int wire_encode_missed (msgpack_sbuffer *out, uint64_t missed);
 //  STATUS_REQ and STATUS_REP carry only a request id (the reply echoes it).
 //  TYPE must be WIRE_STATUS_REQ or WIRE_STATUS_REP (else WEFT_EINVAL).
 int wire_encode_status (msgpack_sbuffer *out, int type, uint64_t request_id);
@@ -243,6 +249,7 @@ int wire_decode (wire_decoder_t *self, const void *data, size_t len, int *type);
 int wire_get_hello (wire_decoder_t *self, wire_hello_t *out);
 int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
 int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
+int wire_get_missed (wire_decoder_t *self, uint64_t *missed);
 int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
 
 //  Durable topics (wire_durable.c). Topic buffers are WIRE_TOPIC_MAX + 1 bytes.

@@ -1,5 +1,6 @@
-/*  node/wire/wire_msg.c - the MSG header frame of topic messages, and the
-    application's header frame ("k\0v\0..."). See wire.h. */
+/*  node/wire/wire_msg.c - the MSG header frame of topic messages, the
+    application's header frame ("k\0v\0..."), and MISSED (a subscriber's
+    count of what it missed of a publisher). See wire.h. */
 #include "node/wire/wire.h"
 #include "node/wire/wire_int.h"
 
@@ -32,6 +33,27 @@ int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg)
         rc |= wire_pack_str (&pk, msg->headers[i].value, msg->headers[i].value_len);
     }
     return wire_packed (rc);
+}
+
+//  Encodes MISSED: [1, 28, missed].
+int wire_encode_missed (msgpack_sbuffer *out, uint64_t missed)
+{
+    if (!out)
+        return WEFT_EINVAL;
+    msgpack_packer pk;
+    int rc = wire_begin (&pk, out, WIRE_MISSED, wire_min_fields[WIRE_MISSED]);
+    rc |= msgpack_pack_uint64 (&pk, missed);
+    return wire_packed (rc);
+}
+
+int wire_get_missed (wire_decoder_t *self, uint64_t *missed)
+{
+    if (!self || !missed)
+        return WEFT_EINVAL;
+    if (wire_expect (self, WIRE_MISSED, WIRE_MISSED))
+        return WEFT_EPROTO;
+    self->where = wire_type_names[self->type];
+    return wire_uint (self, &self->field[2], "missed", UINT64_MAX, missed);
 }
 
 //  Reads the user headers of a MSG from map O into *OUT. Returns 0 or WEFT_EPROTO.

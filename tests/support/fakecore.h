@@ -106,6 +106,7 @@ typedef struct {
     uint32_t capacity;                //  ring weight in HELLO (0: owns no queues)
     uint32_t hello_flags;             //  WIRE_HELLO_* its HELLOs carry (0)
     uint64_t cluster;                 //  the cluster id its HELLOs say (0: none said)
+    uint32_t caps;                    //  WIRE_CAP_* its HELLOs say (0: all of today's)
 } fc_peer_t;
 
 //  Fake peer number N (1..200): UUID, name and endpoints as above, incarnation 1.

@@ -295,7 +295,9 @@ void fc_inject_hello (fc_t *self, const fc_peer_t *peer)
 {
     wire_hello_t hello = {.incarnation = peer->incarnation,
                           .role = peer->role,
-                          .caps = WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES | WIRE_CAP_JOURNAL,
+                          .caps = peer->caps ? peer->caps
+                                             : WIRE_CAP_PUBSUB | WIRE_CAP_QUEUES |
+                                                   WIRE_CAP_JOURNAL | WIRE_CAP_VHEAD,
                           .capacity = peer->capacity,
                           .flags = peer->hello_flags,
                           .cluster = peer->cluster};

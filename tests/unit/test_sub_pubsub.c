@@ -1,7 +1,8 @@
 /*  tests/unit/test_sub_pubsub.c - the pubsub subsystem (volatile topics)
     through the fake core (tests/support/fakecore.h): publish sequences,
     delivery of subscribed topics from known peers, gaps, malformed frames,
-    readiness markers, and the SUB following the peer table.
+    readiness markers, the SUB following the peer table, stream heads (tail
+    gaps) and drop counts (MISSED).
 */
 #include <criterion/criterion.h>
 
@@ -332,5 +333,142 @@ Test (sub_pubsub, a_peer_back_before_the_disconnect_keeps_its_connection)
     fc_event_t e;
     cr_assert (fc_event (fc, WEFT_MSG_MESSAGE, &e));
     cr_assert_str_eq (e.body, "back");
+    fc_destroy (&fc);
+}
+
+//  Lets MS of virtual time pass while peer P keeps talking (PING), so that
+//  it stays in the table.
+static void advance_alive (fc_t *fc, const fc_peer_t *p, int64_t ms)
+{
+    for (int64_t t = 0; t < ms; t += 250) {
+        fc_inject_simple (fc, p, WIRE_PING);
+        fc_advance (fc, 250);
+    }
+}
+
+//  Publishes of HEADs waiting: how many; the last one's seq in *SEQ.
+static size_t take_heads (fc_t *fc, const char *topic, uint64_t *seq)
+{
+    size_t heads = 0;
+    wire_msg_t msg;
+    zmsg_t *m;
+    while ((m = fc_take_published (fc, &msg))) {
+        cr_assert_eq (msg.flags, WIRE_FLAG_HEAD, "a volatile HEAD has no DURABLE flag");
+        char *t = zframe_strdup (zmsg_first (m));
+        cr_assert_str_eq (t, topic);
+        zmsg_next (m);
+        cr_assert_eq (zframe_size (zmsg_next (m)), 0, "a HEAD has an empty body");
+        free (t);
+        *seq = msg.seq;
+        heads++;
+        zmsg_destroy (&m);
+    }
+    return heads;
+}
+
+Test (sub_pubsub, the_head_of_a_recent_stream_is_announced_for_ten_intervals)
+{
+    fc_peer_t p;
+    fc_t *fc = start (20, &p);
+    for (int i = 0; i < 3; i++)
+        fc_publish (fc, "a", "x");
+    for (int i = 0; i < 3; i++)
+        zmsg_destroy (&(zmsg_t *){fc_take_published (fc, NULL)});
+    uint64_t seq = 0;
+    advance_alive (fc, &p, 1500);
+    cr_assert_geq (take_heads (fc, "a", &seq), 1, "a HEAD within one interval");
+    cr_assert_eq (seq, 3);
+    advance_alive (fc, &p, 12000);
+    size_t later = take_heads (fc, "a", &seq);
+    cr_assert (later >= 7 && later <= 9, "%zu more HEADs: 10 in all", later);
+    advance_alive (fc, &p, 3000);
+    cr_assert_eq (take_heads (fc, "a", &seq), 0, "a quiet stream is announced no more");
+    fc_destroy (&fc);
+}
+
+Test (sub_pubsub, no_heads_while_a_peer_cannot_take_them)
+{
+    fc_peer_t p;
+    fc_t *fc = start (21, &p);
+    fc_peer_t old = fc_peer (2);
+    old.caps = WIRE_CAP_PUBSUB; //  an older node: it would deliver a HEAD
+    fc_inject_hello (fc, &old);
+    fc_publish (fc, "a", "x");
+    zmsg_destroy (&(zmsg_t *){fc_take_published (fc, NULL)});
+    for (int i = 0; i < 8; i++) {
+        fc_inject_simple (fc, &old, WIRE_PING);
+        advance_alive (fc, &p, 250);
+    }
+    uint64_t seq = 0;
+    cr_assert_eq (take_heads (fc, "a", &seq), 0);
+    fc_destroy (&fc);
+}
+
+Test (sub_pubsub, a_head_past_the_last_message_is_a_tail_gap_told_to_the_publisher)
+{
+    fc_peer_t p;
+    fc_t *fc = start (22, &p);
+    cr_assert_eq (fc_subscribe (fc, "#"), 0);
+    fc_inject_topic (fc, &p, "t", 1, 0, "one");
+    fc_inject_topic (fc, &p, "t", 2, 0, "two");
+    fc_inject_topic (fc, &p, "t", 5, WIRE_FLAG_HEAD, ""); //  3..5 never came
+    fc_inject_topic (fc, &p, "t", 5, WIRE_FLAG_HEAD, ""); //  the next interval's: nothing new
+    fc_inject_topic (fc, &p, "u", 9, WIRE_FLAG_HEAD, ""); //  a stream we never saw: no gap
+    fc_inject_topic (fc, &p, "u", 10, 0, "ten");
+    fc_turn (fc);
+    expect_message (fc, &p, "t", 1, "one");
+    expect_message (fc, &p, "t", 2, "two");
+    fc_event_t e;
+    cr_assert (fc_event (fc, 0, &e));
+    cr_assert_eq (e.ev.kind, WEFT_MSG_GAP);
+    cr_assert_eq (e.ev.seq, 3, "3, 4 and 5 were lost");
+    cr_assert_str_eq (e.topic, "t");
+    expect_message (fc, &p, "u", 10, "ten");
+    cr_assert_eq (fc_event_count (fc, 0), 0, "a HEAD is never delivered");
+    cr_assert_eq (fc_status_int (fc, "gaps"), 3);
+
+    //  the publisher hears of it once per change
+    fc_world_clear (fc_world (fc));
+    advance_alive (fc, &p, 1100);
+    zmsg_t *m = fc_take (fc, p.router_ep, WIRE_MISSED);
+    cr_assert_not_null (m, "MISSED went to the publisher");
+    uint64_t missed = 0;
+    cr_assert_eq (wire_get_missed (fc_decoder (fc), &missed), 0);
+    cr_assert_eq (missed, 3);
+    zmsg_destroy (&m);
+    advance_alive (fc, &p, 2100);
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_MISSED), 0, "unchanged: not said again");
+    char *status = fc_status (fc);
+    cr_assert (strstr (status, "\"missed\":3,\"dropped\":0"), "%s", status);
+    free (status);
+    fc_destroy (&fc);
+}
+
+Test (sub_pubsub, a_subscribers_missed_count_shows_in_the_publishers_status)
+{
+    fc_peer_t p;
+    fc_t *fc = start (23, &p);
+    msgpack_sbuffer sbuf;
+    msgpack_sbuffer_init (&sbuf);
+    cr_assert_eq (wire_encode_missed (&sbuf, 7), 0);
+    fc_inject_router (fc, p.uuid, &sbuf, NULL, 0);
+    fc_turn (fc);
+    char *status = fc_status (fc);
+    char expect[128];
+    snprintf (expect, sizeof expect, "{\"uuid\":\"%s\",\"missed\":0,\"dropped\":7}", p.hex);
+    cr_assert (strstr (status, expect), "%s", status);
+    free (status);
+    //  a truncated MISSED is counted, not believed
+    msgpack_sbuffer_clear (&sbuf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sbuf, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, 2);
+    msgpack_pack_uint8 (&pk, 1);
+    msgpack_pack_uint8 (&pk, WIRE_MISSED);
+    int64_t bad = fc_status_int (fc, "bad_frames");
+    fc_inject_router (fc, p.uuid, &sbuf, NULL, 0);
+    fc_turn (fc);
+    cr_assert_eq (fc_status_int (fc, "bad_frames"), bad + 1);
+    msgpack_sbuffer_destroy (&sbuf);
     fc_destroy (&fc);
 }
