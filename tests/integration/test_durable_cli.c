@@ -46,19 +46,11 @@ static struct {
     pid_t kids[MAX_KIDS]; //  children still to stop
 } s_fab;
 
-//  Reads lines from a child's output with a buffer (one read per chunk).
-typedef struct {
-    int fd;          //  the pipe, -1 once closed
-    char buf[65536]; //  bytes read, not consumed
-    size_t start;    //  first unconsumed byte
-    size_t end;      //  end of the bytes read
-} reader_t;
-
 //  A weftd publishing its stdin.
 typedef struct {
     pid_t pid;       //  its pid (0 once reaped)
     int in;          //  write end of its stdin
-    reader_t out;    //  its stdout
+    dm_reader_t out;    //  its stdout
     char uuid[40];   //  from its ready line
     char router[64]; //  its ROUTER endpoint
 } publisher_t;
@@ -140,55 +132,6 @@ static pid_t spawn_io (const char *program, char *const argv[], int *in, int *ou
     return pid;
 }
 
-//  Reads the next line of R (without its newline) into LINE (CAP bytes)
-//  until DEADLINE (tu_now_ms clock). Returns 1, 0 at the deadline, -1 at
-//  the end of the output.
-static int reader_line (reader_t *r, char *line, size_t cap, int64_t deadline)
-{
-    for (;;) {
-        char *newline = memchr (r->buf + r->start, '\n', r->end - r->start);
-        if (newline) {
-            size_t len = (size_t)(newline - (r->buf + r->start));
-            snprintf (line, cap, "%.*s", (int)len, r->buf + r->start);
-            r->start += len + 1;
-            return 1;
-        }
-        if (r->fd < 0)
-            return -1;
-        memmove (r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
-        cr_assert_lt (r->end, sizeof r->buf, "a line longer than %zu bytes", sizeof r->buf);
-        struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
-        int64_t left = deadline - tu_now_ms ();
-        if (left <= 0)
-            return 0;
-        if (poll (&pfd, 1, (int)left) <= 0)
-            continue;
-        ssize_t n = read (r->fd, r->buf + r->end, sizeof r->buf - r->end);
-        if (n <= 0) {
-            close (r->fd);
-            r->fd = -1;
-        } else
-            r->end += (size_t)n;
-    }
-}
-
-//  Reads lines of R until one contains NEEDLE (stored in LINE if not NULL),
-//  for up to TIMEOUT_MS; returns true when found.
-static bool reader_until (reader_t *r, const char *needle, char *line, size_t cap, int timeout_ms)
-{
-    char buf[LINE_MAX_];
-    int64_t deadline = tu_now_ms () + timeout_ms;
-    while (reader_line (r, buf, sizeof buf, deadline) == 1)
-        if (strstr (buf, needle)) {
-            if (line)
-                snprintf (line, cap, "%s", buf);
-            return true;
-        }
-    return false;
-}
-
 //  Starts a weftd that journals stream.# in journal NAME and publishes each
 //  line of its stdin on TOPIC; EXTRA (NULL-terminated, may be empty) are
 //  more flags. Waits for its ready line.
@@ -207,7 +150,7 @@ static void publisher_start (publisher_t *p, const char *name, const char *topic
     memset (p, 0, sizeof *p);
     p->pid = spawn_io (WEFTD, args.argv, &p->in, &p->out.fd, NULL);
     char line[LINE_MAX_];
-    cr_assert (reader_until (&p->out, "ready ", line, sizeof line, 5000), "%s: no ready line",
+    cr_assert (dm_reader_until (&p->out, "ready ", line, sizeof line, 5000), "%s: no ready line",
                name);
     dm_parse_ready (line, p->uuid, p->router);
 }
@@ -311,32 +254,12 @@ static void run_weft (run_t *run, int timeout_ms, ...)
     run_tool (run, WEFT, args.argv, timeout_ms);
 }
 
-//  The fields of one line of weft sub --json that the tests check.
-typedef struct {
-    unsigned long long seq; //  "seq"
-    char from[40];          //  "from": the publisher's uuid
-    char body[32];          //  "body"
-} sub_line_t;
-
-//  Parses a message line of weft sub --json; returns false for another line.
-static bool parse_line (const char *line, sub_line_t *out)
-{
-    const char *seq = strstr (line, "\"seq\": ");
-    const char *from = strstr (line, "\"from\": \"");
-    const char *body = strstr (line, "\"body\": \"");
-    if (strstr (line, "\"event\"") || !seq || !from || !body)
-        return false;
-    return sscanf (seq, "\"seq\": %llu", &out->seq) == 1 &&
-           sscanf (from, "\"from\": \"%39[0-9a-f]\"", out->from) == 1 &&
-           sscanf (body, "\"body\": \"%31[^\"]\"", out->body) == 1;
-}
-
 //  Checks that message line LINE is seq EXPECTED of publisher UUID, body
 //  "m<seq>": in order per publisher, nothing lost, nothing mixed up.
 static void expect_line (const char *line, unsigned long long expected, const char *uuid)
 {
-    sub_line_t m;
-    cr_assert (parse_line (line, &m), "not a message line: %s", line);
+    dm_sub_line_t m;
+    cr_assert (dm_parse_sub_line (line, &m), "not a message line: %s", line);
     cr_assert_eq (m.seq, expected, "got seq %llu, expected %llu: %s", m.seq, expected, line);
     cr_assert_str_eq (m.from, uuid, "%s", line);
     char body[32];
@@ -400,7 +323,7 @@ static void wait_journaled (const char *router, const char *stream, unsigned lon
 TestSuite (durable_cli, .init = fabric_init, .fini = fabric_fini);
 
 //  A weft sub with the durable flags of the kill test, on journal "sub".
-static pid_t durable_sub_start (reader_t *out, int *err)
+static pid_t durable_sub_start (dm_reader_t *out, int *err)
 {
     char dir[128];
     journal_path ("sub", dir, sizeof dir);
@@ -419,13 +342,13 @@ static pid_t durable_sub_start (reader_t *out, int *err)
 //  Reads message lines of a subscriber from OUT, checking each follows
 //  *NEXT (then advanced), until it has LAST or the output ends (killed);
 //  fails at the deadline. Returns the number of lines read.
-static unsigned long long read_stream (reader_t *out, unsigned long long *next,
+static unsigned long long read_stream (dm_reader_t *out, unsigned long long *next,
                                        unsigned long long last, const char *uuid, int64_t deadline)
 {
     unsigned long long lines = 0;
     char line[LINE_MAX_];
     int rc = 0;
-    while (*next <= last && (rc = reader_line (out, line, sizeof line, deadline)) == 1) {
+    while (*next <= last && (rc = dm_reader_line (out, line, sizeof line, deadline)) == 1) {
         expect_line (line, (*next)++, uuid);
         lines++;
     }
@@ -459,7 +382,7 @@ Test (durable_cli, killed_durable_subscriber_misses_nothing, .timeout = 90)
     feed (pub.in, 1, 5000);
     unsigned long long count = 0;
     wait_journaled (pub.router, "t/stream.x", 5000, &count, 10000);
-    reader_t out;
+    dm_reader_t out;
     int err = -1;
     pid_t sub = durable_sub_start (&out, &err);
 
@@ -481,9 +404,9 @@ Test (durable_cli, killed_durable_subscriber_misses_nothing, .timeout = 90)
     sub = durable_sub_start (&out, &err);
     feed (pub.in, 35001, total);
     char line[LINE_MAX_];
-    cr_assert_eq (reader_line (&out, line, sizeof line, deadline), 1, "the second run got nothing");
-    sub_line_t m;
-    cr_assert (parse_line (line, &m), "%s", line);
+    cr_assert_eq (dm_reader_line (&out, line, sizeof line, deadline), 1, "the second run got nothing");
+    dm_sub_line_t m;
+    cr_assert (dm_parse_sub_line (line, &m), "%s", line);
     cr_assert (m.seq >= 1 && m.seq <= last_first_run + 1,
                "resumed at %llu after printing up to %llu: messages were skipped", m.seq,
                last_first_run);

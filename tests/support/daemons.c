@@ -220,6 +220,62 @@ void dm_run_tool (dm_run_t *run, const char *program, char *const argv[], const 
     run->code = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
 }
 
+int dm_reader_line (dm_reader_t *r, char *line, size_t cap, int64_t deadline)
+{
+    for (;;) {
+        char *newline = memchr (r->buf + r->start, '\n', r->end - r->start);
+        if (newline) {
+            size_t len = (size_t)(newline - (r->buf + r->start));
+            snprintf (line, cap, "%.*s", (int)len, r->buf + r->start);
+            r->start += len + 1;
+            return 1;
+        }
+        if (r->fd < 0)
+            return -1;
+        memmove (r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+        cr_assert_lt (r->end, sizeof r->buf, "a line longer than %zu bytes", sizeof r->buf);
+        struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+        int64_t left = deadline - tu_now_ms ();
+        if (left <= 0)
+            return 0;
+        if (poll (&pfd, 1, (int)left) <= 0)
+            continue;
+        ssize_t n = read (r->fd, r->buf + r->end, sizeof r->buf - r->end);
+        if (n <= 0) {
+            close (r->fd);
+            r->fd = -1;
+        } else
+            r->end += (size_t)n;
+    }
+}
+
+bool dm_reader_until (dm_reader_t *r, const char *needle, char *line, size_t cap, int timeout_ms)
+{
+    char buf[1024];
+    int64_t deadline = tu_now_ms () + timeout_ms;
+    while (dm_reader_line (r, buf, sizeof buf, deadline) == 1)
+        if (strstr (buf, needle)) {
+            if (line)
+                snprintf (line, cap, "%s", buf);
+            return true;
+        }
+    return false;
+}
+
+bool dm_parse_sub_line (const char *line, dm_sub_line_t *out)
+{
+    const char *seq = strstr (line, "\"seq\": ");
+    const char *from = strstr (line, "\"from\": \"");
+    const char *body = strstr (line, "\"body\": \"");
+    if (strstr (line, "\"event\"") || !seq || !from || !body)
+        return false;
+    return sscanf (seq, "\"seq\": %llu", &out->seq) == 1 &&
+           sscanf (from, "\"from\": \"%39[0-9a-f]\"", out->from) == 1 &&
+           sscanf (body, "\"body\": \"%31[^\"]\"", out->body) == 1;
+}
+
 int dm_count_of (const char *text, const char *needle)
 {
     int n = 0;

@@ -97,6 +97,34 @@ pid_t dm_spawn_io (const char *program, char *const argv[], int *in, int *out, i
 void dm_run_tool (dm_run_t *run, const char *program, char *const argv[], const char *input,
                   int timeout_ms);
 
+//  Reads lines from a child's output with a buffer (one read per chunk).
+typedef struct {
+    int fd;          //  the pipe, -1 once closed
+    char buf[65536]; //  bytes read, not consumed
+    size_t start;    //  first unconsumed byte
+    size_t end;      //  end of the bytes read
+} dm_reader_t;
+
+//  Reads the next line of R (without its newline) into LINE (CAP bytes)
+//  until DEADLINE (tu_now_ms clock). Returns 1, 0 at the deadline, -1 at
+//  the end of the output (R->fd is then closed and -1).
+int dm_reader_line (dm_reader_t *r, char *line, size_t cap, int64_t deadline);
+
+//  Reads lines of R until one contains NEEDLE (stored in LINE, CAP bytes,
+//  if not NULL), for up to TIMEOUT_MS; returns true when found.
+bool dm_reader_until (dm_reader_t *r, const char *needle, char *line, size_t cap, int timeout_ms);
+
+//  The fields of one message line of `weft sub --json`.
+typedef struct {
+    unsigned long long seq; //  "seq"
+    char from[40];          //  "from": the publisher's uuid
+    char body[32];          //  "body" (truncated)
+} dm_sub_line_t;
+
+//  Parses a message line of weft sub --json into OUT; false for another line
+//  (an event, or not a message).
+bool dm_parse_sub_line (const char *line, dm_sub_line_t *out);
+
 //  Counts the occurrences of NEEDLE in TEXT.
 int dm_count_of (const char *text, const char *needle);
 
