@@ -3,7 +3,8 @@
 # bridge (addresses in 198.18.0.0/24, which this script owns), each running
 # weftd (each with a journal). They must find each other by real UDP
 # broadcast on their veth and move messages; a queue must keep every
-# confirmed message across a partition of one host and its healing.
+# confirmed message across a partition of one host and its healing; a host
+# paused past the expiry must be taken back, with every ring agreeing.
 # Everything created here is removed on exit; only processes this script
 # started are stopped, by PID. Nothing touches the machine's real interfaces.
 #
@@ -164,6 +165,29 @@ echo "netns: queue: $(wc -l < "$work/recv") deliveries of 401 messages," \
     "$(( $(wc -l < "$work/recv") - $(bodies "$work/recv" | wc -l) )) duplicates"
 weft_in 3 --timeout 10 queues > "$work/queues" 2>&1
 sed 's/^/netns: queue: /' "$work/queues"
+
+# --- a member paused past the expiry is taken back -----------------------
+# host2 stopped (SIGSTOP) 4 s, past the 2.5 s expiry: the others expire it;
+# resumed, it must be taken back by both, and all three rings must agree.
+kill -STOP "${pids[1]}"
+check "host1 sees the paused host2 expire" wait_for "$work/out1" '^expired name=host2 ' 2 10
+check "host3 sees the paused host2 expire" wait_for "$work/out3" '^expired name=host2 ' 1 10
+timeout 4 tail -f /dev/null    # the pause lasts 4 s: the fault itself, nothing to wait for
+kill -CONT "${pids[1]}"
+check "host1 takes host2 back after its pause" wait_for "$work/out1" '^join name=host2 ' 3 20
+check "host3 takes host2 back after its pause" wait_for "$work/out3" '^join name=host2 ' 2 20
+# rings_agree: every member's status shows 3 ring members under one epoch
+rings_agree () {
+    local json epochs
+    json=$(weft_in 1 --timeout 10 --json status 2>/dev/null) || return 1
+    epochs=$(grep -o '"ring":{"epoch":"[0-9a-f]*","members":\[[^]]*\]' <<< "$json" |
+        awk -F'"uuid"' '{print NF - 1, $0}' | grep '^3 ' | grep -o '"epoch":"[0-9a-f]*"' | sort -u)
+    [ "$(grep -c . <<< "$epochs")" -eq 1 ] &&
+        [ "$(grep -o '"ring":{' <<< "$json" | wc -l)" -eq 3 ]
+}
+agreed=1
+for attempt in $(seq 1 20); do rings_agree && { agreed=0; break; }; done
+check "after the pause, all three rings agree" test $agreed -eq 0
 
 kill -9 "${pids[2]}"
 check "host1 sees host3 expire after kill -9" wait_for "$work/out1" '^expired name=host3' 1 5
