@@ -178,12 +178,12 @@ check "host1 takes host2 back after its pause" wait_for "$work/out1" '^join name
 check "host3 takes host2 back after its pause" wait_for "$work/out3" '^join name=host2 ' 2 20
 # rings_agree: every member's status shows 3 ring members under one epoch
 rings_agree () {
-    local json epochs
+    local json rings
     json=$(weft_in 1 --timeout 10 --json status 2>/dev/null) || return 1
-    epochs=$(grep -o '"ring":{"epoch":"[0-9a-f]*","members":\[[^]]*\]' <<< "$json" |
-        awk -F'"uuid"' '{print NF - 1, $0}' | grep '^3 ' | grep -o '"epoch":"[0-9a-f]*"' | sort -u)
-    [ "$(grep -c . <<< "$epochs")" -eq 1 ] &&
-        [ "$(grep -o '"ring":{' <<< "$json" | wc -l)" -eq 3 ]
+    rings=$(grep -o '"ring":{"epoch":"[0-9a-f]*","members":\[[^]]*\]' <<< "$json")
+    [ "$(grep -c . <<< "$rings")" -eq 3 ] &&
+        [ "$(awk -F'"uuid"' '{print NF - 1}' <<< "$rings" | sort -u)" = 3 ] &&
+        [ "$(grep -o '"epoch":"[0-9a-f]*"' <<< "$rings" | sort -u | wc -l)" -eq 1 ]
 }
 agreed=1
 for attempt in $(seq 1 20); do rings_agree && { agreed=0; break; }; done
