@@ -43,6 +43,8 @@ typedef struct {
     uint64_t id;                 //  request id
     char pattern[TOPIC_MAX + 1]; //  what it covers
     int64_t deadline;            //  asked again if no END by then
+    uint64_t received;           //  its REPLAY_MSGs that arrived
+    uint64_t to;                 //  the last seq it asked for (0: all there is)
 } rx_request_t;
 
 //  The subsystem's per-node state (allocated by the core: state_size). The

@@ -209,10 +209,20 @@ static void request_range (node_t *self, peer_t *peer, rx_stream_t *st, const ch
     if (!req)
         return;
     req->to_seq = to;
+    r->to = to;
     if (repair_request_send (self, peer, req, r))
         st->repair = r->id;
     free (req);
 }
+//  True when ST holds a message of SEQ.
+static bool is_held (rx_stream_t *st, uint64_t seq)
+{
+    for (held_msg_t *h = st->held ? zlistx_first (st->held) : NULL; h; h = zlistx_next (st->held))
+        if (h->ev.seq >= seq)
+            return h->ev.seq == seq; //  held in order of seq
+    return false;
+}
+
 //  Holds a live message of ST until the replay in progress ends.
 static void hold (node_t *self, rx_stream_t *st, const node_event_t *ev, zmq_msg_t *topic,
                   zmq_msg_t *body, zmq_msg_t *headers)
@@ -353,25 +363,29 @@ void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t 
         return;
     if (st->fresh)
         st->last = msg.seq - 1;
-    if (msg.seq <= st->last)
-        return; //  we have it
-    node_event_t ev = {.kind = WEFT_MSG_GAP, .seq = msg.seq - st->last - 1, .time_us = msg.time_us};
+    if (msg.seq <= st->last || is_held (st, msg.seq))
+        return; //  we have it (a copy is not counted: the END's count is of distinct ones)
+    asked->received++;
+    node_event_t ev = {.kind = WEFT_MSG_MESSAGE, .seq = msg.seq, .time_us = msg.time_us};
     memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
     memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
     zmq_msg_t topic, frame, headers;
-    if (ev.seq) { //  the publisher no longer has them: say so, then go on
-        self->counters.gaps += ev.seq;
-        text_frame (&topic, name);
-        node_emit (self, &ev, &topic, NULL, NULL);
-    }
-    ev.kind = WEFT_MSG_MESSAGE;
-    ev.seq = msg.seq;
     text_frame (&topic, name);
     zmq_msg_init_size (&frame, zmq_msg_size (body));
     memcpy (zmq_msg_data (&frame), zmq_msg_data (body), zmq_msg_size (body));
     if (msg.nheaders)
         wire_pack_headers (&msg, &headers);
     self->counters.repaired++;
+    if (msg.seq > st->last + 1) {
+        //  past a hole: lost on the way (asked again at the END) or not kept
+        //  by the publisher (then the END says the replay was complete)
+        hold (self, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
+        zmq_msg_close (&topic);
+        zmq_msg_close (&frame);
+        if (msg.nheaders)
+            zmq_msg_close (&headers);
+        return;
+    }
     deliver (self, ds, st, &ev, &topic, &frame, msg.nheaders ? &headers : NULL);
 }
 
@@ -397,9 +411,38 @@ void repair_on_truncated (node_t *self, peer_t *peer)
     node_emit (self, &ev, &topic, NULL, NULL);
 }
 
-//  Ends replay ID for every stream of PEER that waited on it.
-static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id)
+//  After a complete replay R (everything PEER sent for it arrived), what is
+//  still missing of stream ST before its first held message - or up to its
+//  head - and within what R asked for is not kept by the publisher: a GAP,
+//  and the stream goes on.
+static void skip_absent (node_t *self, peer_t *peer, const rx_request_t *r, rx_stream_t *st,
+                         const char *topic)
 {
+    held_msg_t *held = st->held ? zlistx_first (st->held) : NULL;
+    uint64_t upto = held ? held->ev.seq - 1 : st->head;
+    if (r && r->to && r->to < upto)
+        upto = r->to;
+    if (st->fresh || upto <= st->last)
+        return;
+    node_event_t ev = {.kind = WEFT_MSG_GAP, .seq = upto - st->last};
+    memcpy (ev.sender, peer->uuid_hex, sizeof ev.sender);
+    memcpy (ev.sender_name, peer->name, sizeof ev.sender_name);
+    self->counters.gaps += ev.seq;
+    zmq_msg_t frame;
+    text_frame (&frame, topic);
+    node_emit (self, &ev, &frame, NULL, NULL);
+    st->last = upto;
+}
+
+//  Ends replay ID for every stream of PEER that waited on it; COMPLETE:
+//  everything the publisher sent for it arrived.
+static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id, bool complete)
+{
+    rx_request_t *r = NULL;
+    for (rx_request_t *q = zlistx_first (durable_peer (peer)->requests); q && !r;
+         q = zlistx_next (durable_peer (peer)->requests))
+        if (q->id == id)
+            r = q;
     for (rx_stream_t *st = zhashx_first (durable_peer (peer)->rx); st;
          st = zhashx_next (durable_peer (peer)->rx))
         if (st->repair == id) {
@@ -408,11 +451,13 @@ static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id)
             char topic[TOPIC_MAX + 1];
             snprintf (topic, sizeof topic, "%s",
                       (const char *)zhashx_cursor (durable_peer (peer)->rx));
+            if (complete)
+                skip_absent (self, peer, r, st, topic);
             flush_held (self, ds, peer, st, topic);
         }
-    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
-         r = zlistx_next (durable_peer (peer)->requests))
-        if (r->id == id) {
+    for (rx_request_t *q = zlistx_first (durable_peer (peer)->requests); q;
+         q = zlistx_next (durable_peer (peer)->requests))
+        if (q->id == id) {
             zlistx_delete (durable_peer (peer)->requests,
                            zlistx_cursor (durable_peer (peer)->requests));
             break;
@@ -421,16 +466,24 @@ static void end_request (node_t *self, durable_t *ds, peer_t *peer, uint64_t id)
 
 void repair_on_replay_end (node_t *self, durable_t *ds, peer_t *peer)
 {
-    uint64_t id = 0;
+    uint64_t id = 0, sent = 0;
     int status = 0;
-    if (wire_get_replay_end (self->decoder, &id, &status)) {
+    if (wire_get_replay_end (self->decoder, &id, &status, &sent)) {
         self->counters.bad_frames++;
         return;
     }
     if (status)
         wlog_warn (&self->log, "replay %" PRIu64 " from %s failed: %s", id, peer->name,
                    weft_strerror (status));
-    end_request (self, ds, peer, id);
+    //  complete when all it sent arrived (an older publisher does not say:
+    //  then what it did not send is taken as not kept, as before)
+    uint64_t received = 0;
+    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
+         r = zlistx_next (durable_peer (peer)->requests))
+        if (r->id == id)
+            received = r->received;
+    end_request (self, ds, peer, id,
+                 status == 0 && (sent == WIRE_SENT_UNKNOWN || received >= sent));
 }
 
 void repair_on_timer (node_t *self, durable_t *ds, int64_t now)
@@ -446,7 +499,7 @@ void repair_on_timer (node_t *self, durable_t *ds, int64_t now)
         //  still there is asked for again
         for (size_t i = 0; i < count; i++) {
             wlog_warn (&self->log, "replay %" PRIu64 " from %s timed out", expired[i], p->name);
-            end_request (self, ds, p, expired[i]);
+            end_request (self, ds, p, expired[i], false);
         }
     }
 }

@@ -22,6 +22,7 @@ typedef struct {
     uint8_t peer[WIRE_UUID_SIZE]; //  who asked
     uint64_t id;                  //  its request id
     zlistx_t *streams;            //  replay_stream_t, owned; the head is in progress
+    uint64_t sent;                //  REPLAY_MSGs sent (said in REPLAY_END)
 } replay_job_t;
 
 //  Frees a replay job and its streams (the destructor of ds->replays).
@@ -147,6 +148,7 @@ static int send_entry (node_t *self, peer_t *peer, replay_job_t *job, replay_str
     world_frame_copy (&frames[2], body, blen);
     if (node_send_frames (self, peer->link, frames, 3) < 0)
         return -1;
+    job->sent++;
     self->counters.replayed++;
     return 0;
 }
@@ -196,7 +198,7 @@ static bool pump_job (node_t *self, replay_job_t *job, long *budget)
     }
     if (zlistx_size (job->streams) > 0)
         return false;
-    return wire_encode_replay_end (&self->sbuf, job->id, 0) == 0 &&
+    return wire_encode_replay_end (&self->sbuf, job->id, 0, job->sent) == 0 &&
            node_send (self, peer->link, NULL, 0) == 0;
 }
 

@@ -255,12 +255,15 @@ int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
 //  Durable topics (wire_durable.c). Topic buffers are WIRE_TOPIC_MAX + 1 bytes.
 int wire_encode_replay_req (msgpack_sbuffer *out, const wire_replay_req_t *req);
 int wire_encode_replay_msg (msgpack_sbuffer *out, uint64_t id, const char *topic);
-int wire_encode_replay_end (msgpack_sbuffer *out, uint64_t id, int status);
+//  REPLAY_END's SENT: how many REPLAY_MSG the replay sent (appended field 4);
+//  WIRE_SENT_UNKNOWN when an older publisher did not say.
+#define WIRE_SENT_UNKNOWN UINT64_MAX
+int wire_encode_replay_end (msgpack_sbuffer *out, uint64_t id, int status, uint64_t sent);
 int wire_encode_replay_trunc (msgpack_sbuffer *out, uint64_t id, const char *topic,
                               uint64_t requested, uint64_t first);
 int wire_get_replay_req (wire_decoder_t *self, wire_replay_req_t *out);
 int wire_get_replay_msg (wire_decoder_t *self, uint64_t *id, char *topic, size_t cap);
-int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status);
+int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status, uint64_t *sent);
 int wire_get_replay_trunc (wire_decoder_t *self, uint64_t *id, char *topic, size_t cap,
                            uint64_t *requested, uint64_t *first);
 

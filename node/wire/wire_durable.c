@@ -44,13 +44,15 @@ int wire_encode_replay_msg (msgpack_sbuffer *out, uint64_t id, const char *topic
     return wire_packed (rc);
 }
 
-int wire_encode_replay_end (msgpack_sbuffer *out, uint64_t id, int status)
+int wire_encode_replay_end (msgpack_sbuffer *out, uint64_t id, int status, uint64_t sent)
 {
     if (!out)
         return WEFT_EINVAL;
     msgpack_packer pk;
-    int rc = begin_answer (&pk, out, WIRE_REPLAY_END, id);
+    int rc = wire_begin (&pk, out, WIRE_REPLAY_END, wire_min_fields[WIRE_REPLAY_END] + 1);
+    rc |= msgpack_pack_uint64 (&pk, id);
     rc |= msgpack_pack_int (&pk, status);
+    rc |= msgpack_pack_uint64 (&pk, sent); //  field 4, appended within version 1
     return wire_packed (rc);
 }
 
@@ -122,12 +124,16 @@ int wire_get_replay_msg (wire_decoder_t *self, uint64_t *id, char *topic, size_t
     return get_answer (self, WIRE_REPLAY_MSG, id, topic, cap);
 }
 
-int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status)
+int wire_get_replay_end (wire_decoder_t *self, uint64_t *id, int *status, uint64_t *sent)
 {
     int64_t value = 0;
+    *sent = WIRE_SENT_UNKNOWN;
     int rc = get_answer (self, WIRE_REPLAY_END, id, NULL, 0);
     if (rc == 0 && (rc = wire_int64 (self, &self->field[3], "status", &value)) == 0)
         *status = value < -1000 || value > 0 ? WEFT_EPROTO : (int)value;
+    if (rc == 0 && self->nfields > 4 &&
+        wire_uint (self, &self->field[4], "sent", UINT64_MAX - 1, sent))
+        rc = WEFT_EPROTO;
     return rc;
 }
 

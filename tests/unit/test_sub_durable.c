@@ -59,12 +59,12 @@ static void replay_msg (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *t
     msgpack_sbuffer_destroy (&msg);
 }
 
-//  P ends replay ID.
-static void replay_end (fc_t *fc, const fc_peer_t *p, uint64_t id)
+//  P ends replay ID, for which it sent SENT messages.
+static void replay_end (fc_t *fc, const fc_peer_t *p, uint64_t id, uint64_t sent)
 {
     msgpack_sbuffer hdr;
     msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0), 0);
+    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0, sent), 0);
     inject3 (fc, p, &hdr, NULL, NULL);
     msgpack_sbuffer_destroy (&hdr);
 }
@@ -216,11 +216,12 @@ Test (sub_durable, a_replay_request_is_served)
     zmsg_t *m = fc_take (fc, p.router_ep, -1);
     cr_assert_not_null (m);
     cr_assert_eq (fc_decode (fc, zmsg_first (m)), WIRE_REPLAY_END);
-    uint64_t id = 0;
+    uint64_t id = 0, sent = 0;
     int status = -1;
-    cr_assert_eq (wire_get_replay_end (fc_decoder (fc), &id, &status), 0);
+    cr_assert_eq (wire_get_replay_end (fc_decoder (fc), &id, &status, &sent), 0);
     cr_assert_eq (id, 7);
     cr_assert_eq (status, 0);
+    cr_assert_eq (sent, 2, "the END says how many it sent");
     zmsg_destroy (&m);
     cr_assert_eq (fc_status_int (fc, "replayed"), 2);
 
@@ -259,7 +260,7 @@ Test (sub_durable, a_gap_is_repaired_and_held_messages_follow_in_order)
 
     replay_msg (fc, &p, req->id, "d.x", 2, "m2");
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id);
+    replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 2, "m2");
     expect_message (fc, 3, "m3");
@@ -290,7 +291,7 @@ Test (sub_durable, a_head_past_the_last_message_asks_for_the_tail)
     cr_assert_eq (req->to_seq, 3);
     replay_msg (fc, &p, req->id, "d.x", 2, "m2");
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id);
+    replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 2, "m2");
     expect_message (fc, 3, "m3");
@@ -348,7 +349,7 @@ Test (sub_durable, a_named_cursor_survives_a_restart)
         snprintf (body, sizeof body, "m%" PRIu64, seq);
         replay_msg (fc, &p, req->id, "d.x", seq, body);
     }
-    replay_end (fc, &p, req->id);
+    replay_end (fc, &p, req->id, 3);
     fc_turn (fc);
     free (req);
     cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
@@ -368,7 +369,7 @@ Test (sub_durable, a_named_cursor_survives_a_restart)
     cr_assert_eq (req->cursors[0].next, 3, "resume after what was acked");
     replay_msg (fc, &p, req->id, "d.x", 2, "m2"); //  a publisher replaying too much
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id);
+    replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
     expect_message (fc, 3, "m3");
@@ -427,7 +428,7 @@ Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
     cr_assert_eq (req->to_seq, 6);
     replay_msg (fc, &p, req->id, "d.x", 5, "m5");
     replay_msg (fc, &p, req->id, "d.x", 6, "m6");
-    replay_end (fc, &p, req->id);
+    replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 5, "m5");
     expect_message (fc, 6, "m6");
@@ -436,4 +437,50 @@ Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
     free (req);
     fc_destroy (&fc);
     jdisk_destroy (&disk);
+}
+
+//  A replayed message lost on the way is asked for again - never taken for
+//  one the publisher no longer has - and a complete replay that skips a seq
+//  (the END says how many it sent, and all of them came) is a gap.
+Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
+{
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 9, NULL, NULL, &p);
+    cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
+    fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
+    fc_inject_topic (fc, &p, "d.x", 4, WIRE_FLAG_DURABLE, "m4"); //  2 and 3 lost
+    fc_turn (fc);
+    expect_message (fc, 1, "m1");
+    wire_replay_req_t *req = take_request (fc, &p);
+    replay_msg (fc, &p, req->id, "d.x", 3, "m3"); //  m2 lost on the way back
+    replay_end (fc, &p, req->id, 2);
+    fc_turn (fc);
+    cr_assert_eq (fc_event_count (fc, 0), 0, "neither a gap nor m3 before m2");
+    free (req);
+    req = take_request (fc, &p);
+    cr_assert_eq (req->from_value, 2);
+    cr_assert_eq (req->to_seq, 2);
+    replay_msg (fc, &p, req->id, "d.x", 2, "m2");
+    replay_end (fc, &p, req->id, 1);
+    fc_turn (fc);
+    expect_message (fc, 2, "m2");
+    expect_message (fc, 3, "m3");
+    expect_message (fc, 4, "m4");
+    free (req);
+
+    fc_inject_topic (fc, &p, "d.x", 7, WIRE_FLAG_DURABLE, "m7"); //  5 and 6 lost
+    fc_turn (fc);
+    req = take_request (fc, &p);
+    replay_msg (fc, &p, req->id, "d.x", 6, "m6"); //  the publisher has no 5
+    replay_end (fc, &p, req->id, 1);
+    fc_turn (fc);
+    fc_event_t e;
+    cr_assert (fc_event (fc, 0, &e));
+    cr_assert_eq (e.ev.kind, WEFT_MSG_GAP);
+    cr_assert_eq (e.ev.seq, 1, "5 is not kept");
+    expect_message (fc, 6, "m6");
+    expect_message (fc, 7, "m7");
+    cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_REQ), 0, "not asked again");
+    free (req);
+    fc_destroy (&fc);
 }
