@@ -680,8 +680,9 @@ static int apply_raw (const uint8_t *data, size_t size)
 {
     qfsm_t *fsm = qfsm_new (NULL);
     qfsm_out_t *out = qfsm_out_new ();
-    uint8_t *exact = malloc (size ? size : 1);
-    memcpy (exact, data, size);
+    uint8_t *exact = data ? malloc (size ? size : 1) : NULL;
+    if (data)
+        memcpy (exact, data, size);
     int rc = qfsm_apply (fsm, exact, size, out);
     free (exact);
     qfsm_out_destroy (&out);
@@ -879,4 +880,69 @@ Test (qfsm, a_million_messages, .timeout = 300)
     qfsm_destroy (&copy);
     qfsm_destroy (&fsm);
     qfsm_out_destroy (&out);
+}
+
+Test (qfsm, crafted_snapshots)
+{
+    qfsm_t *fsm = qfsm_new (NULL);
+    qfsm_out_t *out = qfsm_out_new ();
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq (apply1 (fsm, 0, enq (NULL, 1, "abc", 0), out, NULL), 0);
+    uint8_t *snap;
+    size_t size;
+    cr_assert_eq (qfsm_snapshot (fsm, (void **)&snap, &size), 0);
+    const size_t count_at = 8 + 33 + 16 + 11 * 8; //  u64 message count
+    cr_assert_eq (qget_u64 (snap + count_at), 3);
+    cr_assert_eq (qget_u32 (snap + size - 12), 0, "no dedup ids");
+    qfsm_t *copy = NULL;
+    uint64_t counts[] = {UINT64_MAX, UINT64_MAX / 39, 4, 2};
+    for (int i = 0; i < 4; i++) {
+        qput_u64 (snap + count_at, counts[i]);
+        reseal (snap, size);
+        cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "count %d", i);
+        cr_assert_null (copy);
+    }
+    qput_u64 (snap + count_at, 3);
+    qput_u32 (snap + size - 12, UINT32_MAX);
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "a huge dedup count");
+    qput_u32 (snap + size - 12, 0);
+    uint8_t *first = snap + count_at + 8; //  the first message: seq 1
+    qput_u64 (first, 2);
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "seqs out of order");
+    qput_u64 (first, 99);
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "a seq past next_seq");
+    qput_u64 (first, 1);
+    first[36] = 10;
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "priority 10");
+    first[36] = 1;
+    uint8_t *third = first + 2 * (39 + 1 + 3);
+    cr_assert_eq (qget_u64 (third), 3);
+    third[36] = 0; //  priority 0 after priority 1: not the canonical order
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "lists out of order");
+    third[36] = 1;
+    third[38] = 1; //  parked, but a dead-letter queue parks only past every pending seq
+    qput_u64 (third, 3);
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), 0, "parked after the pending ones");
+    cr_assert_eq (qfsm_check (copy), 0);
+    qfsm_destroy (&copy);
+    uint8_t *second = first + 39 + 1 + 3;
+    third[38] = 0;
+    second[38] = 1; //  parked seq 2, then pending seq 3: out of order
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), WEFT_EINVAL, "pending after parked");
+    second[38] = 0;
+    third[38] = 0;
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), 0, "the original again");
+    cr_assert (qfsm_equal (copy, fsm));
+    qfsm_destroy (&copy);
+    free (snap);
+    qfsm_out_destroy (&out);
+    qfsm_destroy (&fsm);
 }
