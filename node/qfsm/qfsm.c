@@ -13,85 +13,6 @@
 #include <limits.h>
 
 /* ------------------------------------------------------------------------ */
-/*  Messages and lists                                                       */
-
-qmsg_t *qmsg_new (uint64_t seq, const char *id, size_t id_len, const void *headers,
-                  size_t headers_len, const void *body, size_t body_len)
-{
-    qmsg_t *msg = malloc (sizeof *msg + id_len + 1 + headers_len + body_len);
-    if (!msg)
-        return NULL;
-    memset (msg, 0, sizeof *msg);
-    msg->seq = seq;
-    msg->slot = QFSM_NO_SLOT;
-    msg->id_len = (uint8_t)id_len;
-    msg->headers_len = (uint32_t)headers_len;
-    msg->body_len = (uint32_t)body_len;
-    char *p = msg->data;
-    if (id_len)
-        memcpy (p, id, id_len);
-    p[id_len] = 0;
-    if (headers_len)
-        memcpy (p + id_len + 1, headers, headers_len);
-    if (body_len)
-        memcpy (p + id_len + 1 + headers_len, body, body_len);
-    return msg;
-}
-
-void qlist_m_append (qlist_m_t *list, qmsg_t *msg)
-{
-    msg->next = NULL;
-    msg->prev = list->tail;
-    if (list->tail)
-        list->tail->next = msg;
-    else
-        list->head = msg;
-    list->tail = msg;
-    list->size++;
-}
-
-//  Unlinks MSG from LIST.
-static void s_unlink (qlist_m_t *list, qmsg_t *msg)
-{
-    if (msg->prev)
-        msg->prev->next = msg->next;
-    else
-        list->head = msg->next;
-    if (msg->next)
-        msg->next->prev = msg->prev;
-    else
-        list->tail = msg->prev;
-    msg->prev = msg->next = NULL;
-    list->size--;
-}
-
-uint64_t qmsg_size (const qmsg_t *msg)
-{
-    return (uint64_t)msg->headers_len + msg->body_len;
-}
-
-bool qmsg_exhausted (const qfsm_t *self, const qmsg_t *msg)
-{
-    return self->config.max_deliver && !self->config.dlq &&
-           msg->deliveries >= self->config.max_deliver;
-}
-
-//  Takes MSG out of every structure (list, heap, table, counts); the caller owns it.
-static void s_detach (qfsm_t *self, qmsg_t *msg)
-{
-    if (msg->slot != QFSM_NO_SLOT)
-        qheap_m_remove (self, msg);
-    if (msg->parked) {
-        s_unlink (&self->parked, msg);
-        self->parked_bytes -= qmsg_size (msg);
-    } else {
-        s_unlink (&self->lists[msg->priority], msg);
-        self->bytes -= qmsg_size (msg);
-    }
-    qtab_remove (&self->by_seq, msg);
-}
-
-/* ------------------------------------------------------------------------ */
 /*  Life cycle                                                               */
 
 void qfsm_config_init (qfsm_config_t *config)
@@ -240,6 +161,7 @@ static void s_make_pending (qfsm_t *self, qmsg_t *msg)
         qheap_m_push (self, msg);
 }
 
+//  ENQUEUE: dedup, then the limits, then a new message with the next seq.
 static int s_enqueue (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)out;
@@ -292,6 +214,7 @@ static qmsg_t *s_pending (const qfsm_t *self, const qfsm_cmd_t *cmd)
     return msg && !msg->parked ? msg : NULL;
 }
 
+//  ACK: the pending message goes.
 static int s_ack (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)res;
@@ -299,12 +222,13 @@ static int s_ack (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_
     qmsg_t *msg = s_pending (self, cmd);
     if (!msg)
         return WEFT_EINVAL;
-    s_detach (self, msg);
+    qmsg_detach (self, msg);
     free (msg);
     self->totals.acked++;
     return 0;
 }
 
+//  DELIVERED: the delivery count only grows.
 static int s_delivered (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)out;
@@ -318,8 +242,8 @@ static int s_delivered (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res,
     return 0;
 }
 
-//  Hands detached MSG to OUT as a dead letter for REASON. WEFT_ENOMEM when OUT cannot grow.
-static int s_letter (qfsm_out_t *out, qmsg_t *msg, const char *reason, size_t len)
+//  Makes room in OUT for one more dead letter: 0 or WEFT_ENOMEM.
+static int s_letter_room (qfsm_out_t *out)
 {
     if (out->nletters == out->lcap) {
         size_t cap = out->lcap ? out->lcap * 2 : 8;
@@ -329,25 +253,24 @@ static int s_letter (qfsm_out_t *out, qmsg_t *msg, const char *reason, size_t le
         out->letters = letters;
         out->lcap = cap;
     }
+    return 0;
+}
+
+//  Dead-letters pending MSG for REASON (LEN bytes) into OUT.
+static int s_kill (qfsm_t *self, qmsg_t *msg, const char *reason, size_t len, qfsm_out_t *out)
+{
+    if (s_letter_room (out))
+        return WEFT_ENOMEM;
+    qmsg_detach (self, msg);
     qletter_t *letter = &out->letters[out->nletters++];
     letter->msg = msg;
     memcpy (letter->reason, reason, len);
     letter->reason[len] = 0;
-    return 0;
-}
-
-//  Dead-letters pending MSG for REASON into OUT.
-static int s_kill (qfsm_t *self, qmsg_t *msg, const char *reason, size_t len, qfsm_out_t *out)
-{
-    s_detach (self, msg);
-    if (s_letter (out, msg, reason, len)) {
-        free (msg);
-        return WEFT_ENOMEM;
-    }
     self->totals.dead++;
     return QFSM_DEADLETTERED;
 }
 
+//  NACK: back, not before clock + delay; dead-lettered when out of deliveries.
 static int s_nack (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)res;
@@ -366,6 +289,7 @@ static int s_nack (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm
     return 0;
 }
 
+//  DEAD: dead-lettered, except in a dead-letter queue.
 static int s_dead (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)res;
@@ -375,6 +299,7 @@ static int s_dead (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm
     return s_kill (self, msg, cmd->reason, cmd->reason_len, out);
 }
 
+//  PURGE: every message goes, parked ones too; the dedup table stays.
 static int s_purge (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)cmd;
@@ -397,6 +322,7 @@ static int s_purge (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfs
     return 0;
 }
 
+//  CONFIG: the new configuration; the dedup table is trimmed to it.
 static int s_configure (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, qfsm_out_t *out)
 {
     (void)res;
@@ -435,7 +361,7 @@ static void s_unpark (qfsm_t *self)
 {
     qmsg_t *msg;
     while ((msg = self->parked.head) && s_room (self, qmsg_size (msg))) {
-        s_unlink (&self->parked, msg);
+        qlist_m_unlink (&self->parked, msg);
         self->parked_bytes -= qmsg_size (msg);
         s_make_pending (self, msg);
     }

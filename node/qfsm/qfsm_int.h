@@ -144,7 +144,8 @@ uint16_t qget_u16 (const uint8_t *p);
 uint32_t qget_u32 (const uint8_t *p);
 uint64_t qget_u64 (const uint8_t *p);
 
-//  --- qfsm.c: shared with the snapshot --------------------------------------------
+//  --- qfsm_tab.c: messages; qfsm_codec.c: configuration and ids
+//  --------------------------------------------
 
 //  Allocates a detached message with room for its parts, copied in; NULL when out of memory.
 qmsg_t *qmsg_new (uint64_t seq, const char *id, size_t id_len, const void *headers,
@@ -152,6 +153,13 @@ qmsg_t *qmsg_new (uint64_t seq, const char *id, size_t id_len, const void *heade
 
 //  Appends detached MSG to LIST (its seq must be the largest).
 void qlist_m_append (qlist_m_t *list, qmsg_t *msg);
+
+//  Unlinks MSG from LIST.
+void qlist_m_unlink (qlist_m_t *list, qmsg_t *msg);
+
+//  Takes MSG out of every structure of SELF (list, heap, table, byte counts); the
+//  caller owns it.
+void qmsg_detach (qfsm_t *self, qmsg_t *msg);
 
 //  Checks CONFIG: true when a state can run with it.
 bool qfsm_config_ok (const qfsm_config_t *config);

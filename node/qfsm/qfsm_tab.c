@@ -1,11 +1,88 @@
 /*  node/qfsm/qfsm_tab.c - the containers and helpers of the replicated queue state
-    machine (see qfsm_int.h): an open-addressing pointer table, the indexed delay
-    heap, the streaming hash of snapshots and digests, little-endian byte order.
-    None of them owns the items it holds.
+    machine (see qfsm_int.h): messages and their lists, an open-addressing pointer table, the
+   indexed delay heap, the streaming hash of snapshots and digests, little-endian byte order. None
+   of the containers owns the items it holds.
 */
 #include "node/qfsm/qfsm_int.h"
 
 #include "common/hash.h"
+
+/* ------------------------------------------------------------------------ */
+/*  Messages and lists                                                       */
+
+qmsg_t *qmsg_new (uint64_t seq, const char *id, size_t id_len, const void *headers,
+                  size_t headers_len, const void *body, size_t body_len)
+{
+    qmsg_t *msg = malloc (sizeof *msg + id_len + 1 + headers_len + body_len);
+    if (!msg)
+        return NULL;
+    memset (msg, 0, sizeof *msg);
+    msg->seq = seq;
+    msg->slot = QFSM_NO_SLOT;
+    msg->id_len = (uint8_t)id_len;
+    msg->headers_len = (uint32_t)headers_len;
+    msg->body_len = (uint32_t)body_len;
+    char *p = msg->data;
+    if (id_len)
+        memcpy (p, id, id_len);
+    p[id_len] = 0;
+    if (headers_len)
+        memcpy (p + id_len + 1, headers, headers_len);
+    if (body_len)
+        memcpy (p + id_len + 1 + headers_len, body, body_len);
+    return msg;
+}
+
+void qlist_m_append (qlist_m_t *list, qmsg_t *msg)
+{
+    msg->next = NULL;
+    msg->prev = list->tail;
+    if (list->tail)
+        list->tail->next = msg;
+    else
+        list->head = msg;
+    list->tail = msg;
+    list->size++;
+}
+
+void qlist_m_unlink (qlist_m_t *list, qmsg_t *msg)
+{
+    if (msg->prev)
+        msg->prev->next = msg->next;
+    else
+        list->head = msg->next;
+    if (msg->next)
+        msg->next->prev = msg->prev;
+    else
+        list->tail = msg->prev;
+    msg->prev = msg->next = NULL;
+    list->size--;
+}
+
+uint64_t qmsg_size (const qmsg_t *msg)
+{
+    return (uint64_t)msg->headers_len + msg->body_len;
+}
+
+bool qmsg_exhausted (const qfsm_t *self, const qmsg_t *msg)
+{
+    return self->config.max_deliver && !self->config.dlq &&
+           msg->deliveries >= self->config.max_deliver;
+}
+
+void qmsg_detach (qfsm_t *self, qmsg_t *msg)
+{
+    if (msg->slot != QFSM_NO_SLOT)
+        qheap_m_remove (self, msg);
+    if (msg->parked) {
+        qlist_m_unlink (&self->parked, msg);
+        self->parked_bytes -= qmsg_size (msg);
+    } else {
+        qlist_m_unlink (&self->lists[msg->priority], msg);
+        self->bytes -= qmsg_size (msg);
+    }
+    qtab_remove (&self->by_seq, msg);
+}
 
 /* ------------------------------------------------------------------------ */
 /*  Table                                                                    */
