@@ -1,14 +1,17 @@
 /*  node/qfsm/qfsm_int.h - what the files of the replicated queue state machine share
-    (qfsm.c: state and apply; qfsm_query.c: queries, output, check; qfsm_tab.c: table, heap, hash,
-   byte order; qfsm_codec.c: entries; qfsm_snap.c: snapshots). Nothing else includes it.
+    (qfsm.c: state and apply; qfsm_query.c: queries, output, check; qfsm_tab.c:
+    messages, table, heap, hash; qfsm_codec.c: entries, configuration; qfsm_snap.c:
+    snapshots). Nothing else includes it.
 
     Layout: every pending message sits on the list of its priority, in seq order
     (seqs only grow, so an append keeps it sorted); parked letters on one list in seq
-    order. A message whose not_before is past the state clock is also in the delay
-    heap (indexed, by (not_before, seq)), so the ready/delayed counts and the next due
-    time cost O(log n) to keep. A table by seq finds any message; a table by id and a
-    FIFO list (oldest first) hold the dedup entries. Tables are open addressing with
-    linear probing and backward-shift deletion: one pointer per slot, load <= 1/2.
+    order, every one of them after every pending seq (a letter parks whenever one is
+    parked, and the oldest leaves first), so unparking is an append too. A message
+    whose not_before is past the state clock is also in the delay heap (indexed, by
+    (not_before, seq)), so the ready/delayed counts and the next due time cost
+    O(log n) to keep. A table by seq finds any message; a table by id and a FIFO list
+    (oldest first) hold the dedup entries. Tables are open addressing with linear
+    probing and backward-shift deletion: one pointer per slot, load <= 1/2.
 */
 #ifndef WEFT_NODE_QFSM_INT_H
 #define WEFT_NODE_QFSM_INT_H
@@ -113,7 +116,7 @@ struct qfsm_out {
     size_t lcap;            //  room
 };
 
-//  --- qfsm_tab.c: tables, heap, hashing, byte order -------------------------------
+//  --- qfsm_tab.c: tables, heap, hashing -------------------------------
 
 int qtab_init (qtab_t *tab, uint64_t (*hash_of) (const void *), size_t want);
 void qtab_fini (qtab_t *tab);
@@ -137,12 +140,39 @@ void qhash_init (qhash_t *hash);
 void qhash_add (qhash_t *hash, const void *data, size_t len);
 uint64_t qhash_end (const qhash_t *hash);
 
-void qput_u16 (uint8_t *p, uint16_t v);
-void qput_u32 (uint8_t *p, uint32_t v);
-void qput_u64 (uint8_t *p, uint64_t v);
-uint16_t qget_u16 (const uint8_t *p);
-uint32_t qget_u32 (const uint8_t *p);
-uint64_t qget_u64 (const uint8_t *p);
+//  Little-endian byte order (inline: the hash reads every word through qget_u64).
+static inline void qput_u16 (uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void qput_u32 (uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void qput_u64 (uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t qget_u16 (const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t qget_u32 (const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t qget_u64 (const uint8_t *p)
+{
+    return (uint64_t)qget_u32 (p) | ((uint64_t)qget_u32 (p + 4) << 32);
+}
 
 //  --- qfsm_tab.c: messages; qfsm_codec.c: configuration and ids
 //  --------------------------------------------

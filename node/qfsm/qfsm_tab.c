@@ -1,7 +1,7 @@
 /*  node/qfsm/qfsm_tab.c - the containers and helpers of the replicated queue state
-    machine (see qfsm_int.h): messages and their lists, an open-addressing pointer table, the
-   indexed delay heap, the streaming hash of snapshots and digests, little-endian byte order. None
-   of the containers owns the items it holds.
+    machine (see qfsm_int.h): messages and their lists, an open-addressing pointer
+    table, the indexed delay heap, and the streaming hash of snapshots and digests.
+    None of the containers owns the items it holds.
 */
 #include "node/qfsm/qfsm_int.h"
 
@@ -319,40 +319,4 @@ uint64_t qhash_end (const qhash_t *hash)
     s_absorb (&copy, copy.word);
     s_absorb (&copy, copy.total);
     return hash64_mix (copy.h);
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Byte order                                                               */
-
-void qput_u16 (uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-void qput_u32 (uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-void qput_u64 (uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-uint16_t qget_u16 (const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t qget_u32 (const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-uint64_t qget_u64 (const uint8_t *p)
-{
-    return (uint64_t)qget_u32 (p) | ((uint64_t)qget_u32 (p + 4) << 32);
 }
