@@ -946,3 +946,69 @@ Test (qfsm, crafted_snapshots)
     qfsm_out_destroy (&out);
     qfsm_destroy (&fsm);
 }
+
+Test (qfsm, commands_decode_as_encoded)
+{
+    qfsm_cmd_t cmds[] = {enq ("id-1", 7, "body", 12345),
+                         on (QFSM_ACK, 5, 0),
+                         on (QFSM_ACK, 6, 0),
+                         on (QFSM_DELIVERED, 7, 3),
+                         on (QFSM_NACK, 8, 250),
+                         on (QFSM_DEAD, 9, 0),
+                         {.op = QFSM_PURGE},
+                         {.op = QFSM_CONFIG}};
+    cmds[0].token = 0x0102030405060708ULL;
+    qfsm_config_init (&cmds[7].config);
+    cmds[7].config.dlq = true;
+    cmds[7].config.max_bytes = 77;
+    qfsm_batch_t *batch = encode (-42, cmds, 8);
+    size_t size;
+    const void *data = qfsm_batch_data (batch, &size);
+    qfsm_reader_t reader;
+    cr_assert_eq (qfsm_reader_init (&reader, data, size), 0);
+    cr_assert_eq (reader.now_ms, -42);
+    cr_assert_eq (reader.commands, 8);
+    qfsm_cmd_t got;
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq (qfsm_reader_next (&reader, &got), 1, "command %d", i);
+        cr_assert_eq (got.op, cmds[i].op, "command %d", i);
+        cr_assert_eq (got.seq, cmds[i].seq, "command %d", i);
+    }
+    cr_assert_eq (qfsm_reader_next (&reader, &got), 0);
+    cr_assert_eq (qfsm_reader_init (&reader, data, size), 0);
+    qfsm_reader_next (&reader, &got);
+    cr_assert_eq (got.priority, 7);
+    cr_assert_eq (got.token, 0x0102030405060708ULL);
+    cr_assert_eq (got.not_before_ms, 12345);
+    cr_assert_eq (got.id_len, 4);
+    cr_assert_eq (memcmp (got.id, "id-1", 4), 0);
+    cr_assert_eq (got.body_len, 4);
+    cr_assert_eq (memcmp (got.body, "body", 4), 0);
+    for (int i = 1; i < 8; i++)
+        qfsm_reader_next (&reader, &got);
+    cr_assert (got.config.dlq);
+    cr_assert_eq (got.config.max_bytes, 77);
+    cr_assert_eq (got.config.dedup_window_ms, QFSM_DEFAULT_DEDUP_WINDOW_MS);
+    qfsm_batch_destroy (&batch);
+}
+
+Test (qfsm, a_broken_state_refuses_everything)
+{
+    qfsm_t *fsm = qfsm_new (NULL);
+    qfsm_out_t *out = qfsm_out_new ();
+    cr_assert_eq (apply1 (fsm, 0, enq ("a", 0, "x", 0), out, NULL), 0);
+    fsm->broken = true; //  what a failed allocation in the middle of an apply leaves
+    qfsm_batch_t *batch = encode (1, NULL, 0);
+    size_t size;
+    const void *data = qfsm_batch_data (batch, &size);
+    cr_assert_eq (qfsm_apply (fsm, data, size, out), WEFT_ESTATE);
+    void *snap = NULL;
+    cr_assert_eq (qfsm_snapshot (fsm, &snap, &size), WEFT_ESTATE);
+    cr_assert_null (snap);
+    qfsm_batch_destroy (&batch);
+    qfsm_out_destroy (&out);
+    qfsm_destroy (&fsm);
+    qfsm_config_t config = config_default ();
+    config.dedup_window_ms = -1;
+    cr_assert_null (qfsm_new (&config), "an invalid configuration");
+}
