@@ -177,7 +177,7 @@ static int s_enqueue (qfsm_t *self, const qfsm_cmd_t *cmd, qfsm_result_t *res, q
     }
     uint64_t size = (uint64_t)cmd->headers_len + cmd->body_len;
     bool park = self->parked.size > 0 || !s_room (self, size);
-    if (park && !self->config.dlq) {
+    if ((park && !self->config.dlq) || self->next_seq == UINT64_MAX) { //  or out of seqs
         self->totals.refused++;
         return WEFT_EFULL;
     }

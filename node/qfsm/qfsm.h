@@ -25,7 +25,8 @@
       ENQUEUE   {id, priority, headers, body, not_before_ms, token}: a new message. An
                 id in the dedup table answers QFSM_DUPLICATE with the first seq, adding
                 nothing. Beyond max_messages / max_bytes it answers WEFT_EFULL (in a
-                dead-letter queue: QFSM_PARKED, see below). Otherwise 0 and its new seq.
+                dead-letter queue: QFSM_PARKED, see below), and so it does, in any
+                queue, once seqs ran out (2^64 - 1). Otherwise 0 and its new seq.
       ACK       {seq}: the message is gone. 0, or WEFT_EINVAL for a seq not pending.
       DELIVERED {seq, count}: the leader handed the message out; its delivery count
                 becomes max (count, current). The leader must not hand out a message

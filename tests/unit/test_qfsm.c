@@ -942,6 +942,12 @@ Test (qfsm, crafted_snapshots)
     cr_assert_eq (qfsm_restore (snap, size, &copy), 0, "the original again");
     cr_assert (qfsm_equal (copy, fsm));
     qfsm_destroy (&copy);
+    //  A state whose seqs ran out refuses new messages rather than reuse a seq.
+    qput_u64 (snap + 8 + 33, UINT64_MAX);
+    reseal (snap, size);
+    cr_assert_eq (qfsm_restore (snap, size, &copy), 0);
+    cr_assert_eq (apply1 (copy, 0, enq (NULL, 0, "x", 0), out, NULL), WEFT_EFULL);
+    qfsm_destroy (&copy);
     free (snap);
     qfsm_out_destroy (&out);
     qfsm_destroy (&fsm);
