@@ -52,7 +52,8 @@ enum {
     WEFT_ECORRUPT = -13,  /* the journal is corrupt (see weftd --repair) */
     WEFT_ELOCKED = -14,   /* the journal is in use by another process */
     WEFT_ENODEV = -15,    /* no usable network interface */
-    WEFT_EINTERNAL = -16  /* a bug in Weft: please report it */
+    WEFT_EINTERNAL = -16, /* a bug in Weft: please report it */
+    WEFT_EFULL = -17      /* the queue is at its limit (messages or bytes): refused, not dropped */
 };
 
 /*  Returns a static, human-readable description of an error code.

@@ -27,6 +27,7 @@ static const error_info_t s_errors[] = {
     {WEFT_ELOCKED, "WEFT_ELOCKED", "journal is locked by another process"},
     {WEFT_ENODEV, "WEFT_ENODEV", "no usable network interface"},
     {WEFT_EINTERNAL, "WEFT_EINTERNAL", "internal error"},
+    {WEFT_EFULL, "WEFT_EFULL", "queue is full"},
 };
 
 //  Returns the entry for CODE, or NULL.
