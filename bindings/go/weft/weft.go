@@ -67,6 +67,7 @@ const (
 	ELOCKED    Code = C.WEFT_ELOCKED
 	ENODEV     Code = C.WEFT_ENODEV
 	EINTERNAL  Code = C.WEFT_EINTERNAL
+	EFULL      Code = C.WEFT_EFULL
 )
 
 // String returns the symbolic name, e.g. "WEFT_EINVAL".

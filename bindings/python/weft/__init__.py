@@ -31,10 +31,11 @@ import warnings
 from collections.abc import Mapping
 
 from ._errors import (
-    EADDRINUSE, EAGAIN, ECLOSED, ECORRUPT, EINTERNAL, EINVAL, EIO, ELOCKED, EMSGSIZE, ENODEV,
-    ENOMEM, ENOSPC, ENOTFOUND, EPROTO, ESTATE, ETIMEDOUT, OK, AddressInUse, Closed, Corrupt,
-    Error, InternalError, InvalidArgument, IOFailure, Locked, MessageTooLarge, NoDevice,
-    NoSpace, NotFound, OutOfMemory, ProtocolError, StateError, Timeout, WouldBlock,
+    EADDRINUSE, EAGAIN, ECLOSED, ECORRUPT, EFULL, EINTERNAL, EINVAL, EIO, ELOCKED, EMSGSIZE,
+    ENODEV, ENOMEM, ENOSPC, ENOTFOUND, EPROTO, ESTATE, ETIMEDOUT, OK, AddressInUse, Closed,
+    Corrupt, Error, InternalError, InvalidArgument, IOFailure, Locked, MessageTooLarge,
+    NoDevice, NoSpace, NotFound, OutOfMemory, ProtocolError, QueueFull, StateError, Timeout,
+    WouldBlock,
     _buffer, _check, _cstr, _ms)
 from ._message import Kind, Message
 from ._native import LibraryNotFound, lib, take_string
@@ -43,9 +44,9 @@ __all__ = [
     "Config", "Node", "Message", "Kind", "recv_async", "version", "strerror", "journal_repair",
     "LibraryNotFound", "Error", "InvalidArgument", "OutOfMemory", "Closed", "Timeout",
     "WouldBlock", "MessageTooLarge", "ProtocolError", "AddressInUse", "NotFound", "IOFailure",
-    "StateError", "NoSpace", "Corrupt", "Locked", "NoDevice", "InternalError", "OK", "EINVAL",
-    "ENOMEM", "ECLOSED", "ETIMEDOUT", "EAGAIN", "EMSGSIZE", "EPROTO", "EADDRINUSE", "ENOTFOUND",
-    "EIO", "ESTATE", "ENOSPC", "ECORRUPT", "ELOCKED", "ENODEV", "EINTERNAL",
+    "StateError", "NoSpace", "Corrupt", "Locked", "NoDevice", "InternalError", "QueueFull", "OK",
+    "EINVAL", "ENOMEM", "ECLOSED", "ETIMEDOUT", "EAGAIN", "EMSGSIZE", "EPROTO", "EADDRINUSE",
+    "ENOTFOUND", "EIO", "ESTATE", "ENOSPC", "ECORRUPT", "ELOCKED", "ENODEV", "EINTERNAL", "EFULL",
 ]
 
 

@@ -27,6 +27,7 @@ ECORRUPT = -13
 ELOCKED = -14
 ENODEV = -15
 EINTERNAL = -16
+EFULL = -17
 
 
 class Error(Exception):
@@ -87,12 +88,14 @@ Corrupt = _error_class("Corrupt", ECORRUPT, doc="WEFT_ECORRUPT: see journal_repa
 Locked = _error_class("Locked", ELOCKED, doc="WEFT_ELOCKED: journal used by another process.")
 NoDevice = _error_class("NoDevice", ENODEV, OSError, doc="WEFT_ENODEV: no usable interface.")
 InternalError = _error_class("InternalError", EINTERNAL, doc="WEFT_EINTERNAL: a bug in Weft.")
+QueueFull = _error_class("QueueFull", EFULL,
+                         doc="WEFT_EFULL: the queue is at its limit; the send was refused.")
 
 #   code -> class, for Error.from_code
 _ERROR_CLASSES = {cls.code: cls for cls in (
     InvalidArgument, OutOfMemory, Closed, Timeout, WouldBlock, MessageTooLarge, ProtocolError,
     AddressInUse, NotFound, IOFailure, StateError, NoSpace, Corrupt, Locked, NoDevice,
-    InternalError)}
+    InternalError, QueueFull)}
 
 
 def _check(rc, op, detail=""):
