@@ -70,7 +70,8 @@ typedef struct {
     zlistx_t *requests; //  rx_request_t: replays asked of it, not yet ended
 } durable_peer_t;
 
-#define DURABLE_STREAM_PREFIX "t/" //  journal streams of durable topics: "t/<topic>"
+#define DURABLE_STREAM_PREFIX  "t/"  //  journal streams of durable topics: "t/<topic>"
+#define REPAIR_REQUEST_TIMEOUT 10000 //  ms without replay traffic before a replay is asked again
 
 //  The journal stream name of TOPIC, in OUT (CAP bytes).
 static inline void durable_stream_name (const char *topic, char *out, size_t cap)

@@ -14,9 +14,8 @@
 */
 #include "node/durable/durable.h"
 
-#define HELD_MAX        100000 //  live messages held per stream during a replay
-#define PARKED_MAX      1024   //  publishers whose streams are kept while they are away
-#define REQUEST_TIMEOUT 10000  //  ms without replay traffic before asking again
+#define HELD_MAX   100000 //  live messages held per stream during a replay
+#define PARKED_MAX 1024   //  publishers whose streams are kept while they are away
 
 //  A live message held until the replay before it ends.
 typedef struct {
@@ -164,38 +163,6 @@ static void deliver (node_t *self, durable_t *ds, rx_stream_t *st, node_event_t 
         ev->flags |= NODE_EVENT_AUTO_ACK;
     node_emit (self, ev, topic, body, headers);
     self->counters.delivered++;
-}
-
-wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,
-                                       int64_t from_value, rx_request_t **r_p)
-{
-    wire_replay_req_t *req = calloc (1, sizeof *req);
-    rx_request_t *r = calloc (1, sizeof *r);
-    if (!req || !r) {
-        free (req);
-        free (r);
-        return NULL;
-    }
-    req->id = r->id = ++self->next_request;
-    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
-    snprintf (r->pattern, sizeof r->pattern, "%s", pattern);
-    req->from_kind = (uint8_t)from_kind;
-    req->from_value = from_value;
-    r->deadline = node_now (self) + REQUEST_TIMEOUT;
-    *r_p = r;
-    return req;
-}
-
-bool repair_request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
-{
-    int rc = wire_encode_replay_req (&self->sbuf, req);
-    if (rc == 0 && (rc = node_send (self, peer->link, NULL, 0)) == 0)
-        zlistx_add_end (durable_peer (peer)->requests, r);
-    else
-        free (r);
-    wlog_debug (&self->log, "replay %" PRIu64 " of %s asked of %s (%zu cursors): %d", req->id,
-                req->pattern, peer->name, req->ncursors, rc);
-    return rc == 0;
 }
 
 //  Asks PEER to replay TOPIC from FROM to TO (a gap) and marks ST repairing.
@@ -357,7 +324,7 @@ void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t 
         self->counters.unknown_type++; //  not asked for, or given up on: a repair asks again
         return;
     }
-    asked->deadline = node_now (self) + REQUEST_TIMEOUT; //  it is coming: be patient
+    asked->deadline = node_now (self) + REPAIR_REQUEST_TIMEOUT; //  it is coming: be patient
     rx_stream_t *st = repair_stream (peer, name);
     if (!st)
         return;

@@ -5,7 +5,9 @@
     acknowledged seq per durable name, publisher and topic, kept in our
     journal under "c/<name>/<publisher>/<topic>" and advanced when the
     application takes the message (auto-ack: TAKEN from weft_recv) or acks
-    it. The replies are repair.c's.
+    it. Every replay request, these and repair.c's gap requests, is built
+    and sent here (repair_request_new, repair_request_send); the replies
+    are repair.c's.
 */
 #include "node/durable/durable.h"
 
@@ -46,6 +48,38 @@ void rsub_advance_cursors (node_t *self, durable_t *ds, const char *publisher, c
         snprintf (meta, sizeof meta, "c/%s", key);
         journal_meta_put (self->journal, meta, value, sizeof value);
     }
+}
+
+wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,
+                                       int64_t from_value, rx_request_t **r_p)
+{
+    wire_replay_req_t *req = calloc (1, sizeof *req);
+    rx_request_t *r = calloc (1, sizeof *r);
+    if (!req || !r) {
+        free (req);
+        free (r);
+        return NULL;
+    }
+    req->id = r->id = ++self->next_request;
+    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
+    snprintf (r->pattern, sizeof r->pattern, "%s", pattern);
+    req->from_kind = (uint8_t)from_kind;
+    req->from_value = from_value;
+    r->deadline = node_now (self) + REPAIR_REQUEST_TIMEOUT;
+    *r_p = r;
+    return req;
+}
+
+bool repair_request_send (node_t *self, peer_t *peer, const wire_replay_req_t *req, rx_request_t *r)
+{
+    int rc = wire_encode_replay_req (&self->sbuf, req);
+    if (rc == 0 && (rc = node_send (self, peer->link, NULL, 0)) == 0)
+        zlistx_add_end (durable_peer (peer)->requests, r);
+    else
+        free (r);
+    wlog_debug (&self->log, "replay %" PRIu64 " of %s asked of %s (%zu cursors): %d", req->id,
+                req->pattern, peer->name, req->ncursors, rc);
+    return rc == 0;
 }
 
 //  Asks PEER to replay what subscription RS covers, from its start or cursors.
