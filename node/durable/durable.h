@@ -138,8 +138,8 @@ void reserve_stop (node_t *self, durable_t *ds);
 
 //  The seq for the next append to STREAM: above the journal's last one and
 //  above every number reserved before this run started. When it is above
-//  the stream's reserved ceiling, the next block is reserved first (staged,
-//  and the batch is marked to be synced whatever journal.sync says). 0 when
+//  the stream's reserved ceiling and journal.sync is async, the next block
+//  is reserved first (staged, and the batch is marked to be synced). 0 when
 //  that cannot be staged (nothing may be published then).
 uint64_t reserve_next (node_t *self, durable_t *ds, const char *stream);
 

@@ -17,7 +17,10 @@
     replays answer it as such (replay.c: REPLAY_TRUNC at the range), and
     HEAD announces the ceiling, so subscribers move on. A clean stop gives
     the unused part of the block back (ceiling = last seq), so that a clean
-    restart leaves no such range.
+    restart leaves no such range. With journal.sync = sync every batch is
+    synced anyway: the journaled entries are the durable HEAD, nothing is
+    reserved, and a crash leaves no range (only the ceiling of an earlier
+    asynchronous run is still respected).
 */
 #include "node/durable/durable.h"
 
@@ -106,8 +109,8 @@ uint64_t reserve_next (node_t *self, durable_t *ds, const char *stream)
     uint64_t seq = journal_next_seq (self->journal, stream);
     if (seq <= res->skipped)
         seq = res->skipped + 1; //  after a crash: above anything ever sent
-    if (seq <= res->staged)
-        return seq;
+    if (seq <= res->staged || self->journal_sync)
+        return seq; //  reserved, or every commit is synced: the entries are the HEAD
     uint64_t ceiling = seq + ds->seq_block - 1;
     uint8_t value[8];
     char key[JOURNAL_NAME_MAX + 8];

@@ -188,6 +188,22 @@ Test (sub_durable_seq, a_clean_restart_leaves_no_gap)
     jdisk_destroy (&disk);
 }
 
+Test (sub_durable_seq, a_synced_publisher_reserves_nothing_and_leaves_no_gap)
+{
+    static const char *const kv[] = {
+        "journal.dir", "/fake/pub", "durable.topics", "d.#", "durable.seq_block", "4", NULL};
+    jdisk_t *disk = jdisk_new ();
+    fc_peer_t p;
+    fc_t *fc = start ("pub", 26, disk, kv, &p);
+    for (int i = 1; i <= 6; i++)
+        publish (fc, "m");
+    fc_crash (fc, 0); //  every commit was synced: nothing is lost
+    rejoin (fc, &p);
+    cr_assert_eq (publish (fc, "m7"), 7, "a synced stream goes on right after its last entry");
+    fc_destroy (&fc);
+    jdisk_destroy (&disk);
+}
+
 Test (sub_durable_seq, a_crash_skipped_range_is_answered_as_known_empty)
 {
     jdisk_t *disk = jdisk_new ();
