@@ -394,6 +394,8 @@ int journal_commit (journal_t *self, bool sync)
     int rc = jready (self);
     if (rc)
         return rc;
+    bool durable = sync || self->sync_due; //  a batch that asked for a sync gets one
+    self->sync_due = false;                //  it goes with this batch, written or dropped
     if (self->fail_next) {
         rc = self->fail_next;
         self->fail_next = 0;
@@ -405,10 +407,17 @@ int journal_commit (journal_t *self, bool sync)
         return 0;
     s_stage_records (self);
     store_err_t err;
-    if (self->ops->write (self->db, self->batch, sync, &err) != 0)
+    if (self->ops->write (self->db, self->batch, durable, &err) != 0)
         return s_write_failed (self, jfail_store (self, &err, "commit failed"));
     s_settle (self);
     return 0;
+}
+
+//  The pending batch is synced whatever its commit says.
+void journal_sync_next (journal_t *self)
+{
+    if (self)
+        self->sync_due = true;
 }
 
 //  Test hook: the next commit fails with ERR.

@@ -197,6 +197,14 @@ size_t journal_pending (const journal_t *self);
 //  same code; stats and the stream list stay readable.
 int journal_commit (journal_t *self, bool sync);
 
+//  Makes the next journal_commit () sync its batch (fsync before it returns)
+//  even when called with SYNC false: for a write that must survive a power
+//  cut on a journal that is otherwise asynchronous (a publisher's sequence
+//  reservation, node/durable/). The request goes with the pending batch:
+//  once that batch is committed or dropped, commits follow SYNC again. A
+//  synced write also makes every write committed before it durable.
+void journal_sync_next (journal_t *self);
+
 //  FOR TESTS ONLY: makes the next journal_commit () fail with ERR (e.g.
 //  WEFT_ENOSPC) without writing anything, as a failed write would (the
 //  database is reopened too).

@@ -116,6 +116,7 @@ struct journal {
     uint8_t *vbuf;               //  scratch for entry values
     size_t vbuf_cap;             //  size of vbuf
     int fail_next;               //  test hook: the next commit fails with this
+    bool sync_due;               //  journal_sync_next (): the pending batch is synced
     int broken;                  //  WEFT_E* of a failed write not yet cured by a reopen
     bool reopen_logged;          //  a failed reopen was logged (log it once)
     size_t iters;                //  live journal iterators (no reopen under them)

@@ -4,12 +4,11 @@
 
     A message on a durable topic is staged in the journal (stream "t/<topic>")
     with the next sequence of that stream, which never repeats, also across
-    restarts. Everything staged during one turn of the loop is committed in
-    one batch (the core's commit); only then are the messages sent on the XPUB,
-    so a subscriber never sees a message its publisher could lose.
-    Each journal entry holds the MSG header frame as sent, then the body:
-      u32 big-endian header length | header | body   (node/wire/entry.h)
-    so that a replay sends exactly what the live message carried.
+    restarts and power cuts (reserve.c reserves the numbers durably first). Everything staged during
+   one turn of the loop is committed in one batch (the core's commit); only then are the messages
+   sent on the XPUB, so a subscriber never sees a message its publisher could lose. Each journal
+   entry holds the MSG header frame as sent, then the body: u32 big-endian header length | header |
+   body   (node/wire/entry.h) so that a replay sends exactly what the live message carried.
 */
 #include "node/durable/durable.h"
 #include "node/wire/entry.h"
@@ -110,11 +109,18 @@ int durable_start (node_t *self, durable_t *ds, char *err, size_t errlen)
     zlistx_set_destructor (ds->durables, (zlistx_destructor_fn *)zstr_free);
     zlistx_set_destructor (ds->outbox, outbound_free);
     zhashx_set_destructor (ds->heads, (zhashx_destructor_fn *)zstr_free);
+    int rc = reserve_start (self, ds);
+    if (rc) {
+        snprintf (err, errlen, "journal: the sequence reservations cannot be read: %s",
+                  weft_strerror (rc));
+        return rc;
+    }
     return declare_from_config (self, ds, err, errlen);
 }
 
-void durable_stop (durable_t *ds)
+void durable_stop (node_t *self, durable_t *ds)
 {
+    reserve_stop (self, ds);
     zlistx_destroy (&ds->durables);
     zlistx_destroy (&ds->outbox);
     zhashx_destroy (&ds->heads);
@@ -128,9 +134,9 @@ bool durable_publish (node_t *self, durable_t *ds, const char *name, zmq_msg_t *
         return false;
     char stream[TOPIC_MAX + 8];
     durable_stream_name (name, stream, sizeof stream);
-    msg->seq = journal_next_seq (self->journal, stream);
+    msg->seq = reserve_next (self, ds, stream);
     msg->flags |= WIRE_FLAG_DURABLE;
-    outbound_t *out = calloc (1, sizeof *out);
+    outbound_t *out = msg->seq ? calloc (1, sizeof *out) : NULL;
     size_t blen = zmq_msg_size (body), size = 0;
     uint8_t *entry = NULL;
     if (out && wire_encode_msg (&self->sbuf, msg) == 0 &&
@@ -162,6 +168,17 @@ bool durable_publish (node_t *self, durable_t *ds, const char *name, zmq_msg_t *
     return true;
 }
 
+void durable_head_set (node_t *self, durable_t *ds, const char *topic, uint64_t seq)
+{
+    head_t *head = zhashx_lookup (ds->heads, topic);
+    if (!head && (head = calloc (1, sizeof *head)))
+        zhashx_insert (ds->heads, topic, head);
+    if (head) {
+        head->last = seq;
+        head->until = node_now (self) + HEAD_LINGER * self->interval;
+    }
+}
+
 //  Records that OUT went out, for HEAD announcements.
 static void head_update (node_t *self, durable_t *ds, outbound_t *out)
 {
@@ -169,13 +186,7 @@ static void head_update (node_t *self, durable_t *ds, outbound_t *out)
     size_t len = zmq_msg_size (&out->topic);
     memcpy (topic, zmq_msg_data (&out->topic), len);
     topic[len] = 0;
-    head_t *head = zhashx_lookup (ds->heads, topic);
-    if (!head && (head = calloc (1, sizeof *head)))
-        zhashx_insert (ds->heads, topic, head);
-    if (head) {
-        head->last = out->seq;
-        head->until = node_now (self) + HEAD_LINGER * self->interval;
-    }
+    durable_head_set (self, ds, topic, out->seq);
 }
 
 static void retention_step (node_t *self, durable_t *ds, int64_t now_us);
@@ -192,6 +203,7 @@ void durable_before_commit (node_t *self, durable_t *ds)
 
 void durable_after_commit (node_t *self, durable_t *ds, bool ok)
 {
+    reserve_after_commit (ds, ok);
     if (!ok) {
         //  nothing of a failed batch was sent: the publisher's call already
         //  returned, so these are counted as journal errors

@@ -2,7 +2,9 @@
     share it; nothing outside node/durable/ includes it).
 
     Publisher side (durable.c): a topic declared durable is journaled before
-    it is sent; HEAD announcements; retention. replay.c: replays served to peers.
+    it is sent; HEAD announcements; retention. reserve.c: sequence numbers
+    reserved durably in blocks, so none repeats after a power cut. replay.c:
+    replays served to peers.
     Subscriber side (repair.c): gaps of a publisher's stream are repaired by
     asking it to replay them. rsub.c: late joiners replay from a start, named
     durable subscriptions keep their cursors in our journal.
@@ -57,6 +59,9 @@ typedef struct {
     zlistx_t *replays;     //  replay jobs we serve to peers, owned
     size_t retention_next; //  round-robin index over streams for retention
     bool retention_due;    //  durable streams grew this turn: trim them before the commit
+    zhashx_t *reserved;    //  stream name -> seq_res_t (reserve.c): reserved sequence ceilings
+    uint64_t seq_block;    //  sequence numbers reserved at a time (durable.seq_block)
+    bool reserve_due;      //  a reservation is staged in this turn's batch
     //  Subscriber side (rsub.c)
     zlistx_t *rsubs;   //  rsub_t, owned: subscriptions that replay history
     zhashx_t *cursors; //  "name/publisher/topic" -> uint64_t last acked seq
@@ -95,7 +100,7 @@ int durable_declare (node_t *self, durable_t *ds, const char *pattern,
 //  Creates / frees the publisher side's tables in DS; declares durable.topics.
 //  durable_stop also frees what a failed durable_start made.
 int durable_start (node_t *self, durable_t *ds, char *err, size_t errlen);
-void durable_stop (durable_t *ds);
+void durable_stop (node_t *self, durable_t *ds);
 
 //  If topic NAME is durable: stages MSG (seq assigned here) in the journal and
 //  queues the frames to go out after the commit; returns true (the frames are
@@ -115,6 +120,39 @@ void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval);
 
 //  The journal's streams as a JSON array ("null" without a journal); caller frees.
 char *durable_journal_json (node_t *self);
+
+//  Announces SEQ as the head of TOPIC for the next HEAD_LINGER intervals
+//  (after a commit sent it, and at start for the streams of the journal).
+void durable_head_set (node_t *self, durable_t *ds, const char *topic, uint64_t seq);
+
+//  --- reserve.c: sequence reservation (the publisher side) -----------------------
+
+#define RESERVE_PREFIX "r/" //  meta key of a stream's reserved ceiling: "r/<stream name>"
+
+//  Creates DS's reservation table and loads the ceilings the journal holds;
+//  each stream's HEAD is announced again (its last seq, or its ceiling if
+//  a crash skipped numbers). 0 or WEFT_ENOMEM (or the journal's code).
+int reserve_start (node_t *self, durable_t *ds);
+
+//  Gives the unused part of each block back (a clean stop: no gap at the
+//  next start; staged, committed by the stop), then frees the table.
+//  SELF may be NULL (nothing staged). NULL-safe on a half-made DS.
+void reserve_stop (node_t *self, durable_t *ds);
+
+//  The seq for the next append to STREAM: above the journal's last one and
+//  above every number reserved before this run started. When it is above
+//  the stream's reserved ceiling and journal.sync is async, the next block
+//  is reserved first (staged, and the batch is marked to be synced). 0 when
+//  that cannot be staged (nothing may be published then).
+uint64_t reserve_next (node_t *self, durable_t *ds, const char *stream);
+
+//  After the commit: what was staged is reserved (OK), or forgotten.
+void reserve_after_commit (durable_t *ds, bool ok);
+
+//  The ceiling STREAM had reserved when this run started (0: none): the
+//  numbers from the journal's last seq then up to it were skipped by a
+//  crash (or given out and lost with unsynced writes): nothing is there.
+uint64_t reserve_skipped_to (durable_t *ds, const char *stream);
 
 //  --- replay.c: replays served to peers (the publisher side) ---------------------
 

@@ -76,7 +76,7 @@ static void on_command (node_t *self, void *state, const char *name)
 static void on_stop (node_t *self, void *state)
 {
     rsub_stop (state);
-    durable_stop (state);
+    durable_stop (self, state);
 }
 
 //  The publisher side, then the subscriber side (its cursors from the journal).

@@ -366,8 +366,10 @@ void repair_on_truncated (node_t *self, peer_t *peer)
         return;
     }
     rx_stream_t *st = repair_stream (peer, name);
+    if (st && !st->fresh && requested > st->last + 1)
+        return; //  it overtook messages before the range: the replay is asked again
     if (st && (st->fresh || st->last + 1 < first)) {
-        st->last = first - 1;
+        st->last = first - 1; //  nothing before FIRST that we miss is there
         st->fresh = false;
     }
     node_event_t ev = {.kind = WEFT_MSG_TRUNCATED, .seq = first};

@@ -4,6 +4,15 @@
     sends a bounded share of every job (REPLAY_MSG: the stored header and
     body, exactly what the live message carried), then REPLAY_END. A start
     that retention already deleted is answered with REPLAY_TRUNC first.
+
+    A range a crash skipped (reserve.c: numbers between the last journaled
+    entry and the reserved ceiling at a restart) holds nothing, and never
+    will: it is answered with REPLAY_TRUNC (requested = its first seq asked,
+    first = where the stream goes on), in order with the entries around it,
+    so that the subscriber moves past it instead of asking for it forever.
+    A range counts as skipped when it lies between two committed entries
+    (a durable stream is only ever trimmed from its start), or above the
+    last one up to the ceiling this run started above.
 */
 #include "node/durable/durable.h"
 #include "node/wire/entry.h"
@@ -117,7 +126,9 @@ void replay_on_request (node_t *self, durable_t *ds, peer_t *peer)
             journal_stats (self->journal, stream, &st))
             continue;
         uint64_t start = stream_start (self, peer, req, stream + 2, &st);
-        uint64_t to = req->to_seq && req->to_seq < st.last_seq ? req->to_seq : st.last_seq;
+        uint64_t last = reserve_skipped_to (ds, stream);
+        last = last > st.last_seq ? last : st.last_seq; //  a skipped tail is answered too
+        uint64_t to = req->to_seq && req->to_seq < last ? req->to_seq : last;
         replay_stream_t *rs = start && start <= to ? calloc (1, sizeof *rs) : NULL;
         if (rs) {
             snprintf (rs->topic, sizeof rs->topic, "%s", stream + 2);
@@ -153,43 +164,78 @@ static int send_entry (node_t *self, peer_t *peer, replay_job_t *job, replay_str
     return 0;
 }
 
+//  Sends REPLAY_TRUNC for the known-empty range FROM .. UPTO - 1 of RS;
+//  0 or -1 (peer busy: the job goes on next turn, from FROM again).
+static int send_skipped (node_t *self, peer_t *peer, replay_job_t *job, replay_stream_t *rs,
+                         uint64_t from, uint64_t upto)
+{
+    if (wire_encode_replay_trunc (&self->sbuf, job->id, rs->topic, from, upto))
+        return 0;
+    return node_send (self, peer->link, NULL, 0) == 0 ? 0 : -1;
+}
+
+//  Where the known-empty range from RS->next ends (the seq after it), given
+//  the next stored entry NEXT_SEQ (0: none up to RS->to) and the stream's
+//  FIRST present seq; RS->next when nothing is known empty there.
+static uint64_t skipped_until (durable_t *ds, const char *stream, const replay_stream_t *rs,
+                               uint64_t next_seq, uint64_t first)
+{
+    if (rs->next < first)
+        return rs->next; //  retention took them: the jump tells the subscriber (GAP)
+    if (next_seq)
+        return next_seq; //  between two committed entries: a crash skipped these
+    uint64_t skipped = reserve_skipped_to (ds, stream);
+    if (skipped < rs->next)
+        return rs->next; //  above the last entry, and not a skipped tail: to come live
+    return (skipped < rs->to ? skipped : rs->to) + 1;
+}
+
 //  Sends what it can of stream RS; returns its budget use, or -1 if the peer is busy.
-static long pump_stream (node_t *self, peer_t *peer, replay_job_t *job, replay_stream_t *rs,
-                         long budget)
+static long pump_stream (node_t *self, durable_t *ds, peer_t *peer, replay_job_t *job,
+                         replay_stream_t *rs, long budget)
 {
     char stream[TOPIC_MAX + 8];
     durable_stream_name (rs->topic, stream, sizeof stream);
     journal_iter_t *it = NULL;
-    if (journal_iter_new (self->journal, stream, rs->next, &it)) {
+    journal_stats_t st;
+    if (journal_stats (self->journal, stream, &st) ||
+        journal_iter_new (self->journal, stream, rs->next, &it)) {
         rs->next = rs->to + 1; //  stream gone: nothing more to send
         return 0;
     }
     long sent = 0;
     journal_entry_t entry;
-    while (sent < budget && rs->next <= rs->to && journal_iter_next (it, &entry) == 1 &&
-           entry.seq <= rs->to) {
+    while (sent < budget && rs->next <= rs->to) {
+        bool more = journal_iter_next (it, &entry) == 1 && entry.seq <= rs->to;
+        uint64_t upto = skipped_until (ds, stream, rs, more ? entry.seq : 0, st.first_seq);
+        if (upto > rs->next && send_skipped (self, peer, job, rs, rs->next, upto) < 0)
+            sent = -1;
+        else if (upto > rs->next)
+            rs->next = upto;
+        if (sent < 0 || !more)
+            break;
         if (send_entry (self, peer, job, rs, &entry) < 0) {
-            journal_iter_destroy (&it);
-            return -1;
+            sent = -1;
+            break;
         }
         rs->next = entry.seq + 1;
         sent++;
     }
-    if (sent < budget && rs->next <= rs->to)
-        rs->next = rs->to + 1; //  the iterator ended: retention took the rest
+    if (sent >= 0 && sent < budget && rs->next <= rs->to)
+        rs->next = rs->to + 1; //  the iterator ended: retention took the rest, or it comes live
     journal_iter_destroy (&it);
     return sent;
 }
 
 //  Advances JOB; returns true when it is finished (END sent).
-static bool pump_job (node_t *self, replay_job_t *job, long *budget)
+static bool pump_job (node_t *self, durable_t *ds, replay_job_t *job, long *budget)
 {
     peer_t *peer = node_peer_find (self, job->peer);
     if (!peer)
         return true; //  it left: nobody to send to
     replay_stream_t *rs;
     while (*budget > 0 && (rs = zlistx_first (job->streams))) {
-        long used = pump_stream (self, peer, job, rs, *budget);
+        long used = pump_stream (self, ds, peer, job, rs, *budget);
         if (used < 0)
             return false; //  its queue is full: go on next turn
         *budget -= used;
@@ -207,7 +253,7 @@ bool replay_pump (node_t *self, durable_t *ds)
     long budget = REPLAY_BUDGET;
     replay_job_t *job = zlistx_first (ds->replays);
     while (job && budget > 0) {
-        if (pump_job (self, job, &budget)) {
+        if (pump_job (self, ds, job, &budget)) {
             zlistx_delete (ds->replays, zlistx_cursor (ds->replays));
             job = zlistx_first (ds->replays);
         } else

@@ -42,6 +42,8 @@ static void usage (FILE *out)
              "                   subsystems do not claim to survive these faults yet\n"
              "  --checks LIST    assert exactly these invariants (weft: durable, queues,\n"
              "                   views), whatever the faults\n"
+             "  --async-publisher  weft: the durable publisher (host 0) commits with\n"
+             "                   journal.sync = async: a power loss takes its unsynced writes\n"
              "  --trace          print every trace line (one seed)\n"
              "  --help           this\n\n"
              "Scenarios:\n",
@@ -65,13 +67,19 @@ static bool number (const char *s, uint64_t *out)
 //  Fills CLI from ARGV; 0, 1 (--help done) or -1 (bad usage, printed).
 static int parse (cli_t *cli, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"seed", required_argument, 0, 's'},   {"seeds", required_argument, 0, 'n'},
-        {"time", required_argument, 0, 't'},   {"hosts", required_argument, 0, 'H'},
-        {"faults", required_argument, 0, 'f'}, {"scenario", required_argument, 0, 'c'},
-        {"plant", required_argument, 0, 'p'},  {"trace", no_argument, 0, 'T'},
-        {"help", no_argument, 0, 'h'},         {"strict", no_argument, 0, 'S'},
-        {"checks", required_argument, 0, 'C'}, {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"seed", required_argument, 0, 's'},
+                                             {"seeds", required_argument, 0, 'n'},
+                                             {"time", required_argument, 0, 't'},
+                                             {"hosts", required_argument, 0, 'H'},
+                                             {"faults", required_argument, 0, 'f'},
+                                             {"scenario", required_argument, 0, 'c'},
+                                             {"plant", required_argument, 0, 'p'},
+                                             {"trace", no_argument, 0, 'T'},
+                                             {"help", no_argument, 0, 'h'},
+                                             {"strict", no_argument, 0, 'S'},
+                                             {"checks", required_argument, 0, 'C'},
+                                             {"async-publisher", no_argument, 0, 'A'},
+                                             {0, 0, 0, 0}};
     uint64_t v;
     int opt;
     while ((opt = getopt_long (argc, argv, "", longopts, NULL)) != -1) {
@@ -110,6 +118,9 @@ static int parse (cli_t *cli, int argc, char **argv)
         case 'C':
             cli->run.checks = optarg;
             break;
+        case 'A':
+            cli->run.async_pub = true;
+            break;
         case 'h':
             usage (stdout);
             return 1;
@@ -138,10 +149,10 @@ static void print_replay (const cli_t *cli, uint64_t seed)
     char faults[160];
     sim_faults_format (cli->run.faults, faults, sizeof faults);
     printf ("  replay: weft-sim --scenario %s --seed %" PRIu64
-            " --time %lld --hosts %d --faults %s%s%s%s\n",
+            " --time %lld --hosts %d --faults %s%s%s%s%s\n",
             cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
             cli->plant ? " --plant " : "", cli->plant ? cli->plant : "",
-            cli->run.strict ? " --strict" : "");
+            cli->run.strict ? " --strict" : "", cli->run.async_pub ? " --async-publisher" : "");
     if (cli->run.checks)
         printf ("          (with --checks %s)\n", cli->run.checks);
 }

@@ -42,8 +42,11 @@ static int open_journal (void *arg, world_t *world, const char *dir, const journ
 }
 
 //  The node's configuration: one private cluster, fast enough discovery,
-//  a synced journal (the queue contract holds for synced writes).
-static weft_config_t *host_config (int index)
+//  a synced journal (the queue contract holds for synced writes) - except
+//  with --async-publisher on host 0, the durable publisher: asynchronous,
+//  so that a power loss takes its last writes (and its sequence numbers
+//  must still never repeat).
+static weft_config_t *host_config (int index, bool async)
 {
     weft_config_t *cfg = weft_config_new ();
     char name[32], dir[32];
@@ -55,7 +58,7 @@ static weft_config_t *host_config (int index)
         {"discovery.interface", "sim"},
         {"discovery.port", "5670"},
         {"journal.dir", dir},
-        {"journal.sync", "sync"},
+        {"journal.sync", async ? "async" : "sync"},
         {"log.level", "error"},
         {"queues.replication", "2"},
         {"queues.acks", "all"},
@@ -140,8 +143,8 @@ static void *host_boot (sim_t *sim, int index, world_t *world, void *arg)
     h->world = world;
     h->boot = sim_world_boot (world);
     sim_world_set_journal_opener (world, open_journal, arg);
-    if (!(h->cfg = host_config (index)) || !(h->node = node_new (h->cfg, world)) ||
-        pairs_open (h)) {
+    if (!(h->cfg = host_config (index, index == 0 && h->ctx->async_pub)) ||
+        !(h->node = node_new (h->cfg, world)) || pairs_open (h)) {
         host_free (h);
         return NULL;
     }

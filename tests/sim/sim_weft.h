@@ -8,7 +8,8 @@
     PUB, QSEND, CONSUME, SETTLE) and reads the node's application events.
 
     The workload (sim_weft.c), on hosts 0..N-1 of one cluster:
-      - host 0 declares "d.#" durable and publishes d.x every 50 ms;
+      - host 0 declares "d.#" durable and publishes d.x every 50 ms (its
+        journal async with --async-publisher, synced like the others else);
       - every other host subscribes to "d.#" (live messages, gaps repaired);
       - host 1 % N sends a numbered message to queue "jobs" every 20 ms
         (async, msg id "h<boot>-<k>", R = 2, acks = all);
@@ -16,7 +17,10 @@
     The ledger survives crashes (it is the applications' memory, not the
     nodes') and checks, after every step and at the end:
       - durable order: within one subscriber run, each (publisher, topic)
-        stream arrives strictly increasing and without a gap;
+        stream arrives strictly increasing and without a gap (a TRUNCATED
+        event moves it on: nothing the publisher has is before its seq);
+        and no (publisher, topic, seq) is ever delivered with two bodies,
+        on any host in any run (a sequence number reused);
       - no confirmed queue message lost: at the end (after a quiet settle
         period) every confirmed id was delivered at least once;
       - views converge: at the end every live host lists every other live

@@ -23,6 +23,7 @@ typedef struct {
     unsigned faults;                  //  the run's fault classes
     unsigned plant;                   //  WEFT_PLANT_* bits
     unsigned checks;                  //  WEFT_CHECK_* the run asserts
+    bool async_pub;                   //  host 0 journals with journal.sync = async
     int64_t quiet_at;                 //  the workload stops sending then
     jdisk_t *disks[SIM_HOSTS_MAX];    //  each host's journal disk
     zhashx_t *streams[SIM_HOSTS_MAX]; //  per subscriber run: "publisher/topic" -> last seq
@@ -30,7 +31,9 @@ typedef struct {
     zlistx_t *sent;                   //  qrec_t, owned, in send order
     zhashx_t *acked;                  //  msg ids whose ack an owner committed
     zhashx_t *owners;                 //  "queue/host" -> ring epoch it serves the queue under
+    zhashx_t *bodies;                 //  "publisher/topic/seq" -> the body first delivered
     uint64_t durable_seen;            //  durable messages received by subscribers
+    uint64_t truncated;               //  TRUNCATED events on durable streams
     uint64_t confirmed;               //  queue sends confirmed
     uint64_t delivered;               //  queue deliveries (with duplicates)
     uint64_t duplicates;              //  deliveries of an id already delivered

@@ -43,9 +43,30 @@ static void violated (wctx_t *ctx, unsigned check, const char *fmt, ...)
     va_end (args);
 }
 
+//  The body of (publisher, topic, SEQ) as some subscriber first got it:
+//  another body under the same number, on any host in any run, is a
+//  sequence number reused (a publisher that restarted below what it sent).
+static void book_body (whost_t *h, const char *stream, uint64_t seq, zmq_msg_t *body)
+{
+    wctx_t *ctx = h->ctx;
+    char key[WIRE_UUID_SIZE * 2 + TOPIC_MAX + 24], text[64];
+    snprintf (key, sizeof key, "%s/%" PRIu64, stream, seq);
+    snprintf (text, sizeof text, "%.*s", body ? (int)zmq_msg_size (body) : 0,
+              body ? (const char *)zmq_msg_data (body) : "");
+    const char *first = zhashx_lookup (ctx->bodies, key);
+    if (!first)
+        zhashx_insert (ctx->bodies, key, text); //  duplicated by the table
+    else if (strcmp (first, text) && (ctx->checks & WEFT_CHECK_DURABLE))
+        violated (ctx, WEFT_CHECK_DURABLE,
+                  "durable reuse: host %d (run %d) got %s seq %" PRIu64
+                  " with body '%s', first seen as '%s'",
+                  h->index, h->boot, stream, seq, text, first);
+}
+
 //  A durable message at subscriber H: within one run, each stream must go
-//  up by exactly one.
-static void book_durable (whost_t *h, const node_event_t *ev, const char *topic)
+//  up by exactly one (or past what a TRUNCATED event said is not there);
+//  across runs and hosts, one seq has one body.
+static void book_durable (whost_t *h, const node_event_t *ev, const char *topic, zmq_msg_t *body)
 {
     wctx_t *ctx = h->ctx;
     if ((ctx->plant & WEFT_PLANT_DURABLE_SKIP) && ++ctx->planted % 97 == 0)
@@ -53,6 +74,7 @@ static void book_durable (whost_t *h, const node_event_t *ev, const char *topic)
     ctx->durable_seen++;
     char key[WIRE_UUID_SIZE * 2 + TOPIC_MAX + 2];
     snprintf (key, sizeof key, "%s/%s", ev->sender, topic);
+    book_body (h, key, ev->seq, body);
     uint64_t *last = zhashx_lookup (ctx->streams[h->index], key);
     if (last && ev->seq != *last + 1 && (ctx->checks & WEFT_CHECK_DURABLE))
         violated (ctx, WEFT_CHECK_DURABLE,
@@ -62,6 +84,18 @@ static void book_durable (whost_t *h, const node_event_t *ev, const char *topic)
         zhashx_insert (ctx->streams[h->index], key, last);
     if (last)
         *last = ev->seq;
+}
+
+//  A TRUNCATED event at subscriber H: the publisher has nothing of the
+//  stream before EV's seq that H has not had, so the stream goes on there.
+static void book_truncated (whost_t *h, const node_event_t *ev, const char *topic)
+{
+    char key[WIRE_UUID_SIZE * 2 + TOPIC_MAX + 2];
+    snprintf (key, sizeof key, "%s/%s", ev->sender, topic);
+    uint64_t *last = zhashx_lookup (h->ctx->streams[h->index], key);
+    h->ctx->truncated++;
+    if (last && ev->seq && ev->seq - 1 > *last)
+        *last = ev->seq - 1;
 }
 
 static void book_confirm (whost_t *h, zmq_msg_t *headers)
@@ -113,8 +147,11 @@ void sim_weft_drain (whost_t *h)
         if (n > 0)
             snprintf (topic, sizeof topic, "%.*s", (int)zmq_msg_size (&part[0]),
                       (const char *)zmq_msg_data (&part[0]));
-        if (ev.kind == WEFT_MSG_MESSAGE && strncmp (topic, "d.", 2) == 0)
-            book_durable (h, &ev, topic);
+        bool durable = topic[0] == 'd' && topic[1] == '.';
+        if (ev.kind == WEFT_MSG_MESSAGE && durable)
+            book_durable (h, &ev, topic, n > 1 ? &part[1] : NULL);
+        else if (ev.kind == WEFT_MSG_TRUNCATED && durable)
+            book_truncated (h, &ev, topic);
         else if (ev.kind == WEFT_MSG_CONFIRM && n == 3)
             book_confirm (h, &part[2]);
         else if (ev.kind == WEFT_MSG_DELIVERY && n == 3)
@@ -256,9 +293,9 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
                   sim_failure (sim) ? sim_failure (sim) : "run failed while settling");
     sim_trace (sim,
                "ledger sent=%zu confirmed=%" PRIu64 " delivered=%" PRIu64 " duplicates=%" PRIu64
-               " durable=%" PRIu64,
+               " durable=%" PRIu64 " truncated=%" PRIu64,
                zlistx_size (ctx->sent), ctx->confirmed, ctx->delivered, ctx->duplicates,
-               ctx->durable_seen);
+               ctx->durable_seen, ctx->truncated);
     if (ctx->checks & WEFT_CHECK_VIEWS)
         check_views (ctx, sim);
     if (ctx->checks & WEFT_CHECK_QUEUES)
@@ -326,6 +363,7 @@ void sim_weft_teardown (void *arg)
     zlistx_destroy (&ctx->sent);
     zhashx_destroy (&ctx->acked);
     zhashx_destroy (&ctx->owners);
+    zhashx_destroy (&ctx->bodies);
     free (ctx);
 }
 
@@ -337,6 +375,7 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     ctx->hosts = opts->hosts;
     ctx->faults = opts->faults;
     ctx->plant = opts->plant;
+    ctx->async_pub = opts->async_pub;
     ctx->checks = opts->strict ? WEFT_CHECK_ALL : sim_weft_contract (opts->faults);
     ctx->strict = opts->strict;
     if (opts->checks) {
@@ -352,7 +391,12 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     ctx->sent = zlistx_new ();
     ctx->acked = zhashx_new ();
     ctx->owners = zhashx_new ();
-    bool ok = ctx->by_id && ctx->sent && ctx->acked && ctx->owners;
+    ctx->bodies = zhashx_new ();
+    bool ok = ctx->by_id && ctx->sent && ctx->acked && ctx->owners && ctx->bodies;
+    if (ctx->bodies) {
+        zhashx_set_duplicator (ctx->bodies, (zhashx_duplicator_fn *)strdup);
+        zhashx_set_destructor (ctx->bodies, (zhashx_destructor_fn *)zstr_free);
+    }
     if (ctx->owners)
         zhashx_set_destructor (ctx->owners, (zhashx_destructor_fn *)zstr_free);
     if (ctx->sent)

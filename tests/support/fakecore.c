@@ -326,6 +326,14 @@ void fc_world_destroy (fc_world_t **self_p)
     *self_p = NULL;
 }
 
+void fc_world_crash (fc_world_t *self)
+{
+    for (world_link_t *l = zlistx_first (self->links); l; l = zlistx_next (self->links))
+        free (l);
+    zlistx_purge (self->links);
+    fw_close (&self->base);
+}
+
 world_t *fc_world_base (fc_world_t *self)
 {
     return &self->base;

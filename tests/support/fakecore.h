@@ -52,6 +52,10 @@ void fc_world_destroy (fc_world_t **self_p);
 //  The world_t to give node_new.
 world_t *fc_world_base (fc_world_t *self);
 
+//  The process that lived in the world died (node_crash unplugged it, so
+//  it closed nothing): its links are freed, its SUB and inputs forgotten.
+void fc_world_crash (fc_world_t *self);
+
 //  The journal opens over DISK (borrowed; NULL: journal_open fails).
 void fc_world_set_disk (fc_world_t *self, jdisk_t *disk);
 
@@ -138,6 +142,12 @@ void fc_destroy (fc_t **self_p);
 //  Stops and frees the node but keeps the world's clock running on into a
 //  new node from the same config and disk: a restart. Fails unless START answers 0.
 void fc_restart (fc_t *self);
+
+//  A crash, then a restart: the node dies without a goodbye or a last
+//  commit (node_crash), its disk keeps only the first KEEP batches not
+//  synced yet (jdisk_crash: 0 is a power cut that loses them all), and a
+//  new node starts from the same config and disk. Fails unless START answers 0.
+void fc_crash (fc_t *self, uint64_t keep);
 
 node_t *fc_node (fc_t *self);
 fc_world_t *fc_world (fc_t *self);

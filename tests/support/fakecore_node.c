@@ -124,6 +124,25 @@ void fc_restart (fc_t *self)
     cr_assert_eq (rc, 0, "START after restart: %d %s", rc, err);
 }
 
+void fc_crash (fc_t *self, uint64_t keep)
+{
+    node_crash (self->node);
+    zsock_destroy (&self->node->events);
+    node_destroy (&self->node);
+    zsock_destroy (&self->node_pipe);
+    zsock_destroy (&self->pipe);
+    zsock_destroy (&self->events);
+    zlistx_purge (self->queue);
+    fc_world_crash (self->world);
+    cr_assert_eq (jdisk_crash (self->disk, keep), 0, "the journal is closed by the crash");
+    fc_world_advance (self->world, 100);
+    fc_world_clear (self->world);
+    node_up (self);
+    char err[256] = "";
+    int rc = fc_start (self, err, sizeof err);
+    cr_assert_eq (rc, 0, "START after the crash: %d %s", rc, err);
+}
+
 node_t *fc_node (fc_t *self)
 {
     return self->node;
