@@ -274,12 +274,12 @@ static void inject_trunc (fc_t *fc, const fc_peer_t *p, uint64_t id, uint64_t re
     msgpack_sbuffer_destroy (&hdr);
 }
 
-//  P ends replay ID.
+//  P ends replay ID, for which it sent no REPLAY_MSG.
 static void inject_end (fc_t *fc, const fc_peer_t *p, uint64_t id)
 {
     msgpack_sbuffer hdr;
     msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0), 0);
+    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0, 0), 0);
     inject3 (fc, p, &hdr, NULL, NULL);
     msgpack_sbuffer_destroy (&hdr);
 }
