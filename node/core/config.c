@@ -159,6 +159,7 @@ static const range_t s_replication = {1, 9};
 static const range_t s_deliver = {0, 1000000};
 static const range_t s_window = {1, 1000000};
 static const size_t s_text_max = 255;
+static const range_t s_probe_k = {0, 16};
 
 //  Keep in the order of config_key_id_t (config.h).
 static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
@@ -225,6 +226,8 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
                                  "a send not confirmed by then fails"},
     [CFG_QUEUES_WINDOW] = {"queues.window", "1000", check_range, &s_window,
                            "unconfirmed sends at most (weft_send_async says WEFT_EAGAIN)"},
+    [CFG_DISCOVERY_PROBE_K] = {"discovery.probe_k", "3", check_range, &s_probe_k,
+                               "members asked to probe a silent peer before it is suspected"},
 };
 
 weft_config_t *weft_config_new (void)
