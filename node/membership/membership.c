@@ -319,7 +319,7 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
         //  lost link) while we still knew it: it counts us joined only once
         //  our HELLO comes. The answer asks for none, so it never loops.
         membership_send_hello (self, peer, 0);
-        if (peer->joined) {
+        if (peer->joined && !(hello.flags & WIRE_HELLO_AGAIN)) {
             //  we learn it had dropped us: whoever else suspected us hears
             //  that we are alive (a higher alive number)
             membership_of (self)->swim.expired_learned++;

@@ -231,7 +231,7 @@ static void on_record (node_t *self, const wire_record_t *r)
             ms->swim.expired_learned++;
             wlog_info (&self->log, "a peer had declared us dead: saying HELLO again");
             for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
-                membership_send_hello (self, p, WIRE_HELLO_ANSWER);
+                membership_send_hello (self, p, WIRE_HELLO_ANSWER | WIRE_HELLO_AGAIN);
         }
         return;
     }

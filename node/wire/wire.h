@@ -105,6 +105,8 @@ typedef struct {
 //  HELLO flags.
 #define WIRE_HELLO_ANSWER                                                                          \
     0x1u //  "I have just added you": a receiver that knew us answers with its HELLO
+#define WIRE_HELLO_AGAIN                                                                           \
+    0x2u //  with ANSWER: "I was declared dead, here I am again" (not: "I had dropped you")
 
 typedef struct {
     uint8_t uuid[WIRE_UUID_SIZE];    //  a peer's node UUID

@@ -709,9 +709,32 @@ Test (sub_membership, we_refute_a_suspicion_and_a_death_of_ourselves)
         cr_assert_not_null (m, "HELLO to peer %d", i);
         wire_hello_t h;
         cr_assert_eq (wire_get_hello (fc_decoder (fc), &h), 0);
-        cr_assert_eq (h.flags & WIRE_HELLO_ANSWER, WIRE_HELLO_ANSWER);
+        cr_assert_eq (h.flags, WIRE_HELLO_ANSWER | WIRE_HELLO_AGAIN);
         zmsg_destroy (&m);
     }
+    fc_destroy (&fc);
+}
+
+//  A peer we had joined says HELLO asking an answer: it had dropped us. We
+//  answer, learn it, and raise our alive number; not so when it only says
+//  it is back (AGAIN: it was declared dead, we had not dropped it).
+Test (sub_membership, hello_of_a_peer_that_dropped_us_is_learned)
+{
+    fc_t *fc = start (29, NULL);
+    fc_peer_t p1 = fc_peer (1);
+    hello (fc, &p1);
+    fc_world_clear (fc_world (fc));
+    p1.hello_flags = WIRE_HELLO_ANSWER | WIRE_HELLO_AGAIN;
+    hello (fc, &p1);
+    cr_assert_eq (fc_count (fc, p1.router_ep, WIRE_HELLO), 1, "answered");
+    cr_assert_eq (swim_int (fc, "expired_learned"), 0);
+    cr_assert_eq (swim_int (fc, "alive"), 0);
+    p1.hello_flags = WIRE_HELLO_ANSWER;
+    hello (fc, &p1);
+    cr_assert_eq (fc_count (fc, p1.router_ep, WIRE_HELLO), 2, "answered");
+    cr_assert_eq (swim_int (fc, "expired_learned"), 1);
+    cr_assert_eq (swim_int (fc, "alive"), 1, "refuted, for whoever suspected us");
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_JOIN), 1, "no second JOIN");
     fc_destroy (&fc);
 }
 
@@ -819,7 +842,8 @@ Test (sub_membership, caps_hold_under_a_flood)
         hello (fc, &p);
     }
     advance_with (fc, 3000, &origin, 1);
-    cr_assert_eq (node_peer_count (node), 1, "all expired but the origin (%zu left)", node_peer_count (node));
+    cr_assert_eq (node_peer_count (node), 1, "all expired but the origin (%zu left)",
+                  node_peer_count (node));
     cr_assert_eq (swim_int (fc, "dead_remembered"), DEAD_MAX);
     fc_destroy (&fc);
 }
