@@ -847,3 +847,57 @@ Test (sub_membership, caps_hold_under_a_flood)
     cr_assert_eq (swim_int (fc, "dead_remembered"), DEAD_MAX);
     fc_destroy (&fc);
 }
+
+//  A suspicion of P2 said by P1 is relayed once to everyone (so that P2
+//  hears it and refutes), not adopted: we still hear P2 ourselves.
+Test (sub_membership, suspicions_of_others_are_relayed_once_not_adopted)
+{
+    fc_t *fc = start (30, NULL);
+    fc_peer_t p1 = fc_peer (1), p2 = fc_peer (2);
+    hello (fc, &p1);
+    hello (fc, &p2);
+    fc_world_clear (fc_world (fc));
+    wire_ping_t ping = record_ping (p2.uuid, 1, 0, WIRE_MEMBER_SUSPECT);
+    inject_ping (fc, &p1, &ping);
+    fc_turn (fc);
+    cr_assert (take_ping (fc, p2.router_ep, WIRE_PROBE_NONE, p2.uuid, WIRE_MEMBER_SUSPECT, NULL),
+               "P2 is told it is suspected");
+    node_peer_info_t row;
+    cr_assert (fc_peer_row (fc, &p2, &row));
+    cr_assert_str_eq (row.state, "alive", "not adopted");
+    fc_world_clear (fc_world (fc));
+    inject_ping (fc, &p1, &ping); //  the same again: not news
+    fc_turn (fc);
+    cr_assert_eq (fc_count (fc, p2.router_ep, WIRE_PING), 0, "relayed once");
+    ping = record_ping (p2.uuid, 1, 0, WIRE_MEMBER_DEAD); //  a death: relayed too
+    inject_ping (fc, &p1, &ping);
+    fc_turn (fc);
+    cr_assert (take_ping (fc, p2.router_ep, WIRE_PROBE_NONE, p2.uuid, WIRE_MEMBER_DEAD, NULL));
+    cr_assert_not_null (node_peer_find (fc_node (fc), p2.uuid), "still our peer");
+    fc_destroy (&fc);
+}
+
+//  P1 expired here; a record saying it is alive at a higher alive number
+//  (it refuted, somewhere else) overrides our verdict: it is taken back.
+Test (sub_membership, a_refutation_takes_a_dead_member_back)
+{
+    fc_t *fc = start (31, NULL);
+    node_t *node = fc_node (fc);
+    fc_peer_t p1 = fc_peer (1), p2 = fc_peer (2);
+    hello (fc, &p1);
+    hello (fc, &p2);
+    advance_with (fc, 2700, &p2, 1);
+    cr_assert_null (node_peer_find (node, p1.uuid), "expired");
+    fc_world_clear (fc_world (fc));
+    wire_ping_t ping = record_ping (p1.uuid, 1, 0, WIRE_MEMBER_ALIVE); //  not higher
+    inject_ping (fc, &p2, &ping);
+    fc_turn (fc);
+    cr_assert_null (node_peer_find (node, p1.uuid));
+    ping = record_ping (p1.uuid, 1, 1, WIRE_MEMBER_ALIVE);
+    inject_ping (fc, &p2, &ping);
+    fc_turn (fc);
+    cr_assert_not_null (node_peer_find (node, p1.uuid), "taken back");
+    cr_assert_eq (fc_count (fc, p1.router_ep, WIRE_HELLO), 1, "and greeted");
+    cr_assert_eq (swim_int (fc, "readmits"), 1);
+    fc_destroy (&fc);
+}
