@@ -1,6 +1,8 @@
 /*  tests/unit/test_sub_membership.c - the membership subsystem through the
     fake core (tests/support/fakecore.h): HELLO, PEERS, BYE, evasive and
-    expired peers, forged HELLOs, foreign beacons, status requests.
+    expired peers, forged HELLOs, foreign beacons, status requests; and SWIM
+    (node/membership/swim.c): indirect probes, suspicion and refutation,
+    the dead list that gossip respects, the caps (docs/MEMBERSHIP.md).
 
     Fake peers exist only as the messages the test injects; what the node
     sends them is read back from the fake world's record of its links. The
@@ -899,5 +901,35 @@ Test (sub_membership, a_refutation_takes_a_dead_member_back)
     cr_assert_not_null (node_peer_find (node, p1.uuid), "taken back");
     cr_assert_eq (fc_count (fc, p1.router_ep, WIRE_HELLO), 1, "and greeted");
     cr_assert_eq (swim_int (fc, "readmits"), 1);
+    fc_destroy (&fc);
+}
+
+//  Every join path says or checks the cluster: the HELLO to a seed carries
+//  our cluster id (the seed refuses it if it is another cluster's), and
+//  PEERS is only taken from a peer whose HELLO (and cluster) we checked.
+Test (sub_membership, seeds_hear_our_cluster_and_gossip_needs_a_checked_peer)
+{
+    const char *kv[] = {"discovery.seeds", "tcp://198.18.0.50:4000", "cluster.name", "ours", NULL};
+    fc_t *fc = start (32, kv);
+    fc_advance (fc, 1000);
+    zmsg_t *m = fc_take (fc, "tcp://198.18.0.50:4000", WIRE_HELLO);
+    cr_assert_not_null (m);
+    wire_hello_t h;
+    cr_assert_eq (wire_get_hello (fc_decoder (fc), &h), 0);
+    cr_assert_eq (h.cluster, beacon_cluster_id ("ours"));
+    zmsg_destroy (&m);
+
+    fc_peer_t p1 = fc_peer (1), p2 = fc_peer (2), p3 = fc_peer (3);
+    hello (fc, &p1);
+    fc_inject_peers (fc, &p1, &p2, 1); //  P1 gossips P2: added (connecting, not joined)
+    fc_turn (fc);
+    cr_assert_not_null (node_peer_find (fc_node (fc), p2.uuid));
+    fc_inject_peers (fc, &p2, &p3, 1); //  P2 has not said HELLO: its gossip is not taken
+    fc_turn (fc);
+    cr_assert_null (node_peer_find (fc_node (fc), p3.uuid));
+    hello (fc, &p2);
+    fc_inject_peers (fc, &p2, &p3, 1);
+    fc_turn (fc);
+    cr_assert_not_null (node_peer_find (fc_node (fc), p3.uuid), "now it is");
     fc_destroy (&fc);
 }
