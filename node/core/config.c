@@ -160,6 +160,7 @@ static const range_t s_deliver = {0, 1000000};
 static const range_t s_window = {1, 1000000};
 static const size_t s_text_max = 255;
 static const range_t s_seq_block = {1, 1000000000};
+static const range_t s_probe_k = {0, 16};
 
 //  Keep in the order of config_key_id_t (config.h).
 static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
@@ -229,6 +230,8 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
     [CFG_DURABLE_SEQ_BLOCK] = {"durable.seq_block", "10000", check_range, &s_seq_block,
                                "sequence numbers a durable stream reserves (one synced "
                                "write) at a time"},
+    [CFG_DISCOVERY_PROBE_K] = {"discovery.probe_k", "3", check_range, &s_probe_k,
+                               "members asked to probe a silent peer before it is suspected"},
 };
 
 weft_config_t *weft_config_new (void)

@@ -45,6 +45,7 @@ typedef enum {
     CFG_QUEUES_SEND_TIMEOUT,
     CFG_QUEUES_WINDOW,
     CFG_DURABLE_SEQ_BLOCK,
+    CFG_DISCOVERY_PROBE_K,
     CONFIG_KEY_COUNT
 } config_key_id_t;
 

@@ -1,5 +1,6 @@
 /*  node/membership/membership.c - who is out there: beacons, the peer table, the
-    HELLO / PEERS / PING / BYE handshake, evasive and expired peers.
+    HELLO / PEERS / PING / BYE handshake, evasive and expired peers (the SWIM
+    part - probes, suspicion, refutation, the dead list - is in swim.c).
 
     A peer enters the table when we hear its beacon, when it says HELLO to us,
     or when another peer gossips it (PEERS). Entering means: a DEALER to its
@@ -81,9 +82,14 @@ static void send_peers (node_t *self, peer_t *to)
     free (list);
 }
 
-//  Adds a peer, connects to it and greets it. Returns it, or NULL on failure.
-static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation, uint8_t role,
-                         const char *router_ep, const char *pub_ep, peer_source_t source)
+void membership_send_hello (node_t *self, peer_t *peer, uint32_t flags)
+{
+    encode_hello (self, flags);
+    node_send (self, peer->link, NULL, 0);
+}
+
+peer_t *membership_add (node_t *self, const uint8_t *uuid, uint64_t incarnation, uint8_t role,
+                        const char *router_ep, const char *pub_ep, peer_source_t source)
 {
     if (zhashx_size (self->peers) >= MAX_PEERS || !endpoint_ok (router_ep) || !endpoint_ok (pub_ep))
         return NULL;
@@ -102,7 +108,8 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
         return NULL;
     }
     if (node_peer_insert (self, peer) != 0)
-        return NULL; //  it freed the peer, link included
+        return NULL;               //  it freed the peer, link included
+    swim_dead_forget (self, uuid); //  alive again
     encode_hello (self, WIRE_HELLO_ANSWER);
     node_send (self, peer->link, NULL, 0);
     send_peers (self, peer);
@@ -111,9 +118,24 @@ static peer_t *peer_add (node_t *self, const uint8_t *uuid, uint64_t incarnation
     return peer;
 }
 
-//  Removes PEER, reporting KIND (WEFT_MSG_LEAVE or WEFT_MSG_EXPIRED) if it had joined.
-static void peer_remove (node_t *self, peer_t *peer, int kind)
+peer_t *membership_readd (node_t *self, dead_t *dead)
 {
+    int64_t now = node_now (self);
+    if (dead->left || now - dead->readd_at < self->interval)
+        return NULL; //  at most one try per interval
+    dead->readd_at = now;
+    membership_of (self)->swim.readmits++;
+    wlog_info (&self->log, "taking back %s: it is alive", dead->router_ep);
+    return membership_add (self, dead->uuid, dead->incarnation, dead->role, dead->router_ep,
+                           dead->pub_ep, SOURCE_HELLO);
+}
+
+//  Removes PEER, reporting KIND (WEFT_MSG_LEAVE or WEFT_MSG_EXPIRED) if it had
+//  joined, and remembers it dead (unless FOREIGN: it was never one of ours).
+static void peer_drop (node_t *self, peer_t *peer, int kind, bool foreign)
+{
+    if (!foreign)
+        swim_dead (self, peer, kind == WEFT_MSG_LEAVE);
     if (peer->joined) {
         node_emit_peer (self, kind, peer);
         if (kind == WEFT_MSG_LEAVE)
@@ -130,6 +152,7 @@ static int membership_start (node_t *self, void *state, char *err, size_t errlen
 {
     membership_of (self)->cluster_id =
         beacon_cluster_id (config_value (self->cfg, CFG_CLUSTER_NAME));
+    membership_of (self)->probe_k = (int)config_int (self->cfg, CFG_DISCOVERY_PROBE_K);
     membership_of (self)->seeds = zlistx_new ();
     membership_of (self)->pending = zlistx_new ();
     if (!membership_of (self)->seeds || !membership_of (self)->pending)
@@ -210,7 +233,7 @@ static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
         return;
     }
     if (peer && (beacon->leaving || peer->incarnation != beacon->incarnation)) {
-        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer_drop (self, peer, WEFT_MSG_LEAVE, false);
         peer = NULL;
     }
     if (beacon->leaving)
@@ -219,8 +242,8 @@ static void on_beacon (node_t *self, const beacon_t *beacon, const char *from)
         char router_ep[64], pub_ep[64];
         snprintf (router_ep, sizeof router_ep, "tcp://%s:%u", from, beacon->router_port);
         snprintf (pub_ep, sizeof pub_ep, "tcp://%s:%u", from, beacon->pub_port);
-        peer = peer_add (self, beacon->uuid, beacon->incarnation, beacon->role, router_ep, pub_ep,
-                         SOURCE_BEACON);
+        peer = membership_add (self, beacon->uuid, beacon->incarnation, beacon->role, router_ep,
+                               pub_ep, SOURCE_BEACON);
     }
     if (peer)
         node_peer_heard (self, peer);
@@ -269,17 +292,17 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
                        "HELLO of %s (%s) refused: it belongs to another cluster (not '%s')",
                        hello.name, hello.router_ep, config_value (self->cfg, CFG_CLUSTER_NAME));
         if (peer)
-            peer_remove (self, peer, WEFT_MSG_LEAVE);
+            peer_drop (self, peer, WEFT_MSG_LEAVE, true);
         return;
     }
     if (peer && peer->incarnation != hello.incarnation) {
-        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer_drop (self, peer, WEFT_MSG_LEAVE, false);
         peer = NULL;
     }
     bool known = peer != NULL;
     if (!peer)
-        peer = peer_add (self, hello.uuid, hello.incarnation, hello.role, hello.router_ep,
-                         hello.pub_ep, SOURCE_HELLO);
+        peer = membership_add (self, hello.uuid, hello.incarnation, hello.role, hello.router_ep,
+                               hello.pub_ep, SOURCE_HELLO);
     if (!peer) {
         self->counters.bad_frames++;
         return;
@@ -296,8 +319,14 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
         //  it has just added us (it had expired us: a pause, a partition, a
         //  lost link) while we still knew it: it counts us joined only once
         //  our HELLO comes. The answer asks for none, so it never loops.
-        encode_hello (self, 0);
-        node_send (self, peer->link, NULL, 0);
+        membership_send_hello (self, peer, 0);
+        if (peer->joined && !(hello.flags & WIRE_HELLO_AGAIN)) {
+            //  we learn it had dropped us: whoever else suspected us hears
+            //  that we are alive (a higher alive number)
+            membership_of (self)->swim.expired_learned++;
+            wlog_info (&self->log, "%s had dropped us: answered, back in its view", peer->name);
+            swim_refute (self, membership_of (self)->alive);
+        }
     }
     if (!peer->joined) {
         peer->joined = true;
@@ -320,39 +349,19 @@ static void on_peers (node_t *self)
             wire_peer_t *w = &list->peers[i];
             if (memcmp (w->uuid, self->uuid, WIRE_UUID_SIZE) == 0 || node_peer_find (self, w->uuid))
                 continue;
-            peer_add (self, w->uuid, w->incarnation, w->role, w->router_ep, w->pub_ep,
-                      SOURCE_GOSSIP);
+            dead_t *dead = swim_dead_find (self, w->uuid);
+            if (dead && dead->incarnation == w->incarnation) {
+                //  that run of it expired or left here: its endpoint may
+                //  be someone else's now. It is taken back if it speaks.
+                membership_of (self)->swim.gossip_ignored++;
+                continue;
+            }
+            membership_add (self, w->uuid, w->incarnation, w->role, w->router_ep, w->pub_ep,
+                            SOURCE_GOSSIP);
         }
     } else
         self->counters.bad_frames++;
     free (list);
-}
-
-//  STATUS_REQ: answer with our status; STATUS_REP: complete a pending request.
-static void on_status (node_t *self, int type, peer_t *peer, zmq_msg_t *body)
-{
-    uint64_t id = 0;
-    if (wire_get_status (self->decoder, &id)) {
-        self->counters.bad_frames++;
-        return;
-    }
-    if (type == WIRE_STATUS_REQ) {
-        char *json = node_status_json (self);
-        if (json && wire_encode_status (&self->sbuf, WIRE_STATUS_REP, id) == 0)
-            node_send (self, peer->link, json, strlen (json));
-        zstr_free (&json);
-        return;
-    }
-    for (pending_status_t *p = zlistx_first (membership_of (self)->pending); p;
-         p = zlistx_next (membership_of (self)->pending))
-        if (p->id == id) {
-            char *json = body ? node_frame_strdup (body) : strdup ("{}");
-            zsock_send (self->pipe, "is", 0, json ? json : "{}");
-            zstr_free (&json);
-            zlistx_delete (membership_of (self)->pending,
-                           zlistx_cursor (membership_of (self)->pending));
-            return;
-        }
 }
 
 //  A membership message of TYPE (HELLO, PEERS, PING, BYE, STATUS_*), from
@@ -364,20 +373,31 @@ static void membership_on_message (node_t *self, void *state, peer_t *peer, int 
         on_hello (self, zmq_msg_data (from), zmq_msg_size (from) == WIRE_UUID_SIZE + 1, peer);
         return;
     }
-    if (!peer)
-        return; //  not (or no longer) a peer: it will say HELLO again if it is alive
+    if (!peer) {
+        //  not (or no longer) a peer. A dead member that PINGs us still
+        //  counts us as its peer: take it back from what we remembered
+        //  (it would never say HELLO again on its own)
+        dead_t *dead = type == WIRE_PING && zmq_msg_size (from) == WIRE_UUID_SIZE
+                           ? swim_dead_find (self, zmq_msg_data (from))
+                           : NULL;
+        if (dead)
+            membership_readd (self, dead);
+        return;
+    }
     switch (type) {
     case WIRE_PING:
+        swim_on_ping (self, peer);
         break;
     case WIRE_PEERS:
-        on_peers (self);
+        if (peer->joined) //  gossip only from peers whose HELLO (and cluster) we checked
+            on_peers (self);
         break;
     case WIRE_BYE:
-        peer_remove (self, peer, WEFT_MSG_LEAVE);
+        peer_drop (self, peer, WEFT_MSG_LEAVE, false);
         break;
     case WIRE_STATUS_REQ:
     case WIRE_STATUS_REP:
-        on_status (self, type, peer, body);
+        membership_on_status (self, type, peer, body);
         break;
     default:
         self->counters.unknown_type++;
@@ -391,9 +411,12 @@ static void on_interval (node_t *self)
         return;
     if (self->beacons)
         send_beacon (self, false);
-    wire_encode_ping (&self->sbuf);
+    swim_heartbeat (self);
     for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
-        node_send (self, p->link, NULL, 0);
+        if (!p->joined) { //  our HELLO or its answer may have been lost
+            membership_send_hello (self, p, WIRE_HELLO_ANSWER);
+            membership_of (self)->swim.hello_retries++;
+        }
     encode_hello (self, 0); //  seeds answer with PEERS, not HELLO
     for (seed_t *s = zlistx_first (membership_of (self)->seeds); s;
          s = zlistx_next (membership_of (self)->seeds))
@@ -410,7 +433,7 @@ static void check_peers (node_t *self, int64_t now)
         int64_t silence = now - p->last_seen;
         if (p->leaving_at && now >= p->leaving_at)
             zlistx_add_end (left, p);
-        else if (silence >= self->expire_after)
+        else if (silence >= self->expire_after && swim_may_expire (self, p, now))
             zlistx_add_end (expired, p);
         else if (silence >= self->evasive_after && !p->evasive) {
             p->evasive = true;
@@ -419,31 +442,20 @@ static void check_peers (node_t *self, int64_t now)
         }
     }
     for (peer_t *p = zlistx_first (expired); p; p = zlistx_next (expired))
-        peer_remove (self, p, WEFT_MSG_EXPIRED);
+        peer_drop (self, p, WEFT_MSG_EXPIRED, false);
     for (peer_t *p = zlistx_first (left); p; p = zlistx_next (left))
-        peer_remove (self, p, WEFT_MSG_LEAVE);
+        peer_drop (self, p, WEFT_MSG_LEAVE, false);
     zlistx_destroy (&expired);
     zlistx_destroy (&left);
-}
-
-//  Answers status requests whose deadline has passed.
-static void check_pending (node_t *self, int64_t now)
-{
-    zlistx_t *all = node_list_snapshot (membership_of (self)->pending);
-    for (pending_status_t *p = all ? zlistx_first (all) : NULL; p; p = zlistx_next (all))
-        if (now >= p->deadline) {
-            zsock_send (self->pipe, "is", WEFT_ETIMEDOUT, "");
-            node_list_remove (membership_of (self)->pending, p); //  the list's destructor frees it
-        }
-    zlistx_destroy (&all);
 }
 
 static void membership_on_timer (node_t *self, void *state, int64_t now, bool interval)
 {
     if (interval)
         on_interval (self);
+    swim_check (self, now);
     check_peers (self, now);
-    check_pending (self, now);
+    membership_check_pending (self, now);
 }
 
 static const char *const s_commands[] = {"PEERS", "PSTATUS", NULL};
@@ -452,6 +464,7 @@ const subsystem_t membership_subsystem = {
     .name = "membership",
     .id = SUBSYS_MEMBERSHIP,
     .state_size = sizeof (membership_t),
+    .peer_state_size = sizeof (mpeer_t),
     .type_min = WIRE_HELLO,
     .type_max = WIRE_STATUS_REP,
     .from_unknown = true,
@@ -462,4 +475,5 @@ const subsystem_t membership_subsystem = {
     .on_message = membership_on_message,
     .on_beacon = membership_on_beacon,
     .on_timer = membership_on_timer,
+    .status = swim_status,
 };

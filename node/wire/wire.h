@@ -107,6 +107,8 @@ typedef struct {
 //  HELLO flags.
 #define WIRE_HELLO_ANSWER                                                                          \
     0x1u //  "I have just added you": a receiver that knew us answers with its HELLO
+#define WIRE_HELLO_AGAIN                                                                           \
+    0x2u //  with ANSWER: "I was declared dead, here I am again" (not: "I had dropped you")
 
 typedef struct {
     uint8_t uuid[WIRE_UUID_SIZE];    //  a peer's node UUID
@@ -120,6 +122,36 @@ typedef struct {
     size_t count;                      //  entries used
     wire_peer_t peers[WIRE_PEERS_MAX]; //  large: allocate, do not put on a small stack
 } wire_peers_t;
+
+//  PING's optional fields 2..6 (PROTOCOL.md §4.3, SWIM): the sender's alive
+//  number, an indirect probe, and membership records it gossips.
+#define WIRE_PROBE_NONE  0 //  a heartbeat
+#define WIRE_PROBE_REQ   1 //  origin -> helper: probe TARGET for me
+#define WIRE_PROBE       2 //  helper -> target: answer me (TARGET: the origin)
+#define WIRE_PROBE_ACK   3 //  target -> helper: I am alive (TARGET: the origin, echoed)
+#define WIRE_PROBE_RELAY 4 //  helper -> origin: TARGET answered your probe
+#define WIRE_RECORDS_MAX 8 //  membership records in one PING
+
+//  A membership record's state.
+#define WIRE_MEMBER_ALIVE   0 //  alive at (incarnation, alive number)
+#define WIRE_MEMBER_SUSPECT 1 //  the sender suspects it: refute with a higher alive number
+#define WIRE_MEMBER_DEAD    2 //  the sender expired (or saw leave) it
+
+typedef struct {
+    uint8_t uuid[WIRE_UUID_SIZE]; //  the member
+    uint64_t incarnation;         //  its incarnation (run)
+    uint64_t alive;               //  its alive number within that run
+    uint8_t state;                //  WIRE_MEMBER_*
+} wire_record_t;
+
+typedef struct {
+    uint64_t alive;                          //  field 2: the sender's alive number (absent: 0)
+    uint8_t probe;                           //  field 3: WIRE_PROBE_* (absent: NONE)
+    uint64_t probe_id;                       //  field 4: chosen by the origin, echoed
+    uint8_t target[WIRE_UUID_SIZE];          //  field 5: per probe (zeros for NONE)
+    size_t nrecords;                         //  field 6: records used
+    wire_record_t records[WIRE_RECORDS_MAX]; //  field 6: [[uuid, inc, alive, state], ...]
+} wire_ping_t;
 
 //  A user header; both strings borrow from the decoded frame (not NUL-terminated).
 typedef struct {
@@ -193,6 +225,9 @@ typedef struct {
 int wire_encode_hello (msgpack_sbuffer *out, const wire_hello_t *msg);
 int wire_encode_peers (msgpack_sbuffer *out, const wire_peer_t *peers, size_t count);
 int wire_encode_ping (msgpack_sbuffer *out);
+//  PING with its optional fields: [1, 3, alive, probe, probe_id, target,
+//  records] (WEFT_EINVAL: probe over 4, a record state over 2, too many records).
+int wire_encode_ping_full (msgpack_sbuffer *out, const wire_ping_t *ping);
 int wire_encode_bye (msgpack_sbuffer *out);
 int wire_encode_msg (msgpack_sbuffer *out, const wire_msg_t *msg);
 
@@ -251,6 +286,9 @@ int wire_get_peers (wire_decoder_t *self, wire_peers_t *out);
 int wire_get_msg (wire_decoder_t *self, wire_msg_t *out);
 int wire_get_missed (wire_decoder_t *self, uint64_t *missed);
 int wire_get_status (wire_decoder_t *self, uint64_t *request_id);
+//  Extracts PING's optional fields; those absent take their defaults (a bare
+//  [1, 3] is a heartbeat with alive number 0 and no records).
+int wire_get_ping (wire_decoder_t *self, wire_ping_t *out);
 
 //  Durable topics (wire_durable.c). Topic buffers are WIRE_TOPIC_MAX + 1 bytes.
 int wire_encode_replay_req (msgpack_sbuffer *out, const wire_replay_req_t *req);

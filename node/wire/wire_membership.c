@@ -1,4 +1,5 @@
-/*  node/wire/wire_membership.c - HELLO, PEERS, PING, BYE and STATUS header
+/*  node/wire/wire_membership.c - HELLO, PEERS, PING (with its SWIM fields:
+    alive number, indirect probes, gossiped records), BYE and STATUS header
     frames (docs/PROTOCOL.md, "Membership"). See wire.h. */
 #include "node/wire/wire.h"
 #include "node/wire/wire_int.h"
@@ -77,6 +78,35 @@ int wire_encode_ping (msgpack_sbuffer *out)
         return WEFT_EINVAL;
     msgpack_packer pk;
     return wire_packed (wire_begin (&pk, out, WIRE_PING, wire_min_fields[WIRE_PING]));
+}
+
+//  Fields of one PING record.
+#define WIRE_RECORD_FIELDS 4
+
+//  Encodes PING with fields 2..6: [1, 3, alive, probe, probe_id, target, [records]].
+int wire_encode_ping_full (msgpack_sbuffer *out, const wire_ping_t *ping)
+{
+    if (!out || !ping || ping->probe > WIRE_PROBE_RELAY || ping->nrecords > WIRE_RECORDS_MAX)
+        return WEFT_EINVAL;
+    for (size_t i = 0; i < ping->nrecords; i++)
+        if (ping->records[i].state > WIRE_MEMBER_DEAD)
+            return WEFT_EINVAL;
+    msgpack_packer pk;
+    int rc = wire_begin (&pk, out, WIRE_PING, wire_min_fields[WIRE_PING] + 5);
+    rc |= msgpack_pack_uint64 (&pk, ping->alive);
+    rc |= msgpack_pack_uint8 (&pk, ping->probe);
+    rc |= msgpack_pack_uint64 (&pk, ping->probe_id);
+    rc |= wire_pack_uuid (&pk, ping->target);
+    rc |= msgpack_pack_array (&pk, ping->nrecords);
+    for (size_t i = 0; i < ping->nrecords; i++) {
+        const wire_record_t *r = &ping->records[i];
+        rc |= msgpack_pack_array (&pk, WIRE_RECORD_FIELDS);
+        rc |= wire_pack_uuid (&pk, r->uuid);
+        rc |= msgpack_pack_uint64 (&pk, r->incarnation);
+        rc |= msgpack_pack_uint64 (&pk, r->alive);
+        rc |= msgpack_pack_uint8 (&pk, r->state);
+    }
+    return wire_packed (rc);
 }
 
 //  Encodes BYE: [1, 4].
@@ -230,4 +260,59 @@ int wire_get_status (wire_decoder_t *self, uint64_t *request_id)
         return WEFT_EPROTO;
     self->where = wire_type_names[self->type];
     return wire_uint (self, &self->field[2], "request_id", UINT64_MAX, request_id);
+}
+
+//  Reads PING record INDEX, O, into *OUT. Returns 0 or WEFT_EPROTO.
+static int s_record (wire_decoder_t *self, const msgpack_object *o, size_t index,
+                     wire_record_t *out)
+{
+    snprintf (self->where_buf, sizeof self->where_buf, "PING record %zu", index);
+    self->where = self->where_buf;
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return wire_bad (self, "%s is %s, an array expected", self->where, wire_kind (o));
+    if (o->via.array.size < WIRE_RECORD_FIELDS)
+        return wire_bad (self, "%s has %" PRIu32 " fields, at least %d expected", self->where,
+                         o->via.array.size, WIRE_RECORD_FIELDS);
+    const msgpack_object *f = o->via.array.ptr;
+    uint64_t state = 0;
+    if (wire_uuid (self, &f[0], "uuid", out->uuid) ||
+        wire_uint (self, &f[1], "incarnation", UINT64_MAX, &out->incarnation) ||
+        wire_uint (self, &f[2], "alive", UINT64_MAX, &out->alive) ||
+        wire_uint (self, &f[3], "state", WIRE_MEMBER_DEAD, &state))
+        return WEFT_EPROTO;
+    out->state = (uint8_t)state;
+    return 0;
+}
+
+//  Extracts PING fields 2..6, each optional (a sender may stop after any).
+int wire_get_ping (wire_decoder_t *self, wire_ping_t *out)
+{
+    if (!self || !out)
+        return WEFT_EINVAL;
+    memset (out, 0, sizeof *out);
+    if (wire_expect (self, WIRE_PING, WIRE_PING))
+        return WEFT_EPROTO;
+    self->where = "PING";
+    const msgpack_object *f = self->field;
+    uint32_t n = self->nfields;
+    uint64_t probe = 0;
+    if ((n > 2 && wire_uint (self, &f[2], "alive", UINT64_MAX, &out->alive)) ||
+        (n > 3 && wire_uint (self, &f[3], "probe", WIRE_PROBE_RELAY, &probe)) ||
+        (n > 4 && wire_uint (self, &f[4], "probe_id", UINT64_MAX, &out->probe_id)) ||
+        (n > 5 && wire_uuid (self, &f[5], "target", out->target)))
+        return WEFT_EPROTO;
+    out->probe = (uint8_t)probe;
+    if (n <= 6)
+        return 0;
+    const msgpack_object *list = &f[6];
+    if (list->type != MSGPACK_OBJECT_ARRAY)
+        return wire_bad (self, "PING: records is %s, an array expected", wire_kind (list));
+    if (list->via.array.size > WIRE_RECORDS_MAX)
+        return wire_bad (self, "PING carries %" PRIu32 " records, at most %d allowed",
+                         list->via.array.size, WIRE_RECORDS_MAX);
+    for (uint32_t i = 0; i < list->via.array.size; i++)
+        if (s_record (self, &list->via.array.ptr[i], i, &out->records[i]))
+            return WEFT_EPROTO;
+    out->nrecords = list->via.array.size;
+    return 0;
 }

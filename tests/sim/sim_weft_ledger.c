@@ -327,8 +327,8 @@ static const struct {
     unsigned survives; //  SIM_F_* it holds under
 } s_contract[] = {
     {WEFT_CHECK_DURABLE, SIM_F_ALL}, //  loss too, since REPLAY_END counts what it sent
-    {WEFT_CHECK_QUEUES, NETWORK | SIM_F_ONEWAY | SIM_F_PAUSE},
-    {WEFT_CHECK_VIEWS, NETWORK | SIM_F_PAUSE | SIM_F_CRASH | SIM_F_DISK},
+    {WEFT_CHECK_QUEUES, NETWORK | SIM_F_LOSS | SIM_F_ONEWAY | SIM_F_PAUSE}, //  not crash: seed 708
+    {WEFT_CHECK_VIEWS, SIM_F_ALL}, //  issue 10: SWIM, HELLO repeats, the dead list
     {WEFT_CHECK_ACKED, NETWORK | SIM_F_LOSS},
     {WEFT_CHECK_OWNER, SIM_F_ALL},
 };
