@@ -222,8 +222,15 @@ static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *
 {
     held_msg_t *held;
     while (st->held && (held = zlistx_first (st->held))) {
-        if (st->fresh)
-            st->last = held->ev.seq - 1;
+        if (st->fresh) {
+            //  a subscription from earliest or a seq wants what came before
+            //  the first held message too (the stream may have been born
+            //  after the replay was answered, its first messages still
+            //  unseen); any other starts at the first held message
+            uint64_t start = rsub_start_seq (ds, topic);
+            st->last = (start && start < held->ev.seq ? start : held->ev.seq) - 1;
+            st->fresh = false;
+        }
         if (held->ev.seq > st->last + 1) {
             request_range (self, peer, st, topic, st->last + 1, held->ev.seq - 1);
             return;

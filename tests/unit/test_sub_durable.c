@@ -328,7 +328,8 @@ Test (sub_durable, an_unanswered_replay_times_out_and_is_asked_again)
 static void durable_subscribe (fc_t *fc, const char *pattern, const char *name)
 {
     cr_assert_eq (
-        fc_command_int (fc, "ssi8i", "RSUB", pattern, name, WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
+        fc_command_int (fc, "sssi8i", "RSUB", pattern, name, WIRE_FROM_EARLIEST, (uint64_t)0, 0),
+        0);
 }
 
 Test (sub_durable, a_named_cursor_survives_a_restart)
@@ -384,7 +385,7 @@ Test (sub_durable, a_named_subscription_needs_a_journal)
     fc_peer_t p;
     fc_t *fc = start ("sub", 8, NULL, NULL, &p);
     cr_assert_eq (
-        fc_command_int (fc, "ssi8i", "RSUB", "d.#", "app", WIRE_FROM_EARLIEST, (uint64_t)0, 0),
+        fc_command_int (fc, "sssi8i", "RSUB", "d.#", "app", WIRE_FROM_EARLIEST, (uint64_t)0, 0),
         WEFT_ESTATE);
     cr_assert_eq (fc_command_int (fc, "sss8", "ACK", p.hex, "d.x", (uint64_t)1), WEFT_ESTATE);
     fc_destroy (&fc);
@@ -481,6 +482,42 @@ Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
     expect_message (fc, 6, "m6");
     expect_message (fc, 7, "m7");
     cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_REQ), 0, "not asked again");
+    free (req);
+    fc_destroy (&fc);
+}
+
+//  A subscription from earliest whose replay was answered before the stream
+//  was born: live messages held while that replay was out start the stream
+//  only after what came before them is asked for (the start is 1, not the
+//  first message seen).
+Test (sub_durable, a_stream_born_during_an_earliest_replay_is_fetched_from_its_start)
+{
+    fc_peer_t p;
+    fc_t *fc = start ("sub", 10, NULL, NULL, &p);
+    cr_assert_eq (
+        fc_command_int (fc, "sssi8i", "RSUB", "d.#", "", WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
+    fc_turn (fc);
+    wire_replay_req_t *req = take_request (fc, &p);
+    cr_assert_eq (req->from_kind, WIRE_FROM_EARLIEST);
+    fc_inject_topic (fc, &p, "d.x", 34, WIRE_FLAG_DURABLE, "m34"); //  1..33 not seen live
+    fc_inject_topic (fc, &p, "d.x", 35, WIRE_FLAG_DURABLE, "m35");
+    fc_turn (fc); //  held: the replay is out
+    cr_assert_eq (fc_event_count (fc, 0), 0);
+    replay_end (fc, &p, req->id, 0); //  answered when d.x did not exist yet
+    fc_turn (fc);
+    cr_assert_eq (fc_event_count (fc, 0), 0, "34 does not start the stream");
+    free (req);
+    req = take_request (fc, &p);
+    cr_assert_eq (req->from_value, 1);
+    cr_assert_eq (req->to_seq, 33);
+    for (uint64_t seq = 1; seq <= 33; seq++)
+        replay_msg (fc, &p, req->id, "d.x", seq, "old");
+    replay_end (fc, &p, req->id, 33);
+    fc_turn (fc);
+    for (uint64_t seq = 1; seq <= 33; seq++)
+        expect_message (fc, seq, "old");
+    expect_message (fc, 34, "m34");
+    expect_message (fc, 35, "m35");
     free (req);
     fc_destroy (&fc);
 }
