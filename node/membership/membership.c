@@ -282,11 +282,13 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
     }
     if (memcmp (hello.uuid, self->uuid, WIRE_UUID_SIZE) == 0)
         return; //  our own HELLO, through a seed list that names us
-    if (hello.cluster && hello.cluster != membership_of (self)->cluster_id &&
-        hello.role == WIRE_ROLE_MEMBER && self->role == WIRE_ROLE_MEMBER) {
+    //  a member belongs to its cluster.name; a client (the weft tool, given
+    //  --node) to the cluster of the first member it takes, whatever its name
+    membership_t *ms = membership_of (self);
+    uint64_t ours = self->role == WIRE_ROLE_MEMBER ? ms->cluster_id : ms->joined_cluster;
+    if (hello.cluster && hello.role == WIRE_ROLE_MEMBER && ours && hello.cluster != ours) {
         //  a member of another cluster (it took over the port of one of ours,
-        //  or a seed list is wrong): never a peer. Clusters partition the
-        //  members; a client (the weft tool, given --node) may talk to any.
+        //  or a seed list is wrong): never a peer.
         if (self->counters.foreign_hellos++ == 0 || peer)
             wlog_warn (&self->log,
                        "HELLO of %s (%s) refused: it belongs to another cluster (not '%s')",
@@ -308,6 +310,8 @@ static void on_hello (node_t *self, const uint8_t *from, bool via_seed, peer_t *
         return;
     }
     node_peer_heard (self, peer);
+    if (!ours && hello.role == WIRE_ROLE_MEMBER)
+        ms->joined_cluster = hello.cluster; //  a client: this is our cluster now
     snprintf (peer->name, sizeof peer->name, "%s", hello.name);
     peer->role = hello.role;
     bool changed = peer->capacity != hello.capacity;

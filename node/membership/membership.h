@@ -76,6 +76,7 @@ typedef struct {
 //  The subsystem's state (allocated by the core).
 typedef struct {
     uint64_t cluster_id; //  beacon_cluster_id (cluster.name): beacons of others are ignored
+    uint64_t joined_cluster; //  a client: the cluster of the first member it took (0: none yet)
     zlistx_t *seeds;     //  seed_t, owned
     zlistx_t *pending;   //  pending_status_t: peer status requests waiting for an answer
     uint64_t alive;      //  our alive number: raised to refute a suspicion

@@ -201,14 +201,17 @@ Test (heal, two_clusters_on_one_host_never_merge, .timeout = 90)
     dm_daemon_t *other = member_start ("intruder", 1, "--port", port, NULL);
     cr_assert_str_eq (other->router, dead->router, "the intruder did not get the port");
     //  watch for a while (a negative has no event to wait for): 25 intervals;
-    //  the members' own views (status), not a client's (`weft --node X peers`
-    //  lists the peers of the weft client itself)
+    //  the members' own views (status), and a client's (`weft --node X peers`
+    //  lists the peers of the weft client itself, which gossip leads there too)
     int64_t until = tu_now_ms () + 5000;
     for (int round = 0; round < 100 && tu_now_ms () < until; round++)
         for (int i = 0; i < MEMBERS; i += 2) {
             const char *status = ask (s_fab.members[i].router, "status");
             cr_assert_null (strstr (status, other->uuid), "%s took the other cluster's node: %s",
                             s_fab.members[i].name, status);
+            const char *peers = ask (s_fab.members[i].router, "peers");
+            cr_assert_null (strstr (peers, other->uuid), "a client of %s took it: %s",
+                            s_fab.members[i].name, peers);
         }
     expect_line (&s_fab.members[0], "expired name=m1 ", 10000);
     char epoch[17];

@@ -419,6 +419,26 @@ Test (sub_membership, hello_of_another_cluster_is_refused)
     fc_destroy (&fc);
 }
 
+//  A client (the weft tool) belongs to the cluster of the first member it
+//  takes, whatever its own cluster.name says: another cluster's member that
+//  gossip leads it to afterwards (a port taken over) is refused.
+Test (sub_membership, a_client_keeps_to_the_cluster_of_its_first_member)
+{
+    const char *kv[] = {"node.role", "client", NULL};
+    fc_t *fc = start (1, kv);
+    fc_peer_t seed = fc_peer (1), intruder = fc_peer (2), other = fc_peer (3);
+    seed.cluster = other.cluster = beacon_cluster_id ("alpha"); //  not our cluster.name
+    intruder.cluster = beacon_cluster_id ("beta");
+    hello (fc, &seed);
+    cr_assert_eq (fc_status_int (fc, "peers"), 1, "the first member is taken, any cluster");
+    hello (fc, &intruder);
+    cr_assert_eq (fc_status_int (fc, "foreign_hellos"), 1);
+    cr_assert_eq (fc_status_int (fc, "peers"), 1, "another cluster's member is not");
+    hello (fc, &other);
+    cr_assert_eq (fc_status_int (fc, "peers"), 2, "its cluster's members are");
+    fc_destroy (&fc);
+}
+
 //  --- SWIM: indirect probes, suspicion, refutation, the dead list ------------------
 
 //  The caps of node/membership/membership.h, as documented in docs/MEMBERSHIP.md.
