@@ -189,8 +189,25 @@ agreed=1
 for attempt in $(seq 1 20); do rings_agree && { agreed=0; break; }; done
 check "after the pause, all three rings agree" test $agreed -eq 0
 
+# --- two clusters never merge ---------------------------------------------
+# host3 killed with SIGKILL; at once a node of another cluster (its own beacon
+# port) takes host3's address and ROUTER port, where the others' links
+# reconnect and gossip may still lead: nobody of ours may take it.
+port3=$(grep -o 'tcp://198.18.0.13:[0-9]*' "$work/peers" | head -n 1 | sed 's/.*://')
 kill -9 "${pids[2]}"
+wait "${pids[2]}" 2>/dev/null
+ip netns exec "${tag}n3" "$weftd" --name intruder --interface "${tag}p3" --cluster "other-$$" \
+    --beacon-port 5761 --port "$port3" --data "$work/intruder" > "$work/outx" 2> "$work/errx" &
+pids+=($!)
 check "host1 sees host3 expire after kill -9" wait_for "$work/out1" '^expired name=host3' 1 5
+check "the other cluster's node got host3's port" wait_for "$work/outx" "^ready .*:$port3 " 1 10
+merged=0
+for attempt in $(seq 1 10); do   # ~25 intervals of watching: a negative has no event
+    for i in 1 2; do
+        weft_in "$i" --timeout 5 --json status 2>/dev/null | grep -q '"name":"intruder"' && merged=1
+    done
+done
+check "two clusters on one network never merge" test $merged -eq 0
 
 echo "netns: $passed passed, $failed failed"
 [ $failed -eq 0 ]
