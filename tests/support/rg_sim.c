@@ -76,6 +76,8 @@ static int s_send (void *arg, uint64_t group, uint64_t to, const void *buf, size
     }
     if (to < 1 || to > RGSIM_MAX || self->cut[m->id][to])
         return 0;
+    if (self->drop_type && len > 1 && ((const uint8_t *)buf)[1] == self->drop_type)
+        return 0;
     if (self->loss_pct && rgsim_rand (self) % 100 < self->loss_pct)
         return 0;
     s_enqueue (self, m->id, (int)to, buf, len);

@@ -73,6 +73,7 @@ struct rgsim {
     unsigned loss_pct, dup_pct;             //  per message, percent
     unsigned delay_min, delay_max;          //  ms, uniform
     bool cut[RGSIM_MAX + 1][RGSIM_MAX + 1]; //  cut[a][b]: a's messages to b are lost
+    unsigned drop_type;                     //  messages of this type (byte 1) are lost
     rgsim_msg_t *q;                         //  in flight
     size_t nq, qcap;
     uint64_t seq;
