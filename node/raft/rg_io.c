@@ -13,6 +13,8 @@
     where its entries go, so the io keeps the next index (from the load,
     moved back by truncate, set past an installed snapshot).
 
+    A failed write freezes the group (rgroup_failed): nothing more goes
+    in or out until the host destroys it and starts it again from its disk.
     Close fires every queued callback with RAFT_CANCELED and writes
     nothing (a crash keeps what was committed, no more): libraft requires
     every reference to its entries released before its close callback.
@@ -288,11 +290,66 @@ static rg_op_t *s_pop (rgroup_t *self, bool all)
     return op;
 }
 
+//  Takes the sends out of the queue, in order; NULL if none.
+static rg_op_t *s_take_sends (rgroup_t *self)
+{
+    rg_op_t *sends = NULL, **tail = &sends, **at = &self->head, *op;
+    self->tail = NULL;
+    while ((op = *at)) {
+        if (op->kind == RG_OP_SEND) {
+            *at = op->next;
+            op->next = NULL;
+            *tail = op;
+            tail = &op->next;
+        } else {
+            self->tail = op;
+            at = &op->next;
+        }
+    }
+    return sends;
+}
+
+//  Reverses the queue.
+static void s_reverse (rgroup_t *self)
+{
+    rg_op_t *prev = NULL, *op = self->head;
+    self->tail = op;
+    while (op) {
+        rg_op_t *next = op->next;
+        op->next = prev;
+        prev = op;
+        op = next;
+    }
+    self->head = prev;
+}
+
 void rg_io_cancel_all (rgroup_t *self)
 {
-    rg_op_t *op;
-    while ((op = s_pop (self, true)))
+    //  Sends first, then the rest newest first. A cancelled append of the
+    //  leader takes its entries, and all after them, out of libraft's log;
+    //  libraft 0.15 crashes when a reference to an entry is released after
+    //  that (a send's, or an older append's). Callbacks may queue more.
+    rg_op_t *sends = s_take_sends (self);
+    while (sends) {
+        rg_op_t *next = sends->next;
+        s_complete (self, sends, RAFT_CANCELED);
+        sends = next;
+    }
+    s_reverse (self);
+    for (int i = 0; i < 1000000; i++) {
+        rg_op_t *op = s_take_sends (self);
+        if (op) {
+            while (op) {
+                rg_op_t *next = op->next;
+                s_complete (self, op, RAFT_CANCELED);
+                op = next;
+            }
+            continue;
+        }
+        if (!(op = s_pop (self, true)))
+            break;
         s_complete (self, op, RAFT_CANCELED);
+    }
 }
 
 bool rgroup_pending (const rgroup_t *self)
@@ -325,15 +382,19 @@ int rgroup_stage (rgroup_t *self, store_batch_t *b)
 
 void rgroup_committed (rgroup_t *self, int status)
 {
+    //  A failed write is never reported to libraft while it runs (0.15
+    //  crashes on a leader's failed append): the group freezes, and its
+    //  destruction cancels what was waiting, as a crash would.
     if (status)
         self->failed = true;
-    int code = self->failed ? RAFT_IOERR : 0;
+    if (self->failed)
+        return;
     //  Bounded: callbacks may queue more (sends), at most a few per op.
     for (int i = 0; i < 1000000; i++) {
         rg_op_t *op = s_pop (self, false);
         if (!op)
             break;
-        s_complete (self, op, op->kind == RG_OP_SEND ? 0 : code);
+        s_complete (self, op, 0);
     }
 }
 

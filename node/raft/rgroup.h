@@ -25,8 +25,9 @@
     rgroup_committed (g, 0), so the host must call it only once the batch
     rgroup_stage () filled is durable (synced). A crash before that may lose
     the batch: nothing was acknowledged on it. A failed commit
-    (rgroup_committed (g, error)) leaves the group failed: destroy it and
-    make it again from its disk (that is a restart). The apply callback of
+    (rgroup_committed (g, error)), a failed stage or a failed term/vote write
+    leaves the group failed (rgroup_failed): it takes no more input; destroy
+    it and make it again from its disk (that is a restart). The apply callback of
     rgroup_apply () fires with 0 only for an entry committed by a majority
     and applied to the local state machine.
 
@@ -162,8 +163,8 @@ int64_t rgroup_deadline (const rgroup_t *self);
 bool rgroup_pending (const rgroup_t *self);
 //  Adds the waiting writes to B (a batch of env.store_ops). 0 or a code.
 int rgroup_stage (rgroup_t *self, store_batch_t *b);
-//  After the batch of rgroup_stage () was written: STATUS 0 (durable) or
-//  nonzero (failed: the group fails). Fires the completions.
+//  After the batch of rgroup_stage () was written: STATUS 0 (durable: fires
+//  the completions) or nonzero (the group fails, nothing fires).
 void rgroup_committed (rgroup_t *self, int status);
 //  Stage, write synced, committed: 0 or a code.
 int rgroup_flush (rgroup_t *self);

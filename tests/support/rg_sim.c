@@ -299,6 +299,8 @@ void rgsim_partition (rgsim_t *self, unsigned set)
    Steps
 */
 
+static void s_fail_member (rgsim_member_t *m);
+
 //  The end of a member's turn: its writes and completions.
 static void s_turn_end (rgsim_t *self, rgsim_member_t *m)
 {
@@ -306,6 +308,10 @@ static void s_turn_end (rgsim_t *self, rgsim_member_t *m)
         return;
     if (!self->lazy) {
         int rc = rgroup_flush (m->g);
+        if (rc && self->tolerate_failures) {
+            s_fail_member (m);
+            return;
+        }
         cr_assert_eq (rc, 0, "flush: %s", rgroup_strerror (rc));
         return;
     }
@@ -323,6 +329,14 @@ static void s_turn_end (rgsim_t *self, rgsim_member_t *m)
         m->lazy_due = true;
         m->lazy_step = self->steps;
     }
+}
+
+//  A member whose group failed (its store did): it goes down as in a crash;
+//  the test restarts it.
+static void s_fail_member (rgsim_member_t *m)
+{
+    s_close_member (m);
+    m->failures++;
 }
 
 static void s_check_leaders (rgsim_t *self)
@@ -387,6 +401,8 @@ void rgsim_step (rgsim_t *self)
         if (m->up && rgroup_deadline (m->g) <= self->now)
             rgroup_tick (m->g);
         s_turn_end (self, m);
+        if (m->up && rgroup_failed (m->g) && self->tolerate_failures)
+            s_fail_member (m);
         if (m->up)
             cr_assert (!rgroup_failed (m->g), "member %d failed", i);
     }

@@ -60,6 +60,7 @@ typedef struct {
     uint64_t last_index; //  index of the last entry applied
     uint64_t restores;   //  snapshots restored
     uint64_t starts;     //  times started
+    uint64_t failures;   //  times its group failed (tolerate_failures)
 } rgsim_member_t;
 
 struct rgsim {
@@ -67,8 +68,9 @@ struct rgsim {
     uint64_t rng; //  splitmix64 state
     int n;        //  members (ids 1..n)
     rgsim_member_t m[RGSIM_MAX + 1];
-    rg_env_t env_tmpl; //  timing knobs copied into each member's env
-    bool lazy;         //  LAZY writes (see above)
+    rg_env_t env_tmpl;      //  timing knobs copied into each member's env
+    bool lazy;              //  LAZY writes (see above)
+    bool tolerate_failures; //  a failed group goes down (else: an assertion)
     //  network faults
     unsigned loss_pct, dup_pct;             //  per message, percent
     unsigned delay_min, delay_max;          //  ms, uniform

@@ -237,7 +237,9 @@ Test (rgroup, loss_dup_reorder, .timeout = 60)
 Test (rgroup, partition_minority_leader, .timeout = 60)
 {
     for (uint64_t seed = 1; seed <= 6; seed++) {
-        rgsim_t *sim = rgsim_new (3, seed, &s_knobs, 0);
+        rg_env_t knobs = s_knobs;
+        knobs.pre_vote = seed % 2; //  with and without pre-vote
+        rgsim_t *sim = rgsim_new (3, seed, &knobs, 0);
         cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
         s_load (sim, 50, 10, 10000);
         s_converge (sim, 50, 5000);

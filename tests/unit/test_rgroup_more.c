@@ -18,6 +18,7 @@
 
 #include "node/raft/rg_int.h"
 #include "rg_sim.h"
+#include "weft.h"
 
 static const rg_env_t s_knobs = {.election_ms = 100, .heartbeat_ms = 20};
 //  Snapshots every 64 entries, 16 kept after each.
@@ -436,4 +437,157 @@ Test (rgroup_members, transfer_and_its_bound, .timeout = 60)
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
     }
+}
+
+/* ---------------------------------------------------------------------------
+   Store failures, caps, several groups on one store
+*/
+
+//  A member's disk fails (writes and opens): its group fails, nothing it
+//  had not stored is acked, and it comes back from its disk once the disk
+//  works again. The others go on meanwhile.
+Test (rgroup_store, disk_failure_fails_the_group, .timeout = 60)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        rgsim_t *sim = rgsim_new (3, seed, &s_knobs, 0);
+        sim->tolerate_failures = true;
+        cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
+        s_load (sim, 50, 5);
+        int victim = seed % 2 ? rgsim_leader (sim) : rgsim_leader (sim) % 3 + 1;
+        jdisk_fail_writes (sim->m[victim].disk, seed % 2 ? WEFT_ENOSPC : WEFT_EIO);
+        for (int i = 0; i < 100 && sim->m[victim].up; i++) {
+            int leader = rgsim_leader (sim);
+            if (leader)
+                rgsim_propose (sim, leader, 2);
+            rgsim_run (sim, 5);
+        }
+        cr_assert (!sim->m[victim].up, "the group of a failing disk did not fail");
+        cr_assert_eq (sim->m[victim].failures, 1);
+        s_load (sim, 50, 5); //  a majority is left
+        jdisk_fail_writes (sim->m[victim].disk, 0);
+        rgsim_restart (sim, victim);
+        s_settle (sim, 20000);
+        rgsim_check_acked (sim);
+        rgsim_destroy (&sim);
+    }
+}
+
+//  A follower far behind gets more entries than one AppendEntries may carry
+//  (RG_MAX_ENTRIES): the encoder cuts, the rest follows.
+Test (rgroup_store, append_entries_cut_to_the_cap, .timeout = 60)
+{
+    rg_env_t knobs = s_knobs;
+    knobs.pre_vote = true; //  the cut-off member does not disrupt on its return
+    rgsim_t *sim = rgsim_new (3, 3, &knobs, 0);
+    cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
+    int leader = rgsim_leader (sim), lagging = leader % 3 + 1;
+    rgsim_partition (sim, 1u << lagging);
+    cr_assert_eq (rgsim_propose (sim, leader, RG_MAX_ENTRIES + 1000), RG_MAX_ENTRIES + 1000);
+    rgsim_run (sim, 2000);
+    cr_assert_eq (sim->nacked, RG_MAX_ENTRIES + 1000, "the majority committed");
+    uint64_t term = rgroup_term (sim->m[leader].g);
+    rgsim_partition (sim, 0);
+    s_settle (sim, 20000);
+    cr_assert_eq (sim->m[lagging].napplied, RG_MAX_ENTRIES + 1000);
+    uint64_t clipped = 0;
+    for (int i = 1; i <= 3; i++)
+        clipped += rgroup_stats (sim->m[i].g)->tx_clipped;
+    cr_assert_gt (clipped, 0, "nothing was cut");
+    cr_assert_eq (rgsim_leader (sim), leader, "pre-vote: the returning member disrupted");
+    cr_assert_eq (rgroup_term (sim->m[leader].g), term);
+    rgsim_destroy (&sim);
+}
+
+//  Two single-member groups share one store under one prefix: each keeps
+//  its own log, term and state across a restart.
+typedef struct {
+    uint64_t sum, count;
+} s_acc_t;
+
+static int s_acc_apply (void *arg, uint64_t index, const void *buf, size_t len, void **result)
+{
+    s_acc_t *a = arg;
+    uint64_t v;
+    memcpy (&v, buf, 8);
+    a->sum += v, a->count++;
+    return 0;
+}
+static int s_acc_snapshot (void *arg, void **buf, size_t *len)
+{
+    *buf = malloc (sizeof (s_acc_t));
+    memcpy (*buf, arg, sizeof (s_acc_t));
+    *len = sizeof (s_acc_t);
+    return 0;
+}
+static int s_acc_restore (void *arg, const void *buf, size_t len)
+{
+    cr_assert_eq (len, sizeof (s_acc_t));
+    memcpy (arg, buf, len);
+    return 0;
+}
+static int64_t s_fixed_now (void *arg)
+{
+    return 5000;
+}
+static uint64_t s_zero_random (void *arg)
+{
+    return 0;
+}
+static int s_no_send (void *arg, uint64_t group, uint64_t to, const void *buf, size_t len)
+{
+    cr_assert_fail ("a single member sends nothing");
+    return 0;
+}
+
+Test (rgroup_store, two_groups_one_store)
+{
+    jdisk_t *disk = jdisk_new ();
+    store_t *store;
+    store_err_t err;
+    store_conf_t conf = {.dir = "mem", .disk = disk};
+    const rg_fsm_ops_t ops = {s_acc_apply, s_acc_snapshot, s_acc_restore};
+    s_acc_t acc[2] = {{0}};
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq (store_mem_ops.open (&conf, &store, &err), 0);
+        rg_env_t env = {.now_ms = s_fixed_now,
+                        .random = s_zero_random,
+                        .send = s_no_send,
+                        .store_ops = &store_mem_ops,
+                        .store = store,
+                        .key_prefix = "raft/"};
+        rgroup_t *g[2];
+        char msg[200];
+        for (int k = 0; k < 2; k++) {
+            memset (&acc[k], 0, sizeof acc[k]);
+            g[k] = rgroup_new (&env, 100 + (uint64_t)k, 1, &ops, &acc[k], msg, sizeof msg);
+            cr_assert_not_null (g[k], "%s", msg);
+            uint64_t me = 1;
+            if (round == 0)
+                cr_assert_eq (rgroup_bootstrap (g[k], &me, 1), 0);
+            else
+                cr_assert_eq (rgroup_bootstrap (g[k], &me, 1), RG_ESTATE, "bootstrapped twice");
+            cr_assert_eq (rgroup_start (g[k]), 0);
+            cr_assert (rgroup_is_leader (g[k]), "a single voter leads at once");
+        }
+        if (round == 0)
+            for (uint64_t v = 1; v <= 10; v++)
+                for (int k = 0; k < 2; k++) {
+                    uint64_t x = v * (k ? 1000 : 1);
+                    cr_assert_eq (rgroup_apply (g[k], &x, 8, NULL, NULL), 0);
+                    cr_assert_eq (rgroup_flush (g[k]), 0);
+                }
+        //  A barrier of sorts: one more entry makes the leader apply all.
+        uint64_t zero = 0;
+        for (int k = 0; k < 2; k++) {
+            cr_assert_eq (rgroup_apply (g[k], &zero, 8, NULL, NULL), 0);
+            cr_assert_eq (rgroup_flush (g[k]), 0);
+        }
+        cr_assert_eq (acc[0].sum, 55, "group 100: %llu", (unsigned long long)acc[0].sum);
+        cr_assert_eq (acc[1].sum, 55000, "group 101: %llu", (unsigned long long)acc[1].sum);
+        cr_assert_eq (acc[0].count, 11 + (uint64_t)round);
+        for (int k = 0; k < 2; k++)
+            rgroup_destroy (&g[k]);
+        store_mem_ops.close (&store);
+    }
+    jdisk_destroy (&disk);
 }
