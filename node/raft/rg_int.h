@@ -76,6 +76,12 @@ struct rgroup {
     uint64_t transfer_to;
     bool transfer_busy;
 
+    //  Proposals (rg_propose.c): a window of one round at a time.
+    struct rg_prop *queue_head, *queue_tail; //  waiting for the window
+    size_t queued, queued_bytes;             //  how many, and their payload
+    size_t inflight;                         //  given to libraft, not called back
+    int depth;                               //  > 0 while inside libraft
+
     rg_stats_t stats;           //  counters
     uint8_t prefix[RG_KEY_MAX]; //  key prefix: env prefix + group id
     size_t prefix_len;
@@ -83,6 +89,16 @@ struct rgroup {
 
 //  rgroup.c
 int rg_code (int raft_rc); //  a libraft code as an RG_E* code
+
+//  rg_propose.c: hands waiting proposals to libraft when the window is
+//  open (called when control comes back from libraft); fails them all.
+void rg_propose_pump (rgroup_t *self);
+void rg_propose_fail_all (rgroup_t *self, int code);
+
+//  rg_propose.c: hands waiting proposals to libraft when the window is
+//  open (called when control comes back from libraft); fails them all.
+void rg_propose_pump (rgroup_t *self);
+void rg_propose_fail_all (rgroup_t *self, int code);
 
 //  rg_io.c: fills self->io.
 void rg_io_init (rgroup_t *self);

@@ -390,12 +390,15 @@ void rgroup_committed (rgroup_t *self, int status)
     if (self->failed)
         return;
     //  Bounded: callbacks may queue more (sends), at most a few per op.
+    self->depth++;
     for (int i = 0; i < 1000000; i++) {
         rg_op_t *op = s_pop (self, false);
         if (!op)
             break;
         s_complete (self, op, 0);
     }
+    self->depth--;
+    rg_propose_pump (self);
 }
 
 int rgroup_flush (rgroup_t *self)

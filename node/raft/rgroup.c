@@ -8,13 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-//  A proposal in flight.
-typedef struct {
-    struct raft_apply req; //  libraft's request (first: we get it back)
-    rg_apply_cb *cb;       //  the caller's callback
-    void *arg;             //  its argument
-} rg_apply_t;
-
 int rg_code (int rc)
 {
     switch (rc) {
@@ -218,6 +211,7 @@ void rgroup_destroy (rgroup_t **self_p)
         return;
     if (self->inited)
         raft_close (&self->raft, NULL); //  our io closes at once (rg_io.c)
+    rg_propose_fail_all (self, RG_ECLOSED);
     if (self->change_busy && self->change_cb)
         self->change_cb (self->change_arg, RG_ECLOSED);
     if (self->transfer_busy && self->transfer_cb)
@@ -277,7 +271,10 @@ int rgroup_receive (rgroup_t *self, uint64_t from, const void *buf, size_t len)
     m.server_id = from;
     m.server_address = self->peer_address;
     self->stats.rx++;
+    self->depth++;
     self->recv_cb (&self->io, &m); //  libraft owns the message's memory now
+    self->depth--;
+    rg_propose_pump (self);
     return 0;
 }
 
@@ -289,7 +286,10 @@ void rgroup_tick (rgroup_t *self)
     if (now < self->next_tick)
         return;
     self->next_tick = now + self->tick_ms;
+    self->depth++;
     self->tick_cb (&self->io);
+    self->depth--;
+    rg_propose_pump (self);
 }
 
 int64_t rgroup_deadline (const rgroup_t *self)
@@ -298,41 +298,8 @@ int64_t rgroup_deadline (const rgroup_t *self)
 }
 
 /* ---------------------------------------------------------------------------
-   Proposals, membership, transfer
+   Membership, transfer (proposals: rg_propose.c)
 */
-
-static void s_apply_done (struct raft_apply *req, int status, void *result)
-{
-    rg_apply_t *a = (rg_apply_t *)req;
-    if (a->cb)
-        a->cb (a->arg, rg_code (status), req->index, status ? NULL : result);
-    free (a);
-}
-
-int rgroup_apply (rgroup_t *self, const void *buf, size_t len, rg_apply_cb *cb, void *arg)
-{
-    if (len > RG_MAX_ENTRY_BYTES)
-        return RG_EINVAL;
-    if (!self->started || self->failed)
-        return RG_ECLOSED;
-    rg_apply_t *a = calloc (1, sizeof *a);
-    struct raft_buffer b = {raft_malloc (len ? len : 1), len};
-    if (!a || !b.base) {
-        free (a);
-        raft_free (b.base);
-        return RG_ENOMEM;
-    }
-    if (len)
-        memcpy (b.base, buf, len);
-    a->cb = cb;
-    a->arg = arg;
-    int rc = raft_apply (&self->raft, &a->req, &b, 1, s_apply_done);
-    if (rc) {
-        raft_free (b.base);
-        free (a);
-    }
-    return rg_code (rc);
-}
 
 static void s_change_done (struct raft_change *req, int status)
 {

@@ -169,10 +169,14 @@ void rgroup_committed (rgroup_t *self, int status);
 //  Stage, write synced, committed: 0 or a code.
 int rgroup_flush (rgroup_t *self);
 
-//  Proposes one entry (BUF, LEN bytes, copied). CB (may be NULL) fires later
-//  with 0, the index, and the state machine's result once committed and
-//  applied here, or with a code. Returns 0 (CB will fire) or a code (it
-//  will not): RG_ENOTLEADER, RG_EINVAL (too big), RG_ENOMEM.
+//  Proposes one entry (BUF, LEN bytes, copied), leader only. CB (may be
+//  NULL) fires later with 0, the index, and the state machine's result once
+//  committed and applied here, or with a code (RG_ELOST: leadership lost,
+//  the entry may or may not commit; RG_ENOTLEADER, RG_ECLOSED). Proposals
+//  wait while an earlier round is in flight, then go together (see
+//  rg_propose.c: libraft 0.15 would never commit under a steady stream).
+//  Returns 0 (CB will fire) or a code (it will not): RG_ENOTLEADER,
+//  RG_EINVAL (too big), RG_EBUSY (too many waiting), RG_ENOMEM.
 int rgroup_apply (rgroup_t *self, const void *buf, size_t len, rg_apply_cb *cb, void *arg);
 
 //  Membership, leader only, one change at a time; CB (may be NULL) fires
