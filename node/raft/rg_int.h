@@ -21,6 +21,7 @@ typedef struct rg_op {
             const struct raft_entry *entries; //  borrowed until the callback
             unsigned n;                       //  how many
             uint64_t first;                   //  index of entries[0]
+            uint64_t term;                    //  our term when libraft asked
         } append;
         uint64_t truncate; //  delete entries from this index on
         struct {
@@ -64,6 +65,7 @@ struct rgroup {
     uint64_t disk_first;     //  first entry index on the store (as staged)
     uint64_t disk_next;      //  one past the last (as staged)
     uint64_t meta_term;      //  the term on the store (set_vote rewrites it)
+    uint64_t appending_term; //  during an append's callback: its term
 
     //  Requests of the door (one at a time each, as libraft allows).
     struct raft_change change; //  membership change
@@ -81,6 +83,9 @@ struct rgroup {
     size_t queued, queued_bytes;             //  how many, and their payload
     size_t inflight;                         //  given to libraft, not called back
     int depth;                               //  > 0 while inside libraft
+    struct raft_barrier barrier;             //  a new leader's first entry
+    bool barrier_busy;                       //  in flight
+    uint64_t barrier_term;                   //  the term it was proposed in
 
     rg_stats_t stats;           //  counters
     uint8_t prefix[RG_KEY_MAX]; //  key prefix: env prefix + group id

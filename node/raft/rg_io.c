@@ -15,6 +15,10 @@
 
     A failed write freezes the group (rgroup_failed): nothing more goes
     in or out until the host destroys it and starts it again from its disk.
+    Two guards make up for safety fixes libraft got after 0.15: a
+    follower's answer to entries it stored across a term change is not sent
+    (s_send), and a new leader holds AppendEntries results until its own
+    first entry is stored (rgroup.c, s_hold_result).
     Close fires every queued callback with RAFT_CANCELED and writes
     nothing (a crash keeps what was committed, no more): libraft requires
     every reference to its entries released before its close callback.
@@ -132,6 +136,14 @@ static int s_send (struct raft_io *io, struct raft_io_send *req, const struct ra
     req->cb = cb;
     op->staged = true;
     op->send.req = req;
+    //  A follower's answer to entries received in an older term: libraft
+    //  0.15 sends it to whoever leads now, who would count entries of
+    //  another leader as its own (fixed upstream in 0.17.1, 35479fc).
+    if (m->type == RAFT_IO_APPEND_ENTRIES_RESULT && self->appending_term &&
+        m->append_entries_result.term != self->appending_term) {
+        self->stats.tx_suppressed++;
+        return 0;
+    }
     uint8_t *buf;
     size_t len;
     bool clipped;
@@ -161,6 +173,7 @@ static int s_append (struct raft_io *io, struct raft_io_append *req,
     op->append.entries = entries;
     op->append.n = n;
     op->append.first = self->next_index;
+    op->append.term = self->raft.current_term;
     self->next_index += n;
     return 0;
 }
@@ -251,8 +264,10 @@ static void s_complete (rgroup_t *self, rg_op_t *op, int status)
 {
     switch (op->kind) {
     case RG_OP_APPEND:
+        self->appending_term = op->append.term;
         if (op->append.req->cb)
             op->append.req->cb (op->append.req, status);
+        self->appending_term = 0;
         break;
     case RG_OP_PUT:
         if (!status)

@@ -14,6 +14,11 @@
     synced write, whatever its size (group commit); the wait is bounded by
     RG_MAX_QUEUED proposals and RG_MAX_MESSAGE bytes (RG_EBUSY beyond).
 
+    A new leader also proposes a barrier (an empty entry) at once, so that
+    what its predecessors left uncommitted commits without waiting for the
+    next proposal: Raft commits older terms' entries only through one of
+    the current term (libraft 0.15 does not append one itself).
+
     Proposals go to libraft only when control is back in the door (after a
     receive, a tick, a completion, or from rgroup_apply at the top level),
     never from inside a libraft callback, so libraft is never re-entered.
@@ -65,12 +70,43 @@ void rg_propose_fail_all (rgroup_t *self, int code)
     }
 }
 
+static void s_barrier_done (struct raft_barrier *req, int status)
+{
+    rgroup_t *self = req->data;
+    self->barrier_busy = false;
+    self->inflight--;
+}
+
+//  The first entry of a new leader's term.
+static void s_barrier (rgroup_t *self)
+{
+    if (self->barrier_busy || self->barrier_term == self->raft.current_term || self->raft.transfer)
+        return;
+    self->barrier.data = self;
+    if (raft_barrier (&self->raft, &self->barrier, s_barrier_done) == 0) {
+        self->barrier_busy = true;
+        self->barrier_term = self->raft.current_term;
+        self->inflight++;
+    }
+}
+
 void rg_propose_pump (rgroup_t *self)
 {
-    if (self->depth > 0 || !self->queue_head || self->inflight > 0)
+    if (self->depth > 0)
         return;
-    if (self->failed || raft_state (&self->raft) != RAFT_LEADER) {
-        rg_propose_fail_all (self, self->failed ? RG_ECLOSED : RG_ENOTLEADER);
+    if (self->failed) {
+        rg_propose_fail_all (self, RG_ECLOSED);
+        return;
+    }
+    if (raft_state (&self->raft) == RAFT_LEADER) {
+        self->depth++;
+        s_barrier (self);
+        self->depth--;
+    }
+    if (!self->queue_head || self->inflight > 0)
+        return;
+    if (raft_state (&self->raft) != RAFT_LEADER) {
+        rg_propose_fail_all (self, RG_ENOTLEADER);
         return;
     }
     //  Take the whole queue first: a callback may propose again.

@@ -248,12 +248,41 @@ int rgroup_start (rgroup_t *self)
     if (rc)
         return rg_code (rc);
     self->started = true;
+    rg_propose_pump (self); //  a single voter leads at once: its barrier
     return 0;
 }
 
 /* ---------------------------------------------------------------------------
    Input
 */
+
+//  The term of entry INDEX in libraft's log (raft.h's struct raft_log, a
+//  circular buffer after `offset`), or 0 when not there.
+static uint64_t s_term_at (const struct raft_log *l, uint64_t index)
+{
+    if (index == 0)
+        return 0;
+    if (index == l->snapshot.last_index)
+        return l->snapshot.last_term;
+    size_t n = l->front <= l->back ? l->back - l->front : l->size - l->front + l->back;
+    if (index <= l->offset || index > l->offset + n || l->size == 0)
+        return 0;
+    return l->entries[(l->front + (index - l->offset - 1)) % l->size].term;
+}
+
+//  True when an AppendEntriesResult must wait: we lead, but our last stored
+//  entry is of an older term. libraft 0.15 would then commit that entry by
+//  counting replicas (replicationQuorum lacks the current-term check,
+//  Raft's figure 8; fixed upstream in 0.17.1, 524f735). Dropping the result
+//  is what a lossy network does: it comes again with the next heartbeat,
+//  once our own barrier (rg_propose.c) is stored.
+static bool s_hold_result (rgroup_t *self, const struct raft_message *m)
+{
+    if (m->type != RAFT_IO_APPEND_ENTRIES_RESULT || raft_state (&self->raft) != RAFT_LEADER)
+        return false;
+    uint64_t term = s_term_at (&self->raft.log, self->raft.last_stored);
+    return term != 0 && term < self->raft.current_term;
+}
 
 int rgroup_receive (rgroup_t *self, uint64_t from, const void *buf, size_t len)
 {
@@ -262,7 +291,7 @@ int rgroup_receive (rgroup_t *self, uint64_t from, const void *buf, size_t len)
         self->stats.rx_bad++;
         return RG_EPROTO;
     }
-    if (!self->started || self->failed) {
+    if (!self->started || self->failed || s_hold_result (self, &m)) {
         rgc_message_free (&m);
         self->stats.rx_dropped++;
         return 0;

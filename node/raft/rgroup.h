@@ -119,14 +119,15 @@ typedef struct {
 
 //  Counters of one group.
 typedef struct {
-    uint64_t rx;         //  messages handed to libraft
-    uint64_t rx_bad;     //  messages rejected as malformed
-    uint64_t rx_dropped; //  well-formed messages dropped (group not running)
-    uint64_t tx;         //  messages sent
-    uint64_t tx_failed;  //  sends refused by the host or not encodable
-    uint64_t tx_clipped; //  AppendEntries cut to the caps (the rest follows)
-    uint64_t writes;     //  store batches written (ours and staged)
-    uint64_t snapshots;  //  snapshots stored (taken or installed)
+    uint64_t rx;            //  messages handed to libraft
+    uint64_t rx_bad;        //  messages rejected as malformed
+    uint64_t rx_dropped;    //  well-formed messages dropped (not running, or held)
+    uint64_t tx;            //  messages sent
+    uint64_t tx_failed;     //  sends refused by the host or not encodable
+    uint64_t tx_clipped;    //  AppendEntries cut to the caps (the rest follows)
+    uint64_t tx_suppressed; //  stale follower answers not sent (rg_io.c)
+    uint64_t writes;        //  store batches written (ours and staged)
+    uint64_t snapshots;     //  snapshots stored (taken or installed)
 } rg_stats_t;
 
 typedef void (rg_apply_cb) (void *arg, int status, uint64_t index, void *result);
