@@ -45,6 +45,12 @@
     State machine: bytes in, bytes out (rg_fsm_ops_t). It is rebuilt at
     every start from the last snapshot, then the log as it commits again.
 
+    Callbacks (apply, membership, transfer) run inside rgroup_receive,
+    rgroup_tick, rgroup_committed, rgroup_flush and rgroup_destroy. They may
+    propose (rgroup_apply queues; the proposal goes to libraft when control
+    is back in the door) but must not destroy the group. A completion may
+    let waiting proposals go: a host flushes while rgroup_pending ().
+
     Thread: a group and its environment belong to one thread.
 */
 #ifndef WEFT_NODE_RAFT_RGROUP_H
