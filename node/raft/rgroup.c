@@ -462,3 +462,8 @@ const rg_stats_t *rgroup_stats (const rgroup_t *self)
 {
     return &self->stats;
 }
+
+const char *rgroup_errmsg (const rgroup_t *self)
+{
+    return raft_errmsg ((struct raft *)&self->raft);
+}

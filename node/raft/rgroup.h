@@ -211,6 +211,8 @@ bool rgroup_failed (const rgroup_t *self);
 //  The role of member ID in the configuration this member knows, or -1.
 int rgroup_role (const rgroup_t *self, uint64_t id);
 const rg_stats_t *rgroup_stats (const rgroup_t *self);
+//  libraft's words for its last error (for logs; empty if none).
+const char *rgroup_errmsg (const rgroup_t *self);
 const char *rgroup_strerror (int code);
 
 #endif

@@ -404,7 +404,7 @@ void rgsim_step (rgsim_t *self)
         if (m->up && rgroup_failed (m->g) && self->tolerate_failures)
             s_fail_member (m);
         if (m->up)
-            cr_assert (!rgroup_failed (m->g), "member %d failed", i);
+            cr_assert (!rgroup_failed (m->g), "member %d failed: %s", i, rgroup_errmsg (m->g));
     }
     s_check_leaders (self);
 }

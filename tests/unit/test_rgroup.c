@@ -283,63 +283,105 @@ Test (rgroup, partition_minority_leader, .timeout = 60)
    Everything at once
 */
 
-//  5 members, snapshots every 32 entries, 5 % loss, 5 % duplicates, 1-20 ms
-//  delays, unsynced writes, and crashes of up to two members at a time.
-Test (rgroup, chaos, .timeout = 120)
+//  The crash phase of the chaos sweep: 5 members, snapshots every 32
+//  entries (THRESHOLD), 5 % loss, 5 % duplicates, 1-20 ms delays, unsynced
+//  writes, crashes of up to two members at a time, 600 proposals; then
+//  everyone restarts and the network stops losing. Returns the harness.
+static rgsim_t *s_chaos (uint64_t seed, bool pre_vote, unsigned threshold, uint64_t *crashes)
 {
     const rg_env_t knobs = {.election_ms = 100,
                             .heartbeat_ms = 20,
-                            .snapshot_threshold = 32,
+                            .snapshot_threshold = threshold,
                             .snapshot_trailing = 8,
-                            .pre_vote = true};
-    uint64_t crashes = 0, snapshots = 0, suppressed = 0, held = 0;
-    for (uint64_t seed = 1; seed <= 8; seed++) {
-        rgsim_t *sim = rgsim_new (5, seed, &knobs, 0);
-        sim->lazy = true;
-        sim->loss_pct = 5, sim->dup_pct = 5, sim->delay_min = 1, sim->delay_max = 20;
-        int64_t back_at[6] = {0};
-        for (int round = 0; round < 4000 && sim->proposed < 600; round++) {
-            int leader = rgsim_leader (sim);
-            if (leader)
-                rgsim_propose (sim, leader, 2);
-            rgsim_run (sim, 5);
-            int down = 0;
-            for (int i = 1; i <= 5; i++) {
-                if (back_at[i] && sim->now >= back_at[i]) {
-                    rgsim_restart (sim, i);
-                    back_at[i] = 0;
-                }
-                down += back_at[i] != 0;
-            }
-            if (down >= 2 || rgsim_rand (sim) % 30)
-                continue;
-            int victim = (int)(rgsim_rand (sim) % 5) + 1;
-            if (back_at[victim])
-                continue;
-            uint64_t unsynced = jdisk_unsynced (sim->m[victim].disk);
-            rgsim_crash (sim, victim, unsynced ? rgsim_rand (sim) % (unsynced + 1) : 0, false);
-            back_at[victim] = sim->now + 20 + (int64_t)(rgsim_rand (sim) % 300);
-            crashes++;
-        }
-        for (int i = 1; i <= 5; i++)
-            if (back_at[i])
+                            .pre_vote = pre_vote};
+    rgsim_t *sim = rgsim_new (5, seed, &knobs, 0);
+    sim->lazy = true;
+    sim->tolerate_failures = true; //  counted: the sweep asserts there are none
+    sim->loss_pct = 5, sim->dup_pct = 5, sim->delay_min = 1, sim->delay_max = 20;
+    int64_t back_at[6] = {0};
+    for (int round = 0; round < 4000 && sim->proposed < 600; round++) {
+        int leader = rgsim_leader (sim);
+        if (leader)
+            rgsim_propose (sim, leader, 2);
+        rgsim_run (sim, 5);
+        int down = 0;
+        for (int i = 1; i <= 5; i++) {
+            if (back_at[i] && sim->now >= back_at[i]) {
                 rgsim_restart (sim, i);
-        sim->loss_pct = 0;
+                back_at[i] = 0;
+            }
+            down += !sim->m[i].up;
+        }
+        if (down >= 2 || rgsim_rand (sim) % 30)
+            continue;
+        int victim = (int)(rgsim_rand (sim) % 5) + 1;
+        if (!sim->m[victim].up)
+            continue;
+        uint64_t unsynced = jdisk_unsynced (sim->m[victim].disk);
+        rgsim_crash (sim, victim, unsynced ? rgsim_rand (sim) % (unsynced + 1) : 0, false);
+        back_at[victim] = sim->now + 20 + (int64_t)(rgsim_rand (sim) % 300);
+        (*crashes)++;
+    }
+    for (int i = 1; i <= 5; i++)
+        if (!sim->m[i].up)
+            rgsim_restart (sim, i);
+    sim->loss_pct = 0;
+    return sim;
+}
+
+static uint64_t s_failures (rgsim_t *sim)
+{
+    uint64_t n = 0;
+    for (int i = 1; i <= sim->n; i++)
+        n += sim->m[i].failures;
+    return n;
+}
+
+Test (rgroup, chaos, .timeout = 120)
+{
+    uint64_t crashes = 0, snapshots = 0, suppressed = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        rgsim_t *sim = s_chaos (seed, seed % 2, 32, &crashes);
         s_settle (sim, 60000);
         rgsim_check_acked (sim);
+        cr_assert_eq (s_failures (sim), 0, "seed %llu: a group failed", (unsigned long long)seed);
         cr_assert_gt (sim->nacked, 150, "seed %llu: %zu acked", (unsigned long long)seed,
                       sim->nacked);
         for (int i = 1; i <= 5; i++)
             snapshots += rgroup_stats (sim->m[i].g)->snapshots,
-                suppressed += rgroup_stats (sim->m[i].g)->tx_suppressed,
-                held += rgroup_stats (sim->m[i].g)->rx_dropped;
+                suppressed += rgroup_stats (sim->m[i].g)->tx_suppressed;
         rgsim_destroy (&sim);
     }
-    cr_log_info ("chaos: %llu crashes, %llu snapshots, %llu stale answers suppressed, %llu "
-                 "messages held or dropped (counted since each member's last start)",
+    cr_log_info ("chaos: %llu crashes, %llu snapshots, %llu stale answers suppressed",
                  (unsigned long long)crashes, (unsigned long long)snapshots,
-                 (unsigned long long)suppressed, (unsigned long long)held);
+                 (unsigned long long)suppressed);
     cr_assert_gt (snapshots, 0);
+}
+
+//  Known issues (docs/RAFT.md §4), one seed each, asserted to still happen:
+//  when one of these fails, the issue is gone; move its seed into the sweep.
+//  Seed 463, pre-vote: a follower finds a committed entry in conflict with
+//  the leader's log and libraft shuts its group down (RAFT_SHUTDOWN from
+//  the log matching check); 2 to 3 seeds in 1,000 with pre-vote.
+Test (rgroup, known_issue_conflict_shutdown, .timeout = 60)
+{
+    uint64_t crashes = 0;
+    rgsim_t *sim = s_chaos (463, true, 32, &crashes);
+    rgsim_run (sim, 2000);
+    cr_assert_gt (s_failures (sim), 0, "seed 463 no longer fails: the issue is gone");
+    rgsim_destroy (&sim);
+}
+
+//  Seed 1615, no pre-vote: a follower keeps a longer stale log (last index
+//  past the leader's) and never catches up; 1 seed in 2,000 without
+//  pre-vote, about 2 in 1,000 with it.
+Test (rgroup, known_issue_stuck_follower, .timeout = 60)
+{
+    uint64_t crashes = 0;
+    rgsim_t *sim = s_chaos (1615, false, 32, &crashes);
+    cr_assert (!rgsim_run_until (sim, 60000, s_settled, NULL),
+               "seed 1615 settles now: the issue is gone");
+    rgsim_destroy (&sim);
 }
 
 //  A steady stream with delays longer than the interval between proposals:
