@@ -66,6 +66,7 @@ struct rgroup {
     uint64_t disk_next;      //  one past the last (as staged)
     uint64_t meta_term;      //  the term on the store (set_vote rewrites it)
     uint64_t appending_term; //  during an append's callback: its term
+    uint64_t answer_cap;     //  during an AppendEntries: prev_log_index + n
 
     //  Requests of the door (one at a time each, as libraft allows).
     struct raft_change change; //  membership change

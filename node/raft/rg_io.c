@@ -15,10 +15,12 @@
 
     A failed write freezes the group (rgroup_failed): nothing more goes
     in or out until the host destroys it and starts it again from its disk.
-    Two guards make up for safety fixes libraft got after 0.15: a
-    follower's answer to entries it stored across a term change is not sent
-    (s_send), and a new leader holds AppendEntries results until its own
-    first entry is stored (rgroup.c, s_hold_result).
+    Guards for libraft's safety bugs (docs/RAFT.md §4), all in s_send but
+    the last: a follower's immediate answer claims no more than the
+    AppendEntries proved (still upstream); a follower's answer to entries
+    stored across a term change is not sent (fixed in 0.17.1); a new leader
+    holds AppendEntries results until its own first entry is stored
+    (fixed in 0.17.1; rgroup.c, s_hold_result).
     Close fires every queued callback with RAFT_CANCELED and writes
     nothing (a crash keeps what was committed, no more): libraft requires
     every reference to its entries released before its close callback.
@@ -143,6 +145,20 @@ static int s_send (struct raft_io *io, struct raft_io_send *req, const struct ra
         m->append_entries_result.term != self->appending_term) {
         self->stats.tx_suppressed++;
         return 0;
+    }
+    //  A follower's immediate success answer reports its last stored index,
+    //  which may lie past what matches the leader (a stale suffix from an
+    //  older term): the leader would count those entries as replicated
+    //  (libraft 0.15 and later). Raft's answer is the last index the
+    //  AppendEntries proved: prev_log_index + its entries.
+    struct raft_message capped;
+    if (m->type == RAFT_IO_APPEND_ENTRIES_RESULT && self->answer_cap &&
+        m->append_entries_result.rejected == 0 &&
+        m->append_entries_result.last_log_index > self->answer_cap) {
+        capped = *m;
+        capped.append_entries_result.last_log_index = self->answer_cap;
+        m = &capped;
+        self->stats.tx_capped++;
     }
     uint8_t *buf;
     size_t len;

@@ -300,9 +300,14 @@ int rgroup_receive (rgroup_t *self, uint64_t from, const void *buf, size_t len)
     m.server_id = from;
     m.server_address = self->peer_address;
     self->stats.rx++;
+    //  While libraft answers an AppendEntries at once (entries it already
+    //  had), its answer may claim no more than that message proves (rg_io.c).
+    if (m.type == RAFT_IO_APPEND_ENTRIES)
+        self->answer_cap = m.append_entries.prev_log_index + m.append_entries.n_entries;
     self->depth++;
     self->recv_cb (&self->io, &m); //  libraft owns the message's memory now
     self->depth--;
+    self->answer_cap = 0;
     rg_propose_pump (self);
     return 0;
 }

@@ -132,6 +132,7 @@ typedef struct {
     uint64_t tx_failed;     //  sends refused by the host or not encodable
     uint64_t tx_clipped;    //  AppendEntries cut to the caps (the rest follows)
     uint64_t tx_suppressed; //  stale follower answers not sent (rg_io.c)
+    uint64_t tx_capped;     //  follower answers cut to what matches (rg_io.c)
     uint64_t writes;        //  store batches written (ours and staged)
     uint64_t snapshots;     //  snapshots stored (taken or installed)
 } rg_stats_t;
