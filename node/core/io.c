@@ -124,6 +124,19 @@ int node_publish (node_t *self, zmq_msg_t *frames, size_t count)
     return self->world->ops->publish (self->world, frames, count);
 }
 
+int node_publish_head (node_t *self, const char *topic, uint64_t seq, uint32_t flags)
+{
+    wire_msg_t msg = {.seq = seq, .flags = flags};
+    memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
+    if (wire_encode_msg (&self->sbuf, &msg))
+        return -1;
+    zmq_msg_t frames[3];
+    world_frame_copy (&frames[0], topic, strlen (topic));
+    world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
+    zmq_msg_init (&frames[2]);
+    return node_publish (self, frames, 3);
+}
+
 world_link_t *node_link_open (node_t *self, const char *endpoint, char tag)
 {
     uint8_t id[WIRE_UUID_SIZE + 1];

@@ -251,6 +251,11 @@ int node_send_frames (node_t *self, world_link_t *link, zmq_msg_t *frames, size_
 //  Publishes COUNT frames (topic first) on our PUB (takes them). 0 or -1.
 int node_publish (node_t *self, zmq_msg_t *frames, size_t count);
 
+//  Publishes the HEAD of our stream TOPIC: SEQ, the last seq sent on it,
+//  with FLAGS (WIRE_FLAG_HEAD, plus WIRE_FLAG_DURABLE for a durable stream)
+//  and an empty body (PROTOCOL.md §7, §11.2). 0 or -1.
+int node_publish_head (node_t *self, const char *topic, uint64_t seq, uint32_t flags);
+
 //  Opens a link to ENDPOINT (WORLD_SELF: our own ROUTER) whose routing id is
 //  our UUID, plus the 17th byte TAG when TAG is not 0. NULL on failure (logged).
 world_link_t *node_link_open (node_t *self, const char *endpoint, char tag);

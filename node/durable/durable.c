@@ -233,16 +233,8 @@ static void announce_heads (node_t *self, durable_t *ds, int64_t now)
     for (head_t *head = zhashx_first (ds->heads); head; head = zhashx_next (ds->heads)) {
         if (now > head->until)
             continue;
-        const char *topic = zhashx_cursor (ds->heads);
-        wire_msg_t msg = {.seq = head->last, .flags = WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD};
-        memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
-        if (wire_encode_msg (&self->sbuf, &msg))
-            continue;
-        zmq_msg_t frames[3];
-        world_frame_copy (&frames[0], topic, strlen (topic));
-        world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
-        zmq_msg_init (&frames[2]);
-        node_publish (self, frames, 3);
+        node_publish_head (self, zhashx_cursor (ds->heads), head->last,
+                           WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD);
     }
 }
 

@@ -155,16 +155,7 @@ static void announce_heads (node_t *self, pubsub_t *ps)
         if (st->linger == 0)
             continue;
         st->linger--;
-        const char *topic = zhashx_cursor (ps->pub_seqs);
-        wire_msg_t msg = {.seq = st->seq, .flags = WIRE_FLAG_HEAD};
-        memcpy (msg.sender, self->uuid, WIRE_UUID_SIZE);
-        if (wire_encode_msg (&self->sbuf, &msg))
-            continue;
-        zmq_msg_t frames[3];
-        world_frame_copy (&frames[0], topic, strlen (topic));
-        world_frame_copy (&frames[1], self->sbuf.data, self->sbuf.size);
-        zmq_msg_init (&frames[2]);
-        node_publish (self, frames, 3);
+        node_publish_head (self, zhashx_cursor (ps->pub_seqs), st->seq, WIRE_FLAG_HEAD);
     }
 }
 
