@@ -250,17 +250,26 @@ Test (fabric, seeds_without_broadcast, .timeout = 30)
     stop_nodes (nodes, 3);
 }
 
-Test (fabric, dropped_messages_are_reported_as_gaps, .timeout = 60)
+//  A publisher "fast" and a subscriber "slow" of topic "burst", both with a
+//  high-water mark of 10 (so that a burst drops), that know each other.
+static void burst_pair (weft_node_t **pub, weft_node_t **sub)
 {
     uint16_t port = tu_beacon_port ();
     weft_config_t *cfg = tu_config ("fast", port);
     weft_config_set (cfg, "pubsub.hwm", "10");
-    weft_node_t *pub = tu_node (cfg);
+    *pub = tu_node (cfg);
     cfg = tu_config ("slow", port);
     weft_config_set (cfg, "pubsub.hwm", "10");
-    weft_node_t *sub = tu_node (cfg);
-    cr_assert_eq (weft_subscribe (sub, "burst"), 0);
-    tu_wait_peers (pub, 1, WAIT_MS);
+    *sub = tu_node (cfg);
+    cr_assert_eq (weft_subscribe (*sub, "burst"), 0);
+    tu_wait_peers (*pub, 1, WAIT_MS);
+    tu_wait_peers (*sub, 1, WAIT_MS);
+}
+
+Test (fabric, dropped_messages_are_reported_as_gaps, .timeout = 60)
+{
+    weft_node_t *pub, *sub;
+    burst_pair (&pub, &sub);
     const int total = 50000;
     for (int i = 0; i < total; i++)
         cr_assert_eq (weft_publish (pub, "burst", "x", 1), 0);
@@ -374,16 +383,8 @@ static char *status_of (weft_node_t *node)
 //  missed agrees with the subscriber's gaps (MISSED).
 Test (fabric, tail_losses_are_gaps_and_the_publisher_counts_them, .timeout = 60)
 {
-    uint16_t port = tu_beacon_port ();
-    weft_config_t *cfg = tu_config ("fast", port);
-    weft_config_set (cfg, "pubsub.hwm", "10");
-    weft_node_t *pub = tu_node (cfg);
-    cfg = tu_config ("slow", port);
-    weft_config_set (cfg, "pubsub.hwm", "10");
-    weft_node_t *sub = tu_node (cfg);
-    cr_assert_eq (weft_subscribe (sub, "burst"), 0);
-    tu_wait_peers (pub, 1, WAIT_MS);
-    tu_wait_peers (sub, 1, WAIT_MS);
+    weft_node_t *pub, *sub;
+    burst_pair (&pub, &sub);
     const uint64_t total = 50000;
     for (uint64_t i = 0; i < total; i++)
         cr_assert_eq (weft_publish (pub, "burst", "x", 1), 0);
