@@ -9,39 +9,11 @@
 */
 #include <criterion/criterion.h>
 
-#include "fakecore.h"
+#include "fc_durable.h"
 
 static const char *const s_publisher[] = {"journal.dir", "/fake/pub", "durable.topics", "d.#",
                                           NULL};
 static const char *const s_subscriber[] = {"journal.dir", "/fake/sub", NULL};
-
-//  A started node NAME on DISK (config KV) that knows fake peer 1 (joined),
-//  its start-up traffic and events forgotten.
-static fc_t *start (const char *name, uint64_t seed, jdisk_t *disk, const char *const *kv,
-                    fc_peer_t *p)
-{
-    fc_t *fc = fc_start_new (name, seed, disk, kv);
-    *p = fc_peer (1);
-    fc_inject_hello (fc, p);
-    fc_turn (fc);
-    fc_world_clear (fc_world (fc));
-    fc_events_clear (fc);
-    return fc;
-}
-
-//  Injects from P a ROUTER message: header SBUF, then FRAME2 and FRAME3 (may be NULL).
-static void inject3 (fc_t *fc, const fc_peer_t *p, const msgpack_sbuffer *hdr,
-                     const msgpack_sbuffer *frame2, const char *frame3)
-{
-    zmsg_t *m = zmsg_new ();
-    zmsg_addmem (m, p->uuid, WIRE_UUID_SIZE);
-    zmsg_addmem (m, hdr->data, hdr->size);
-    if (frame2)
-        zmsg_addmem (m, frame2->data, frame2->size);
-    if (frame3)
-        zmsg_addstr (m, frame3);
-    fc_world_inject (fc_world (fc), WORLD_ROUTER, &m, NULL);
-}
 
 //  P replays, for request ID, message SEQ of TOPIC with BODY.
 static void replay_msg (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *topic, uint64_t seq,
@@ -54,19 +26,9 @@ static void replay_msg (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *t
     memcpy (m.sender, p->uuid, WIRE_UUID_SIZE);
     cr_assert_eq (wire_encode_replay_msg (&hdr, id, topic), 0);
     cr_assert_eq (wire_encode_msg (&msg, &m), 0);
-    inject3 (fc, p, &hdr, &msg, body);
+    fcd_inject3 (fc, p, &hdr, &msg, body);
     msgpack_sbuffer_destroy (&hdr);
     msgpack_sbuffer_destroy (&msg);
-}
-
-//  P ends replay ID, for which it sent SENT messages.
-static void replay_end (fc_t *fc, const fc_peer_t *p, uint64_t id, uint64_t sent)
-{
-    msgpack_sbuffer hdr;
-    msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0, sent), 0);
-    inject3 (fc, p, &hdr, NULL, NULL);
-    msgpack_sbuffer_destroy (&hdr);
 }
 
 //  Takes the REPLAY_REQ the node sent P, into *REQ (allocated; caller frees).
@@ -102,7 +64,7 @@ Test (sub_durable, a_durable_publish_is_journaled_then_published)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 1, disk, s_publisher, &p);
+    fc_t *fc = fcd_start ("pub", 1, disk, s_publisher, &p);
     uint64_t keys = jdisk_keys (disk);
     fc_publish (fc, "d.x", "one");
     wire_msg_t msg;
@@ -144,7 +106,7 @@ Test (sub_durable, heads_are_announced_each_interval)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 2, disk, s_publisher, &p);
+    fc_t *fc = fcd_start ("pub", 2, disk, s_publisher, &p);
     fc_publish (fc, "d.x", "a");
     fc_publish (fc, "d.x", "b");
     fc_world_clear (fc_world (fc));
@@ -157,23 +119,6 @@ Test (sub_durable, heads_are_announced_each_interval)
     zmsg_destroy (&m);
     fc_destroy (&fc);
     jdisk_destroy (&disk);
-}
-
-//  Asks the node, as P, for a replay ID of PATTERN from sequence FROM.
-static void ask_replay (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *pattern, int kind,
-                        int64_t from)
-{
-    wire_replay_req_t *req = calloc (1, sizeof *req);
-    req->id = id;
-    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
-    req->from_kind = (uint8_t)kind;
-    req->from_value = from;
-    msgpack_sbuffer hdr;
-    msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_req (&hdr, req), 0);
-    inject3 (fc, p, &hdr, NULL, NULL);
-    msgpack_sbuffer_destroy (&hdr);
-    free (req);
 }
 
 //  Takes the next REPLAY_MSG of request ID to P; checks its topic, seq and body.
@@ -203,13 +148,13 @@ Test (sub_durable, a_replay_request_is_served)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 3, disk, s_publisher, &p);
+    fc_t *fc = fcd_start ("pub", 3, disk, s_publisher, &p);
     fc_publish (fc, "d.x", "x1");
     fc_publish (fc, "d.y", "y1");
     fc_publish (fc, "d.x", "x2");
     fc_publish (fc, "d.x", "x3");
     fc_world_clear (fc_world (fc));
-    ask_replay (fc, &p, 7, "d.x", WIRE_FROM_SEQ, 2);
+    fcd_ask_replay (fc, &p, 7, "d.x", WIRE_FROM_SEQ, 2);
     fc_turn (fc);
     expect_replayed (fc, &p, 7, "d.x", 2, "x2");
     expect_replayed (fc, &p, 7, "d.x", 3, "x3");
@@ -225,12 +170,12 @@ Test (sub_durable, a_replay_request_is_served)
     zmsg_destroy (&m);
     cr_assert_eq (fc_status_int (fc, "replayed"), 2);
 
-    ask_replay (fc, &p, 8, "d.#", WIRE_FROM_EARLIEST, 0);
+    fcd_ask_replay (fc, &p, 8, "d.#", WIRE_FROM_EARLIEST, 0);
     fc_turn (fc);
     cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_MSG), 4, "both streams from the start");
     cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_END), 1);
     fc_world_clear (fc_world (fc));
-    ask_replay (fc, &p, 9, "d.x", WIRE_FROM_LATEST, 0);
+    fcd_ask_replay (fc, &p, 9, "d.x", WIRE_FROM_LATEST, 0);
     fc_turn (fc);
     cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_MSG), 0, "nothing from the past");
     cr_assert_eq (fc_count (fc, p.router_ep, WIRE_REPLAY_END), 1);
@@ -242,7 +187,7 @@ Test (sub_durable, a_gap_is_repaired_and_held_messages_follow_in_order)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("sub", 4, disk, s_subscriber, &p);
+    fc_t *fc = fcd_start ("sub", 4, disk, s_subscriber, &p);
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
     fc_turn (fc);
@@ -260,7 +205,7 @@ Test (sub_durable, a_gap_is_repaired_and_held_messages_follow_in_order)
 
     replay_msg (fc, &p, req->id, "d.x", 2, "m2");
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id, 2);
+    fcd_replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 2, "m2");
     expect_message (fc, 3, "m3");
@@ -280,7 +225,7 @@ Test (sub_durable, a_gap_is_repaired_and_held_messages_follow_in_order)
 Test (sub_durable, a_head_past_the_last_message_asks_for_the_tail)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 5, NULL, NULL, &p); //  repair needs no journal
+    fc_t *fc = fcd_start ("sub", 5, NULL, NULL, &p); //  repair needs no journal
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
     fc_inject_topic (fc, &p, "d.x", 3, WIRE_FLAG_DURABLE | WIRE_FLAG_HEAD, "");
@@ -291,7 +236,7 @@ Test (sub_durable, a_head_past_the_last_message_asks_for_the_tail)
     cr_assert_eq (req->to_seq, 3);
     replay_msg (fc, &p, req->id, "d.x", 2, "m2");
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id, 2);
+    fcd_replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 2, "m2");
     expect_message (fc, 3, "m3");
@@ -302,7 +247,7 @@ Test (sub_durable, a_head_past_the_last_message_asks_for_the_tail)
 Test (sub_durable, an_unanswered_replay_times_out_and_is_asked_again)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 6, NULL, NULL, &p);
+    fc_t *fc = fcd_start ("sub", 6, NULL, NULL, &p);
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
     fc_inject_topic (fc, &p, "d.x", 3, WIRE_FLAG_DURABLE, "m3");
@@ -350,7 +295,7 @@ Test (sub_durable, a_named_cursor_survives_a_restart)
         snprintf (body, sizeof body, "m%" PRIu64, seq);
         replay_msg (fc, &p, req->id, "d.x", seq, body);
     }
-    replay_end (fc, &p, req->id, 3);
+    fcd_replay_end (fc, &p, req->id, 3);
     fc_turn (fc);
     free (req);
     cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
@@ -370,7 +315,7 @@ Test (sub_durable, a_named_cursor_survives_a_restart)
     cr_assert_eq (req->cursors[0].next, 3, "resume after what was acked");
     replay_msg (fc, &p, req->id, "d.x", 2, "m2"); //  a publisher replaying too much
     replay_msg (fc, &p, req->id, "d.x", 3, "m3");
-    replay_end (fc, &p, req->id, 2);
+    fcd_replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     cr_assert (fc_event (fc, WEFT_MSG_JOIN, NULL));
     expect_message (fc, 3, "m3");
@@ -383,7 +328,7 @@ Test (sub_durable, a_named_cursor_survives_a_restart)
 Test (sub_durable, a_named_subscription_needs_a_journal)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 8, NULL, NULL, &p);
+    fc_t *fc = fcd_start ("sub", 8, NULL, NULL, &p);
     cr_assert_eq (
         fc_command_int (fc, "sssi8i", "RSUB", "d.#", "app", WIRE_FROM_EARLIEST, (uint64_t)0, 0),
         WEFT_ESTATE);
@@ -399,7 +344,7 @@ Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("sub", 6, disk, s_subscriber, &p);
+    fc_t *fc = fcd_start ("sub", 6, disk, s_subscriber, &p);
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     for (uint64_t seq = 1; seq <= 3; seq++)
         fc_inject_topic (fc, &p, "d.x", seq, WIRE_FLAG_DURABLE, "in");
@@ -429,7 +374,7 @@ Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
     cr_assert_eq (req->to_seq, 6);
     replay_msg (fc, &p, req->id, "d.x", 5, "m5");
     replay_msg (fc, &p, req->id, "d.x", 6, "m6");
-    replay_end (fc, &p, req->id, 2);
+    fcd_replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     expect_message (fc, 5, "m5");
     expect_message (fc, 6, "m6");
@@ -446,7 +391,7 @@ Test (sub_durable, a_publisher_away_and_back_goes_on_where_it_was)
 Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 9, NULL, NULL, &p);
+    fc_t *fc = fcd_start ("sub", 9, NULL, NULL, &p);
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     fc_inject_topic (fc, &p, "d.x", 1, WIRE_FLAG_DURABLE, "m1");
     fc_inject_topic (fc, &p, "d.x", 4, WIRE_FLAG_DURABLE, "m4"); //  2 and 3 lost
@@ -454,7 +399,7 @@ Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
     expect_message (fc, 1, "m1");
     wire_replay_req_t *req = take_request (fc, &p);
     replay_msg (fc, &p, req->id, "d.x", 3, "m3"); //  m2 lost on the way back
-    replay_end (fc, &p, req->id, 2);
+    fcd_replay_end (fc, &p, req->id, 2);
     fc_turn (fc);
     cr_assert_eq (fc_event_count (fc, 0), 0, "neither a gap nor m3 before m2");
     free (req);
@@ -462,7 +407,7 @@ Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
     cr_assert_eq (req->from_value, 2);
     cr_assert_eq (req->to_seq, 2);
     replay_msg (fc, &p, req->id, "d.x", 2, "m2");
-    replay_end (fc, &p, req->id, 1);
+    fcd_replay_end (fc, &p, req->id, 1);
     fc_turn (fc);
     expect_message (fc, 2, "m2");
     expect_message (fc, 3, "m3");
@@ -473,7 +418,7 @@ Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
     fc_turn (fc);
     req = take_request (fc, &p);
     replay_msg (fc, &p, req->id, "d.x", 6, "m6"); //  the publisher has no 5
-    replay_end (fc, &p, req->id, 1);
+    fcd_replay_end (fc, &p, req->id, 1);
     fc_turn (fc);
     fc_event_t e;
     cr_assert (fc_event (fc, 0, &e));
@@ -493,7 +438,7 @@ Test (sub_durable, a_replay_lost_on_the_way_is_asked_again_a_complete_one_skips)
 Test (sub_durable, a_stream_born_during_an_earliest_replay_is_fetched_from_its_start)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 10, NULL, NULL, &p);
+    fc_t *fc = fcd_start ("sub", 10, NULL, NULL, &p);
     cr_assert_eq (
         fc_command_int (fc, "sssi8i", "RSUB", "d.#", "", WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
     fc_turn (fc);
@@ -503,7 +448,7 @@ Test (sub_durable, a_stream_born_during_an_earliest_replay_is_fetched_from_its_s
     fc_inject_topic (fc, &p, "d.x", 35, WIRE_FLAG_DURABLE, "m35");
     fc_turn (fc); //  held: the replay is out
     cr_assert_eq (fc_event_count (fc, 0), 0);
-    replay_end (fc, &p, req->id, 0); //  answered when d.x did not exist yet
+    fcd_replay_end (fc, &p, req->id, 0); //  answered when d.x did not exist yet
     fc_turn (fc);
     cr_assert_eq (fc_event_count (fc, 0), 0, "34 does not start the stream");
     free (req);
@@ -512,7 +457,7 @@ Test (sub_durable, a_stream_born_during_an_earliest_replay_is_fetched_from_its_s
     cr_assert_eq (req->to_seq, 33);
     for (uint64_t seq = 1; seq <= 33; seq++)
         replay_msg (fc, &p, req->id, "d.x", seq, "old");
-    replay_end (fc, &p, req->id, 33);
+    fcd_replay_end (fc, &p, req->id, 33);
     fc_turn (fc);
     for (uint64_t seq = 1; seq <= 33; seq++)
         expect_message (fc, seq, "old");

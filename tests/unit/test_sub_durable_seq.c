@@ -11,7 +11,7 @@
 */
 #include <criterion/criterion.h>
 
-#include "fakecore.h"
+#include "fc_durable.h"
 
 //  An asynchronous publisher that reserves 4 numbers at a time.
 static const char *const s_async_pub[] = {"journal.dir",
@@ -23,20 +23,6 @@ static const char *const s_async_pub[] = {"journal.dir",
                                           "durable.seq_block",
                                           "4",
                                           NULL};
-
-//  A started node NAME on DISK (config KV) that knows fake peer 1 (joined),
-//  its start-up traffic and events forgotten.
-static fc_t *start (const char *name, uint64_t seed, jdisk_t *disk, const char *const *kv,
-                    fc_peer_t *p)
-{
-    fc_t *fc = fc_start_new (name, seed, disk, kv);
-    *p = fc_peer (1);
-    fc_inject_hello (fc, p);
-    fc_turn (fc);
-    fc_world_clear (fc_world (fc));
-    fc_events_clear (fc);
-    return fc;
-}
 
 //  Publishes BODY on d.x (one turn, one commit) and returns the seq it went out with.
 static uint64_t publish (fc_t *fc, const char *body)
@@ -57,37 +43,6 @@ static void rejoin (fc_t *fc, const fc_peer_t *p)
     fc_turn (fc);
     fc_world_clear (fc_world (fc));
     fc_events_clear (fc);
-}
-
-//  Injects from P a ROUTER message: header HDR, then FRAME2 and FRAME3 (may be NULL).
-static void inject3 (fc_t *fc, const fc_peer_t *p, const msgpack_sbuffer *hdr,
-                     const msgpack_sbuffer *frame2, const char *frame3)
-{
-    zmsg_t *m = zmsg_new ();
-    zmsg_addmem (m, p->uuid, WIRE_UUID_SIZE);
-    zmsg_addmem (m, hdr->data, hdr->size);
-    if (frame2)
-        zmsg_addmem (m, frame2->data, frame2->size);
-    if (frame3)
-        zmsg_addstr (m, frame3);
-    fc_world_inject (fc_world (fc), WORLD_ROUTER, &m, NULL);
-}
-
-//  Asks the node, as P, for replay ID of PATTERN from KIND / FROM.
-static void ask_replay (fc_t *fc, const fc_peer_t *p, uint64_t id, const char *pattern, int kind,
-                        int64_t from)
-{
-    wire_replay_req_t *req = calloc (1, sizeof *req);
-    req->id = id;
-    snprintf (req->pattern, sizeof req->pattern, "%s", pattern);
-    req->from_kind = (uint8_t)kind;
-    req->from_value = from;
-    msgpack_sbuffer hdr;
-    msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_req (&hdr, req), 0);
-    inject3 (fc, p, &hdr, NULL, NULL);
-    msgpack_sbuffer_destroy (&hdr);
-    free (req);
 }
 
 //  The type of the next message the node sent P, and (REPLAY_MSG) its seq
@@ -118,7 +73,7 @@ Test (sub_durable_seq, a_power_cut_never_makes_a_publisher_reuse_a_number)
     //  keeps none, some, or all of the unsynced batches, run after run
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 10, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 10, disk, s_async_pub, &p);
     uint64_t sent = 0;
     for (uint64_t run = 0; run < 14; run++) {
         uint64_t keep = run % 7;
@@ -140,7 +95,7 @@ Test (sub_durable_seq, the_reservation_is_synced_once_per_block)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 20, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 20, disk, s_async_pub, &p);
     cr_assert_eq (publish (fc, "m1"), 1);
     cr_assert_eq (jdisk_unsynced (disk), 0, "the first block's reservation was synced");
     for (int i = 2; i <= 4; i++)
@@ -156,7 +111,7 @@ Test (sub_durable_seq, a_failed_commit_does_not_count_its_reservation)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 21, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 21, disk, s_async_pub, &p);
     for (int i = 1; i <= 4; i++)
         publish (fc, "m");
     jdisk_fail_writes (disk, WEFT_ENOSPC); //  the batch with the next reservation fails
@@ -178,7 +133,7 @@ Test (sub_durable_seq, a_clean_restart_leaves_no_gap)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 22, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 22, disk, s_async_pub, &p);
     for (int i = 1; i <= 2; i++)
         publish (fc, "m");
     fc_restart (fc); //  a clean stop gives the rest of the block back
@@ -194,7 +149,7 @@ Test (sub_durable_seq, a_synced_publisher_reserves_nothing_and_leaves_no_gap)
         "journal.dir", "/fake/pub", "durable.topics", "d.#", "durable.seq_block", "4", NULL};
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 26, disk, kv, &p);
+    fc_t *fc = fcd_start ("pub", 26, disk, kv, &p);
     for (int i = 1; i <= 6; i++)
         publish (fc, "m");
     fc_crash (fc, 0); //  every commit was synced: nothing is lost
@@ -208,7 +163,7 @@ Test (sub_durable_seq, a_crash_skipped_range_is_answered_as_known_empty)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 23, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 23, disk, s_async_pub, &p);
     for (int i = 1; i <= 6; i++)
         publish (fc, "m"); //  1..4 synced with the reservation of 5..8; 6 is not
     fc_crash (fc, 0);      //  the journal has 1..5, the ceiling is 8
@@ -216,7 +171,7 @@ Test (sub_durable_seq, a_crash_skipped_range_is_answered_as_known_empty)
 
     //  a subscriber that saw 6 asks for what follows: nothing is there
     uint64_t a = 0, b = 0;
-    ask_replay (fc, &p, 1, "d.x", WIRE_FROM_SEQ, 7);
+    fcd_ask_replay (fc, &p, 1, "d.x", WIRE_FROM_SEQ, 7);
     fc_turn (fc);
     cr_assert_eq (next_answer (fc, &p, &a, &b), WIRE_REPLAY_TRUNC);
     cr_assert_eq (a, 7);
@@ -226,7 +181,7 @@ Test (sub_durable_seq, a_crash_skipped_range_is_answered_as_known_empty)
 
     cr_assert_eq (publish (fc, "m9"), 9);
     //  from the start: the entries, the skipped range in its place, the rest
-    ask_replay (fc, &p, 2, "d.x", WIRE_FROM_EARLIEST, 0);
+    fcd_ask_replay (fc, &p, 2, "d.x", WIRE_FROM_EARLIEST, 0);
     fc_turn (fc);
     for (uint64_t seq = 1; seq <= 5; seq++) {
         cr_assert_eq (next_answer (fc, &p, &a, &b), WIRE_REPLAY_MSG);
@@ -246,7 +201,7 @@ Test (sub_durable_seq, the_head_is_announced_again_after_a_crash)
 {
     jdisk_t *disk = jdisk_new ();
     fc_peer_t p;
-    fc_t *fc = start ("pub", 24, disk, s_async_pub, &p);
+    fc_t *fc = fcd_start ("pub", 24, disk, s_async_pub, &p);
     uint64_t sent = 0;
     for (int i = 1; i <= 6; i++)
         sent = publish (fc, "m");
@@ -270,17 +225,7 @@ static void inject_trunc (fc_t *fc, const fc_peer_t *p, uint64_t id, uint64_t re
     msgpack_sbuffer hdr;
     msgpack_sbuffer_init (&hdr);
     cr_assert_eq (wire_encode_replay_trunc (&hdr, id, "d.x", requested, first), 0);
-    inject3 (fc, p, &hdr, NULL, NULL);
-    msgpack_sbuffer_destroy (&hdr);
-}
-
-//  P ends replay ID, for which it sent no REPLAY_MSG.
-static void inject_end (fc_t *fc, const fc_peer_t *p, uint64_t id)
-{
-    msgpack_sbuffer hdr;
-    msgpack_sbuffer_init (&hdr);
-    cr_assert_eq (wire_encode_replay_end (&hdr, id, 0, 0), 0);
-    inject3 (fc, p, &hdr, NULL, NULL);
+    fcd_inject3 (fc, p, &hdr, NULL, NULL);
     msgpack_sbuffer_destroy (&hdr);
 }
 
@@ -301,7 +246,7 @@ static void take_request (fc_t *fc, const fc_peer_t *p, uint64_t *id, uint64_t *
 Test (sub_durable_seq, a_subscriber_moves_past_a_skipped_range)
 {
     fc_peer_t p;
-    fc_t *fc = start ("sub", 25, NULL, NULL, &p);
+    fc_t *fc = fcd_start ("sub", 25, NULL, NULL, &p);
     cr_assert_eq (fc_subscribe (fc, "d.#"), 0);
     for (uint64_t seq = 1; seq <= 3; seq++)
         fc_inject_topic (fc, &p, "d.x", seq, WIRE_FLAG_DURABLE, "m");
@@ -316,7 +261,7 @@ Test (sub_durable_seq, a_subscriber_moves_past_a_skipped_range)
 
     inject_trunc (fc, &p, id, 6, 11); //  overtook a message of the range: not taken
     inject_trunc (fc, &p, id, 4, 11); //  nothing from 4 to 10 is there
-    inject_end (fc, &p, id);
+    fcd_replay_end (fc, &p, id, 0);
     fc_turn (fc);
     fc_event_t e;
     cr_assert (fc_event (fc, 0, &e));
