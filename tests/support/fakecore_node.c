@@ -49,6 +49,17 @@ static void node_up (fc_t *self)
     self->node->pipe = self->node_pipe;
 }
 
+//  Frees the node (stopped or crashed) and its sockets, and forgets its events.
+static void node_free (fc_t *self)
+{
+    zsock_destroy (&self->node->events);
+    node_destroy (&self->node);
+    zsock_destroy (&self->node_pipe);
+    zsock_destroy (&self->pipe);
+    zsock_destroy (&self->events);
+    zlistx_purge (self->queue);
+}
+
 //  $TERM, then what the actor does when it exits; frees the node and its sockets.
 static void node_down (fc_t *self)
 {
@@ -57,12 +68,7 @@ static void node_down (fc_t *self)
     zsock_send (self->pipe, "s", "$TERM");
     fc_turn (self);
     node_stop (self->node);
-    zsock_destroy (&self->node->events);
-    node_destroy (&self->node);
-    zsock_destroy (&self->node_pipe);
-    zsock_destroy (&self->pipe);
-    zsock_destroy (&self->events);
-    zlistx_purge (self->queue);
+    node_free (self);
 }
 
 fc_t *fc_new (const char *name, uint64_t seed, jdisk_t *disk, const char *const *kv)
@@ -127,12 +133,7 @@ void fc_restart (fc_t *self)
 void fc_crash (fc_t *self, uint64_t keep)
 {
     node_crash (self->node);
-    zsock_destroy (&self->node->events);
-    node_destroy (&self->node);
-    zsock_destroy (&self->node_pipe);
-    zsock_destroy (&self->pipe);
-    zsock_destroy (&self->events);
-    zlistx_purge (self->queue);
+    node_free (self);
     fc_world_crash (self->world);
     cr_assert_eq (jdisk_crash (self->disk, keep), 0, "the journal is closed by the crash");
     fc_world_advance (self->world, 100);
