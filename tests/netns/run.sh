@@ -189,6 +189,36 @@ agreed=1
 for attempt in $(seq 1 20); do rings_agree && { agreed=0; break; }; done
 check "after the pause, all three rings agree" test $agreed -eq 0
 
+# --- a durable stream through its publisher's pause ------------------------
+# A durable publisher on host1 (its own weftd, stdin on netns.d.x); a named
+# durable subscriber on host3 (weft sub --durable) gets 1..300 in order; the
+# publisher is paused past the expiry after 150 and resumed: the subscriber
+# goes on from 151 - no message again, none missing, nothing backwards.
+mkfifo "$work/dpub.in"
+ip netns exec "${tag}n1" "$weftd" --name dpub --interface "${tag}p1" --cluster "$cluster" \
+    --beacon-port 5760 --events --data "$work/dpub" --durable 'netns.d.#' --pub netns.d.x \
+    < "$work/dpub.in" > "$work/dpubout" 2> "$work/dpuberr" &
+pids+=($!)
+exec {dpub_in}> "$work/dpub.in"
+check "the durable publisher starts" wait_for "$work/dpubout" '^ready ' 1 10
+weft_in 3 --timeout 60 --json --data "$work/dsub" sub 'netns.d.#' --durable dsub \
+    --from earliest --count 300 > "$work/dsubout" 2> "$work/dsuberr" &
+dsub=$!
+pids+=($dsub)
+check "host3 sees the durable publisher join" wait_for "$work/out3" '^join name=dpub ' 1 10
+seq 1 150 >&"$dpub_in"
+check "the durable subscriber gets the first 150" wait_for "$work/dsubout" '"seq": ' 150 20
+kill -STOP "${pids[-2]}"
+check "host3 sees the paused publisher expire" wait_for "$work/out3" '^expired name=dpub ' 1 10
+kill -CONT "${pids[-2]}"
+seq 151 300 >&"$dpub_in"
+wait "$dsub"
+check "the durable subscriber exits 0 after 300" test $? -eq 0
+seqs=$(grep -o '"seq": [0-9]*' "$work/dsubout" | sed 's/.*: //')
+check "it got 1..300 once each, in order, through the pause" \
+    diff -q <(echo "$seqs") <(seq 1 300)
+exec {dpub_in}>&-
+
 # --- two clusters never merge ---------------------------------------------
 # host3 killed with SIGKILL; at once a node of another cluster (its own beacon
 # port) takes host3's address and ROUTER port, where the others' links
