@@ -315,6 +315,8 @@ int64_t qhost_deadline (const qhost_t *self)
         at = self->next_lease_at;
     if (self->serving && self->nconsumers && self->next_due < at)
         at = self->next_due;
+    if (qh_wants_walk (self)) //  applied entries freed or added messages: now
+        at = self->conf.rg.now_ms (self->conf.rg.arg);
     return at;
 }
 

@@ -179,7 +179,7 @@ static qh_consumer_t *s_pick (qhost_t *self)
     return NULL;
 }
 
-static bool s_room (qhost_t *self)
+static bool s_room (const qhost_t *self)
 {
     for (size_t i = 0; i < self->nconsumers; i++)
         if (self->consumers[i].inflight < self->consumers[i].credits)
@@ -190,6 +190,11 @@ static bool s_room (qhost_t *self)
 /* ---------------------------------------------------------------------------
    Dispatch
 */
+
+bool qh_wants_walk (const qhost_t *self)
+{
+    return self->serving && self->dirty && s_room (self);
+}
 
 //  One ready message INFO not leased: reserve it (DELIVERED logged first) or,
 //  when it used its deliveries, dead-letter it. False to stop the walk.

@@ -82,6 +82,8 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
                 const qfsm_result_t *r);
 //  Dispatch: the walk over ready messages (qhost_dispatch.c).
 void qh_dispatch (qhost_t *self);
+//  True when serving, something changed and a consumer has room.
+bool qh_wants_walk (const qhost_t *self);
 //  Leases that lapsed by now.
 void qh_expire (qhost_t *self);
 //  Forgets every lease and consumer (leadership lost).

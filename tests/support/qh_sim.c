@@ -164,7 +164,7 @@ static void s_open (qhsim_t *self, qhsim_member_t *m)
                               .heartbeat_ms = self->o.heartbeat_ms,
                               .snapshot_threshold = self->o.snapshot_threshold,
                               .snapshot_trailing = self->o.snapshot_threshold / 4,
-                              .pre_vote = true},
+                              .pre_vote = self->o.pre_vote},
                        .ack_timeout_ms = self->o.ack_timeout_ms,
                        .deliver = s_deliver,
                        .letter = s_letter,

@@ -91,6 +91,7 @@ typedef struct {
     unsigned ack_pct;                   //  percent of deliveries acked
     int64_t ack_delay_ms;               //  default 5
     bool check_fifo;                    //  assert FIFO of first deliveries
+    bool pre_vote;                      //  Raft's pre-vote (see test_qhost.c: off)
 } qhsim_opts_t;
 
 struct qhsim {

@@ -6,7 +6,8 @@
     over seeds. Every event checks one leader and one dispatcher per term,
     no delivery after a committed ack, growing delivery counts and FIFO
     within a priority; every scenario prints its figures and asserts
-    lost == 0. QHOST_SEEDS=n sets the sweep's size. */
+    lost == 0. QHOST_SEEDS=n sets the sweep's size,
+    QHOST_SEED0=k its first seed (1000 + k). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,9 @@
 #include "qh_sim.h"
 
 #ifdef __SANITIZE_ADDRESS__
-#define SWEEP_SEEDS 3
+#define SWEEP_SEEDS 10
 #else
-#define SWEEP_SEEDS 12
+#define SWEEP_SEEDS 100
 #endif
 
 static int s_seeds (int dflt)
@@ -213,6 +214,10 @@ static void s_faulty_run (int n, uint64_t seed, size_t total)
                       .ack_timeout_ms = 300,
                       .check_fifo = true,
                       .snapshot_threshold = (seed & 1) ? 128 : 0};
+    //  Pre-vote is off: with it on, libraft 0.15 + the room shut a member
+    //  down on entries conflicting with its committed ones after crashes
+    //  (QHOST_PREVOTE=1 QHOST_SEED0=275 QHOST_SEEDS=1 replays one; reported).
+    o.pre_vote = getenv ("QHOST_PREVOTE") != NULL;
     qhsim_t *sim = qhsim_new (n, seed, &o);
     sim->loss_pct = (unsigned)(qhsim_rand (sim) % 6);
     sim->dup_pct = (unsigned)(qhsim_rand (sim) % 6);
@@ -247,6 +252,8 @@ Test (qhost, faulty_network_five_members)
 Test (qhost, sweep)
 {
     int seeds = s_seeds (SWEEP_SEEDS);
-    for (int s = 0; s < seeds; s++)
+    const char *from = getenv ("QHOST_SEED0"); //  to replay one: QHOST_SEED0=k QHOST_SEEDS=1
+    int s0 = from ? atoi (from) : 0;
+    for (int s = s0; s < s0 + seeds; s++)
         s_faulty_run (s % 4 == 3 ? 5 : 3, (uint64_t)s + 1000, 300);
 }
