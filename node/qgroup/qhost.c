@@ -313,8 +313,8 @@ int64_t qhost_deadline (const qhost_t *self)
     int64_t at = rgroup_deadline (self->g);
     if (self->serving && zhashx_size (self->leases) && self->next_lease_at < at)
         at = self->next_lease_at;
-    if (self->serving && self->nconsumers && self->next_due < at)
-        at = self->next_due;
+    if (qh_due (self) < at)
+        at = qh_due (self);
     if (qh_wants_walk (self)) //  applied entries freed or added messages: now
         at = self->conf.rg.now_ms (self->conf.rg.arg);
     return at;

@@ -196,6 +196,11 @@ bool qh_wants_walk (const qhost_t *self)
     return self->serving && self->dirty && s_room (self);
 }
 
+int64_t qh_due (const qhost_t *self)
+{
+    return self->serving && s_room (self) ? self->next_due : INT64_MAX;
+}
+
 //  One ready message INFO not leased: reserve it (DELIVERED logged first) or,
 //  when it used its deliveries, dead-letter it. False to stop the walk.
 static bool s_offer (qhost_t *self, const qfsm_info_t *info)
@@ -231,7 +236,12 @@ void qh_dispatch (qhost_t *self)
     if (!s_room (self))
         return; //  dirty stays: walk when room comes
     self->dirty = false;
+    //  qfsm's next due is relative to its state clock, which only the next
+    //  entry moves: one already due by our clock is in this walk; look
+    //  again after a poll interval (or when an entry applies).
     self->next_due = qfsm_next_due (self->fsm);
+    if (self->next_due <= now)
+        self->next_due = now + QHOST_POLL_MS;
     qfsm_iter_t it;
     qfsm_info_t info;
     for (int more = qfsm_iter_first (self->fsm, now, &it, &info); more;

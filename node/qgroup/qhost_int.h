@@ -8,6 +8,8 @@
 
 #include "node/qgroup/qhost.h"
 
+#define QHOST_POLL_MS 20 //  re-walk interval while qfsm's state clock lags ours
+
 //  What one command of an entry is for, so its result finds its way back.
 typedef enum {
     QH_ENQ,     //  a producer's ENQUEUE: its confirm
@@ -84,6 +86,8 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
 void qh_dispatch (qhost_t *self);
 //  True when serving, something changed and a consumer has room.
 bool qh_wants_walk (const qhost_t *self);
+//  When a delayed message is due, if a consumer has room (else INT64_MAX).
+int64_t qh_due (const qhost_t *self);
 //  Leases that lapsed by now.
 void qh_expire (qhost_t *self);
 //  Forgets every lease and consumer (leadership lost).

@@ -117,6 +117,8 @@ static void s_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uin
                (unsigned long long)msg->seq);
     cr_assert_gt (msg->deliveries, self->count[msg->seq], "seq %llu: count %u after %u",
                   (unsigned long long)msg->seq, msg->deliveries, self->count[msg->seq]);
+    self->log = qhsim_grow (self->log, &self->log_cap, self->nlog + 1, sizeof *self->log);
+    self->log[self->nlog++] = (qhsim_delivery_t){consumer, msg->seq, msg->deliveries, m->id};
     bool first = self->count[msg->seq] == 0;
     self->count[msg->seq] = msg->deliveries;
     self->delivered++;
@@ -248,6 +250,7 @@ void qhsim_destroy (qhsim_t **self_p)
     free (self->q);
     free (self->prod);
     free (self->intents);
+    free (self->log);
     free (self->acked);
     free (self->ack_unknown);
     free (self->count);

@@ -62,6 +62,13 @@ typedef struct {
 } qhsim_intent_t;
 
 typedef struct {
+    uint64_t consumer; //  to whom
+    uint64_t seq;      //  what
+    uint32_t count;    //  its delivery count
+    int member;        //  by whom
+} qhsim_delivery_t;
+
+typedef struct {
     int64_t deliver_at;
     uint64_t seq;
     int from, to;
@@ -106,6 +113,7 @@ struct qhsim {
     qhsim_msg_t *q;
     size_t nq, qcap;
     uint64_t msg_seq, steps;
+    uint64_t frozen; //  steps in a row at the same virtual ms
     //  producer
     qhsim_prod_t *prod;
     size_t nprod, sent_upto, inflight;
@@ -122,6 +130,8 @@ struct qhsim {
     int *dispatcher;                  //  by term: who delivered (0: none)
     int *leader_of;                   //  by term
     size_t terms_cap;
+    qhsim_delivery_t *log; //  every delivery, in order
+    size_t nlog, log_cap;
     //  figures
     uint64_t confirmed, dup_answers, resends, delivered, redelivered, acks, letters, failures;
 };

@@ -248,8 +248,12 @@ void qhsim_step (qhsim_t *self)
     for (int i = 1; i <= self->n; i++)
         if (self->m[i].up && qhost_deadline (self->m[i].h) < next)
             next = qhost_deadline (self->m[i].h);
-    if (next > self->now)
+    if (next > self->now) {
         self->now = next;
+        self->frozen = 0;
+    } else
+        cr_assert_lt (++self->frozen, 100000, "busy loop: a deadline stays at %lld ms",
+                      (long long)self->now);
     while ((mi = s_next_msg (self)) >= 0 && self->q[mi].deliver_at <= self->now) {
         qhsim_msg_t msg = self->q[mi];
         self->q[mi] = self->q[--self->nq];

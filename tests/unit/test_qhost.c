@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "qh_sim.h"
+#include "weft.h"
 
 #ifdef __SANITIZE_ADDRESS__
 #define SWEEP_SEEDS 10
@@ -87,6 +88,13 @@ static void s_producer_run (int n, uint64_t seed, const qhsim_opts_t *o, bool wi
     qhsim_consume (sim, 2);
     s_finish (sim, "  then consumed", true);
     cr_assert_eq (sim->acks, 2000);
+    if (o->snapshot_threshold) {
+        uint64_t snaps = 0;
+        for (int i = 1; i <= n; i++)
+            snaps += rgroup_stats (qhost_group (sim->m[i].h))->snapshots;
+        printf ("  snapshots stored: %llu\n", (unsigned long long)snaps);
+        cr_assert_gt (snaps, 0, "no snapshot was taken");
+    }
     qhsim_destroy (&sim);
 }
 
@@ -256,4 +264,133 @@ Test (qhost, sweep)
     int s0 = from ? atoi (from) : 0;
     for (int s = s0; s < s0 + seeds; s++)
         s_faulty_run (s % 4 == 3 ? 5 : 3, (uint64_t)s + 1000, 300);
+}
+
+/* ---------------------------------------------------------------------------
+   The door, directly: cancel, nack, reject, statuses, caps
+*/
+
+static int s_answers, s_last_status;
+
+static void s_answer (void *arg, int status, uint64_t seq)
+{
+    s_answers++;
+    s_last_status = status;
+}
+
+static bool s_answered (qhsim_t *sim, void *arg)
+{
+    return s_answers >= *(int *)arg;
+}
+
+static bool s_delivered_at_least (qhsim_t *sim, void *arg)
+{
+    return sim->delivered >= *(uint64_t *)arg;
+}
+
+//  The seq of a delivery to CONSUMER with count COUNT (the first one found), or 0.
+static uint64_t s_held (qhsim_t *sim, uint64_t consumer, uint32_t count)
+{
+    for (size_t i = 0; i < sim->nlog; i++)
+        if (sim->log[i].consumer == consumer && sim->log[i].count == count)
+            return sim->log[i].seq;
+    return 0;
+}
+
+Test (qhost, cancel_nack_reject)
+{
+    qhsim_opts_t o = {.ack_pct = 0, .ack_timeout_ms = 100000, .credits = 4, .max_deliver = 5};
+    qhsim_t *sim = qhsim_new (3, 7, &o);
+    qhsim_produce (sim, 50);
+    qhsim_consume (sim, 2);
+    uint64_t want = 8;
+    cr_assert (qhsim_run_until (sim, 5000, s_delivered_at_least, &want));
+    qhsim_run (sim, 50);
+    cr_assert_eq (sim->delivered, 8, "credits are a window: %llu delivered",
+                  (unsigned long long)sim->delivered);
+    int lead = qhsim_leader (sim);
+    qhost_t *h = sim->m[lead].h;
+    int follower = lead % 3 + 1;
+    cr_assert_eq (qhost_cancel (sim->m[follower].h, 1), QHOST_ENOTLEADER);
+    cr_assert_eq (qhost_cancel (h, 42), WEFT_ENOTFOUND);
+    qhost_msg_t msg = {.id = "x", .body = "x", .body_len = 1};
+    cr_assert_eq (qhost_enqueue (sim->m[follower].h, &msg, 0, s_answer, NULL), QHOST_ENOTLEADER);
+    uint64_t hint = 0;
+    cr_assert (qhost_leader (sim->m[follower].h, &hint));
+    cr_assert_eq (hint, (uint64_t)lead);
+
+    //  Cancel consumer 1: its 4 messages go to a new consumer 3, counted twice.
+    cr_assert_eq (qhost_inflight (h), 8);
+    cr_assert_eq (qhost_cancel (h, 1), 0);
+    cr_assert_eq (qhost_inflight (h), 4);
+    cr_assert_eq (qhost_consume (h, 3, 4), 0);
+    want = 12;
+    cr_assert (qhsim_run_until (sim, 1000, s_delivered_at_least, &want));
+    cr_assert_eq (sim->redelivered, 4);
+    for (size_t i = 8; i < 12; i++)
+        cr_assert (sim->log[i].consumer == 3 && sim->log[i].count == 2);
+
+    //  Consumer 2 nacks one (back after 200 ms) and rejects another.
+    uint64_t a = s_held (sim, 2, 1), b = 0;
+    for (size_t i = 0; i < sim->nlog && !b; i++)
+        if (sim->log[i].consumer == 2 && sim->log[i].seq != a)
+            b = sim->log[i].seq;
+    cr_assert (a && b);
+    cr_assert_eq (qhost_nack (h, 3, a, 0, s_answer, NULL), WEFT_ENOTFOUND, "not its message");
+    s_answers = 0;
+    uint64_t base = sim->delivered;
+    size_t before = sim->nlog;
+    cr_assert_eq (qhost_nack (h, 2, a, 200, s_answer, NULL), 0);
+    int one = 1, two = 2;
+    cr_assert (qhsim_run_until (sim, 1000, s_answered, &one));
+    cr_assert_eq (s_last_status, 0);
+    int64_t nacked_at = sim->now;
+    cr_assert_eq (qhost_reject (h, 2, b, "bad", s_answer, NULL), 0);
+    cr_assert (qhsim_run_until (sim, 1000, s_answered, &two));
+    cr_assert_eq (s_last_status, QFSM_DEADLETTERED);
+    cr_assert_eq (sim->letters, 1);
+    cr_assert (sim->lettered[b]);
+    //  Consumer 2 had room for two more: others, the nacked one waits its delay.
+    want = base + 2;
+    cr_assert (qhsim_run_until (sim, 1000, s_delivered_at_least, &want));
+    //  A consumer with room gets the nacked one, once its delay passed.
+    cr_assert_eq (qhost_consume (h, 4, 100), 0);
+    qhsim_run (sim, 400);
+    bool again = false;
+    for (size_t i = before; i < sim->nlog; i++)
+        if (sim->log[i].seq == a) {
+            again = true;
+            cr_assert_eq (sim->log[i].count, 2);
+            cr_assert_eq (sim->log[i].consumer, 4);
+        }
+    cr_assert (again, "the nacked message was not delivered again");
+    cr_assert_geq (sim->now, nacked_at + 200);
+    for (size_t i = before; i < sim->nlog; i++)
+        cr_assert_neq (sim->log[i].seq, b, "a rejected message was delivered");
+    qhsim_destroy (&sim);
+}
+
+Test (qhost, pending_confirms_are_bounded)
+{
+    qhsim_t *sim = qhsim_new (3, 8, NULL);
+    cr_assert (qhsim_run_until (sim, 5000, s_has_leader, NULL));
+    qhost_t *h = sim->m[qhsim_leader (sim)].h;
+    s_answers = 0;
+    int accepted = 0, rc = 0;
+    char id[16];
+    for (int i = 0; i < QHOST_DEFAULT_MAX_PENDING + 10 && rc == 0; i++) {
+        snprintf (id, sizeof id, "c%d", i);
+        qhost_msg_t msg = {.id = id, .body = "x", .body_len = 1};
+        rc = qhost_enqueue (h, &msg, 0, s_answer, NULL);
+        accepted += rc == 0;
+    }
+    cr_assert_eq (rc, WEFT_EAGAIN);
+    cr_assert_eq (accepted, QHOST_DEFAULT_MAX_PENDING);
+    cr_assert (qhsim_run_until (sim, 10000, s_answered, &accepted), "%d of %d answered", s_answers,
+               accepted);
+    cr_assert_eq (s_last_status, 0);
+    qfsm_stats_t st;
+    qfsm_stats (qhost_fsm (h), &st);
+    cr_assert_eq (st.pending, (uint64_t)accepted);
+    qhsim_destroy (&sim);
 }
