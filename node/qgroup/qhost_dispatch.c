@@ -160,6 +160,11 @@ int qhost_cancel (qhost_t *self, uint64_t consumer)
     if (!c)
         return self->leading ? WEFT_ENOTFOUND : QHOST_ENOTLEADER;
     s_drop_where (self, s_held_by, &consumer);
+    //  Leases of its still in Raft (a DELIVERED, an ack) become nobody's, so
+    //  that a consumer registering again under the same id starts clean.
+    for (qh_lease_t *l = zhashx_first (self->leases); l; l = zhashx_next (self->leases))
+        if (l->consumer == consumer)
+            l->consumer = 0;
     *c = self->consumers[--self->nconsumers];
     self->dirty = true;
     return 0;
