@@ -2,7 +2,7 @@
     the deterministic harness tests/support/qh_sim.h: confirms across a
     leader crash that loses unsynced writes, deliveries and acks across one,
     max_deliver to a dead letter, a 1+2 partition with the leader on the
-    minority side, a faulty network, a wiped disk, snapshots, and a sweep
+    minority side (2+3 on 5 members), a faulty network, a wiped disk, snapshots, and a sweep
     over seeds. Every event checks one leader and one dispatcher per term,
     no delivery after a committed ack, growing delivery counts and FIFO
     within a priority; every scenario prints its figures and asserts
@@ -165,17 +165,21 @@ static void s_minority_cb (void *arg, int status, uint64_t seq)
         s_minority_failed++;
 }
 
-static void s_partition_run (uint64_t seed)
+//  N = 3: the leader alone; N = 5: the leader and one follower.
+static void s_partition_run (int n, uint64_t seed)
 {
     qhsim_opts_t o = {.ack_pct = 100, .check_fifo = true};
-    qhsim_t *sim = qhsim_new (3, seed, &o);
+    qhsim_t *sim = qhsim_new (n, seed, &o);
     qhsim_produce (sim, 1500);
     qhsim_consume (sim, 2);
     size_t at = 300;
     cr_assert (qhsim_run_until (sim, 5000, s_has_leader, NULL));
     cr_assert (qhsim_run_until (sim, 60000, s_confirmed_at_least, &at));
     int old = qhsim_leader (sim);
-    qhsim_partition (sim, 1u << old);
+    unsigned minority = 1u << old;
+    if (n == 5)
+        minority |= 1u << (old % 5 + 1);
+    qhsim_partition (sim, minority);
     uint64_t at_cut = sim->confirmed;
     qhost_t *h = sim->m[old].h;
     qhost_stats_t before = *qhost_stats (h);
@@ -188,14 +192,14 @@ static void s_partition_run (uint64_t seed)
     }
     qhsim_run (sim, 2000);
     int lead = qhsim_leader (sim);
-    cr_assert (lead && lead != old, "the majority did not elect");
+    cr_assert (lead && !((minority >> lead) & 1), "the majority did not elect");
     cr_assert_eq (s_minority_ok, 0, "the minority confirmed");
     const qhost_stats_t *after = qhost_stats (sim->m[old].h);
     cr_assert_eq (after->confirmed, before.confirmed, "the minority confirmed sends");
     cr_assert_eq (after->delivered, before.delivered, "the minority delivered");
     cr_assert_gt (sim->confirmed, at_cut, "the majority does not serve");
     qhsim_partition (sim, 0);
-    s_finish (sim, "partition 1+2, healed", true);
+    s_finish (sim, n == 3 ? "partition 1+2, healed" : "partition 2+3, healed", true);
     cr_assert_eq (s_minority_ok, 0);
     //  The minority's sends were not in the log of the majority.
     qfsm_stats_t st;
@@ -207,7 +211,9 @@ static void s_partition_run (uint64_t seed)
 Test (qhost, partition_minority_leader_confirms_nothing)
 {
     for (int s = 1; s <= 3; s++)
-        s_partition_run ((uint64_t)s + 200);
+        s_partition_run (3, (uint64_t)s + 200);
+    for (int s = 1; s <= 2; s++)
+        s_partition_run (5, (uint64_t)s + 210);
 }
 
 /* ---------------------------------------------------------------------------
