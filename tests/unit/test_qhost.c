@@ -228,12 +228,10 @@ static void s_faulty_run (int n, uint64_t seed, size_t total)
                       .ack_timeout_ms = 300,
                       .check_fifo = true,
                       .snapshot_threshold = (seed & 1) ? 128 : 0};
-    //  Pre-vote is off by default: with it, seed 275 meets a Raft room bug
-    //  (a member shut down by libraft, "entries conflict with committed
-    //  ones", after crashes that lose unsynced writes on 5 members; the
-    //  room's own chaos test shows it too when every crash keeps nothing).
-    //  QHOST_PREVOTE=1 QHOST_SEED0=275 QHOST_SEEDS=1 replays it.
-    o.pre_vote = getenv ("QHOST_PREVOTE") != NULL;
+    //  Pre-vote on every other seed (QHOST_PREVOTE=1: on all). Seed 275 with
+    //  it once met "entries conflict with committed ones" from libraft; the
+    //  Raft room's cap on a follower's answer fixed that (test_rgroup_keep0).
+    o.pre_vote = getenv ("QHOST_PREVOTE") != NULL || (seed & 2);
     qhsim_t *sim = qhsim_new (n, seed, &o);
     sim->loss_pct = (unsigned)(qhsim_rand (sim) % 6);
     sim->dup_pct = (unsigned)(qhsim_rand (sim) % 6);
