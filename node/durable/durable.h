@@ -203,6 +203,9 @@ void repair_on_timer (node_t *self, durable_t *ds, int64_t now);
 //  PEER's stream state for TOPIC, created (fresh) if needed; NULL when out of memory.
 rx_stream_t *repair_stream (peer_t *peer, const char *topic);
 
+//  The outstanding pattern request of PEER that covers TOPIC, or NULL.
+rx_request_t *repair_request_covering (peer_t *peer, const char *topic);
+
 //  A replay request for PATTERN from FROM_KIND / FROM_VALUE, and in *R_P its
 //  record for the peer's request list (both allocated; NULL when out of memory).
 wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,

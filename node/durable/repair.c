@@ -14,8 +14,9 @@
 */
 #include "node/durable/durable.h"
 
-#define HELD_MAX   100000 //  live messages held per stream during a replay
-#define PARKED_MAX 1024   //  publishers whose streams are kept while they are away
+#define HELD_MAX      100000 //  live messages held per stream during a replay
+#define PARKED_MAX    1024   //  publishers whose streams are kept while they are away
+#define PARKED_TOPICS 4096   //  streams begun per parked publisher while it is away
 
 //  A live message held until the replay before it ends.
 typedef struct {
@@ -113,8 +114,10 @@ void repair_parked_free (durable_t *ds)
 void repair_peer_park (durable_t *ds, peer_t *peer)
 {
     durable_peer_t *dp = durable_peer (peer);
-    if (!dp->rx || zhashx_size (dp->rx) == 0)
+    if (!dp->rx)
         return;
+    //  parked even with no stream yet: what it sent just before it left
+    //  (still on our SUB) may start one that a replaying subscription wants
     if (!ds->parked)
         ds->parked = zhashx_new (); //  values are freed by repair_parked_free
     if (!ds->parked || zhashx_size (ds->parked) >= PARKED_MAX)
@@ -135,16 +138,6 @@ void repair_peer_resume (node_t *self, durable_t *ds, peer_t *peer)
             flush_held (self, ds, peer, st, t); //  asks for what it missed meanwhile
     }
     zlistx_destroy (&topics);
-}
-
-//  The outstanding pattern request of PEER that covers TOPIC, or NULL.
-static rx_request_t *covering_request (peer_t *peer, const char *topic)
-{
-    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
-         r = zlistx_next (durable_peer (peer)->requests))
-        if (pattern_match (r->pattern, topic, strlen (topic)))
-            return r;
-    return NULL;
 }
 
 //  Delivers one message of stream ST to the application and moves ST on.
@@ -244,12 +237,19 @@ static void flush_held (node_t *self, durable_t *ds, peer_t *peer, rx_stream_t *
         request_range (self, peer, st, topic, st->last + 1, st->head); //  lost at the tail
 }
 
-//  The stream of a publisher that is not in the peer table (we expired it;
-//  it has not said HELLO again yet), parked since it left; NULL if none.
+//  The stream TOPIC of a publisher that is not in the peer table (we
+//  expired it; it has not said HELLO again yet), parked since it left, made
+//  if it has none yet (at most PARKED_TOPICS per publisher); NULL if the
+//  publisher is not parked (we never knew it) or out of room.
 static rx_stream_t *parked_stream (durable_t *ds, const char *sender, const char *topic)
 {
     zhashx_t *rx = ds->parked ? zhashx_lookup (ds->parked, sender) : NULL;
-    return rx ? zhashx_lookup (rx, topic) : NULL;
+    rx_stream_t *st = rx ? zhashx_lookup (rx, topic) : NULL;
+    if (!rx || st || zhashx_size (rx) >= PARKED_TOPICS || !(st = calloc (1, sizeof *st)))
+        return st;
+    st->fresh = true;
+    zhashx_insert (rx, topic, st);
+    return st;
 }
 
 void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *sender,
@@ -260,13 +260,24 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *send
     //  follows is delivered, what comes past a gap is held (nothing can be
     //  asked of it now), repeats are dropped; one we know nothing of, as is
     rx_stream_t *st = peer ? repair_stream (peer, name) : parked_stream (ds, sender, name);
+    uint64_t wanted = st && st->fresh && !peer ? rsub_start_seq (ds, name) : 0;
+    if (wanted && wanted < ev->seq) {
+        //  it left before this stream started here, and a subscription wants
+        //  its past: held, and asked for when the publisher is back
+        st->fresh = false;
+        st->last = wanted - 1;
+        st->head = ev->seq;
+        if (!(flags & WIRE_FLAG_HEAD))
+            hold (self, st, ev, topic, body, headers);
+        return;
+    }
     if (!st || (!peer && st->fresh)) {
         if (!(flags & WIRE_FLAG_HEAD))
             node_emit (self, ev, topic, body, headers);
         return;
     }
     if (st->fresh && !st->repair) {
-        rx_request_t *r = covering_request (peer, name);
+        rx_request_t *r = repair_request_covering (peer, name);
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
     }

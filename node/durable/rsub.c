@@ -50,6 +50,15 @@ void rsub_advance_cursors (node_t *self, durable_t *ds, const char *publisher, c
     }
 }
 
+rx_request_t *repair_request_covering (peer_t *peer, const char *topic)
+{
+    for (rx_request_t *r = zlistx_first (durable_peer (peer)->requests); r;
+         r = zlistx_next (durable_peer (peer)->requests))
+        if (pattern_match (r->pattern, topic, strlen (topic)))
+            return r;
+    return NULL;
+}
+
 wire_replay_req_t *repair_request_new (node_t *self, const char *pattern, int from_kind,
                                        int64_t from_value, rx_request_t **r_p)
 {

@@ -466,3 +466,49 @@ Test (sub_durable, a_stream_born_during_an_earliest_replay_is_fetched_from_its_s
     free (req);
     fc_destroy (&fc);
 }
+
+//  A publisher we expired before its stream started here (still on our SUB
+//  for a while): what it sent then is held, not delivered from the middle,
+//  and when it is back the stream is fetched from its start.
+Test (sub_durable, a_stream_begun_while_its_publisher_is_away_starts_at_its_start)
+{
+    fc_peer_t p;
+    fc_t *fc = fcd_start ("sub", 11, NULL, NULL, &p);
+    cr_assert_eq (
+        fc_command_int (fc, "sssi8i", "RSUB", "d.#", "", WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
+    wire_replay_req_t *req = take_request (fc, &p);
+    fcd_replay_end (fc, &p, req->id, 0); //  nothing of d.# yet
+    fc_turn (fc);
+    free (req);
+    fc_inject_simple (fc, &p, WIRE_BYE); //  out of our table
+    fc_turn (fc);
+    fc_inject_topic (fc, &p, "d.x", 188, WIRE_FLAG_DURABLE, "m188"); //  from a non-peer
+    fc_turn (fc);
+    cr_assert_eq (fc_event_count (fc, WEFT_MSG_MESSAGE), 0, "188 is not delivered first");
+    fc_events_clear (fc);
+    fc_world_clear (fc_world (fc));
+    fc_inject_hello (fc, &p); //  back: its parked stream resumes
+    fc_turn (fc);
+    wire_replay_req_t *range = NULL;
+    for (int i = 0; i < 3 && (req = take_request (fc, &p)); i++) {
+        if (req->from_kind == WIRE_FROM_SEQ && !range)
+            range = req;
+        else
+            free (req);
+        if (fc_count (fc, p.router_ep, WIRE_REPLAY_REQ) == 0)
+            break;
+    }
+    cr_assert_not_null (range, "the start of d.x is asked for");
+    fc_events_clear (fc); //  its JOIN
+    cr_assert_eq (range->from_value, 1);
+    cr_assert_eq (range->to_seq, 187);
+    for (uint64_t seq = 1; seq <= 187; seq++)
+        replay_msg (fc, &p, range->id, "d.x", seq, "old");
+    fcd_replay_end (fc, &p, range->id, 187);
+    fc_turn (fc);
+    for (uint64_t seq = 1; seq <= 187; seq++)
+        expect_message (fc, seq, "old");
+    expect_message (fc, 188, "m188");
+    free (range);
+    fc_destroy (&fc);
+}
