@@ -118,6 +118,7 @@ typedef struct {
     uint8_t priority;                       //  P: 0..9
     uint8_t replication;                    //  N: copies wanted
     uint8_t acks;                           //  A: WIRE_ACKS_*
+    uint8_t refusals;                       //  "not the owner" answers or silences (route ())
     uint32_t deliveries;                    //  D: deliveries so far (a transfer's)
     int64_t time_us;                        //  V: when it was first sent (producer's clock)
     zmq_msg_t body;                         //  kept for resends

@@ -43,6 +43,16 @@ static void route (node_t *self, outgoing_t *o)
         queue = dlq;
     }
     const char *owner = queue_owner_of (self, queue);
+    if (o->refusals >= 3) {
+        //  the owner we see keeps saying it is not: our ring and the members'
+        //  disagree (a member we have not heard of, or one they dropped). Try
+        //  the queue's other candidates in turn: only a member that owns the
+        //  queue in its own view accepts.
+        const char *candidates[10];
+        size_t n = ring_replicas (queues_of (self)->ring, queue, 10, candidates);
+        if (n)
+            owner = candidates[(o->refusals / 3) % n];
+    }
     o->target[0] = 0;
     o->sent_at = node_now (self);
     if (!owner)
@@ -194,6 +204,8 @@ void queue_client_on_confirm (node_t *self, const wire_queue_t *msg)
     if (!o)
         return; //  a late answer to something already finished
     if (msg->status == WEFT_EAGAIN) {
+        if (o->refusals < UINT8_MAX)
+            o->refusals++;
         o->target[0] = 0; //  not the owner (yet): ask again shortly
         o->sent_at = node_now (self) - RESEND_AFTER + 100;
     } else
@@ -433,8 +445,11 @@ void queue_client_tick (node_t *self, int64_t now, bool interval)
     for (outgoing_t *o = all ? zlistx_first (all) : NULL; o; o = zlistx_next (all))
         if (!o->internal && o->deadline && now >= o->deadline)
             complete (self, o, WEFT_ETIMEDOUT, 0, false);
-        else if (now - o->sent_at >= RESEND_AFTER)
-            route (self, o); //  no answer (or no owner): once more
+        else if (now - o->sent_at >= RESEND_AFTER) {
+            if (*o->target && o->refusals < UINT8_MAX)
+                o->refusals++; //  silence counts as a refusal (route () then looks further)
+            route (self, o);   //  no answer (or no owner): once more
+        }
     zlistx_destroy (&all);
     static const int64_t every = REFRESH_EVERY;
     if (interval && (now / self->interval) % every == 0)
