@@ -346,8 +346,13 @@ void repair_on_replay_msg (node_t *self, durable_t *ds, peer_t *peer, zmq_msg_t 
     rx_stream_t *st = repair_stream (peer, name);
     if (!st)
         return;
-    if (st->fresh)
-        st->last = msg.seq - 1;
+    if (st->fresh) {
+        //  the replay starts the stream - or what was held meanwhile does, if
+        //  it begins earlier (the copies of held messages are dropped below)
+        held_msg_t *first = st->held ? zlistx_first (st->held) : NULL;
+        st->last = (first && first->ev.seq < msg.seq ? first->ev.seq : msg.seq) - 1;
+        st->fresh = false;
+    }
     if (msg.seq <= st->last || is_held (st, msg.seq))
         return; //  we have it (a copy is not counted: the END's count is of distinct ones)
     asked->received++;

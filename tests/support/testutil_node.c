@@ -28,7 +28,8 @@ weft_config_t *tu_config (const char *name, uint16_t beacon_port)
     must_set (cfg, "discovery.interval_ms", "100");
     must_set (cfg, "discovery.evasive_ms", "400");
     must_set (cfg, "discovery.expired_ms", "800");
-    must_set (cfg, "log.level", "warn");
+    //  TU_LOG_LEVEL=debug in the environment shows the nodes' logs of a failing test
+    must_set (cfg, "log.level", getenv ("TU_LOG_LEVEL") ? getenv ("TU_LOG_LEVEL") : "warn");
     return cfg;
 }
 

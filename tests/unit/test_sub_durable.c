@@ -512,3 +512,28 @@ Test (sub_durable, a_stream_begun_while_its_publisher_is_away_starts_at_its_star
     free (range);
     fc_destroy (&fc);
 }
+
+//  Live messages held while an earliest replay is out may begin the stream;
+//  the replay's copies of them are dropped, and what it sends after them
+//  must not start the stream later (CI: "got seq 331, expected 1").
+Test (sub_durable, replayed_copies_of_held_messages_do_not_move_the_start)
+{
+    fc_peer_t p;
+    fc_t *fc = fcd_start ("sub", 12, NULL, NULL, &p);
+    cr_assert_eq (
+        fc_command_int (fc, "sssi8i", "RSUB", "d.#", "", WIRE_FROM_EARLIEST, (uint64_t)0, 0), 0);
+    wire_replay_req_t *req = take_request (fc, &p);
+    for (uint64_t seq = 1; seq <= 3; seq++)
+        fc_inject_topic (fc, &p, "d.x", seq, WIRE_FLAG_DURABLE, "live"); //  held: replay out
+    fc_turn (fc);
+    cr_assert_eq (fc_event_count (fc, 0), 0);
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        replay_msg (fc, &p, req->id, "d.x", seq, seq <= 3 ? "live" : "old");
+    fcd_replay_end (fc, &p, req->id, 5);
+    fc_turn (fc);
+    for (uint64_t seq = 1; seq <= 5; seq++)
+        expect_message (fc, seq, seq <= 3 ? "live" : "old");
+    cr_assert_eq (fc_event_count (fc, 0), 0, "no gap, no duplicate");
+    free (req);
+    fc_destroy (&fc);
+}
