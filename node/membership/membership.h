@@ -75,14 +75,14 @@ typedef struct {
 
 //  The subsystem's state (allocated by the core).
 typedef struct {
-    uint64_t cluster_id; //  beacon_cluster_id (cluster.name): beacons of others are ignored
+    uint64_t cluster_id;     //  beacon_cluster_id (cluster.name): beacons of others are ignored
     uint64_t joined_cluster; //  a client: the cluster of the first member it took (0: none yet)
-    zlistx_t *seeds;     //  seed_t, owned
-    zlistx_t *pending;   //  pending_status_t: peer status requests waiting for an answer
-    uint64_t alive;      //  our alive number: raised to refute a suspicion
-    int probe_k;         //  discovery.probe_k: helpers asked per probe round
-    int served;          //  probe messages served this interval
-    size_t dead_next;    //  next slot of DEAD to use
+    zlistx_t *seeds;         //  seed_t, owned
+    zlistx_t *pending;       //  pending_status_t: peer status requests waiting for an answer
+    uint64_t alive;          //  our alive number: raised to refute a suspicion
+    int probe_k;             //  discovery.probe_k: helpers asked per probe round
+    int served;              //  probe messages served this interval
+    size_t dead_next;        //  next slot of DEAD to use
     dead_t dead[MEMBERSHIP_DEAD_MAX];
     gossip_t gossip[MEMBERSHIP_GOSSIP_MAX];
     swim_counters_t swim;

@@ -7,7 +7,7 @@
 
 #include "node/wire/wire.h"
 
-#define WIRE_ERROR_MAX 160           //  room for a failure reason
+#define WIRE_ERROR_MAX 160         //  room for a failure reason
 #define WIRE_TYPE_LAST WIRE_MISSED //  highest type number known
 
 struct wire_decoder {

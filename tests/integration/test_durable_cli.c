@@ -50,7 +50,7 @@ static struct {
 typedef struct {
     pid_t pid;       //  its pid (0 once reaped)
     int in;          //  write end of its stdin
-    dm_reader_t out;    //  its stdout
+    dm_reader_t out; //  its stdout
     char uuid[40];   //  from its ready line
     char router[64]; //  its ROUTER endpoint
 } publisher_t;
@@ -404,7 +404,8 @@ Test (durable_cli, killed_durable_subscriber_misses_nothing, .timeout = 240)
     sub = durable_sub_start (&out, &err);
     feed (pub.in, 35001, total);
     char line[LINE_MAX_];
-    cr_assert_eq (dm_reader_line (&out, line, sizeof line, deadline), 1, "the second run got nothing");
+    cr_assert_eq (dm_reader_line (&out, line, sizeof line, deadline), 1,
+                  "the second run got nothing");
     dm_sub_line_t m;
     cr_assert (dm_parse_sub_line (line, &m), "%s", line);
     cr_assert (m.seq >= 1 && m.seq <= last_first_run + 1,
