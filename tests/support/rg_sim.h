@@ -136,4 +136,21 @@ void rgsim_check_acked (rgsim_t *self);
 
 uint64_t rgsim_rand (rgsim_t *self);
 
+//  --- Workloads (rg_sim_chaos.c) -------------------------------------------------
+
+//  Waits up to MS virtual ms until every proposal had its callback and the
+//  members agree; fails the test otherwise.
+void rgsim_settle (rgsim_t *self, int64_t ms);
+//  How many times groups failed (with tolerate_failures).
+uint64_t rgsim_failures (rgsim_t *self);
+//  The chaos workload on 5 members of seed SEED: 5 % loss and duplication,
+//  1-20 ms delays, unsynced writes (LAZY), snapshots every THRESHOLD
+//  entries, 600 values proposed while members crash (at most two down at
+//  once) and restart; a crash keeps a random part of the unsynced batches,
+//  none with KEEP_NONE. Group failures are counted (rgsim_failures), not
+//  asserted. Everyone is up, and the network lossless, when it returns;
+//  *CRASHES counts the crashes.
+rgsim_t *rgsim_chaos (uint64_t seed, bool pre_vote, unsigned threshold, bool keep_none,
+                      uint64_t *crashes);
+
 #endif

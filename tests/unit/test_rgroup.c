@@ -38,20 +38,6 @@ static void s_load (rgsim_t *sim, size_t total, int burst, int64_t budget_ms)
                   total);
 }
 
-//  True once every proposal has had its callback and the members agree.
-static bool s_settled (rgsim_t *sim, void *arg)
-{
-    return sim->nacked + sim->apply_errors == sim->proposed && rgsim_converged (sim, &sim->nacked);
-}
-
-static void s_settle (rgsim_t *sim, int64_t ms)
-{
-    cr_assert (rgsim_run_until (sim, ms, s_settled, NULL),
-               "not settled by %lld ms: %zu acked, %llu failed of %llu", (long long)sim->now,
-               sim->nacked, (unsigned long long)sim->apply_errors,
-               (unsigned long long)sim->proposed);
-}
-
 static void s_converge (rgsim_t *sim, size_t count, int64_t ms)
 {
     cr_assert (rgsim_run_until (sim, ms, rgsim_converged, &count),
@@ -68,7 +54,7 @@ static void s_replicate (int n, uint64_t seed)
     cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL), "no leader (seed %llu)",
                (unsigned long long)seed);
     s_load (sim, 1000, 25, 60000);
-    s_settle (sim, 20000);
+    rgsim_settle (sim, 20000);
     //  Every member has all 1,000, acked, in the one order checked at each step.
     cr_assert_eq (sim->nacked, 1000, "acked %zu", sim->nacked);
     for (int i = 1; i <= n; i++)
@@ -163,7 +149,7 @@ static void s_crashes (uint64_t seed, bool lazy, uint64_t *lost)
     cr_assert_eq (sim->proposed, total);
     cr_assert_gt (crashes, 3, "only %d crashes", crashes);
     //  Every acked value is applied everywhere, once, in the one order.
-    s_settle (sim, 30000);
+    rgsim_settle (sim, 30000);
     rgsim_check_acked (sim);
     //  And the crashes did not stop everything.
     cr_assert_gt (sim->nacked, total / 2, "only %zu acked", sim->nacked);
@@ -206,7 +192,7 @@ Test (rgroup, power_loss_of_all, .timeout = 60)
         for (int i = 1; i <= 3; i++)
             rgsim_restart (sim, i);
         cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
-        s_settle (sim, 20000);
+        rgsim_settle (sim, 20000);
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
     }
@@ -227,7 +213,7 @@ Test (rgroup, loss_dup_reorder, .timeout = 60)
         cr_assert (rgsim_run_until (sim, 10000, s_has_leader, NULL));
         s_load (sim, 300, 10, 120000);
         sim->loss_pct = 0;
-        s_settle (sim, 30000);
+        rgsim_settle (sim, 30000);
         rgsim_check_acked (sim);
         cr_assert_gt (sim->nacked, 200, "acked %zu", sim->nacked);
         rgsim_destroy (&sim);
@@ -272,7 +258,7 @@ Test (rgroup, partition_minority_leader, .timeout = 60)
         //  Heal: the old leader steps down (it did already: lost quorum) and
         //  catches up; its 5 proposals were never acked and are gone.
         rgsim_partition (sim, 0);
-        s_settle (sim, 10000);
+        rgsim_settle (sim, 10000);
         cr_assert (!rgroup_is_leader (sim->m[old].g) || rgsim_leader (sim) == old);
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
@@ -282,60 +268,6 @@ Test (rgroup, partition_minority_leader, .timeout = 60)
 /* ---------------------------------------------------------------------------
    Everything at once
 */
-
-//  The crash phase of the chaos sweep: 5 members, snapshots every 32
-//  entries (THRESHOLD), 5 % loss, 5 % duplicates, 1-20 ms delays, unsynced
-//  writes, crashes of up to two members at a time, 600 proposals; then
-//  everyone restarts and the network stops losing. Returns the harness.
-static rgsim_t *s_chaos (uint64_t seed, bool pre_vote, unsigned threshold, uint64_t *crashes)
-{
-    const rg_env_t knobs = {.election_ms = 100,
-                            .heartbeat_ms = 20,
-                            .snapshot_threshold = threshold,
-                            .snapshot_trailing = 8,
-                            .pre_vote = pre_vote};
-    rgsim_t *sim = rgsim_new (5, seed, &knobs, 0);
-    sim->lazy = true;
-    sim->tolerate_failures = true; //  counted: the sweep asserts there are none
-    sim->loss_pct = 5, sim->dup_pct = 5, sim->delay_min = 1, sim->delay_max = 20;
-    int64_t back_at[6] = {0};
-    for (int round = 0; round < 4000 && sim->proposed < 600; round++) {
-        int leader = rgsim_leader (sim);
-        if (leader)
-            rgsim_propose (sim, leader, 2);
-        rgsim_run (sim, 5);
-        int down = 0;
-        for (int i = 1; i <= 5; i++) {
-            if (back_at[i] && sim->now >= back_at[i]) {
-                rgsim_restart (sim, i);
-                back_at[i] = 0;
-            }
-            down += !sim->m[i].up;
-        }
-        if (down >= 2 || rgsim_rand (sim) % 30)
-            continue;
-        int victim = (int)(rgsim_rand (sim) % 5) + 1;
-        if (!sim->m[victim].up)
-            continue;
-        uint64_t unsynced = jdisk_unsynced (sim->m[victim].disk);
-        rgsim_crash (sim, victim, unsynced ? rgsim_rand (sim) % (unsynced + 1) : 0, false);
-        back_at[victim] = sim->now + 20 + (int64_t)(rgsim_rand (sim) % 300);
-        (*crashes)++;
-    }
-    for (int i = 1; i <= 5; i++)
-        if (!sim->m[i].up)
-            rgsim_restart (sim, i);
-    sim->loss_pct = 0;
-    return sim;
-}
-
-static uint64_t s_failures (rgsim_t *sim)
-{
-    uint64_t n = 0;
-    for (int i = 1; i <= sim->n; i++)
-        n += sim->m[i].failures;
-    return n;
-}
 
 //  Seeds 463 and 1615 broke before the answer cap (rg_io.c): a committed
 //  entry in conflict with the leader's log (libraft shut the group down),
@@ -348,10 +280,11 @@ Test (rgroup, chaos, .timeout = 120)
         seeds[k] = (uint64_t)k - 1;
     for (int k = 0; k < 42; k++) {
         uint64_t seed = seeds[k];
-        rgsim_t *sim = s_chaos (seed, seed != 1615 && seed % 2, 32, &crashes);
-        s_settle (sim, 60000);
+        rgsim_t *sim = rgsim_chaos (seed, seed != 1615 && seed % 2, 32, false, &crashes);
+        rgsim_settle (sim, 60000);
         rgsim_check_acked (sim);
-        cr_assert_eq (s_failures (sim), 0, "seed %llu: a group failed", (unsigned long long)seed);
+        cr_assert_eq (rgsim_failures (sim), 0, "seed %llu: a group failed",
+                      (unsigned long long)seed);
         cr_assert_gt (sim->nacked, 150, "seed %llu: %zu acked", (unsigned long long)seed,
                       sim->nacked);
         for (int i = 1; i <= 5; i++)
@@ -385,7 +318,7 @@ Test (rgroup, steady_stream_commits, .timeout = 60)
         }
         cr_assert_gt (sim->nacked, 600, "seed %llu: %zu of %llu acked during the stream",
                       (unsigned long long)seed, sim->nacked, (unsigned long long)sim->proposed);
-        s_settle (sim, 10000);
+        rgsim_settle (sim, 10000);
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
     }

@@ -30,17 +30,6 @@ static bool s_has_leader (rgsim_t *sim, void *arg)
     return rgsim_leader (sim) != 0;
 }
 
-static bool s_settled (rgsim_t *sim, void *arg)
-{
-    return sim->nacked + sim->apply_errors == sim->proposed && rgsim_converged (sim, &sim->nacked);
-}
-
-static void s_settle (rgsim_t *sim, int64_t ms)
-{
-    cr_assert (rgsim_run_until (sim, ms, s_settled, NULL), "not settled: %zu acked of %llu",
-               sim->nacked, (unsigned long long)sim->proposed);
-}
-
 //  Proposes TOTAL more values, a burst every 5 ms, at whoever leads.
 static void s_load (rgsim_t *sim, size_t total, int burst)
 {
@@ -70,7 +59,7 @@ static rgsim_t *s_captured (uint64_t seed)
     rgsim_crash (sim, other, UINT64_MAX, true);
     s_load (sim, 200, 10);
     rgsim_restart (sim, other); //  empty disk: it gets a snapshot
-    s_settle (sim, 20000);
+    rgsim_settle (sim, 20000);
     cr_assert (rgroup_transfer (sim->m[leader].g, 0, NULL, NULL) == 0);
     rgsim_run (sim, 500); //  TimeoutNow, votes
     sim->capture = false;
@@ -112,7 +101,7 @@ Test (rgroup_input, truncated_and_trailing, .timeout = 60)
         cr_assert (seen[t], "no message of type %d captured", t);
     //  The group is unharmed.
     s_load (sim, 50, 10);
-    s_settle (sim, 10000);
+    rgsim_settle (sim, 10000);
     rgsim_check_acked (sim);
     rgsim_destroy (&sim);
 }
@@ -200,7 +189,7 @@ Test (rgroup_input, patched_counts_and_fields)
     cr_assert_eq (rgroup_receive (sim->m[2].g, 0, h, 26), RG_EPROTO);
     cr_assert_eq (rgroup_receive (sim->m[2].g, 1, NULL, 0), RG_EPROTO);
     s_load (sim, 20, 5);
-    s_settle (sim, 5000);
+    rgsim_settle (sim, 5000);
     rgsim_destroy (&sim);
 }
 
@@ -278,7 +267,7 @@ Test (rgroup_input, random_and_mutated_bytes, .timeout = 120)
                  (unsigned long long)decoded);
     cr_assert_gt (refused, 30000);
     s_load (sim, 20, 5);
-    s_settle (sim, 10000);
+    rgsim_settle (sim, 10000);
     rgsim_check_acked (sim);
     rgsim_destroy (&sim);
 }
@@ -293,7 +282,7 @@ Test (rgroup_snapshot, truncates_and_rejoins_from_snapshot, .timeout = 60)
         rgsim_t *sim = rgsim_new (3, seed, &s_snap_knobs, 0);
         cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
         s_load (sim, 500, 10);
-        s_settle (sim, 20000);
+        rgsim_settle (sim, 20000);
         for (int i = 1; i <= 3; i++) {
             cr_assert_geq (rgroup_stats (sim->m[i].g)->snapshots, 3, "member %d: %llu snapshots", i,
                            (unsigned long long)rgroup_stats (sim->m[i].g)->snapshots);
@@ -315,7 +304,7 @@ Test (rgroup_snapshot, truncates_and_rejoins_from_snapshot, .timeout = 60)
         s_load (sim, 200, 10);
         rgsim_restart (sim, f2);
         cr_assert_eq (sim->m[f2].napplied, 0);
-        s_settle (sim, 20000);
+        rgsim_settle (sim, 20000);
         cr_assert_geq (sim->m[f2].restores, 1, "no snapshot installed");
         cr_assert_eq (sim->m[f2].napplied, 700);
         rgsim_check_acked (sim);
@@ -386,7 +375,7 @@ Test (rgroup_members, add_promote_remove, .timeout = 60)
         cr_assert_eq (rgroup_role (sim->m[leader].g, 4), RG_ROLE_SPARE);
         s_change (sim, s_assign, 4, RG_ROLE_STANDBY);
         s_load (sim, 50, 10);
-        s_settle (sim, 10000); //  the standby replicates
+        rgsim_settle (sim, 10000); //  the standby replicates
         cr_assert_eq (sim->m[4].napplied, 150);
         s_change (sim, s_assign, 4, RG_ROLE_VOTER);
         //  Remove a founder (the leader in odd seeds: it hands over).
@@ -396,7 +385,7 @@ Test (rgroup_members, add_promote_remove, .timeout = 60)
         rgsim_run (sim, 300);
         rgsim_crash (sim, gone, UINT64_MAX, false);
         s_load (sim, 50, 10);
-        s_settle (sim, 20000);
+        rgsim_settle (sim, 20000);
         leader = rgsim_leader (sim);
         cr_assert (leader && leader != gone);
         cr_assert_eq (rgroup_role (sim->m[leader].g, (uint64_t)gone), -1);
@@ -413,7 +402,7 @@ Test (rgroup_members, transfer_and_its_bound, .timeout = 60)
         rgsim_t *sim = rgsim_new (3, seed, &s_knobs, 0);
         cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
         s_load (sim, 20, 5);
-        s_settle (sim, 5000);
+        rgsim_settle (sim, 5000);
         int leader = rgsim_leader (sim), target = leader % 3 + 1;
         s_wait_t w = {false, 0};
         cr_assert_eq (rgroup_transfer (sim->m[leader].g, (uint64_t)target, s_done, &w), 0);
@@ -435,7 +424,7 @@ Test (rgroup_members, transfer_and_its_bound, .timeout = 60)
         sim->drop_type = 0;
         cr_assert_eq (rgsim_leader (sim), leader);
         s_load (sim, 20, 5);
-        s_settle (sim, 5000);
+        rgsim_settle (sim, 5000);
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
     }
@@ -468,7 +457,7 @@ Test (rgroup_store, disk_failure_fails_the_group, .timeout = 60)
         s_load (sim, 50, 5); //  a majority is left
         jdisk_fail_writes (sim->m[victim].disk, 0);
         rgsim_restart (sim, victim);
-        s_settle (sim, 20000);
+        rgsim_settle (sim, 20000);
         rgsim_check_acked (sim);
         rgsim_destroy (&sim);
     }
@@ -489,7 +478,7 @@ Test (rgroup_store, append_entries_cut_to_the_cap, .timeout = 60)
     cr_assert_eq (sim->nacked, RG_MAX_ENTRIES + 1000, "the majority committed");
     uint64_t term = rgroup_term (sim->m[leader].g);
     rgsim_partition (sim, 0);
-    s_settle (sim, 20000);
+    rgsim_settle (sim, 20000);
     cr_assert_eq (sim->m[lagging].napplied, RG_MAX_ENTRIES + 1000);
     uint64_t clipped = 0;
     for (int i = 1; i <= 3; i++)
