@@ -260,31 +260,16 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *send
     //  follows is delivered, what comes past a gap is held (nothing can be
     //  asked of it now), repeats are dropped; one we know nothing of, as is
     rx_stream_t *st = peer ? repair_stream (peer, name) : parked_stream (ds, sender, name);
-    uint64_t wanted = st && st->fresh && !peer ? rsub_start_seq (ds, name) : 0;
-    if (wanted && wanted < ev->seq) {
-        //  it left before this stream started here, and a subscription wants
-        //  its past: held, and asked for when the publisher is back
-        st->fresh = false;
-        st->last = wanted - 1;
-        st->head = ev->seq;
-        if (!(flags & WIRE_FLAG_HEAD))
-            hold (self, st, ev, topic, body, headers);
-        return;
-    }
-    if (!st || (!peer && st->fresh)) {
-        if (!(flags & WIRE_FLAG_HEAD))
-            node_emit (self, ev, topic, body, headers);
-        return;
-    }
-    if (st->fresh && !st->repair) {
+    if (st && peer && st->fresh && !st->repair) {
         rx_request_t *r = repair_request_covering (peer, name);
         if (r)
             st->repair = r->id; //  a replay of the past is on its way: wait for it
     }
-    uint64_t start = st->fresh && !st->repair ? rsub_start_seq (ds, name) : 0;
+    uint64_t start = st && st->fresh && !st->repair ? rsub_start_seq (ds, name) : 0;
     if (start && start < ev->seq) {
-        //  a stream born after our replay request was answered: its past is
-        //  wanted too (a subscription from earliest or a sequence)
+        //  a stream born after our replay request was answered, or begun by a
+        //  publisher we expired meanwhile: its past is wanted too (from
+        //  earliest or a sequence) - asked now, or when it is back
         st->fresh = false;
         st->last = start - 1;
         st->head = ev->seq > st->head ? ev->seq : st->head;
@@ -292,6 +277,11 @@ void repair_on_live (node_t *self, durable_t *ds, peer_t *peer, const char *send
             hold (self, st, ev, topic, body, headers);
         request_range (self, peer, st, name, start,
                        (flags & WIRE_FLAG_HEAD) ? ev->seq : ev->seq - 1);
+        return;
+    }
+    if (!st || (!peer && st->fresh)) {
+        if (!(flags & WIRE_FLAG_HEAD))
+            node_emit (self, ev, topic, body, headers);
         return;
     }
     if (ev->seq > st->head)
