@@ -269,6 +269,19 @@ int jscan_error (journal_t *self, const store_iter_t *it, const char *what)
 */
 
 //  Returns the number of staged ops.
+void journal_raw (journal_t *self, const store_ops_t **ops, store_t **store,
+                  store_batch_t **batch)
+{
+    *ops = self->ops;
+    *store = self->db;
+    *batch = self->batch;
+}
+
+void journal_note_raw (journal_t *self, size_t ops)
+{
+    self->pending += ops;
+}
+
 size_t journal_pending (const journal_t *self)
 {
     return self ? self->pending : 0;

@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "common/log.h"
+#include "journal/store.h"
 
 #define JOURNAL_NAME_MAX    1024        //  longest stream name, bytes
 #define JOURNAL_KEY_MAX     1024        //  longest meta key, bytes
@@ -204,6 +205,18 @@ int journal_commit (journal_t *self, bool sync);
 //  once that batch is committed or dropped, commits follow SYNC again. A
 //  synced write also makes every write committed before it durable.
 void journal_sync_next (journal_t *self);
+
+//  The store under the journal, for a room that keeps keys of its own in the
+//  same database (node/raft/: a queue group's log): its backend, the open
+//  store (the same object for the journal's life, reopened in place after a
+//  failed write) and the pending batch. What the room adds to that batch is
+//  written, atomically with the rest, by the next journal_commit (); it says
+//  how many ops it added with journal_note_raw () (so that journal_pending ()
+//  counts them), and it must treat a failed commit as losing them. Its keys
+//  must not begin with one of the journal's prefixes ('E', 'I', 'S', 'M', 'V').
+void journal_raw (journal_t *self, const store_ops_t **ops, store_t **store,
+                  store_batch_t **batch);
+void journal_note_raw (journal_t *self, size_t ops);
 
 //  FOR TESTS ONLY: makes the next journal_commit () fail with ERR (e.g.
 //  WEFT_ENOSPC) without writing anything, as a failed write would (the

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
-          libleveldb-dev libcriterion-dev libraft-dev iproute2)
+          libleveldb-dev libcriterion-dev libraft-dev libjansson-dev iproute2)
 if [ "${1:-}" = "--with-bindings" ]; then
     packages+=(python3 python3-pytest golang-go)
 fi

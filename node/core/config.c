@@ -46,6 +46,20 @@ static int check_choice (const char *value, const void *arg, char *why, size_t c
     return WEFT_EINVAL;
 }
 
+static int check_range (const char *value, const void *arg, char *why, size_t cap);
+
+//  An odd number in the range ARG: a Raft group of an even size tolerates no
+//  more failures than the odd size below it.
+static int check_replicas (const char *value, const void *arg, char *why, size_t cap)
+{
+    int rc = check_range (value, arg, why, cap);
+    if (rc == 0 && atoll (value) % 2 == 0) {
+        snprintf (why, cap, "must be odd (1, 3, 5, ...): %s", value);
+        return WEFT_EINVAL;
+    }
+    return rc;
+}
+
 static int check_range (const char *value, const void *arg, char *why, size_t cap)
 {
     const range_t *range = arg;
@@ -154,6 +168,8 @@ static const range_t s_header = {256, 1024 * 1024};
 static const range_t s_hwm = {0, 100000000};
 static const size_t s_name_max = 63;
 static const char *const s_acks[] = {"all", "owner", NULL};
+static const char *const s_engines[] = {"owner", "raft", NULL};
+static const range_t s_replicas = {1, 9};
 static const range_t s_capacity = {0, 100};
 static const range_t s_replication = {1, 9};
 static const range_t s_deliver = {0, 1000000};
@@ -232,6 +248,12 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
                                "write) at a time"},
     [CFG_DISCOVERY_PROBE_K] = {"discovery.probe_k", "3", check_range, &s_probe_k,
                                "members asked to probe a silent peer before it is suspected"},
+    [CFG_QUEUES_ENGINE] = {"queues.engine", "owner", check_choice, s_engines,
+                           "owner: an owner and best-effort copies; raft: one Raft group per "
+                           "queue (docs/QUEUES.md)"},
+    [CFG_QUEUES_REPLICAS] = {"queues.replicas", "3", check_replicas, &s_replicas,
+                             "raft engine: voters of each queue group once that many members "
+                             "live (odd; 1 on fewer)"},
 };
 
 weft_config_t *weft_config_new (void)

@@ -46,6 +46,8 @@ typedef enum {
     CFG_QUEUES_WINDOW,
     CFG_DURABLE_SEQ_BLOCK,
     CFG_DISCOVERY_PROBE_K,
+    CFG_QUEUES_ENGINE,
+    CFG_QUEUES_REPLICAS,
     CONFIG_KEY_COUNT
 } config_key_id_t;
 

@@ -23,6 +23,7 @@
 #define WEFT_NODE_QUEUE_H
 
 #include "node/core/node.h"
+#include "node/qgroup/qhost.h"
 #include "node/queues/qstate.h"
 #include "node/queues/queue_cmd.h"
 #include "node/ring/ring.h"
@@ -157,6 +158,38 @@ typedef struct {
     uint64_t sent;                     //  sent so far
 } qjob_t;
 
+//  --- The Raft engine (queues.engine = raft: queue_raft*.c) ---------------------
+
+//  A consumer registered at a group this member leads.
+typedef struct {
+    uint64_t id;                       //  qhost's consumer id
+    char name[WIRE_CONSUMER_MAX + 1];  //  the client's consumer id, "<uuid>/<n>"
+    char peer[WIRE_UUID_SIZE * 2 + 1]; //  its node
+} rcons_t;
+
+//  A queue group this member hosts.
+typedef struct {
+    node_t *node;                        //  back
+    char name[WIRE_TOPIC_MAX + 1];       //  the queue
+    char founder[WIRE_UUID_SIZE * 2 + 1]; //  who founded it (its id is hash (name, founder))
+    uint64_t id;                         //  group id
+    qhost_t *host;                       //  the group on this member
+    zhashx_t *consumers;                 //  leader: consumer name -> rcons_t
+    uint64_t next_consumer;              //  rcons_t ids
+    uint64_t served_term;                //  the term whose consumers these are
+    bool staged;                         //  its writes are in this turn's batch
+    bool changing;                       //  a membership change of ours is in flight
+    int64_t gone_at;                     //  left its configuration at (0: in it)
+} rgq_t;
+
+//  A founding in progress: the other members are asked whether they host a
+//  group of the queue; it is founded once all said no.
+typedef struct {
+    char name[WIRE_TOPIC_MAX + 1];
+    zhashx_t *waiting; //  uuid hex -> (unused) members that did not answer
+    int64_t deadline;  //  give up then (the next request starts again)
+} rfound_t;
+
 //  The subsystem's per-node state, allocated (zeroed) and freed by the core;
 //  queues_start () fills it in place, queues_stop () empties it.
 struct queues {
@@ -190,6 +223,14 @@ struct queues {
     wire_queue_t *out;      //  scratch: messages being sent
     uint64_t fenced;        //  messages refused from a node we do not see as owner
     uint64_t duplicates;    //  sends deduplicated
+    //  The Raft engine
+    bool raft;              //  queues.engine = raft
+    uint8_t replicas;       //  queues.replicas (odd)
+    zhashx_t *groups;       //  queue name -> rgq_t, the groups this member hosts
+    zhashx_t *group_ids;    //  group id (16 hex) -> rgq_t, the same groups (not owning)
+    zhashx_t *founding;     //  queue name -> rfound_t
+    zhashx_t *hints;        //  client: queue name -> leader uuid hex, as members told
+    uint64_t raft_bad;      //  Raft traffic refused (unknown group, over the cap)
 };
 
 //  The queues state of node NODE (core-allocated: see core.h).
@@ -258,6 +299,39 @@ void queue_client_ring_changed (node_t *self);
 void queue_client_tick (node_t *self, int64_t now, bool interval);
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,
                          uint64_t src_seq, const wire_queue_t *meta, const void *body, size_t len);
+
+//  --- queue_raft.c: the groups of this member
+#define QRAFT_GROUPS_MAX 4096 //  groups one member hosts at most
+#define QRAFT_FOUND_WAIT 2000 //  ms a founder waits for the members' answers
+#define QRAFT_PREFIX     "r/" //  the groups' keys in the journal's store
+#define QRAFT_META       "rq/" //  meta records: "rq/<group id hex>" -> founder NUL queue
+
+int qraft_start (node_t *self, char *err, size_t errlen);
+void qraft_stop (node_t *self);
+uint64_t qraft_id_of (const char *uuid_hex);
+const char *qraft_uuid_of (node_t *self, uint64_t id); //  a live member's uuid, or NULL
+rgq_t *qraft_group (node_t *self, const char *queue);
+rgq_t *qraft_group_new (node_t *self, const char *queue, const char *founder, uint64_t id,
+                        const uint64_t *voters, size_t nvoters);
+void qraft_on_raft (node_t *self, peer_t *peer, const wire_queue_t *msg, zmq_msg_t *body);
+void qraft_on_timer (node_t *self, int64_t now, bool interval);
+void qraft_before_commit (node_t *self);
+void qraft_after_commit (node_t *self, bool ok);
+bool qraft_busy (node_t *self);
+size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t max);
+char *qraft_status_json (node_t *self);
+
+//  --- queue_raft_serve.c: producers and consumers at a group
+void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body);
+void qraft_on_consume (node_t *self, peer_t *from, const wire_queue_t *msg, bool cancel);
+void qraft_on_settle (node_t *self, peer_t *from, const wire_queue_t *msg);
+void qraft_on_leader (node_t *self, peer_t *from, const wire_queue_t *msg);
+void qraft_peer_gone (node_t *self, peer_t *peer);
+void qraft_served (rgq_t *g); //  the group's leadership changed: forget consumers of another term
+void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64_t term);
+void qraft_letter (void *arg, const qfsm_info_t *msg);
+void qraft_found_tick (node_t *self, int64_t now);
+void qraft_tell_leader (node_t *self, const char *to, const char *queue);
 
 //  --- The subsystem's operations (queue_ring.c, queue_client.c) -----------------
 

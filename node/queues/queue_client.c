@@ -43,7 +43,9 @@ static void route (node_t *self, outgoing_t *o)
         queue = dlq;
     }
     const char *owner = queue_owner_of (self, queue);
-    if (o->refusals >= 3) {
+    struct queues *qs = queues_of (self);
+    bool hinted = zhashx_lookup (qs->hints, queue) != NULL;
+    if (o->refusals >= 3 && !hinted) {
         //  the owner we see keeps saying it is not: our ring and the members'
         //  disagree (a member we have not heard of, or one they dropped). Try
         //  the queue's other candidates in turn: only a member that owns the
@@ -451,7 +453,8 @@ void queue_client_tick (node_t *self, int64_t now, bool interval)
             route (self, o);   //  no answer (or no owner): once more
         }
     zlistx_destroy (&all);
-    static const int64_t every = REFRESH_EVERY;
+    //  with Raft members (they give hints) leaders change: follow them soon
+    int64_t every = qs->raft || zhashx_size (qs->hints) ? 1 : REFRESH_EVERY;
     if (interval && (now / self->interval) % every == 0)
         for (consumer_t *c = zhashx_first (qs->consumers); c; c = zhashx_next (qs->consumers))
             if (*c->owner) //  idempotent: an owner that restarted learns it again

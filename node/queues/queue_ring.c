@@ -63,7 +63,9 @@ peer_t *queue_peer (node_t *self, const char *uuid_hex)
 
 const char *queue_owner_of (node_t *self, const char *name)
 {
-    return ring_owner (queues_of (self)->ring, name);
+    struct queues *qs = queues_of (self);
+    const char *hint = zhashx_lookup (qs->hints, name); //  only raft members give hints
+    return hint && queue_peer (self, hint) ? hint : ring_owner (qs->ring, name);
 }
 
 bool queue_is_replica (node_t *self, const char *name)
@@ -135,8 +137,8 @@ int queues_start (node_t *self, char *err, size_t errlen)
 {
     struct queues *qs = queues_of (self); //  zeroed by the core
     int rc = queues_open (self, qs, err, errlen);
-    if (rc == 0 && (rc = queue_dedup_load (self)) == 0)
-        rc = queue_store_load (self);
+    if (rc == 0 && (rc = queue_dedup_load (self)) == 0 && (rc = queue_store_load (self)) == 0)
+        rc = qraft_start (self, err, errlen);
     if (rc)
         queues_stop (self); //  the core stops only what started: free what we made
     else
@@ -148,6 +150,7 @@ void queues_stop (node_t *self)
 {
     struct queues *qs = queues_of (self);
     qs->started = false;
+    qraft_stop (self);
     zhashx_destroy (&qs->queues);
     ring_destroy (&qs->ring);
     for (staged_t *st = qs->staged ? zlistx_first (qs->staged) : NULL; st;
@@ -244,9 +247,43 @@ void queue_ring_update (node_t *self)
         return;
     qs->epoch = epoch;
     wlog_info (&self->log, "ring: %zu members, epoch %016" PRIx64, ring_size (qs->ring), epoch);
-    if (self->journal)
+    if (self->journal && !qs->raft)
         reassess (self);
     queue_client_ring_changed (self);
+}
+
+//  The Raft engine's share of the queue messages (its own, and the owner's
+//  side of the others); false for the client's side (QCONFIRM, QDELIVER).
+static bool raft_message (node_t *self, peer_t *peer, int type, const wire_queue_t *msg,
+                          zmq_msg_t *body)
+{
+    switch (type) {
+    case WIRE_QSEND:
+        qraft_on_send (self, peer, msg, body);
+        return true;
+    case WIRE_QCONSUME:
+    case WIRE_QCANCEL:
+        qraft_on_consume (self, peer, msg, type == WIRE_QCANCEL);
+        return true;
+    case WIRE_QSETTLE:
+        qraft_on_settle (self, peer, msg);
+        return true;
+    case WIRE_QRAFT:
+        qraft_on_raft (self, peer, msg, body);
+        return true;
+    case WIRE_QLEADER:
+        qraft_on_leader (self, peer, msg);
+        return true;
+    case WIRE_QREDRIVE: //  not on this engine yet (docs/QUEUES.md)
+        queue_send_confirm (self, peer->uuid_hex, msg->token, WEFT_ESTATE, 0, false);
+        return true;
+    case WIRE_QCONFIRM:
+    case WIRE_QDELIVER:
+        return false;
+    default: //  the owner engine's replication and sync: not spoken here
+        self->counters.bad_frames++;
+        return true;
+    }
 }
 
 void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zmq_msg_t *body)
@@ -257,6 +294,12 @@ void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zm
         peer = &qs->self_peer;
     if (wire_get_queue (self->decoder, msg)) {
         self->counters.bad_frames++;
+        return;
+    }
+    if (qs->raft && raft_message (self, peer, type, msg, body))
+        return;
+    if (type == WIRE_QLEADER) { //  a client follows leader hints whatever its own engine
+        qraft_on_leader (self, peer, msg);
         return;
     }
     switch (type) {
@@ -312,6 +355,8 @@ void queues_peer_gone (node_t *self, peer_t *peer)
     }
     for (confirm_t *c = zlistx_first (qs->confirms); c; c = zlistx_next (qs->confirms))
         zhashx_delete (c->waiting, peer->uuid_hex);
+    if (qs->raft)
+        qraft_peer_gone (self, peer);
     queues_of (self)->ring_dirty = true;
 }
 
@@ -322,6 +367,8 @@ void queues_before_commit (node_t *self, int64_t now)
     if (queues_of (self)->ring_dirty)
         queue_ring_update (self);
     queue_flush_deletes (self);
+    if (queues_of (self)->raft)
+        qraft_before_commit (self);
     (void)now;
 }
 
@@ -331,6 +378,8 @@ void queues_after_commit (node_t *self, bool ok)
         return;
     queue_owner_after_commit (self, ok);
     queue_dispatch (self, node_now (self));
+    if (queues_of (self)->raft)
+        qraft_after_commit (self, ok);
 }
 
 void queues_on_timer (node_t *self, int64_t now, bool interval)
@@ -338,6 +387,8 @@ void queues_on_timer (node_t *self, int64_t now, bool interval)
     if (!queues_of (self)->started)
         return;
     queue_owner_tick (self, now);
+    if (queues_of (self)->raft)
+        qraft_on_timer (self, now, interval);
     if (!self->silenced) //  tests: a silenced node sends nothing on its own
         queue_client_tick (self, now, interval);
     if (interval)
@@ -346,7 +397,8 @@ void queues_on_timer (node_t *self, int64_t now, bool interval)
 
 bool queues_busy (node_t *self)
 {
-    return queues_of (self)->started && queue_jobs_pump (self);
+    struct queues *qs = queues_of (self);
+    return qs->started && (queue_jobs_pump (self) | (qs->raft && qraft_busy (self)));
 }
 
 //  Appends the JSON of QUEUE to BUF.
@@ -402,8 +454,15 @@ char *queues_status_json (node_t *self)
                                 "\"fenced\":%" PRIu64 ",\"duplicates\":%" PRIu64 "}",
                                 zlistx_size (qs->outgoing), zhashx_size (qs->consumers), qs->fenced,
                                 qs->duplicates);
-    zchunk_extend (buf, stats, strlen (stats) + 1);
+    zchunk_extend (buf, stats, strlen (stats));
     zstr_free (&stats);
+    char *groups = qraft_status_json (self);
+    if (groups) {
+        zchunk_extend (buf, ",", 1);
+        zchunk_extend (buf, groups, strlen (groups));
+    }
+    free (groups);
+    zchunk_extend (buf, "", 1);
     char *json = strdup ((char *)zchunk_data (buf));
     zchunk_destroy (&buf);
     return json;

@@ -463,6 +463,26 @@ int rgroup_role (const rgroup_t *self, uint64_t id)
     return -1;
 }
 
+size_t rgroup_servers (const rgroup_t *self, rg_server_t *out, size_t max)
+{
+    const struct raft *r = &self->raft;
+    const struct raft_configuration *c = &r->configuration;
+    bool leader = r->state == RAFT_LEADER && r->leader_state.progress;
+    for (unsigned i = 0; i < c->n && i < max; i++)
+        out[i] = (rg_server_t){.id = c->servers[i].id,
+                               .role = c->servers[i].role,
+                               .match = leader ? r->leader_state.progress[i].match_index : 0};
+    return c->n;
+}
+
+bool rgroup_changing (const rgroup_t *self)
+{
+    const struct raft *r = &self->raft;
+    if (r->configuration_uncommitted_index != 0)
+        return true;
+    return r->state == RAFT_LEADER && (r->leader_state.change || r->leader_state.promotee_id);
+}
+
 const rg_stats_t *rgroup_stats (const rgroup_t *self)
 {
     return &self->stats;

@@ -211,6 +211,17 @@ uint64_t rgroup_last_index (const rgroup_t *self);
 bool rgroup_failed (const rgroup_t *self);
 //  The role of member ID in the configuration this member knows, or -1.
 int rgroup_role (const rgroup_t *self, uint64_t id);
+//  One server of the configuration this member knows: its id, role and, on
+//  the leader, the last log index known to be on it (0 elsewhere).
+typedef struct {
+    uint64_t id;
+    int role;       //  RG_ROLE_*
+    uint64_t match; //  leader only
+} rg_server_t;
+//  Fills at most MAX servers of the configuration into OUT; returns how many it has.
+size_t rgroup_servers (const rgroup_t *self, rg_server_t *out, size_t max);
+//  True while a membership change (or a promotion's catch-up) is in flight.
+bool rgroup_changing (const rgroup_t *self);
 const rg_stats_t *rgroup_stats (const rgroup_t *self);
 //  libraft's words for its last error (for logs; empty if none).
 const char *rgroup_errmsg (const rgroup_t *self);

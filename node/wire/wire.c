@@ -62,6 +62,8 @@ const uint32_t wire_min_fields[] = {
     [WIRE_QOFFER] = 3,
     [WIRE_QREDRIVE] = 4,
     [WIRE_MISSED] = 3,
+    [WIRE_QRAFT] = 4,
+    [WIRE_QLEADER] = 7,
 };
 
 //  Names of the known types, for error messages.
@@ -94,6 +96,8 @@ const char *const wire_type_names[] = {
     [WIRE_QOFFER] = "QOFFER",
     [WIRE_QREDRIVE] = "QREDRIVE",
     [WIRE_MISSED] = "MISSED",
+    [WIRE_QRAFT] = "QRAFT",
+    [WIRE_QLEADER] = "QLEADER",
 };
 
 /* ------------------------------------------------------------------------ */

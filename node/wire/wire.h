@@ -61,7 +61,10 @@ typedef enum {
     WIRE_QSYNC_DONE = 25,  //  new owner -> former holder: merged; drop your copy
     WIRE_QOFFER = 26,      //  former owner -> new owner: I hold messages of this queue
     WIRE_QREDRIVE = 27,    //  any -> owner of QUEUE.dlq: move dead letters back
-    WIRE_MISSED = 28       //  subscriber -> publisher: [v, 28, messages of yours I missed]
+    WIRE_MISSED = 28,      //  subscriber -> publisher: [v, 28, messages of yours I missed]
+    //  Queues on Raft (queues.engine = raft, PROTOCOL.md §12), queue layouts too:
+    WIRE_QRAFT = 29,  //  member -> member: one Raft message of a queue's group (+ body: its bytes)
+    WIRE_QLEADER = 30 //  member -> client: the leader of a queue as this member knows it
 } wire_type_t;
 
 //  Capability bits carried in HELLO.

@@ -8,7 +8,7 @@
 #include "node/wire/wire.h"
 
 #define WIRE_ERROR_MAX 160         //  room for a failure reason
-#define WIRE_TYPE_LAST WIRE_MISSED //  highest type number known
+#define WIRE_TYPE_LAST WIRE_QLEADER //  highest type number known
 
 struct wire_decoder {
     msgpack_zone zone;           //  object tree of the last frame; cleared per frame

@@ -21,12 +21,14 @@ static const char *const s_layouts[] = {
     [WIRE_QCONSUME] = "QCV",    [WIRE_QCANCEL] = "QC",    [WIRE_QDELIVER] = "QCSIDPVR",
     [WIRE_QSETTLE] = "QCSKV",   [WIRE_QSYNC_REQ] = "Q",   [WIRE_QSYNC_MSG] = "QIPDVR",
     [WIRE_QSYNC_END] = "QV",    [WIRE_QSYNC_DONE] = "Q",  [WIRE_QOFFER] = "Q",
-    [WIRE_QREDRIVE] = "TQ",
+    [WIRE_QREDRIVE] = "TQ",     [WIRE_QRAFT] = "QS",      [WIRE_QLEADER] = "QCKSL",
 };
 
 const char *wire_queue_layout (int type)
 {
-    return type >= WIRE_QSEND && type <= WIRE_QREDRIVE ? s_layouts[type] : NULL;
+    bool queue = (type >= WIRE_QSEND && type <= WIRE_QREDRIVE) || type == WIRE_QRAFT ||
+                 type == WIRE_QLEADER;
+    return queue ? s_layouts[type] : NULL;
 }
 
 //  Packs string TEXT (NUL-terminated within MAX bytes) or fails.

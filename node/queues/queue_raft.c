@@ -1,0 +1,487 @@
+/*  node/queues/queue_raft.c - queues on Raft (queues.engine = raft): the
+    groups this member hosts, one per queue (node/qgroup/qhost.h), and their
+    place in the node: transport over the peer links (WIRE_QRAFT), the loop
+    phases (tick, stage into the turn's batch, completions after the
+    commit), restart from the journal, and where each group should live
+    (node/qgroup/qplan.h). Producers and consumers: queue_raft_serve.c.
+
+    Identity. A member's Raft id is the first 8 bytes of its UUID; a group's
+    id is a hash of its queue's name and its founder's UUID, so that two
+    foundings of one queue (members that disagreed on who founds it) make
+    two distinct groups, never one log with two histories.
+
+    Storage. A group's log, term, vote and snapshots live in the journal's
+    store under QRAFT_PREFIX (node/raft/rg_store.c), written in the turn's
+    one batch, which is then synced whatever journal.sync says (Raft counts
+    an entry once it is durable); a meta record "rq/<id>" names the group's
+    queue and founder so that a restart finds it again.
+
+    Placement. The group's leader, once per discovery interval, compares the
+    voters it has with the members rendezvous hashing wants (ring_replicas)
+    and makes the next change qplan_next () gives, one at a time.
+*/
+#include "node/queues/queue.h"
+
+#include <inttypes.h>
+
+#include "node/core/config.h"
+#include "node/qgroup/qplan.h"
+
+uint64_t qraft_id_of (const char *uuid_hex)
+{
+    uint64_t id = 0;
+    for (int i = 0; i < 16 && uuid_hex[i]; i++) {
+        char c = uuid_hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : 0;
+        id = (id << 4) | (uint64_t)v;
+    }
+    return id ? id : 1;
+}
+
+//  The peer (or this node's own) whose Raft id is ID: its uuid hex, or NULL.
+const char *qraft_uuid_of (node_t *self, uint64_t id)
+{
+    if (qraft_id_of (self->uuid_hex) == id)
+        return self->uuid_hex;
+    for (peer_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        if (p->joined && qraft_id_of (p->uuid_hex) == id)
+            return p->uuid_hex;
+    return NULL;
+}
+
+static void id_key (uint64_t id, char *out)
+{
+    snprintf (out, 17, "%016" PRIx64, id);
+}
+
+rgq_t *qraft_group (node_t *self, const char *queue)
+{
+    return zhashx_lookup (queues_of (self)->groups, queue);
+}
+
+/* ---------------------------------------------------------------------------
+   The groups' environment
+*/
+
+static int64_t env_now (void *arg)
+{
+    return node_now (arg);
+}
+
+static uint64_t env_random (void *arg)
+{
+    return world_random (((node_t *)arg)->world);
+}
+
+static int env_send (void *arg, uint64_t group, uint64_t to, const void *buf, size_t len)
+{
+    node_t *self = arg;
+    struct queues *qs = queues_of (self);
+    char key[17];
+    id_key (group, key);
+    rgq_t *g = zhashx_lookup (qs->group_ids, key);
+    const char *uuid = g ? qraft_uuid_of (self, to) : NULL;
+    peer_t *peer = uuid && uuid != self->uuid_hex ? node_peer_find_hex (self, uuid) : NULL;
+    if (!peer || self->silenced)
+        return -1;
+    wire_queue_t *out = qs->out;
+    memset (out, 0, offsetof (wire_queue_t, seqs));
+    snprintf (out->queue, sizeof out->queue, "%s", g->name);
+    out->seq = group;
+    if (wire_encode_queue (&self->sbuf, WIRE_QRAFT, out))
+        return -1;
+    return node_send (self, peer->link, buf, len);
+}
+
+static void group_free (void **item)
+{
+    rgq_t *g = *item;
+    if (!g)
+        return;
+    qhost_destroy (&g->host);
+    zhashx_destroy (&g->consumers);
+    free (g);
+    *item = NULL;
+}
+
+//  Makes GROUP's host (not started). NULL on failure (logged).
+static qhost_t *host_new (node_t *self, rgq_t *g)
+{
+    struct queues *qs = queues_of (self);
+    qhost_conf_t qc = {.rg = {.arg = self,
+                              .now_ms = env_now,
+                              .random = env_random,
+                              .send = env_send,
+                              .key_prefix = QRAFT_PREFIX,
+                              .pre_vote = true},
+                       .ack_timeout_ms = qs->ack_timeout,
+                       .deliver = qraft_deliver,
+                       .letter = qraft_letter,
+                       .arg = g};
+    store_batch_t *batch = NULL;
+    journal_raw (self->journal, &qc.rg.store_ops, &qc.rg.store, &batch);
+    qfsm_config_init (&qc.config);
+    qc.config.max_deliver = qs->max_deliver;
+    qc.config.dedup_window_ms = qs->dedup_window;
+    size_t len = strlen (g->name), sl = strlen (QUEUE_SUFFIX_DLQ);
+    qc.config.dlq = len > sl && strcmp (g->name + len - sl, QUEUE_SUFFIX_DLQ) == 0;
+    char err[200] = "";
+    qhost_t *host = qhost_new (&qc, g->id, qraft_id_of (self->uuid_hex), err, sizeof err);
+    if (!host)
+        wlog_error (&self->log, "queue %s: group not made: %s", g->name, err);
+    return host;
+}
+
+//  Records G in the journal's meta so that a restart finds it again.
+static void meta_put (node_t *self, rgq_t *g)
+{
+    char key[sizeof QRAFT_META + 17], value[WIRE_UUID_SIZE * 2 + WIRE_TOPIC_MAX + 2];
+    char idk[17];
+    id_key (g->id, idk);
+    snprintf (key, sizeof key, QRAFT_META "%s", idk);
+    size_t flen = strlen (g->founder), qlen = strlen (g->name);
+    memcpy (value, g->founder, flen + 1);
+    memcpy (value + flen + 1, g->name, qlen);
+    journal_meta_put (self->journal, key, value, flen + 1 + qlen);
+}
+
+rgq_t *qraft_group_new (node_t *self, const char *queue, const char *founder, uint64_t id,
+                        const uint64_t *voters, size_t nvoters)
+{
+    struct queues *qs = queues_of (self);
+    char key[17];
+    id_key (id, key);
+    if (zhashx_lookup (qs->group_ids, key) || zhashx_size (qs->group_ids) >= QRAFT_GROUPS_MAX ||
+        !self->journal)
+        return NULL;
+    rgq_t *g = calloc (1, sizeof *g);
+    if (!g || !(g->consumers = zhashx_new ())) {
+        free (g);
+        return NULL;
+    }
+    zhashx_set_destructor (g->consumers, (zhashx_destructor_fn *)zstr_free);
+    g->node = self;
+    g->id = id;
+    snprintf (g->name, sizeof g->name, "%s", queue);
+    snprintf (g->founder, sizeof g->founder, "%s", founder);
+    g->host = host_new (self, g);
+    int rc = !g->host ? -1 : nvoters ? qhost_bootstrap (g->host, voters, nvoters) : 0;
+    if (rc == 0 && g->host)
+        rc = qhost_start (g->host);
+    if (rc) {
+        wlog_error (&self->log, "queue %s: group %s not started: %s", queue, key,
+                    rc < 0 && g->host ? rgroup_strerror (rc) : "no host");
+        void *item = g;
+        group_free (&item);
+        return NULL;
+    }
+    zhashx_insert (qs->group_ids, key, g);
+    rgq_t *other = zhashx_lookup (qs->groups, queue);
+    if (other && other->id < id)
+        wlog_warn (&self->log,
+                   "queue %s: a second group (%s, founded by %.8s) besides %016" PRIx64
+                   "; the lower id serves",
+                   queue, key, founder, other->id);
+    else { //  the group of lower id serves the queue (members agree on that without talking)
+        zhashx_update (qs->groups, queue, g);
+    }
+    meta_put (self, g);
+    wlog_info (&self->log, "queue %s: hosting group %s (founded by %.8s%s)", queue, key, founder,
+               nvoters ? ", bootstrapped here" : "");
+    return g;
+}
+
+//  Forgets group G (we left its configuration): its meta record goes, so a
+//  restart does not bring it back; its Raft keys stay (RAFT.md, leftovers).
+static void group_drop (node_t *self, rgq_t *g)
+{
+    struct queues *qs = queues_of (self);
+    char key[17], mkey[sizeof QRAFT_META + 17];
+    id_key (g->id, key);
+    snprintf (mkey, sizeof mkey, QRAFT_META "%s", key);
+    journal_meta_del (self->journal, mkey);
+    wlog_info (&self->log, "queue %s: group %s moved away from this member", g->name, key);
+    if (zhashx_lookup (qs->groups, g->name) == g) {
+        zhashx_delete (qs->groups, g->name);
+        for (rgq_t *o = zhashx_first (qs->group_ids); o; o = zhashx_next (qs->group_ids))
+            if (o != g && strcmp (o->name, g->name) == 0 && !zhashx_lookup (qs->groups, g->name))
+                zhashx_insert (qs->groups, g->name, o);
+    }
+    zhashx_delete (qs->group_ids, key); //  frees it
+}
+
+/* ---------------------------------------------------------------------------
+   Start and stop
+*/
+
+static void on_meta (const char *key, const void *value, size_t len, void *arg)
+{
+    node_t *self = arg;
+    const char *hex = key + strlen (QRAFT_META);
+    const char *v = value;
+    const char *nul = memchr (v, 0, len);
+    if (strlen (hex) != 16 || !nul || (size_t)(nul - v) > WIRE_UUID_SIZE * 2 ||
+        len - (size_t)(nul - v) - 1 > WIRE_TOPIC_MAX)
+        return;
+    char queue[WIRE_TOPIC_MAX + 1];
+    size_t qlen = len - (size_t)(nul - v) - 1;
+    memcpy (queue, nul + 1, qlen);
+    queue[qlen] = 0;
+    uint64_t id = strtoull (hex, NULL, 16);
+    qraft_group_new (self, queue, v, id, NULL, 0);
+}
+
+int qraft_start (node_t *self, char *err, size_t errlen)
+{
+    struct queues *qs = queues_of (self);
+    qs->raft = strcmp (config_value (self->cfg, CFG_QUEUES_ENGINE), "raft") == 0;
+    qs->replicas = (uint8_t)config_int (self->cfg, CFG_QUEUES_REPLICAS);
+    if (!(qs->groups = zhashx_new ()) || !(qs->group_ids = zhashx_new ()) ||
+        !(qs->founding = zhashx_new ()) || !(qs->hints = zhashx_new ())) {
+        snprintf (err, errlen, "out of memory");
+        return WEFT_ENOMEM;
+    }
+    zhashx_set_destructor (qs->group_ids, group_free);
+    zhashx_set_destructor (qs->hints, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_duplicator (qs->hints, (zhashx_duplicator_fn *)strdup);
+    if (!qs->raft || !self->journal)
+        return 0;
+    int rc = journal_meta_scan (self->journal, QRAFT_META, on_meta, self);
+    if (rc)
+        snprintf (err, errlen, "queue groups not loaded: %s", journal_error (self->journal));
+    return rc;
+}
+
+static void found_free (void *item)
+{
+    rfound_t *f = item;
+    zhashx_destroy (&f->waiting);
+    free (f);
+}
+
+void qraft_stop (node_t *self)
+{
+    struct queues *qs = queues_of (self);
+    if (qs->founding)
+        for (rfound_t *f = zhashx_first (qs->founding); f; f = zhashx_next (qs->founding))
+            found_free (f);
+    zhashx_destroy (&qs->founding);
+    if (qs->groups)
+        zhashx_purge (qs->groups); //  no destructor: group_ids owns them
+    zhashx_destroy (&qs->groups);
+    zhashx_destroy (&qs->group_ids);
+    zhashx_destroy (&qs->hints);
+}
+
+/* ---------------------------------------------------------------------------
+   The loop
+*/
+
+void qraft_on_raft (node_t *self, peer_t *peer, const wire_queue_t *msg, zmq_msg_t *body)
+{
+    struct queues *qs = queues_of (self);
+    if (!peer || peer == &qs->self_peer || !body || !self->journal || !self->capacity) {
+        qs->raft_bad++;
+        return;
+    }
+    char key[17];
+    id_key (msg->seq, key);
+    rgq_t *g = zhashx_lookup (qs->group_ids, key);
+    if (!g) //  a group we were added to (or will be): it reaches us first through its leader
+        g = qraft_group_new (self, msg->queue, "", msg->seq, NULL, 0);
+    if (!g || strcmp (g->name, msg->queue) != 0) {
+        qs->raft_bad++;
+        return;
+    }
+    qhost_receive (g->host, qraft_id_of (peer->uuid_hex), zmq_msg_data (body), zmq_msg_size (body));
+}
+
+//  The R the group of QUEUE should have now: queues.replicas once that many
+//  members live, else 1 - but never fewer than the voters it has (up to
+//  queues.replicas): a member that went keeps its vote until replaced.
+static size_t replicas_for (node_t *self, rgq_t *g)
+{
+    struct queues *qs = queues_of (self);
+    size_t live = ring_size (qs->ring), r = live >= qs->replicas ? qs->replicas : 1;
+    if (g) {
+        rg_server_t servers[QPLAN_MEMBERS_MAX];
+        size_t n = rgroup_servers (qhost_group (g->host), servers, QPLAN_MEMBERS_MAX), voters = 0;
+        for (size_t i = 0; i < n && i < QPLAN_MEMBERS_MAX; i++)
+            voters += servers[i].role == RG_ROLE_VOTER;
+        if (voters > qs->replicas)
+            voters = qs->replicas;
+        if (voters > r)
+            r = voters % 2 ? voters : voters - 1;
+    }
+    return r;
+}
+
+size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t max)
+{
+    size_t r = replicas_for (self, qraft_group (self, queue));
+    return ring_replicas (queues_of (self)->ring, queue, r < max ? r : max, out);
+}
+
+static void change_done (void *arg, int status)
+{
+    rgq_t *g = arg;
+    g->changing = false;
+    if (status)
+        wlog_debug (&g->node->log, "queue %s: membership change: %s", g->name,
+                    rgroup_strerror (status));
+}
+
+//  Leader of G: the next step of G's placement, if any.
+static void plan (node_t *self, rgq_t *g)
+{
+    rgroup_t *rg = qhost_group (g->host);
+    uint64_t term = 0;
+    if (g->changing || !qhost_serving (g->host, &term) || rgroup_changing (rg))
+        return;
+    rg_server_t servers[QPLAN_MEMBERS_MAX];
+    size_t n = rgroup_servers (rg, servers, QPLAN_MEMBERS_MAX);
+    if (n > QPLAN_MEMBERS_MAX)
+        return;
+    qplan_server_t in[QPLAN_MEMBERS_MAX];
+    for (size_t i = 0; i < n; i++)
+        in[i] = (qplan_server_t){servers[i].id,
+                                 servers[i].role == RG_ROLE_VOTER     ? QPLAN_VOTER
+                                 : servers[i].role == RG_ROLE_STANDBY ? QPLAN_STANDBY
+                                                                      : QPLAN_SPARE,
+                                 servers[i].match};
+    const char *members[9];
+    size_t nw = qraft_wanted (self, g->name, members, 9);
+    uint64_t wanted[9];
+    for (size_t i = 0; i < nw; i++)
+        wanted[i] = qraft_id_of (members[i]);
+    qplan_input_t pin = {.servers = in,
+                         .count = n,
+                         .leader = qraft_id_of (self->uuid_hex),
+                         .last_index = rgroup_last_index (rg),
+                         .catch_up = 64,
+                         .wanted = wanted,
+                         .wanted_count = nw,
+                         .replicas = replicas_for (self, g)};
+    qplan_step_t step = qplan_next (&pin);
+    int rc = 0;
+    switch (step.action) {
+    case QPLAN_NONE:
+        return;
+    case QPLAN_ADD: //  a spare first, then a standby (libraft's two steps)
+        rc = rgroup_role (rg, step.id) < 0
+                 ? rgroup_add (rg, step.id, change_done, g)
+                 : rgroup_assign (rg, step.id, RG_ROLE_STANDBY, change_done, g);
+        break;
+    case QPLAN_PROMOTE:
+        rc = rgroup_assign (rg, step.id, RG_ROLE_VOTER, change_done, g);
+        break;
+    case QPLAN_REMOVE:
+        rc = rgroup_remove (rg, step.id, change_done, g);
+        break;
+    case QPLAN_TRANSFER:
+        rc = rgroup_transfer (rg, step.id, change_done, g);
+        break;
+    }
+    if (rc == 0)
+        g->changing = true;
+    wlog_info (&self->log, "queue %s: %s %016" PRIx64 "%s%s", g->name,
+               qplan_action_name (step.action), step.id, rc ? ": " : "",
+               rc ? rgroup_strerror (rc) : "");
+}
+
+void qraft_on_timer (node_t *self, int64_t now, bool interval)
+{
+    struct queues *qs = queues_of (self);
+    zlistx_t *gone = NULL;
+    uint64_t me = qraft_id_of (self->uuid_hex);
+    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids)) {
+        if (now >= qhost_deadline (g->host))
+            qhost_tick (g->host);
+        qraft_served (g);
+        if (!interval)
+            continue;
+        plan (self, g);
+        rgroup_t *rg = qhost_group (g->host);
+        rg_server_t one;
+        bool known = rgroup_servers (rg, &one, 1) > 0;
+        if (known && rgroup_role (rg, me) < 0) { //  removed (or never added): drop it after a while
+            if (!g->gone_at)
+                g->gone_at = now;
+            else if (now - g->gone_at > 10 * self->interval && (gone || (gone = zlistx_new ())))
+                zlistx_add_end (gone, g);
+        } else
+            g->gone_at = 0;
+    }
+    for (rgq_t *g = gone ? zlistx_first (gone) : NULL; g; g = zlistx_next (gone))
+        group_drop (self, g);
+    zlistx_destroy (&gone);
+    qraft_found_tick (self, now);
+}
+
+void qraft_before_commit (node_t *self)
+{
+    struct queues *qs = queues_of (self);
+    const store_ops_t *ops;
+    store_t *store;
+    store_batch_t *batch = NULL;
+    bool any = false;
+    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids)) {
+        qhost_before_commit (g->host);
+        rgroup_t *rg = qhost_group (g->host);
+        g->staged = false;
+        if (!rgroup_pending (rg) || rgroup_failed (rg))
+            continue;
+        if (!batch)
+            journal_raw (self->journal, &ops, &store, &batch);
+        if (rgroup_stage (rg, batch) == 0) {
+            g->staged = true;
+            any = true;
+        }
+    }
+    if (any) {
+        journal_note_raw (self->journal, 1);
+        journal_sync_next (self->journal); //  Raft counts an entry once it is durable
+    }
+}
+
+void qraft_after_commit (node_t *self, bool ok)
+{
+    struct queues *qs = queues_of (self);
+    zlistx_t *failed = NULL;
+    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids)) {
+        if (g->staged)
+            rgroup_committed (qhost_group (g->host), ok ? 0 : RG_EIO);
+        g->staged = false;
+        if (rgroup_failed (qhost_group (g->host)) && (failed || (failed = zlistx_new ())))
+            zlistx_add_end (failed, g);
+    }
+    //  a failed group restarts from what its disk holds (as a restart of the node would);
+    //  one that cannot is left to the next start of the node
+    for (rgq_t *g = failed ? zlistx_first (failed) : NULL; g; g = zlistx_next (failed)) {
+        wlog_warn (&self->log, "queue %s: group restarts from its journal: %s", g->name,
+                   rgroup_errmsg (qhost_group (g->host)));
+        qhost_destroy (&g->host);
+        zhashx_purge (g->consumers);
+        g->host = host_new (self, g);
+        if (g->host && qhost_start (g->host) == 0)
+            continue;
+        char key[17];
+        id_key (g->id, key);
+        if (zhashx_lookup (qs->groups, g->name) == g) {
+            zhashx_delete (qs->groups, g->name);
+        }
+        zhashx_delete (qs->group_ids, key); //  its meta record stays: the next start tries again
+    }
+    zlistx_destroy (&failed);
+}
+
+bool qraft_busy (node_t *self)
+{
+    struct queues *qs = queues_of (self);
+    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids)) {
+        rgroup_t *rg = qhost_group (g->host);
+        if (rgroup_pending (rg) && !rgroup_failed (rg))
+            return true;
+    }
+    return false;
+}

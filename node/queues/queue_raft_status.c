@@ -1,0 +1,97 @@
+/*  node/queues/queue_raft_status.c - queues on Raft: the status of the
+    groups this member hosts, "queue_groups":[...] in the node's status
+    (docs/QUEUES.md, "Status"), built with jansson.
+*/
+#include "node/queues/queue.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+
+#include "node/qgroup/qplan.h"
+
+//  A member's uuid (or its Raft id in hex when we do not see it).
+static json_t *member (node_t *self, uint64_t id)
+{
+    const char *uuid = qraft_uuid_of (self, id);
+    if (uuid)
+        return json_string (uuid);
+    char hex[17];
+    snprintf (hex, sizeof hex, "%016" PRIx64, id);
+    return json_string (hex);
+}
+
+static json_t *group_json (node_t *self, rgq_t *g)
+{
+    rgroup_t *rg = qhost_group (g->host);
+    const qfsm_t *fsm = qhost_fsm (g->host);
+    qfsm_stats_t fs = {0};
+    if (fsm)
+        qfsm_stats (fsm, &fs);
+    const qhost_stats_t *hs = qhost_stats (g->host);
+    uint64_t term = 0, leader = 0;
+    bool serving = qhost_serving (g->host, &term);
+    bool known = qhost_leader (g->host, &leader);
+    char id[17];
+    snprintf (id, sizeof id, "%016" PRIx64, g->id);
+    json_t *voters = json_array (), *standbys = json_array (), *lag = json_object ();
+    rg_server_t servers[QPLAN_MEMBERS_MAX];
+    size_t n = rgroup_servers (rg, servers, QPLAN_MEMBERS_MAX);
+    uint64_t last = rgroup_last_index (rg);
+    for (size_t i = 0; i < n && i < QPLAN_MEMBERS_MAX; i++) {
+        json_t *m = member (self, servers[i].id);
+        if (rgroup_is_leader (rg) && servers[i].id != qraft_id_of (self->uuid_hex))
+            json_object_set_new (
+                lag, json_string_value (m),
+                json_integer ((json_int_t)(last > servers[i].match ? last - servers[i].match : 0)));
+        json_array_append_new (servers[i].role == RG_ROLE_VOTER ? voters : standbys, m);
+    }
+    json_t *o = json_object ();
+    json_object_set_new (o, "name", json_string (g->name));
+    json_object_set_new (o, "group", json_string (id));
+    json_object_set_new (o, "founder", json_string (g->founder));
+    json_object_set_new (o, "role", json_string (rgroup_is_leader (rg) ? "leader" : "follower"));
+    json_object_set_new (o, "serving", json_boolean (serving));
+    json_object_set_new (o, "leader", known ? member (self, leader) : json_null ());
+    json_object_set_new (o, "term", json_integer ((json_int_t)rgroup_term (rg)));
+    json_object_set_new (o, "commit", json_integer ((json_int_t)rgroup_commit_index (rg)));
+    json_object_set_new (o, "applied", json_integer ((json_int_t)rgroup_applied_index (rg)));
+    json_object_set_new (o, "last", json_integer ((json_int_t)last));
+    json_object_set_new (o, "voters", voters);
+    json_object_set_new (o, "standbys", standbys);
+    json_object_set_new (o, "lag", lag);
+    json_object_set_new (o, "depth", json_integer ((json_int_t)fs.ready));
+    json_object_set_new (o, "delayed", json_integer ((json_int_t)fs.delayed));
+    json_object_set_new (o, "pending", json_integer ((json_int_t)fs.pending));
+    json_object_set_new (o, "parked", json_integer ((json_int_t)fs.parked));
+    json_object_set_new (o, "in_flight", json_integer ((json_int_t)qhost_inflight (g->host)));
+    json_object_set_new (o, "consumers", json_integer ((json_int_t)zhashx_size (g->consumers)));
+    json_object_set_new (o, "enqueued", json_integer ((json_int_t)fs.enqueued));
+    json_object_set_new (o, "acked", json_integer ((json_int_t)fs.acked));
+    json_object_set_new (o, "dead", json_integer ((json_int_t)fs.dead));
+    json_object_set_new (o, "duplicates", json_integer ((json_int_t)fs.duplicates));
+    json_object_set_new (o, "refused", json_integer ((json_int_t)fs.refused));
+    json_object_set_new (o, "delivered", json_integer ((json_int_t)hs->delivered));
+    json_object_set_new (o, "confirmed", json_integer ((json_int_t)hs->confirmed));
+    json_object_set_new (o, "terms_led", json_integer ((json_int_t)hs->terms_led));
+    return o;
+}
+
+char *qraft_status_json (node_t *self)
+{
+    struct queues *qs = queues_of (self);
+    json_t *all = json_array ();
+    for (rgq_t *g = zhashx_first (qs->group_ids); all && g; g = zhashx_next (qs->group_ids))
+        if (g->host)
+            json_array_append_new (all, group_json (self, g));
+    json_t *wrap = json_pack ("{s:s, s:o, s:I}", "queue_engine", qs->raft ? "raft" : "owner",
+                              "queue_groups", all, "raft_bad", (json_int_t)qs->raft_bad);
+    char *text = wrap ? json_dumps (wrap, JSON_COMPACT) : NULL;
+    json_decref (wrap);
+    if (!text)
+        return NULL;
+    //  the node joins members without braces: strip the object's own
+    size_t len = strlen (text);
+    memmove (text, text + 1, len - 2);
+    text[len - 2] = 0;
+    return text;
+}
