@@ -1,6 +1,7 @@
 /*  cli/weft_cli.h - the parts of the weft command line (weft.c: options and
     dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the topic and
-    status commands; weft_queue.c: the queue commands).
+    status commands; weft_queue.c: the queue commands send, recv and redrive;
+    weft_ring.c: ring and queues).
 
     weft joins the fabric as a client-role node, or talks to one node with
     --node, does one command (peers, pub, sub, status, journal, send, recv,
