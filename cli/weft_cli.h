@@ -1,6 +1,8 @@
-/*  cli/weft_cli.h - the parts of the weft command line (weft.c: options and
-    dispatch; weft_wait.c: waiting for peers; weft_cmds.c: the topic and
-    status commands; weft_queue.c: the queue commands).
+/*  cli/weft_cli.h - the parts of the weft command line (weft.c: commands,
+    help and dispatch; weft_args.c: weft's own flags and their checks;
+    weft_wait.c: waiting for peers; weft_cmds.c: the topic and status
+    commands; weft_queue.c: the queue commands send, recv and redrive;
+    weft_ring.c: ring and queues).
 
     weft joins the fabric as a client-role node, or talks to one node with
     --node, does one command (peers, pub, sub, status, journal, send, recv,
@@ -63,6 +65,19 @@ typedef struct {
 //  the call); ARG is the command's own state.
 typedef void (weft_status_fn) (weft_cli_t *self, const weft_node_info_t *node, const char *json,
                                void *arg);
+
+//  Parses ARGV with weft's own flags and the config flags (cli_parse ()):
+//  returns the index of the command word (ARGC: none), or -1 with ERR.
+int weft_args_parse (weft_cli_t *self, int argc, char **argv, char *err, size_t cap);
+
+//  Checks that the flags given fit COMMAND, and the arguments of the queue
+//  commands; returns 0 or -1 with ERR.
+int weft_args_check (const weft_cli_t *self, const char *command, char *err, size_t cap);
+
+//  Applies weft's own settings to the resolved config (client role unless
+//  --role, --node) and checks what needs it (--durable needs a journal);
+//  returns 0 or -1 with ERR.
+int weft_args_settle (weft_cli_t *self, char *err, size_t cap);
 
 //  Prints "weft: MESSAGE" on stderr and returns CODE.
 int weft_fail (int code, const char *format, ...) __attribute__ ((format (printf, 2, 3)));

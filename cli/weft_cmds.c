@@ -1,7 +1,7 @@
 /*  cli/weft_cmds.c - the commands of weft: peers, pub, sub, status, journal,
     and the walk over the members' status that status, journal, ring and
     queues share (see weft_cli.h and docs/CLI.md; the queue commands are in
-    weft_queue.c). */
+    weft_queue.c and weft_ring.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
