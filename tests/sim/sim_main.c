@@ -44,6 +44,7 @@ static void usage (FILE *out)
              "                   views), whatever the faults\n"
              "  --async-publisher  weft: the durable publisher (host 0) commits with\n"
              "                   journal.sync = async: a power loss takes its unsynced writes\n"
+             "  --queue-engine E weft: owner (default) or raft: queues.engine of every host\n"
              "  --trace          print every trace line (one seed)\n"
              "  --help           this\n\n"
              "Scenarios:\n",
@@ -79,6 +80,7 @@ static int parse (cli_t *cli, int argc, char **argv)
                                              {"strict", no_argument, 0, 'S'},
                                              {"checks", required_argument, 0, 'C'},
                                              {"async-publisher", no_argument, 0, 'A'},
+                                             {"queue-engine", required_argument, 0, 'Q'},
                                              {0, 0, 0, 0}};
     uint64_t v;
     int opt;
@@ -121,6 +123,10 @@ static int parse (cli_t *cli, int argc, char **argv)
         case 'A':
             cli->run.async_pub = true;
             break;
+        case 'Q':
+            ok = !strcmp (optarg, "raft") || !strcmp (optarg, "owner");
+            cli->run.raft_queues = !strcmp (optarg, "raft");
+            break;
         case 'h':
             usage (stdout);
             return 1;
@@ -149,10 +155,11 @@ static void print_replay (const cli_t *cli, uint64_t seed)
     char faults[160];
     sim_faults_format (cli->run.faults, faults, sizeof faults);
     printf ("  replay: weft-sim --scenario %s --seed %" PRIu64
-            " --time %lld --hosts %d --faults %s%s%s%s%s\n",
+            " --time %lld --hosts %d --faults %s%s%s%s%s%s\n",
             cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
             cli->plant ? " --plant " : "", cli->plant ? cli->plant : "",
-            cli->run.strict ? " --strict" : "", cli->run.async_pub ? " --async-publisher" : "");
+            cli->run.strict ? " --strict" : "", cli->run.async_pub ? " --async-publisher" : "",
+            cli->run.raft_queues ? " --queue-engine raft" : "");
     if (cli->run.checks)
         printf ("          (with --checks %s)\n", cli->run.checks);
 }

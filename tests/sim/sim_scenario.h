@@ -20,6 +20,7 @@ typedef struct {
     bool strict;        //  assert every invariant, whatever the faults claim
     const char *checks; //  assert exactly these (scenario's names, comma-separated); NULL: contract
     bool async_pub;     //  weft: the durable publisher's journal is async (--async-publisher)
+    bool raft_queues;   //  weft: queues.engine = raft on every host (--queue-engine raft)
     FILE *trace;        //  trace lines (NULL: hashed only)
     FILE *plan;         //  the fault plan is printed here (NULL: not printed)
 } sim_run_opts_t;

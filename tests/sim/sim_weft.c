@@ -46,7 +46,7 @@ static int open_journal (void *arg, world_t *world, const char *dir, const journ
 //  with --async-publisher on host 0, the durable publisher: asynchronous,
 //  so that a power loss takes its last writes (and its sequence numbers
 //  must still never repeat).
-static weft_config_t *host_config (int index, bool async)
+static weft_config_t *host_config (int index, bool async, bool raft)
 {
     weft_config_t *cfg = weft_config_new ();
     char name[32], dir[32];
@@ -59,10 +59,11 @@ static weft_config_t *host_config (int index, bool async)
         {"discovery.port", "5670"},
         {"journal.dir", dir},
         {"journal.sync", async ? "async" : "sync"},
-        {"log.level", "error"},
+        {"log.level", getenv ("WEFT_SIM_LOG_LEVEL") ? getenv ("WEFT_SIM_LOG_LEVEL") : "error"},
         {"queues.replication", "2"},
         {"queues.acks", "all"},
         {"queues.ack_timeout_ms", "5000"},
+        {"queues.engine", raft ? "raft" : "owner"},
     };
     for (size_t i = 0; cfg && i < sizeof kv / sizeof kv[0]; i++)
         if (weft_config_set (cfg, kv[i][0], kv[i][1]) != 0)
@@ -143,7 +144,7 @@ static void *host_boot (sim_t *sim, int index, world_t *world, void *arg)
     h->world = world;
     h->boot = sim_world_boot (world);
     sim_world_set_journal_opener (world, open_journal, arg);
-    if (!(h->cfg = host_config (index, index == 0 && h->ctx->async_pub)) ||
+    if (!(h->cfg = host_config (index, index == 0 && h->ctx->async_pub, h->ctx->raft_queues)) ||
         !(h->node = node_new (h->cfg, world)) || pairs_open (h)) {
         host_free (h);
         return NULL;

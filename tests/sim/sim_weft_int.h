@@ -24,6 +24,7 @@ typedef struct {
     unsigned plant;                   //  WEFT_PLANT_* bits
     unsigned checks;                  //  WEFT_CHECK_* the run asserts
     bool async_pub;                   //  host 0 journals with journal.sync = async
+    bool raft_queues;                 //  queues.engine = raft
     int64_t quiet_at;                 //  the workload stops sending then
     jdisk_t *disks[SIM_HOSTS_MAX];    //  each host's journal disk
     zhashx_t *streams[SIM_HOSTS_MAX]; //  per subscriber run: "publisher/topic" -> last seq

@@ -376,6 +376,7 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     ctx->faults = opts->faults;
     ctx->plant = opts->plant;
     ctx->async_pub = opts->async_pub;
+    ctx->raft_queues = opts->raft_queues;
     ctx->checks = opts->strict ? WEFT_CHECK_ALL : sim_weft_contract (opts->faults);
     ctx->strict = opts->strict;
     if (opts->checks) {
