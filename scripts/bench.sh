@@ -3,7 +3,9 @@
 # (the figures in docs/BENCHMARKS.md come from this command).
 # Usage: scripts/bench.sh [--quick] [more bench_pubsub options, see bench_pubsub --help]
 #   --quick   a run of about 20 s (CI smoke); without it about 2.5 min on 2 CPUs
-#             (pub/sub ~15 s, journal ~25 s, durable topics ~50 s, queues ~65 s).
+#             (pub/sub ~15 s, journal ~25 s, durable topics ~50 s, queues ~65 s,
+#             the JetStream baseline ~40 s when nats-server and libnats are installed:
+#             scripts/setup.sh --with-bench; skipped with a message otherwise).
 # Environment:
 #   BENCH_BUILD_DIR  build directory (default build-bench)
 #   WEFT_WERROR      ON to turn warnings into errors (default OFF here: -O3 makes GCC report
@@ -24,6 +26,14 @@ targets=(bench_pubsub)
 [ -f bench/bench_journal.c ] && targets+=(bench_journal)
 [ -f bench/bench_durable.c ] && targets+=(bench_durable)
 [ -f bench/bench_queue.c ] && targets+=(bench_queue)
+jetstream=""    # why the JetStream baseline is skipped, or empty
+if ! command -v nats-server >/dev/null; then
+    jetstream="nats-server is not installed"
+elif ! pkg-config --exists libnats; then
+    jetstream="libnats (libnats-dev) is not installed"
+else
+    targets+=(bench_jetstream)
+fi
 
 build () {    # configures and builds the benchmark targets in $dir
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DWEFT_CLI=OFF -DWEFT_TESTS=OFF \
@@ -68,4 +78,11 @@ fi
 if [ -x "$dir/bench/bench_queue" ]; then
     echo "=== queues"
     "$dir/bench/bench_queue" $quick    # --quick: 5000 msgs x 1 run per row
+fi
+
+if [ -n "$jetstream" ]; then
+    echo "=== JetStream baseline: skipped, $jetstream (scripts/setup.sh --with-bench installs it)"
+else
+    echo "=== JetStream baseline"
+    "$dir/bench/bench_jetstream" $quick    # --quick: 5000 msgs x 1 run, 500 pings
 fi

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Weft needs to build, test and demo, when missing.
-# Usage: scripts/setup.sh [--with-bindings]   (idempotent; needs root or sudo to install)
+# Usage: scripts/setup.sh [--with-bindings] [--with-bench]   (idempotent; needs root or sudo)
+#   --with-bindings  Python and Go, for the bindings' tests (scripts/test.sh)
+#   --with-bench     nats-server and libnats-dev, for the JetStream baseline (bench_jetstream)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev
           libleveldb-dev libcriterion-dev libraft-dev libjansson-dev iproute2)
-if [ "${1:-}" = "--with-bindings" ]; then
-    packages+=(python3 python3-pytest golang-go)
-fi
+for arg in "$@"; do
+    case "$arg" in
+        --with-bindings) packages+=(python3 python3-pytest golang-go) ;;
+        --with-bench) packages+=(nats-server libnats-dev) ;;
+        *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
