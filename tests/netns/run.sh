@@ -4,7 +4,9 @@
 # weftd (each with a journal). They must find each other by real UDP
 # broadcast on their veth and move messages; a queue must keep every
 # confirmed message across a partition of one host and its healing; a host
-# paused past the expiry must be taken back, with every ring agreeing.
+# paused past the expiry must be taken back, with every ring agreeing; a
+# Raft queue must keep every confirmed message across a partition of its
+# leader (1 + 2) and the heal, and the cut-off leader must confirm nothing.
 # Everything created here is removed on exit; only processes this script
 # started are stopped, by PID. Nothing touches the machine's real interfaces.
 #
@@ -238,6 +240,122 @@ for attempt in $(seq 1 10); do   # ~25 intervals of watching: a negative has no 
     done
 done
 check "two clusters on one network never merge" test $merged -eq 0
+
+# --- a Raft queue across a partition 1 + 2, its leader on the minority side -
+# Three more members, r1..r3 (queues.engine = raft, their own cluster and
+# beacon port), one per namespace. The group's leader is found from status
+# (queue_groups[].role), 200 messages confirmed, then the leader's host cut
+# off: sends through it (its ROUTER as the one seed) confirm nothing; the two
+# others elect a leader of their own and confirm 200 more; healed, all three
+# agree on the leader and term again, and every confirmed message is received.
+rcluster="netraft-$$"
+rpids=()
+for i in 1 2 3; do
+    ip netns exec "${tag}n$i" "$weftd" --name "r$i" --interface "${tag}p$i" \
+        --cluster "$rcluster" --beacon-port 5762 --events --data "$work/rdata$i" \
+        --set queues.engine=raft --log-level info > "$work/rout$i" 2> "$work/rerr$i" &
+    pids+=($!)
+    rpids+=($!)
+done
+# weft_r I ARGS...: runs weft with the raft engine in host I's namespace
+weft_r () {
+    local i=$1; shift
+    ip netns exec "${tag}n$i" "$weft" --interface "${tag}p$i" --cluster "$rcluster" \
+        --beacon-port 5762 --set queues.engine=raft "$@"
+}
+# rgroup I QUEUE: "NAME ROLE LEADER TERM" of each member (status through host I)
+rgroup () {
+    weft_r "$1" --timeout 5 --json status 2>/dev/null | python3 -c '
+import json, sys
+for m in json.load(sys.stdin):
+    for g in m.get("queue_groups") or []:
+        if g["name"] == sys.argv[1]:
+            print(m["name"], g["role"], g["leader"] or "-", g["term"])' "$2"
+}
+# rleader I QUEUE: the name of the member that says it leads QUEUE (through I)
+rleader () {
+    rgroup "$1" "$2" | awk '$2 == "leader" { print $1 }'
+}
+# rwait_leader I QUEUE NOT SECONDS: waits until a member other than NOT leads
+rwait_leader () {
+    local end=$((SECONDS + $4)) who
+    while [ $SECONDS -lt $end ]; do
+        who=$(rleader "$1" "$2" | grep -v "^$3\$" | head -n 1)
+        [ -n "$who" ] && { echo "$who"; return 0; }
+    done
+    return 1
+}
+# ragree I QUEUE COUNT: COUNT members answer, one leads, all name it with one term
+ragree () {
+    local view
+    view=$(rgroup "$1" "$2")
+    [ "$(grep -c . <<< "$view")" -eq "$3" ] &&
+        [ "$(awk '$2 == "leader"' <<< "$view" | grep -c .)" -eq 1 ] &&
+        [ "$(awk '{ print $3, $4 }' <<< "$view" | sort -u | wc -l)" -eq 1 ]
+}
+for i in 1 2 3; do
+    check "r$i sees two raft members join" wait_for "$work/rout$i" '^join name=r' 2 10
+done
+rq="rq-$$"
+weft_r 2 --timeout 30 send "$rq" 0 > "$work/rprobe" 2>&1
+check "the raft queue takes its first message" test $? -eq 0
+rlead=""
+for attempt in $(seq 1 20); do rlead=$(rleader 2 "$rq"); [ -n "$rlead" ] && break; done
+l=${rlead#r}
+check "a raft member leads the queue" test -n "$rlead"
+l=${l:-1}
+m1=$(( l % 3 + 1 )); m2=$(( (l + 1) % 3 + 1 ))    # the majority side
+echo "netns: raft: queue $rq, leader $rlead; majority r$m1 + r$m2"
+seq 1 200 | weft_r "$m1" --timeout 30 --json send "$rq" > "$work/rsend1" 2>&1
+check "r$m1 sends 200 messages, all confirmed" sent_all $? "$work/rsend1" 200
+
+ip link set "${tag}v$l" down
+check "r$m1 sees the leader's host expire once cut off" \
+    wait_for "$work/rout$m1" "^expired name=r$l " 1 10
+router=$(grep -o 'router=tcp://[0-9.:]*' "$work/rout$l" | head -n 1 | sed 's/router=//')
+seq 1001 1050 | weft_r "$l" --node "$router" --timeout 6 --json send "$rq" > "$work/rsendx" 2>&1
+minority=$(grep -o '"confirmed": [0-9]*' "$work/rsendx" | sed 's/.*: //')
+echo "netns: raft: through the cut-off r$l: ${minority:-0} of 50 confirmed"
+check "the cut-off former leader confirms nothing" test "${minority:-0}" -eq 0
+newlead=$(rwait_leader "$m1" "$rq" "$rlead" 15)
+check "the majority elects a new leader ($newlead)" test -n "$newlead"
+seq 201 400 | weft_r "$m1" --timeout 30 --json send "$rq" > "$work/rsend2" 2>&1
+check "with r$l cut off, r$m1 sends 200 more, all confirmed" sent_all $? "$work/rsend2" 200
+
+ip link set "${tag}v$l" up
+check "r$l sees r$m1 join again once healed" wait_for "$work/rout$l" "^join name=r$m1 " 2 20
+check "r$m1 sees r$l join again once healed" wait_for "$work/rout$m1" "^join name=r$l " 2 20
+agreed=1
+end=$((SECONDS + 20))
+while [ $SECONDS -lt $end ]; do ragree "$m1" "$rq" 3 && { agreed=0; break; }; done
+check "after the heal, one leader and one term for all three" test $agreed -eq 0 ||
+    rgroup "$m1" "$rq" | sed 's/^/netns: raft: debug: /'
+# rcaught_up I QUEUE: the leader's lag is 0 for both followers
+rcaught_up () {
+    weft_r "$1" --timeout 5 --json status 2>/dev/null | python3 -c '
+import json, sys
+lags = [g.get("lag") or {} for m in json.load(sys.stdin)
+        for g in m.get("queue_groups") or [] if g["name"] == sys.argv[1] and g["role"] == "leader"]
+sys.exit(0 if len(lags) == 1 and len(lags[0]) == 2 and max(lags[0].values()) == 0 else 1)' "$2"
+}
+caught=1
+end=$((SECONDS + 15))
+while [ $SECONDS -lt $end ]; do rcaught_up "$m1" "$rq" && { caught=0; break; }; done
+check "the healed r$l catches up with the leader (lag 0)" test $caught -eq 0
+: > "$work/rrecv"
+for attempt in 1 2 3 4 5; do
+    missing=$(comm -23 <(seq 0 400 | sort) <(bodies "$work/rrecv" | sort) | wc -l)
+    [ "$missing" -gt 0 ] || break
+    weft_r "$m2" --timeout 20 --json recv "$rq" --count "$missing" >> "$work/rrecv" \
+        2>> "$work/rrecv.err" || break
+done
+lost=$(comm -23 <(seq 0 400 | sort) <(bodies "$work/rrecv" | sort) | wc -l)
+deliveries=$(grep -c '"body"' "$work/rrecv")
+distinct=$(bodies "$work/rrecv" | wc -l)
+echo "netns: raft: confirmed 401, delivered $distinct, lost $lost," \
+    "duplicates $((deliveries - distinct)) (minority sends: 50, ${minority:-0} confirmed)"
+check "every confirmed raft message (0..400) is received after the heal" test "$lost" -eq 0 ||
+    sed 's/^/netns: raft: debug: recv: /' "$work/rrecv.err"
 
 echo "netns: $passed passed, $failed failed"
 [ $failed -eq 0 ]

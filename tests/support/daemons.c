@@ -78,6 +78,32 @@ void dm_daemon_start (dm_daemon_t *d, const char *program, const char *name, cha
     dm_await_ready (d->out, name, timeout_ms, d->uuid, want_router ? d->router : NULL);
 }
 
+void dm_daemon_start_log (dm_daemon_t *d, const char *program, const char *name, char *const argv[],
+                          int timeout_ms, const char *log)
+{
+    memset (d, 0, sizeof *d);
+    snprintf (d->name, sizeof d->name, "%s", name);
+    int fds[2];
+    cr_assert_eq (pipe (fds), 0, "pipe: %s", strerror (errno));
+    int err = open (log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    cr_assert (err >= 0, "%s: %s", log, strerror (errno));
+    d->pid = fork ();
+    cr_assert (d->pid >= 0, "fork: %s", strerror (errno));
+    if (d->pid == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  nothing outlives a test that dies
+        dup2 (fds[1], STDOUT_FILENO);
+        dup2 (err, STDERR_FILENO);
+        close (fds[0]);
+        close (fds[1]);
+        execv (program, argv);
+        _exit (127);
+    }
+    close (fds[1]);
+    close (err);
+    d->out = fds[0];
+    dm_await_ready (d->out, name, timeout_ms, d->uuid, d->router);
+}
+
 //  The index of the daemon among the COUNT daemons ALL, other than SELF,
 //  whose join LINE announces; -1 if none.
 static int joined (const dm_daemon_t *all, size_t count, const dm_daemon_t *self, const char *line)

@@ -74,6 +74,11 @@ void dm_await_ready (int fd, const char *name, int timeout_ms, char *uuid, char 
 void dm_daemon_start (dm_daemon_t *d, const char *program, const char *name, char *const argv[],
                       int timeout_ms, bool want_router);
 
+//  Same as dm_daemon_start, with the daemon's stderr appended to file LOG
+//  (its logs) instead of inherited.
+void dm_daemon_start_log (dm_daemon_t *d, const char *program, const char *name, char *const argv[],
+                          int timeout_ms, const char *log);
+
 //  Reads lines of daemon SELF (one of the COUNT daemons ALL, at most 64)
 //  until it printed "join name=X " for every other daemon X, for up to
 //  TIMEOUT_MS. Returns how many it did not see join (0: all of them).
