@@ -73,6 +73,8 @@ typedef struct {
     size_t peer_state_size;      //  per-peer state, bytes
     uint8_t type_min;            //  ROUTER message types it owns: [type_min, type_max]
     uint8_t type_max;            //  (0, 0: none)
+    size_t max_payload;          //  its messages' payloads may reach this (0: limits.max_message);
+                                 //  the subsystem checks its own types' sizes then
     bool from_unknown;           //  takes messages of peers not in the table (HELLO)
     bool from_self;              //  takes messages this node sends to itself (WORLD_SELF)
     uint32_t topic_flags;        //  topic messages with any of these flags are its own;

@@ -97,17 +97,18 @@ static void route_message (node_t *self, zmq_msg_t *from, zmq_msg_t *header, zmq
         count_refused (self);
         return;
     }
-    zmq_msg_t *payload = extra ? extra : body;
-    if (payload && zmq_msg_size (payload) > self->max_message) {
-        self->counters.oversized++;
-        return;
-    }
     int owner = type_owner (self, type);
     if (owner < 0) {
         self->counters.unknown_type++;
         return;
     }
     const subsystem_t *sub = node_subsystems[owner];
+    zmq_msg_t *payload = extra ? extra : body;
+    size_t cap = sub->max_payload > self->max_message ? sub->max_payload : self->max_message;
+    if (payload && zmq_msg_size (payload) > cap) {
+        self->counters.oversized++;
+        return;
+    }
     const uint8_t *uuid = zmq_msg_data (from);
     bool from_self = id_size == WIRE_UUID_SIZE && memcmp (uuid, self->uuid, WIRE_UUID_SIZE) == 0;
     peer_t *peer = from_self ? NULL : node_peer_find (self, uuid);

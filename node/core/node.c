@@ -74,10 +74,13 @@ static void load_settings (node_t *self)
 //  Binds the ROUTER. Returns 0 or a WEFT_E* code with the reason in ERR.
 static int router_start (node_t *self, const char *bind, char *err, size_t errlen)
 {
+    size_t payload = self->max_message; //  the largest any subsystem takes
+    for (int i = 0; i < SUBSYS_MAX; i++)
+        if (node_subsystems[i] && node_subsystems[i]->max_payload > payload)
+            payload = node_subsystems[i]->max_payload;
     world_opts_t opts = {
         .rcvhwm = 100000,
-        .maxmsgsize =
-            (int64_t)self->max_message + config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64,
+        .maxmsgsize = (int64_t)payload + config_int (self->cfg, CFG_LIMITS_MAX_HEADER) + 64,
     };
     uint16_t port = (uint16_t)config_int (self->cfg, CFG_TRANSPORT_PORT);
     int rc = self->world->ops->listen (self->world, WORLD_ROUTER, bind, port, &opts,

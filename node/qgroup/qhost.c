@@ -145,6 +145,7 @@ int qh_add (qhost_t *self, const qfsm_cmd_t *cmd, qh_kind_t kind, qhost_done_fn 
         }
         self->open->host = self;
         self->open->epoch = self->epoch;
+        self->open->at = qh_now (self);
     }
     qh_prop_t *p = self->open;
     if (p->n == p->cap) {
@@ -337,6 +338,11 @@ bool qhost_serving (const qhost_t *self, uint64_t *term)
     if (term)
         *term = self->lead_term;
     return self->serving;
+}
+
+uint64_t qhost_epoch (const qhost_t *self)
+{
+    return self->epoch;
 }
 
 bool qhost_leader (const qhost_t *self, uint64_t *id)

@@ -119,6 +119,7 @@ typedef struct {
     uint64_t lapsed;     //  leases that lapsed
     uint64_t letters;    //  dead letters reported (leader) or applied (follower)
     uint64_t terms_led;  //  times this member became the serving leader
+    uint64_t stale;      //  deliveries not handed out: their commit came after the lease
 } qhost_stats_t;
 
 //  Makes the queue group GROUP for member MY_ID. NULL on error (message in ERR).
@@ -142,6 +143,9 @@ void qhost_before_commit (qhost_t *self);
 
 //  True when this member leads and serves (its state caught up), and the term.
 bool qhost_serving (const qhost_t *self, uint64_t *term);
+//  A number that changes at every change of this member's leadership (won or
+//  lost): consumers and leases belong to one value of it.
+uint64_t qhost_epoch (const qhost_t *self);
 //  The leader this member knows of: false if none.
 bool qhost_leader (const qhost_t *self, uint64_t *id);
 

@@ -264,11 +264,27 @@ void qh_dispatch (qhost_t *self)
    Results
 */
 
-//  The delivery of SEQ committed (R) or failed: hand it out, or free it.
-static void s_delivered (qhost_t *self, qh_lease_t *l, const qfsm_result_t *r)
+//  The delivery of SEQ, proposed at AT, committed (R) or failed: hand it out,
+//  or free it. Leader lease: a hand-out happens only within 3/4 of the election
+//  timeout of the proposal. A majority took the entry after AT and none of them
+//  votes for another leader within an election timeout of hearing from this
+//  one, so no other leader can have served (and seen an ack of) this message
+//  meanwhile. A leader that learns of the commit later (it was paused, or the
+//  answers were slow) does not hand it out: the message is ready again at the
+//  next leader, or here once the lease lapses.
+static void s_delivered (qhost_t *self, qh_lease_t *l, const qfsm_result_t *r, int64_t at)
 {
     qh_consumer_t *c = s_consumer (self, l->consumer);
     qfsm_info_t info;
+    int64_t et = self->conf.rg.election_ms ? self->conf.rg.election_ms : 1000;
+    if (r && r->status == 0 && qh_now (self) - at >= et * 3 / 4) {
+        self->stats.stale++;
+        l->state = QL_OUT; //  as if handed out: it lapses after an election timeout (by then
+        l->deadline = qh_now (self) + et; //  any other leader is known), then it is ready again
+        if (l->deadline < self->next_lease_at)
+            self->next_lease_at = l->deadline;
+        return;
+    }
     if (!r || r->status != 0 || !c || !self->serving || qfsm_find (self->fsm, l->seq, &info)) {
         qh_lease_drop (self, l);
         return;
@@ -301,7 +317,7 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
         l = NULL;
     if (op->kind == QH_DELIVER) {
         if (l && l->state == QL_RESERVED)
-            s_delivered (self, l, r);
+            s_delivered (self, l, r, p->at);
         return;
     }
     if (op->kind == QH_EXPIRE) {

@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     struct qhost *host; //  back
     uint64_t epoch;     //  the leadership it was made in
+    int64_t at;         //  when it was made (env ms): the lease of its deliveries starts then
     qh_op_t *ops;       //  one per command, in the entry's order
     size_t n, cap;      //  used, allocated
     size_t user;        //  of which user commands (counted in npending)

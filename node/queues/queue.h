@@ -176,9 +176,10 @@ typedef struct {
     qhost_t *host;                       //  the group on this member
     zhashx_t *consumers;                 //  leader: consumer name -> rcons_t
     uint64_t next_consumer;              //  rcons_t ids
-    uint64_t served_term;                //  the term whose consumers these are
+    uint64_t served_term;                //  the qhost_epoch () whose consumers these are
     bool staged;                         //  its writes are in this turn's batch
     bool changing;                       //  a membership change of ours is in flight
+    bool draining;                       //  leader of a superseded group: moving its messages
     int64_t gone_at;                     //  left its configuration at (0: in it)
 } rgq_t;
 
@@ -189,6 +190,14 @@ typedef struct {
     zhashx_t *waiting; //  uuid hex -> (unused) members that did not answer
     int64_t deadline;  //  give up then (the next request starts again)
 } rfound_t;
+
+//  A group this member knows of (hosting it or not), kept as a meta record.
+typedef struct {
+    uint64_t id;                          //  group id
+    char founder[WIRE_UUID_SIZE * 2 + 1]; //  its founder ("" when only its id is known)
+    uint64_t voters[9];                   //  its first voters
+    size_t nvoters;                       //  how many
+} rknown_t;
 
 //  The subsystem's per-node state, allocated (zeroed) and freed by the core;
 //  queues_start () fills it in place, queues_stop () empties it.
@@ -230,6 +239,8 @@ struct queues {
     zhashx_t *group_ids;    //  group id (16 hex) -> rgq_t, the same groups (not owning)
     zhashx_t *founding;     //  queue name -> rfound_t
     zhashx_t *hints;        //  client: queue name -> leader uuid hex, as members told
+    zhashx_t *known;        //  queue name -> rknown_t, the group of it this member knows of
+    int64_t raft_since;     //  when the engine started (founding waits an expiry period)
     uint64_t raft_bad;      //  Raft traffic refused (unknown group, over the cap)
 };
 
@@ -305,6 +316,9 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
 #define QRAFT_FOUND_WAIT 2000 //  ms a founder waits for the members' answers
 #define QRAFT_PREFIX     "r/" //  the groups' keys in the journal's store
 #define QRAFT_META       "rq/" //  meta records: "rq/<group id hex>" -> founder NUL queue
+#define QRAFT_KNOWN      "rk/" //  meta records: "rk/<queue>" -> rknown_t
+#define QRAFT_DRAIN      UINT64_MAX //  qhost consumer id of a superseded group's mover
+#define QRAFT_DRAIN_CREDITS 256     //  messages it moves at a time
 
 int qraft_start (node_t *self, char *err, size_t errlen);
 void qraft_stop (node_t *self);
@@ -314,6 +328,9 @@ rgq_t *qraft_group (node_t *self, const char *queue);
 rgq_t *qraft_group_new (node_t *self, const char *queue, const char *founder, uint64_t id,
                         const uint64_t *voters, size_t nvoters);
 void qraft_on_raft (node_t *self, peer_t *peer, const wire_queue_t *msg, zmq_msg_t *body);
+int qraft_group_bootstrap (node_t *self, rgq_t *g, const uint64_t *voters, size_t n);
+bool qraft_superseded (node_t *self, const rgq_t *g);
+void qraft_moved (node_t *self, const char *queue, uint64_t seq);
 void qraft_on_timer (node_t *self, int64_t now, bool interval);
 void qraft_before_commit (node_t *self);
 void qraft_after_commit (node_t *self, bool ok);
@@ -321,17 +338,26 @@ bool qraft_busy (node_t *self);
 size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t max);
 char *qraft_status_json (node_t *self);
 
+//  --- queue_raft_found.c: leader hints, the known groups, founding
+const char *qraft_leader_of (node_t *self, rgq_t *g); //  its leader's uuid, or ""
+void qraft_known_put (node_t *self, const char *queue, uint64_t id, const char *founder,
+                      const uint64_t *voters, size_t n);
+int qraft_known_load (node_t *self);
+void qraft_found_start (node_t *self, const char *queue);
+void qraft_found_tick (node_t *self, int64_t now);
+void qraft_found_stop (node_t *self);
+void qraft_found_again (node_t *self, rgq_t *g);
+void qraft_tell_leader (node_t *self, const char *to, const char *queue);
+void qraft_on_leader (node_t *self, peer_t *from, const wire_queue_t *msg);
+
 //  --- queue_raft_serve.c: producers and consumers at a group
 void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body);
 void qraft_on_consume (node_t *self, peer_t *from, const wire_queue_t *msg, bool cancel);
 void qraft_on_settle (node_t *self, peer_t *from, const wire_queue_t *msg);
-void qraft_on_leader (node_t *self, peer_t *from, const wire_queue_t *msg);
 void qraft_peer_gone (node_t *self, peer_t *peer);
 void qraft_served (rgq_t *g); //  the group's leadership changed: forget consumers of another term
 void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64_t term);
 void qraft_letter (void *arg, const qfsm_info_t *msg);
-void qraft_found_tick (node_t *self, int64_t now);
-void qraft_tell_leader (node_t *self, const char *to, const char *queue);
 
 //  --- The subsystem's operations (queue_ring.c, queue_client.c) -----------------
 

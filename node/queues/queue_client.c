@@ -172,7 +172,10 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
     if (o->internal) {
         if (status != 0)
             return;        //  a transfer never gives up: it is sent again later
-        if (*o->src_owner) //  redrive: the dead letter may go now
+        if (queues_of (self)->raft) { //  a move out of a superseded group (or a dead letter)
+            if (*o->src_queue)
+                qraft_moved (self, o->src_queue, o->src_seq);
+        } else if (*o->src_owner) //  redrive: the dead letter may go now
             settle (self, o->src_owner, o->src_queue, o->consumer, o->src_seq, WIRE_SETTLE_ACK, 0);
         else
             queue_dead_done (self, o->src_queue, o->src_seq);
@@ -285,7 +288,9 @@ void queues_cmd_consume (node_t *self)
         rc = WEFT_ENOMEM;
     if (rc == 0) {
         snprintf (c->queue, sizeof c->queue, "%s", queue);
-        snprintf (c->id, sizeof c->id, "%s/%" PRIu64, self->uuid_hex, ++qs->next_consumer);
+        //  the run in it too: a restarted node's consumers are not its last run's
+        snprintf (c->id, sizeof c->id, "%s/%08" PRIx32 ".%" PRIu64, self->uuid_hex,
+                  (uint32_t)self->incarnation, ++qs->next_consumer);
         c->prefetch = (uint32_t)prefetch;
         zhashx_insert (qs->consumers, c->id, c);
         queue_client_ring_changed (self); //  registers it with the owner
@@ -304,6 +309,8 @@ static void register_consumer (node_t *self, consumer_t *c, const char *owner, i
     snprintf (out->queue, sizeof out->queue, "%s", c->queue);
     snprintf (out->consumer, sizeof out->consumer, "%s", c->id);
     out->value = c->prefetch;
+    wlog_debug (&self->log, "queue %s: %s %s at %.8s", c->queue,
+                type == WIRE_QCANCEL ? "cancel" : "register", c->id, owner);
     queue_send (self, owner, type, out, NULL, 0);
 }
 
@@ -398,6 +405,8 @@ void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *ms
     }
     if (!zhashx_lookup (qs->consumers, msg->consumer)) {
         //  a consumer we no longer have: give the message back at once
+        wlog_debug (&self->log, "queue %s: delivery %" PRIu64 " for unknown %s given back",
+                    msg->queue, msg->seq, msg->consumer);
         settle (self, from->uuid_hex, msg->queue, msg->consumer, msg->seq, WIRE_SETTLE_NACK, 0);
         return;
     }

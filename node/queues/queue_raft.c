@@ -210,6 +210,57 @@ static void group_drop (node_t *self, rgq_t *g)
     zhashx_delete (qs->group_ids, key); //  frees it
 }
 
+int qraft_group_bootstrap (node_t *self, rgq_t *g, const uint64_t *voters, size_t n)
+{
+    rgroup_t *rg = qhost_group (g->host);
+    if (rgroup_term (rg) != 0 || rgroup_last_index (rg) != 0)
+        return WEFT_ESTATE; //  it wrote something: only a pristine group bootstraps
+    qhost_destroy (&g->host);
+    zhashx_purge (g->consumers);
+    g->host = host_new (self, g);
+    int rc = g->host ? qhost_bootstrap (g->host, voters, n) : WEFT_ENOMEM;
+    if (rc == 0)
+        rc = qhost_start (g->host);
+    if (rc) //  as after a failed commit: the next start of the node tries again
+        wlog_error (&self->log, "queue %s: group not bootstrapped: %d", g->name, rc);
+    return rc;
+}
+
+bool qraft_superseded (node_t *self, const rgq_t *g)
+{
+    struct queues *qs = queues_of (self);
+    const rknown_t *k = zhashx_lookup (qs->known, g->name);
+    const rgq_t *first = zhashx_lookup (qs->groups, g->name);
+    return (k && k->id && k->id < g->id) || (first && first->id < g->id);
+}
+
+void qraft_moved (node_t *self, const char *queue, uint64_t seq)
+{
+    struct queues *qs = queues_of (self);
+    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids))
+        if (g->draining && strcmp (g->name, queue) == 0) {
+            qhost_ack (g->host, QRAFT_DRAIN, seq, NULL, NULL);
+            return;
+        }
+}
+
+//  Leader of G, a superseded group (two foundings of one queue): its
+//  messages move to the group that serves, as a producer's would (their ids
+//  kept, so a move repeated by a later leader is a duplicate there), each
+//  acked here once the other group confirmed it.
+static void drain (node_t *self, rgq_t *g)
+{
+    if (g->draining || !qhost_serving (g->host, NULL) || !qraft_superseded (self, g))
+        return;
+    if (qhost_consume (g->host, QRAFT_DRAIN, QRAFT_DRAIN_CREDITS) == 0) {
+        g->draining = true;
+        wlog_warn (&self->log,
+                   "queue %s: group %016" PRIx64 " is superseded by a lower one: "
+                   "moving its messages there",
+                   g->name, g->id);
+    }
+}
+
 /* ---------------------------------------------------------------------------
    Start and stop
 */
@@ -237,40 +288,36 @@ int qraft_start (node_t *self, char *err, size_t errlen)
     qs->raft = strcmp (config_value (self->cfg, CFG_QUEUES_ENGINE), "raft") == 0;
     qs->replicas = (uint8_t)config_int (self->cfg, CFG_QUEUES_REPLICAS);
     if (!(qs->groups = zhashx_new ()) || !(qs->group_ids = zhashx_new ()) ||
-        !(qs->founding = zhashx_new ()) || !(qs->hints = zhashx_new ())) {
+        !(qs->founding = zhashx_new ()) || !(qs->hints = zhashx_new ()) ||
+        !(qs->known = zhashx_new ())) {
         snprintf (err, errlen, "out of memory");
         return WEFT_ENOMEM;
     }
     zhashx_set_destructor (qs->group_ids, group_free);
     zhashx_set_destructor (qs->hints, (zhashx_destructor_fn *)zstr_free);
+    zhashx_set_destructor (qs->known, (zhashx_destructor_fn *)zstr_free);
+    qs->raft_since = node_now (self);
     zhashx_set_duplicator (qs->hints, (zhashx_duplicator_fn *)strdup);
     if (!qs->raft || !self->journal)
         return 0;
     int rc = journal_meta_scan (self->journal, QRAFT_META, on_meta, self);
+    if (rc == 0)
+        rc = qraft_known_load (self);
     if (rc)
         snprintf (err, errlen, "queue groups not loaded: %s", journal_error (self->journal));
     return rc;
 }
 
-static void found_free (void *item)
-{
-    rfound_t *f = item;
-    zhashx_destroy (&f->waiting);
-    free (f);
-}
-
 void qraft_stop (node_t *self)
 {
     struct queues *qs = queues_of (self);
-    if (qs->founding)
-        for (rfound_t *f = zhashx_first (qs->founding); f; f = zhashx_next (qs->founding))
-            found_free (f);
-    zhashx_destroy (&qs->founding);
+    qraft_found_stop (self);
     if (qs->groups)
         zhashx_purge (qs->groups); //  no destructor: group_ids owns them
     zhashx_destroy (&qs->groups);
     zhashx_destroy (&qs->group_ids);
     zhashx_destroy (&qs->hints);
+    zhashx_destroy (&qs->known);
 }
 
 /* ---------------------------------------------------------------------------
@@ -288,7 +335,8 @@ void qraft_on_raft (node_t *self, peer_t *peer, const wire_queue_t *msg, zmq_msg
     id_key (msg->seq, key);
     rgq_t *g = zhashx_lookup (qs->group_ids, key);
     if (!g) //  a group we were added to (or will be): it reaches us first through its leader
-        g = qraft_group_new (self, msg->queue, "", msg->seq, NULL, 0);
+        if ((g = qraft_group_new (self, msg->queue, "", msg->seq, NULL, 0)))
+            qraft_known_put (self, msg->queue, msg->seq, "", NULL, 0);
     if (!g || strcmp (g->name, msg->queue) != 0) {
         qs->raft_bad++;
         return;
@@ -342,20 +390,27 @@ static void plan (node_t *self, rgq_t *g)
     size_t n = rgroup_servers (rg, servers, QPLAN_MEMBERS_MAX);
     if (n > QPLAN_MEMBERS_MAX)
         return;
+    //  a spare holds nothing: to the plan it is not there yet (QPLAN_ADD makes it a standby)
     qplan_server_t in[QPLAN_MEMBERS_MAX];
+    size_t count = 0;
     for (size_t i = 0; i < n; i++)
-        in[i] = (qplan_server_t){servers[i].id,
-                                 servers[i].role == RG_ROLE_VOTER     ? QPLAN_VOTER
-                                 : servers[i].role == RG_ROLE_STANDBY ? QPLAN_STANDBY
-                                                                      : QPLAN_SPARE,
-                                 servers[i].match};
+        if (servers[i].role != RG_ROLE_SPARE)
+            in[count++] = (qplan_server_t){
+                servers[i].id, servers[i].role == RG_ROLE_VOTER ? QPLAN_VOTER : QPLAN_STANDBY,
+                servers[i].match};
     const char *members[9];
     size_t nw = qraft_wanted (self, g->name, members, 9);
     uint64_t wanted[9];
-    for (size_t i = 0; i < nw; i++)
-        wanted[i] = qraft_id_of (members[i]);
+    size_t live = 0; //  a member we have not heard from lately is not wanted (it may be gone)
+    for (size_t i = 0; i < nw; i++) {
+        peer_t *p =
+            strcmp (members[i], self->uuid_hex) ? node_peer_find_hex (self, members[i]) : NULL;
+        if (!p || !p->evasive)
+            wanted[live++] = qraft_id_of (members[i]);
+    }
+    nw = live;
     qplan_input_t pin = {.servers = in,
-                         .count = n,
+                         .count = count,
                          .leader = qraft_id_of (self->uuid_hex),
                          .last_index = rgroup_last_index (rg),
                          .catch_up = 64,
@@ -363,6 +418,16 @@ static void plan (node_t *self, rgq_t *g)
                          .wanted_count = nw,
                          .replicas = replicas_for (self, g)};
     qplan_step_t step = qplan_next (&pin);
+    //  never drop a voter that answers while one that does not keeps its vote (the ring
+    //  may still list a member that died): that would leave fewer live voters than before
+    bool silent = false, target_live = false;
+    for (size_t i = 0; i < n; i++) {
+        silent |= servers[i].role == RG_ROLE_VOTER && !servers[i].recent;
+        target_live |=
+            servers[i].id == step.id && servers[i].role == RG_ROLE_VOTER && servers[i].recent;
+    }
+    if (step.action == QPLAN_REMOVE && silent && target_live)
+        return;
     int rc = 0;
     switch (step.action) {
     case QPLAN_NONE:
@@ -398,9 +463,14 @@ void qraft_on_timer (node_t *self, int64_t now, bool interval)
         if (now >= qhost_deadline (g->host))
             qhost_tick (g->host);
         qraft_served (g);
+        plan (self, g); //  at every tick: a dead voter is replaced as soon as it can be
         if (!interval)
             continue;
-        plan (self, g);
+        drain (self, g);
+        uint64_t leader = 0;
+        if (!strcmp (g->founder, self->uuid_hex) && !qhost_leader (g->host, &leader) &&
+            rgroup_last_index (qhost_group (g->host)) <= 1)
+            qraft_found_again (self, g); //  its voters may not have heard
         rgroup_t *rg = qhost_group (g->host);
         rg_server_t one;
         bool known = rgroup_servers (rg, &one, 1) > 0;

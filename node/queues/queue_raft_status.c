@@ -73,6 +73,8 @@ static json_t *group_json (node_t *self, rgq_t *g)
     json_object_set_new (o, "delivered", json_integer ((json_int_t)hs->delivered));
     json_object_set_new (o, "confirmed", json_integer ((json_int_t)hs->confirmed));
     json_object_set_new (o, "terms_led", json_integer ((json_int_t)hs->terms_led));
+    json_object_set_new (o, "stale", json_integer ((json_int_t)hs->stale));
+    json_object_set_new (o, "lapsed", json_integer ((json_int_t)hs->lapsed));
     return o;
 }
 

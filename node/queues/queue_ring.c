@@ -296,6 +296,10 @@ void queues_on_message (node_t *self, peer_t *peer, bool from_self, int type, zm
         self->counters.bad_frames++;
         return;
     }
+    if (type != WIRE_QRAFT && body && zmq_msg_size (body) > self->max_message) {
+        self->counters.oversized++; //  only Raft traffic may pass limits.max_message
+        return;
+    }
     if (qs->raft && raft_message (self, peer, type, msg, body))
         return;
     if (type == WIRE_QLEADER) { //  a client follows leader hints whatever its own engine

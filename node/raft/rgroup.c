@@ -471,7 +471,9 @@ size_t rgroup_servers (const rgroup_t *self, rg_server_t *out, size_t max)
     for (unsigned i = 0; i < c->n && i < max; i++)
         out[i] = (rg_server_t){.id = c->servers[i].id,
                                .role = c->servers[i].role,
-                               .match = leader ? r->leader_state.progress[i].match_index : 0};
+                               .match = leader ? r->leader_state.progress[i].match_index : 0,
+                               .recent = leader && (c->servers[i].id == r->id ||
+                                                    r->leader_state.progress[i].recent_recv)};
     return c->n;
 }
 

@@ -217,6 +217,7 @@ typedef struct {
     uint64_t id;
     int role;       //  RG_ROLE_*
     uint64_t match; //  leader only
+    bool recent;    //  leader only: heard from within the election timeout (itself: true)
 } rg_server_t;
 //  Fills at most MAX servers of the configuration into OUT; returns how many it has.
 size_t rgroup_servers (const rgroup_t *self, rg_server_t *out, size_t max);

@@ -296,6 +296,12 @@ int sim_weft_final (void *arg, sim_t *sim, char *msg, size_t len)
                " durable=%" PRIu64 " truncated=%" PRIu64,
                zlistx_size (ctx->sent), ctx->confirmed, ctx->delivered, ctx->duplicates,
                ctx->durable_seen, ctx->truncated);
+    for (int i = 0; getenv ("WEFT_SIM_STATUS") && i < ctx->hosts; i++) { //  debugging aid
+        whost_t *h = sim_weft_host (sim, i);
+        char *json = h && h->node ? node_status_json (h->node) : NULL;
+        fprintf (stderr, "status h%d: %s\n", i, json ? json : "(down)");
+        free (json);
+    }
     if (ctx->checks & WEFT_CHECK_VIEWS)
         check_views (ctx, sim);
     if (ctx->checks & WEFT_CHECK_QUEUES)
@@ -378,6 +384,8 @@ void *sim_weft_setup (sim_t *sim, const sim_run_opts_t *opts)
     ctx->async_pub = opts->async_pub;
     ctx->raft_queues = opts->raft_queues;
     ctx->checks = opts->strict ? WEFT_CHECK_ALL : sim_weft_contract (opts->faults);
+    if (opts->raft_queues && !opts->strict) //  issue 9: queues on Raft hold under every fault
+        ctx->checks |= WEFT_CHECK_QUEUES | WEFT_CHECK_ACKED;
     ctx->strict = opts->strict;
     if (opts->checks) {
         ctx->checks = (strstr (opts->checks, "durable") ? WEFT_CHECK_DURABLE : 0) |
