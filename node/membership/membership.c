@@ -88,11 +88,25 @@ void membership_send_hello (node_t *self, peer_t *peer, uint32_t flags)
     node_send (self, peer->link, NULL, 0);
 }
 
+static void peer_drop (node_t *self, peer_t *peer, int kind, bool foreign);
+
 peer_t *membership_add (node_t *self, const uint8_t *uuid, uint64_t incarnation, uint8_t role,
                         const char *router_ep, const char *pub_ep, peer_source_t source)
 {
     if (zhashx_size (self->peers) >= MAX_PEERS || !endpoint_ok (router_ep) || !endpoint_ok (pub_ep))
         return NULL;
+    //  a peer at its endpoint that is not it is gone (a member restarted
+    //  with a new identity on the old one's port): our two links there
+    //  would share one routing id at its ROUTER and take it from each other
+    peer_t *stale = NULL;
+    for (peer_t *p = zhashx_first (self->peers); p && !stale; p = zhashx_next (self->peers))
+        if (strcmp (p->router_ep, router_ep) == 0 && memcmp (p->uuid, uuid, WIRE_UUID_SIZE) != 0)
+            stale = p;
+    if (stale) {
+        wlog_info (&self->log, "%s (%s) replaced at %s", stale->name, stale->uuid_hex,
+                   stale->router_ep);
+        peer_drop (self, stale, WEFT_MSG_LEAVE, false);
+    }
     peer_t *peer = node_peer_new (self, uuid);
     if (!peer)
         return NULL;

@@ -141,12 +141,8 @@ Test (qraft_faults, leader_stopped_past_the_expiry_then_resumed, .timeout = 120)
     if (!agreed || c.lost || s.confirmed != TOTAL)
         qp_dump (&s_fab, QUEUE, 40);
     cr_expect (agreed, "the members do not agree on one leader and term");
-    //  KNOWN FAILURE (engine, 4440a05): the resumed old leader stays behind for
-    //  good (the leader's lag for it never drops, its match index stays 0)
-    //  and it names no leader while the group is idle: the catch-up
-    //  AppendEntries (up to RG_MAX_MESSAGE, 64 MiB) is larger than the peer
-    //  ROUTER takes (limits.max_message + max_header + 64: about 1 MiB).
-    //  With WEFT_LIMITS_MAX_MESSAGE=67108864 this test passes.
+    //  (was a failure at 4440a05: a catch-up AppendEntries larger than the
+    //  peer ROUTER took, limits.max_message; Raft traffic now has its own cap)
     cr_expect (caught_up, "a follower never catches up with the leader");
     cr_expect_eq (s.confirmed, TOTAL, "%d sends failed, %d unsettled", s.failed,
                   TOTAL - s.confirmed - s.failed);

@@ -115,12 +115,9 @@ Test (qraft_members, member_restarted_without_its_journal, .timeout = 150)
              (long long)(tu_now_ms () - started));
     if (!healed)
         qp_dump (&s_fab, QUEUE, 40);
-    //  KNOWN FAILURE (engine, 4440a05): the new member (same name, new uuid)
-    //  binds the dead one's ROUTER port; it is added as a standby but never
-    //  gets an entry (the leader's lag for it stays at its whole log), each
-    //  promote fails after ~5 s ("internal libraft error") and the dead
-    //  voter stays. Restarted on another --port, the group heals. Killing
-    //  the leader now would leave no quorum: the test stops here.
+    //  (was a failure at 4440a05: the new member binds the dead one's port and
+    //  the leader's two links there shared one routing id; a peer found at the
+    //  endpoint of another identity now replaces it)
     cr_assert (healed, "the group did not get back to 3 running voters");
     //  then the leader dies in the middle of the second half
     leader = qp_wait_leader (&s_fab, QUEUE, 10000);
