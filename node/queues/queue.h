@@ -179,7 +179,10 @@ typedef struct {
     uint64_t served_term;                //  the qhost_epoch () whose consumers these are
     bool staged;                         //  its writes are in this turn's batch
     bool changing;                       //  a membership change of ours is in flight
-    bool draining;                       //  leader of a superseded group: moving its messages
+    bool draining;                       //  leader: moving messages out (see move_to)
+    char move_to[WIRE_TOPIC_MAX + 1];    //  where: its own queue's serving group (superseded),
+                                         //  or, for a dead-letter queue, its queue (redrive)
+    uint64_t move_left;                  //  messages still to move (redrive: those there then)
     int64_t gone_at;                     //  left its configuration at (0: in it)
 } rgq_t;
 
@@ -355,6 +358,7 @@ void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg
 void qraft_on_consume (node_t *self, peer_t *from, const wire_queue_t *msg, bool cancel);
 void qraft_on_settle (node_t *self, peer_t *from, const wire_queue_t *msg);
 void qraft_peer_gone (node_t *self, peer_t *peer);
+void qraft_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg);
 void qraft_served (rgq_t *g); //  the group's leadership changed: forget consumers of another term
 void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64_t term);
 void qraft_letter (void *arg, const qfsm_info_t *msg);

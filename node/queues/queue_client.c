@@ -171,7 +171,7 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
 {
     if (o->internal) {
         if (status != 0)
-            return;        //  a transfer never gives up: it is sent again later
+            return;                   //  a transfer never gives up: it is sent again later
         if (queues_of (self)->raft) { //  a move out of a superseded group (or a dead letter)
             if (*o->src_queue)
                 qraft_moved (self, o->src_queue, o->src_seq);
@@ -258,7 +258,11 @@ void queues_cmd_send (node_t *self)
         snprintf (meta->msg_id, sizeof meta->msg_id, "%.12s-%" PRIx64 "-%" PRIu64, self->uuid_hex,
                   self->incarnation, args.token);
     meta->priority = args.priority;
-    meta->replication = args.replication ? args.replication : queues_of (self)->replication;
+    //  the Raft engine keeps as many copies as its groups have voters: N only asks for a
+    //  minimum there (1 unless the send says)
+    meta->replication = args.replication         ? args.replication
+                        : queues_of (self)->raft ? 1
+                                                 : queues_of (self)->replication;
     meta->acks = args.acks;
     meta->value = node_wall_us (self);
     outgoing_t *o = outgoing_new (self, args.token, NULL, meta, NULL, &body);

@@ -238,7 +238,7 @@ void qraft_moved (node_t *self, const char *queue, uint64_t seq)
 {
     struct queues *qs = queues_of (self);
     for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids))
-        if (g->draining && strcmp (g->name, queue) == 0) {
+        if (strcmp (g->name, queue) == 0 && qhost_serving (g->host, NULL)) {
             qhost_ack (g->host, QRAFT_DRAIN, seq, NULL, NULL);
             return;
         }
@@ -254,6 +254,8 @@ static void drain (node_t *self, rgq_t *g)
         return;
     if (qhost_consume (g->host, QRAFT_DRAIN, QRAFT_DRAIN_CREDITS) == 0) {
         g->draining = true;
+        snprintf (g->move_to, sizeof g->move_to, "%s", g->name);
+        g->move_left = UINT64_MAX;
         wlog_warn (&self->log,
                    "queue %s: group %016" PRIx64 " is superseded by a lower one: "
                    "moving its messages there",

@@ -22,11 +22,18 @@ static void time_pack (int64_t time_us, uint8_t out[8])
         out[i] = (uint8_t)((uint64_t)time_us >> (8 * i));
 }
 
+//  The dead-letter reason kept after the time ("<reason>/<deliveries>"), into OUT.
+static void reason_unpack (const qfsm_info_t *msg, char *out, size_t cap)
+{
+    size_t len = msg->headers_len > 8 ? msg->headers_len - 8 : 0;
+    snprintf (out, cap, "%.*s", (int)(len < cap ? len : cap - 1), (const char *)msg->headers + 8);
+}
+
 static int64_t time_unpack (const qfsm_info_t *msg)
 {
     uint64_t v = 0;
     const uint8_t *h = msg->headers;
-    for (int i = 0; msg->headers_len == 8 && i < 8; i++)
+    for (int i = 0; msg->headers_len >= 8 && i < 8; i++)
         v |= (uint64_t)h[i] << (8 * i);
     return (int64_t)v;
 }
@@ -73,6 +80,16 @@ static rgq_t *served (node_t *self, peer_t *from, const char *queue)
     return NULL;
 }
 
+//  The voters of G.
+static size_t voters (rgq_t *g)
+{
+    rg_server_t servers[RG_MAX_SERVERS];
+    size_t n = rgroup_servers (qhost_group (g->host), servers, RG_MAX_SERVERS), count = 0;
+    for (size_t i = 0; i < n && i < RG_MAX_SERVERS; i++)
+        count += servers[i].role == RG_ROLE_VOTER;
+    return count;
+}
+
 void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body)
 {
     size_t len = body ? zmq_msg_size (body) : 0;
@@ -86,6 +103,11 @@ void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg
         rc = self->journal_failed;
     else if (!(g = served (self, from, msg->queue)))
         rc = WEFT_EAGAIN;
+    else if (msg->replication > voters (g)) {
+        rc = WEFT_ESTATE; //  more copies asked for than the group has voters: refused, not cut
+        wlog_warn (&self->log, "queue %s: %u copies asked for, the group has %zu voters",
+                   msg->queue, msg->replication, voters (g));
+    }
     rwait_t *w = rc ? NULL : malloc (sizeof *w);
     if (!rc && !w)
         rc = WEFT_ENOMEM;
@@ -93,12 +115,15 @@ void qraft_on_send (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg
         w->node = self;
         snprintf (w->producer, sizeof w->producer, "%s", from->uuid_hex);
         w->token = msg->token;
-        uint8_t stamp[8];
+        //  headers: the producer's time, then a dead letter's reason (a transfer's R)
+        uint8_t stamp[8 + WIRE_REASON_MAX];
         time_pack (msg->value, stamp);
+        size_t rlen = strnlen (msg->reason, WIRE_REASON_MAX);
+        memcpy (stamp + 8, msg->reason, rlen);
         qhost_msg_t m = {.id = msg->msg_id,
                          .priority = msg->priority,
                          .headers = stamp,
-                         .headers_len = sizeof stamp,
+                         .headers_len = 8 + rlen,
                          .body = len ? zmq_msg_data (body) : NULL,
                          .body_len = len};
         rc = qhost_enqueue (g->host, &m, msg->token, sent, w);
@@ -219,14 +244,26 @@ void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64
     rgq_t *g = arg;
     node_t *self = g->node;
     qraft_served (g);
-    if (consumer == QRAFT_DRAIN && g->draining) { //  a superseded group's message moves
+    if (consumer == QRAFT_DRAIN && g->draining) { //  a message moves (superseded, redrive)
+        bool redrive = strcmp (g->move_to, g->name) != 0;
         wire_queue_t *meta = queues_of (self)->out;
         memset (meta, 0, offsetof (wire_queue_t, seqs));
-        snprintf (meta->msg_id, sizeof meta->msg_id, "%s", msg->id);
+        //  a redriven letter gets an id of its own (its queue remembers the first one's),
+        //  the same for every try of the move: a repeated move is a duplicate there
+        if (redrive)
+            snprintf (meta->msg_id, sizeof meta->msg_id, "%.100s~r%" PRIu64, msg->id, msg->seq);
+        else {
+            snprintf (meta->msg_id, sizeof meta->msg_id, "%s", msg->id);
+            reason_unpack (msg, meta->reason, sizeof meta->reason);
+        }
         meta->priority = msg->priority;
         meta->value = time_unpack (msg);
-        queue_transfer (self, g->name, g->name, msg->seq, meta, msg->body_len ? msg->body : "",
+        queue_transfer (self, g->move_to, g->name, msg->seq, meta, msg->body_len ? msg->body : "",
                         msg->body_len);
+        if (g->move_left != UINT64_MAX && --g->move_left == 0) {
+            qhost_cancel (g->host, QRAFT_DRAIN); //  those there at the redrive: done
+            g->draining = false;
+        }
         return;
     }
     rcons_t *c = consumer_by_id (g, consumer);
@@ -242,6 +279,7 @@ void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64
         out->deliveries = msg->deliveries;
         out->priority = msg->priority;
         out->value = time_unpack (msg);
+        reason_unpack (msg, out->reason, sizeof out->reason);
         if (queue_send (self, c->peer, WIRE_QDELIVER, out, msg->body_len ? msg->body : "",
                         msg->body_len) == 0)
             return;
@@ -268,6 +306,37 @@ void qraft_letter (void *arg, const qfsm_info_t *msg)
     meta->priority = msg->priority;
     meta->value = time_unpack (msg);
     queue_transfer (self, dlq, "", 0, meta, msg->body_len ? msg->body : "", msg->body_len);
+}
+
+//  QREDRIVE of QUEUE: the leader of QUEUE.dlq moves the letters it holds now
+//  back into QUEUE and answers how many.
+void qraft_on_redrive (node_t *self, peer_t *from, const wire_queue_t *msg)
+{
+    char dlq[WIRE_TOPIC_MAX + 1];
+    if (snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, msg->queue) >= (int)sizeof dlq) {
+        queue_send_confirm (self, from->uuid_hex, msg->token, WEFT_EINVAL, 0, false);
+        return;
+    }
+    rgq_t *g = served (self, from, dlq);
+    if (!g) {
+        rknown_t *k = zhashx_lookup (queues_of (self)->known, dlq);
+        //  no such dead-letter queue anywhere (the ring's first choice answers): nothing to do
+        const char *wanted[1];
+        bool first = qraft_wanted (self, dlq, wanted, 1) && !strcmp (wanted[0], self->uuid_hex);
+        queue_send_confirm (self, from->uuid_hex, msg->token, !k && first ? 0 : WEFT_EAGAIN, 0,
+                            false);
+        return;
+    }
+    qfsm_stats_t st;
+    qfsm_stats (qhost_fsm (g->host), &st);
+    uint64_t count = st.ready + st.delayed;
+    if (count && !g->draining && qhost_consume (g->host, QRAFT_DRAIN, QRAFT_DRAIN_CREDITS) == 0) {
+        g->draining = true;
+        snprintf (g->move_to, sizeof g->move_to, "%s", msg->queue);
+        g->move_left = count;
+    }
+    queue_send_confirm (self, from->uuid_hex, msg->token, g->draining || !count ? 0 : WEFT_EAGAIN,
+                        count, false);
 }
 
 void qraft_peer_gone (node_t *self, peer_t *peer)

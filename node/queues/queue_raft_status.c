@@ -75,13 +75,12 @@ static json_t *group_json (node_t *self, rgq_t *g)
     json_object_set_new (o, "terms_led", json_integer ((json_int_t)hs->terms_led));
     json_object_set_new (o, "stale", json_integer ((json_int_t)hs->stale));
     const rg_stats_t *rs = rgroup_stats (rg);
-    json_object_set_new (o, "raft", json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx",
-                                               (json_int_t)rs->rx, "rx_bad", (json_int_t)rs->rx_bad,
-                                               "rx_dropped", (json_int_t)rs->rx_dropped, "tx",
-                                               (json_int_t)rs->tx, "tx_failed",
-                                               (json_int_t)rs->tx_failed, "writes",
-                                               (json_int_t)rs->writes, "snapshots",
-                                               (json_int_t)rs->snapshots));
+    json_object_set_new (
+        o, "raft",
+        json_pack ("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx", (json_int_t)rs->rx, "rx_bad",
+                   (json_int_t)rs->rx_bad, "rx_dropped", (json_int_t)rs->rx_dropped, "tx",
+                   (json_int_t)rs->tx, "tx_failed", (json_int_t)rs->tx_failed, "writes",
+                   (json_int_t)rs->writes, "snapshots", (json_int_t)rs->snapshots));
     json_object_set_new (o, "lapsed", json_integer ((json_int_t)hs->lapsed));
     return o;
 }

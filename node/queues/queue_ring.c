@@ -274,8 +274,8 @@ static bool raft_message (node_t *self, peer_t *peer, int type, const wire_queue
     case WIRE_QLEADER:
         qraft_on_leader (self, peer, msg);
         return true;
-    case WIRE_QREDRIVE: //  not on this engine yet (docs/QUEUES.md)
-        queue_send_confirm (self, peer->uuid_hex, msg->token, WEFT_ESTATE, 0, false);
+    case WIRE_QREDRIVE:
+        qraft_on_redrive (self, peer, msg);
         return true;
     case WIRE_QCONFIRM:
     case WIRE_QDELIVER:

@@ -78,8 +78,9 @@ const subsystem_t queues_subsystem = {
     .state_size = sizeof (struct queues),
     .type_min = WIRE_QSEND,
     .type_max = WIRE_QLEADER, //  WIRE_MISSED (28) is pubsub's: its earlier slot takes it
-    .max_payload = RG_MAX_MESSAGE, //  Raft catch-ups and snapshots; QSEND bodies are checked
-                                   //  against limits.max_message (queue_owner.c, queue_raft_serve.c)
+    .max_payload =
+        RG_MAX_MESSAGE, //  Raft catch-ups and snapshots; QSEND bodies are checked
+                        //  against limits.max_message (queue_owner.c, queue_raft_serve.c)
     .from_self = true,
     .commands = s_commands,
     .start = on_start,
