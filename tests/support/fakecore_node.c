@@ -81,8 +81,10 @@ fc_t *fc_new (const char *name, uint64_t seed, jdisk_t *disk, const char *const 
     fc_world_set_disk (self->world, disk);
     self->cfg = weft_config_new ();
     cr_assert_not_null (self->cfg);
-    const char *defaults[] = {"node.name", name, "discovery.enabled", "false", "log.level",
-                              "error",     NULL};
+    const char *engine = getenv ("WEFT_QUEUES_ENGINE"); //  the owner engine's tests pin it
+    const char *defaults[] = {"node.name",     name,    "discovery.enabled", "false",
+                              "log.level",     "error", engine ? "queues.engine" : NULL, engine,
+                              NULL};
     for (int pass = 0; pass < 2; pass++)
         for (const char *const *p = pass ? kv : defaults; p && *p; p += 2)
             cr_assert_eq (weft_config_set (self->cfg, p[0], p[1]), 0, "config %s=%s: %s", p[0],

@@ -30,6 +30,9 @@ weft_config_t *tu_config (const char *name, uint16_t beacon_port)
     must_set (cfg, "discovery.expired_ms", "800");
     //  TU_LOG_LEVEL=debug in the environment shows the nodes' logs of a failing test
     must_set (cfg, "log.level", getenv ("TU_LOG_LEVEL") ? getenv ("TU_LOG_LEVEL") : "warn");
+    //  the tests of the owner engine pin it (tests/CMakeLists.txt)
+    if (getenv ("WEFT_QUEUES_ENGINE"))
+        must_set (cfg, "queues.engine", getenv ("WEFT_QUEUES_ENGINE"));
     return cfg;
 }
 
