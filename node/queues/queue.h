@@ -339,6 +339,10 @@ void qraft_before_commit (node_t *self);
 void qraft_after_commit (node_t *self, bool ok);
 bool qraft_busy (node_t *self);
 size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t max);
+
+//  --- queue_raft_place.c: placement and moves
+void qraft_plan (node_t *self, rgq_t *g);  //  leader: the next membership change, if any
+void qraft_drain (node_t *self, rgq_t *g); //  leader of a superseded group: start moving out
 char *qraft_status_json (node_t *self);
 
 //  --- queue_raft_found.c: leader hints, the known groups, founding
