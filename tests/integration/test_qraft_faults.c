@@ -39,10 +39,7 @@ TestSuite (qraft_faults, .init = fabric_init, .fini = fabric_fini);
 
 Test (qraft_faults, leader_killed_mid_stream_loses_no_confirmed_message, .timeout = 120)
 {
-    qp_start (&s_fab, 3);
-    qp_warmup (&s_fab, QUEUE);
-    int leader = qp_wait_leader (&s_fab, QUEUE, 10000);
-    cr_assert_geq (leader, 0, "no leader for %s", QUEUE);
+    int leader = qp_ready (&s_fab, 3, QUEUE);
     qp_sends_t s;
     qp_sends_init (&s, TOTAL);
     int confirmed_at_kill = -1;
@@ -89,10 +86,7 @@ static void pause_check (void *ctx)
 
 Test (qraft_faults, leader_stopped_past_the_expiry_then_resumed, .timeout = 120)
 {
-    qp_start (&s_fab, 3);
-    qp_warmup (&s_fab, QUEUE);
-    int leader = qp_wait_leader (&s_fab, QUEUE, 10000);
-    cr_assert_geq (leader, 0, "no leader for %s", QUEUE);
+    int leader = qp_ready (&s_fab, 3, QUEUE);
     qp_group_t before;
     cr_assert (qp_group (&s_fab, leader, QUEUE, &before, 2000));
     qp_sends_t s;

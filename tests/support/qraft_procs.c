@@ -398,3 +398,12 @@ void qp_dump (qp_fabric_t *f, const char *queue, int lines)
         tail_file (path, prefix, lines);
     }
 }
+
+int qp_ready (qp_fabric_t *f, int n, const char *queue)
+{
+    qp_start (f, n);
+    qp_warmup (f, queue);
+    int leader = qp_wait_leader (f, queue, 10000);
+    cr_assert_geq (leader, 0, "no leader for %s", queue);
+    return leader;
+}

@@ -142,4 +142,8 @@ qp_counts_t qp_drain (qp_fabric_t *f, const qp_sends_t *s, const char *queue, co
 //  LINES lines of each member's log (for a failing check).
 void qp_dump (qp_fabric_t *f, const char *queue, int lines);
 
+//  Starts N members, warms QUEUE up and waits for its leader: its index (fails the test
+//  when there is none within 10 s).
+int qp_ready (qp_fabric_t *f, int n, const char *queue);
+
 #endif
