@@ -249,8 +249,8 @@ static const config_key_t s_keys[CONFIG_KEY_COUNT] = {
     [CFG_DISCOVERY_PROBE_K] = {"discovery.probe_k", "3", check_range, &s_probe_k,
                                "members asked to probe a silent peer before it is suspected"},
     [CFG_QUEUES_ENGINE] = {"queues.engine", "raft", check_choice, s_engines,
-                           "owner: an owner and best-effort copies; raft: one Raft group per "
-                           "queue (docs/QUEUES.md)"},
+                           "raft: one Raft group per queue; owner: the earlier owner and "
+                           "best-effort copies, unsafe (docs/QUEUES.md)"},
     [CFG_QUEUES_REPLICAS] = {"queues.replicas", "3", check_replicas, &s_replicas,
                              "raft engine: voters of each queue group once that many members "
                              "live (odd; 1 on fewer)"},

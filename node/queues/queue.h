@@ -344,6 +344,8 @@ size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t m
 void qraft_plan (node_t *self, rgq_t *g);  //  leader: the next membership change, if any
 void qraft_drain (node_t *self, rgq_t *g); //  leader of a superseded group: start moving out
 char *qraft_status_json (node_t *self);
+//  The groups as items of the status' "queues" array (the owner engine's fields), or NULL.
+char *qraft_queues_json (node_t *self);
 
 //  --- queue_raft_found.c: leader hints, the known groups, founding
 const char *qraft_leader_of (node_t *self, rgq_t *g); //  its leader's uuid, or ""

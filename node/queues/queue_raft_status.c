@@ -85,6 +85,45 @@ static json_t *group_json (node_t *self, rgq_t *g)
     return o;
 }
 
+char *qraft_queues_json (node_t *self)
+{
+    struct queues *qs = queues_of (self);
+    json_t *all = json_array ();
+    for (rgq_t *g = zhashx_first (qs->group_ids); all && g; g = zhashx_next (qs->group_ids)) {
+        if (!g->host)
+            continue;
+        json_t *full = group_json (self, g);
+        bool serving = json_is_true (json_object_get (full, "serving"));
+        //  the owner engine's fields (weft queues and weft ring read them): the serving
+        //  leader is the queue's owner, the other members hold replicas
+        json_t *o = json_pack (
+            "{s:O, s:s, s:b, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:O, s:I, "
+            "s:I, s:O, s:O, s:O}",
+            "name", json_object_get (full, "name"), "role", serving ? "owner" : "replica", "active",
+            serving, "stored", json_object_get (full, "pending"), "depth",
+            json_object_get (full, "depth"), "delayed", json_object_get (full, "delayed"),
+            "in_flight", json_object_get (full, "in_flight"), "consumers",
+            json_object_get (full, "consumers"), "enqueued", json_object_get (full, "enqueued"),
+            "delivered", json_object_get (full, "delivered"), "acked",
+            json_object_get (full, "acked"), "dead", json_object_get (full, "dead"), "redelivered",
+            (json_int_t)0, "replicas",
+            (json_int_t)json_array_size (json_object_get (full, "voters")), "leader",
+            json_object_get (full, "leader"), "term", json_object_get (full, "term"), "commit",
+            json_object_get (full, "commit"));
+        if (o)
+            json_array_append_new (all, o);
+        json_decref (full);
+    }
+    char *text = all && json_array_size (all) ? json_dumps (all, JSON_COMPACT) : NULL;
+    json_decref (all);
+    if (!text)
+        return NULL;
+    size_t len = strlen (text); //  items without the brackets, to join the owner engine's
+    memmove (text, text + 1, len - 2);
+    text[len - 2] = 0;
+    return text;
+}
+
 char *qraft_status_json (node_t *self)
 {
     struct queues *qs = queues_of (self);

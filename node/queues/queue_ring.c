@@ -454,6 +454,13 @@ char *queues_status_json (node_t *self)
         first = false;
         queue_json (self, q, buf);
     }
+    char *groups_q = qraft_queues_json (self);
+    if (groups_q) {
+        if (!first)
+            zchunk_extend (buf, ",", 1);
+        zchunk_extend (buf, groups_q, strlen (groups_q));
+    }
+    free (groups_q);
     char *stats = zsys_sprintf ("],\"queue_counters\":{\"unconfirmed\":%zu,\"consumers\":%zu,"
                                 "\"fenced\":%" PRIu64 ",\"duplicates\":%" PRIu64 "}",
                                 zlistx_size (qs->outgoing), zhashx_size (qs->consumers), qs->fenced,
