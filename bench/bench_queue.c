@@ -27,8 +27,18 @@
     benchmark, not a test: it prints tables and exits 0 unless something
     could not be set up. --perf-ctl FIFO --profile PHASE sends "enable" and
     "disable" to a `perf record -D -1 --control fifo:FIFO` around that phase.
+
+    --engine raft measures the Raft queue engine instead: every node (clients
+    too) gets queues.engine=raft; each replication R of --reps (default 1,3)
+    gets its own fresh cluster of R members with queues.replicas=R (R=1: a
+    single member) and the two clients. Every row waits (READY_MS) until a
+    member's status shows the queue's group with a serving leader
+    (queue_groups[].serving) before timing; consume + ack ends when that
+    leader counts every message acked; latency is measured on each cluster.
+    journal.sync is left at async, but the engine syncs every Raft write
+    whatever it says, so there is one mode ("raft") and no raw LevelDB rows.
 */
-#include <pthread.h>
+#include <getopt.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -36,19 +46,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "bench_common.h"
+#include "bench_qraft.h"
+#include "bench_raw.h"
 #include "journal/journal.h"
 #include "weft.h"
 
 #define MAX_SIZES      4     //  body sizes
 #define MAX_RUNS       31    //  runs per figure
+#define MAX_MEMBERS    3     //  members of one cluster at most
 #define MAX_JOURNALS   8     //  journals tracked by the link-time wraps
 #define READY_MS       15000 //  setup deadline (ring seen, queue active)
 #define ENTRY_OVERHEAD 53    //  queue entry bytes besides the body (u32 + msgpack header)
-#define RAW_WINDOW     1000  //  raw pipeline: unacknowledged messages at most
-#define RAW_TIMEOUT_MS 5000  //  raw DEALER: an answer missing this long is fatal
 
 //  Command-line settings.
 typedef struct {
@@ -67,6 +77,7 @@ typedef struct {
     bool modes[2];           //  journal.sync async [0], sync [1]
     bool do_consume, do_lat; //  figures besides sends
     bool verbose;            //  print every run
+    bool raft;               //  --engine raft: queues.engine=raft, R members per R
     const char *perf_ctl;    //  perf --control fifo, or NULL
     const char *profile;     //  phase perf samples: send, consume, latency, raw-latency
     char dir[256];           //  where journals go
@@ -94,15 +105,17 @@ typedef struct {
     cons_res_t cons[2][2][MAX_RUNS];            //  [mode][rep][run]
     double pipe[MAX_SIZES][MAX_RUNS];           //  raw acked pipeline msgs/s
     double pipe_cpu[MAX_SIZES][MAX_RUNS];       //  its process CPU time per message, us
-    double lat[2][MAX_RUNS], rtt[2][MAX_RUNS];  //  [p50, p99][run], us
+    double lat[2][2][MAX_RUNS];                 //  [rep][p50, p99][run], us (owner: rep 0)
+    double rtt[2][2][MAX_RUNS];                 //  the raw round trips, same layout
 } results_t;
 
 //  The nodes of one run.
 typedef struct {
-    weft_node_t *m[2]; //  members with journals
-    weft_node_t *prod; //  client producer
-    weft_node_t *cons; //  client consumer
-    int journal[2];    //  each member's slot in s_journals
+    weft_node_t *m[MAX_MEMBERS]; //  members with journals
+    int nm;                      //  how many (owner engine: 2)
+    weft_node_t *prod;           //  client producer
+    weft_node_t *cons;           //  client consumer
+    int journal[MAX_MEMBERS];    //  each member's slot in s_journals
 } cluster_t;
 
 //  A journal seen by the wraps.
@@ -119,6 +132,12 @@ static jslot_t s_journals[MAX_JOURNALS]; //  journals opened by this run's nodes
 static atomic_int s_njournals;           //  how many
 static results_t s_res;                  //  every figure
 static const char *s_mode_name[2] = {"async", "sync"};
+
+//  The name of MODE in the tables: "raft" for the Raft engine's one mode.
+static const char *mode_label (const opts_t *o, int mode)
+{
+    return o->raft ? "raft" : s_mode_name[mode];
+}
 
 /* ---------------------------------------------------------------------------
    Link-time wraps (-Wl,--wrap=..., bench/CMakeLists.txt): per-journal counts.
@@ -199,10 +218,15 @@ static void perf_ctl (const opts_t *o, const char *phase, bool enable)
 //  A config for node NAME on loopback in this process's cluster: a member
 //  journaling in JOURNAL with MODE (async, sync), or a client (JOURNAL NULL).
 static weft_config_t *bench_config (const opts_t *o, const char *name, const char *journal,
-                                    const char *mode)
+                                    const char *mode, int replicas)
 {
     weft_config_t *cfg = bench_loopback_config (name, s_cluster, s_port);
     char text[32];
+    if (o->raft) { //  every node, clients too (they follow QLEADER hints)
+        bench_must_set (cfg, "queues.engine", "raft");
+        snprintf (text, sizeof text, "%d", replicas);
+        bench_must_set (cfg, "queues.replicas", text);
+    }
     snprintf (text, sizeof text, "%d", o->window);
     bench_must_set (cfg, "queues.window", text);
     bench_must_set (cfg, "queues.acks", "all");
@@ -253,28 +277,45 @@ static long long owned_field (weft_node_t *node, const char *queue, const char *
     return value;
 }
 
-//  Index (0, 1) of the member owning QUEUE, or dies.
-static int owner_of (cluster_t *c, const char *queue)
+//  Integer FIELD of QUEUE at OWNER: its owner's entry, or with the Raft
+//  engine its serving leader's; -1 when OWNER is neither.
+static long long queue_field (const opts_t *o, weft_node_t *owner, const char *queue,
+                              const char *field)
 {
-    for (int i = 0; i < 2; i++)
+    return o->raft ? qraft_leader_field (owner, queue, field) : owned_field (owner, queue, field);
+}
+
+//  Index of the member owning QUEUE (Raft: its serving leader, waited for
+//  up to READY_MS), or dies.
+static int owner_of (cluster_t *c, const opts_t *o, const char *queue)
+{
+    if (o->raft) {
+        int i = qraft_wait_leader (c->m, c->nm, queue, bench_now_ms () + READY_MS);
+        if (i < 0)
+            bench_die ("no serving leader for the queue's group in time", queue);
+        return i;
+    }
+    for (int i = 0; i < c->nm; i++)
         if (owned_field (c->m[i], queue, "stored") >= 0)
             return i;
     bench_die ("no member owns the queue", queue);
     return -1;
 }
 
-//  Starts the four nodes of RUN in MODE (fresh journals) and waits until
-//  every node's ring shows both members.
-static void cluster_open (cluster_t *c, const opts_t *o, int mode, int run)
+//  Starts the nodes of RUN in MODE (NM members with fresh journals, REPLICAS
+//  their queues.replicas with the Raft engine, two clients) and waits until
+//  every node's ring shows the NM members.
+static void cluster_open (cluster_t *c, const opts_t *o, int mode, int run, int nm, int replicas)
 {
     atomic_store (&s_njournals, 0);
     memset (s_journals, 0, sizeof s_journals);
-    for (int i = 0; i < 2; i++) {
+    c->nm = nm;
+    for (int i = 0; i < nm; i++) {
         char dir[300], name[16];
         snprintf (dir, sizeof dir, "%s/%s-%d-m%d", o->dir, s_mode_name[mode], run, i);
         snprintf (name, sizeof name, "bench-m%d", i);
         bench_rmrf (dir);
-        c->m[i] = bench_node (bench_config (o, name, dir, s_mode_name[mode]));
+        c->m[i] = bench_node (bench_config (o, name, dir, s_mode_name[mode], replicas));
         c->journal[i] = -1;
         for (int k = 0; k < MAX_JOURNALS; k++)
             if (strcmp (s_journals[k].dir, dir) == 0)
@@ -282,14 +323,16 @@ static void cluster_open (cluster_t *c, const opts_t *o, int mode, int run)
         if (c->journal[i] < 0)
             bench_die ("the journal wrap did not see the member's journal", dir);
     }
-    c->prod = bench_node (bench_config (o, "bench-producer", NULL, NULL));
-    c->cons = bench_node (bench_config (o, "bench-consumer", NULL, NULL));
-    weft_node_t *all[4] = {c->m[0], c->m[1], c->prod, c->cons};
+    c->prod = bench_node (bench_config (o, "bench-producer", NULL, NULL, replicas));
+    c->cons = bench_node (bench_config (o, "bench-consumer", NULL, NULL, replicas));
+    weft_node_t *all[MAX_MEMBERS + 2] = {c->prod, c->cons};
+    for (int i = 0; i < nm; i++)
+        all[2 + i] = c->m[i];
     int64_t deadline = bench_now_ms () + READY_MS;
-    for (int i = 0; i < 4; i++)
-        while (ring_members (all[i]) != 2) {
+    for (int i = 0; i < nm + 2; i++)
+        while (ring_members (all[i]) != nm) {
             if (bench_now_ms () > deadline)
-                bench_die ("the ring did not show both members in time", weft_node_name (all[i]));
+                bench_die ("the ring did not show every member in time", weft_node_name (all[i]));
             weft_msg_t *msg = NULL;
             if (weft_recv (all[i], &msg, 5) == 0) //  a bounded wait on its events
                 weft_msg_destroy (&msg);
@@ -301,7 +344,7 @@ static void cluster_close (cluster_t *c, const opts_t *o, int mode, int run)
 {
     weft_node_destroy (&c->cons);
     weft_node_destroy (&c->prod);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < c->nm; i++) {
         weft_node_destroy (&c->m[i]);
         char dir[300];
         snprintf (dir, sizeof dir, "%s/%s-%d-m%d", o->dir, s_mode_name[mode], run, i);
@@ -392,8 +435,8 @@ static send_res_t send_run (cluster_t *c, const opts_t *o, const char *queue, co
 static cons_res_t consume_run (cluster_t *c, const opts_t *o, const char *queue, weft_node_t *owner)
 {
     cons_res_t r = {0};
-    long long depth = owned_field (owner, queue, "depth");
-    long long acked0 = owned_field (owner, queue, "acked");
+    long long depth = queue_field (o, owner, queue, "depth");
+    long long acked0 = queue_field (o, owner, queue, "acked");
     if (depth <= 0)
         return r;
     drain (c->cons);
@@ -414,7 +457,7 @@ static cons_res_t consume_run (cluster_t *c, const opts_t *o, const char *queue,
     }
     //  acks are fire-and-forget: the run ends when the owner has settled them
     long long acked = 0;
-    while ((acked = owned_field (owner, queue, "acked") - acked0) < got &&
+    while ((acked = queue_field (o, owner, queue, "acked") - acked0) < got &&
            bench_now_ns () < deadline)
         usleep (500);
     int64_t end = bench_now_ns ();
@@ -427,112 +470,8 @@ static cons_res_t consume_run (cluster_t *c, const opts_t *o, const char *queue,
 }
 
 /* ---------------------------------------------------------------------------
-   Raw libzmq: DEALER -> ROUTER over loopback TCP, the ROUTER acking each;
-   and the latency figure, Weft's and raw round trips interleaved
+   Latency: Weft's and raw round trips interleaved (the raw pair: bench_raw.c)
 */
-
-//  A connected pair and the ROUTER's echo thread.
-typedef struct {
-    void *ctx;        //  zmq context of the pair
-    void *dealer;     //  the sender (this thread)
-    void *router;     //  owned by the echo thread
-    pthread_t thread; //  the echo thread
-} raw_pair_t;
-
-//  Echo thread: answers each [id][body] with [id][first 8 bytes of body];
-//  an empty body is answered and ends the thread.
-static void *echo_main (void *arg)
-{
-    void *router = arg;
-    for (bool more = true; more;) {
-        zmq_msg_t id, body;
-        zmq_msg_init (&id);
-        zmq_msg_init (&body);
-        if (zmq_msg_recv (&id, router, 0) < 0 || zmq_msg_recv (&body, router, 0) < 0)
-            break;
-        size_t len = zmq_msg_size (&body);
-        zmq_msg_send (&id, router, ZMQ_SNDMORE);
-        zmq_send (router, zmq_msg_data (&body), len < 8 ? len : 8, 0);
-        zmq_msg_close (&body);
-        more = len > 0;
-    }
-    return NULL;
-}
-
-//  Opens a pair on tcp://127.0.0.1 and starts its echo thread; dies on failure.
-static void raw_open (raw_pair_t *p)
-{
-    char endpoint[64];
-    size_t len = sizeof endpoint;
-    int zero = 0;
-    p->ctx = zmq_ctx_new ();
-    p->router = zmq_socket (p->ctx, ZMQ_ROUTER);
-    p->dealer = zmq_socket (p->ctx, ZMQ_DEALER);
-    if (!p->router || !p->dealer)
-        bench_die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
-    //  a ROUTER drops what exceeds its HWM, and libzmq learns about reads
-    //  late: room for far more than the window, so no ack is ever dropped
-    int hwm = 100 * RAW_WINDOW, timeout = RAW_TIMEOUT_MS;
-    for (int i = 0; i < 2; i++) {
-        void *sock = i ? p->dealer : p->router;
-        zmq_setsockopt (sock, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_setsockopt (sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
-        zmq_setsockopt (sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    }
-    zmq_setsockopt (p->dealer, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    if (zmq_bind (p->router, "tcp://127.0.0.1:*") ||
-        zmq_getsockopt (p->router, ZMQ_LAST_ENDPOINT, endpoint, &len) ||
-        zmq_connect (p->dealer, endpoint))
-        bench_die ("raw DEALER/ROUTER", zmq_strerror (zmq_errno ()));
-    if (pthread_create (&p->thread, NULL, echo_main, p->router))
-        bench_die ("pthread_create", NULL);
-}
-
-//  Stops the echo thread and closes the pair.
-static void raw_close (raw_pair_t *p)
-{
-    char ack[8];
-    zmq_send (p->dealer, "", 0, 0);
-    while (zmq_recv (p->dealer, ack, sizeof ack, 0) > 0) //  until the empty answer
-        ;
-    pthread_join (p->thread, NULL);
-    zmq_close (p->dealer);
-    zmq_close (p->router);
-    zmq_ctx_term (p->ctx);
-}
-
-//  Raw acked pipeline: COUNT messages of SIZE, at most RAW_WINDOW unacked;
-//  returns acked messages per second and stores the CPU us per message in *CPU_US.
-static double raw_pipeline (const opts_t *o, size_t size, double *cpu_us)
-{
-    raw_pair_t p;
-    raw_open (&p);
-    uint8_t *body = calloc (1, size < 8 ? 8 : size), ack[8];
-    if (!body)
-        bench_die ("out of memory", NULL);
-    zmq_send (p.dealer, "warm", 4, 0); //  connected both ways before timing
-    if (zmq_recv (p.dealer, ack, sizeof ack, 0) < 0)
-        bench_die ("raw pipeline: no answer", zmq_strerror (zmq_errno ()));
-    long sent = 0, acked = 0;
-    int64_t start = bench_now_ns (), cpu = bench_cpu_ns ();
-    while (acked < o->raw_count) {
-        for (; sent < o->raw_count && sent - acked < RAW_WINDOW; sent++) {
-            bench_put64 (body, (uint64_t)sent + 1);
-            zmq_send (p.dealer, body, size, 0);
-        }
-        //  like the Weft loop: wait for one answer, then take all that are there
-        long before = acked;
-        for (int flags = 0; zmq_recv (p.dealer, ack, sizeof ack, flags) >= 0; flags = ZMQ_DONTWAIT)
-            acked++;
-        if (acked == before)
-            bench_die ("raw pipeline: an ack did not come", zmq_strerror (zmq_errno ()));
-    }
-    double rate = (double)acked / ((double)(bench_now_ns () - start) / 1e9);
-    *cpu_us = (double)(bench_cpu_ns () - cpu) / 1e3 / (double)acked;
-    free (body);
-    raw_close (&p);
-    return rate;
-}
 
 //  Times N blocking 64 B sends to bench.lat (R=1) into US.
 static void weft_pings (cluster_t *c, double *us, int n)
@@ -548,28 +487,16 @@ static void weft_pings (cluster_t *c, double *us, int n)
     }
 }
 
-//  Times N raw 64 B round trips on P into US.
-static void raw_pings (raw_pair_t *p, double *us, int n)
-{
-    uint8_t body[64] = {0}, ack[8];
-    for (int i = 0; i < n; i++) {
-        bench_put64 (body, (uint64_t)i + 1);
-        int64_t t0 = bench_now_ns ();
-        zmq_send (p->dealer, body, sizeof body, 0);
-        if (zmq_recv (p->dealer, ack, sizeof ack, 0) < 0)
-            bench_die ("raw round trip: no answer", zmq_strerror (zmq_errno ()));
-        us[i] = (double)(bench_now_ns () - t0) / 1e3;
-    }
-}
-
 //  Latency of RUN, one message in flight: blocks of confirmed weft_sends
 //  alternate with blocks of raw round trips, so both see the same machine;
 //  stores p50 and p99 of each (us), the first 10 % of each dropped.
-static void latency_run (cluster_t *c, const opts_t *o, int run)
+static void latency_run (cluster_t *c, const opts_t *o, int run, int k)
 {
     raw_pair_t p;
     raw_open (&p);
     warm_up (c, "bench.lat", "replication=1");
+    if (o->raft)
+        owner_of (c, o, "bench.lat");
     double *w = malloc ((size_t)o->pings * sizeof *w), *r = malloc ((size_t)o->pings * sizeof *r);
     if (!w || !r)
         bench_die ("out of memory", NULL);
@@ -584,10 +511,10 @@ static void latency_run (cluster_t *c, const opts_t *o, int run)
         perf_ctl (o, "raw-latency", false);
     }
     int warm = o->pings / 10;
-    s_res.lat[0][run] = bench_percentile (w + warm, o->pings - warm, 50);
-    s_res.lat[1][run] = bench_percentile (w + warm, o->pings - warm, 99);
-    s_res.rtt[0][run] = bench_percentile (r + warm, o->pings - warm, 50);
-    s_res.rtt[1][run] = bench_percentile (r + warm, o->pings - warm, 99);
+    s_res.lat[k][0][run] = bench_percentile (w + warm, o->pings - warm, 50);
+    s_res.lat[k][1][run] = bench_percentile (w + warm, o->pings - warm, 99);
+    s_res.rtt[k][0][run] = bench_percentile (r + warm, o->pings - warm, 50);
+    s_res.rtt[k][1][run] = bench_percentile (r + warm, o->pings - warm, 99);
     free (w);
     free (r);
     raw_close (&p);
@@ -624,26 +551,52 @@ static int consume_size (const opts_t *o)
     return 0;
 }
 
+//  The Raft engine's figures of RUN: one cluster of R members per R.
+static void raft_run (const opts_t *o, int run)
+{
+    for (int k = 0; k < o->nreps; k++) {
+        cluster_t c;
+        int r = o->reps[k], s64 = consume_size (o);
+        cluster_open (&c, o, 0, run, r, r);
+        if (o->do_lat) //  first, on nodes that hold nothing yet
+            latency_run (&c, o, run, k);
+        for (int s = 0; s < o->nsizes; s++) {
+            char queue[64], options[64];
+            queue_name (o->sizes[s], r, queue, sizeof queue);
+            send_options (r, options, sizeof options);
+            warm_up (&c, queue, options);
+            jslot_t *leader = &s_journals[c.journal[owner_of (&c, o, queue)]];
+            s_res.send[0][s][k][run] = send_run (&c, o, queue, options, o->sizes[s], leader);
+        }
+        if (o->do_consume) {
+            char queue[64];
+            queue_name (o->sizes[s64], r, queue, sizeof queue);
+            s_res.cons[0][k][run] = consume_run (&c, o, queue, c.m[owner_of (&c, o, queue)]);
+        }
+        cluster_close (&c, o, 0, run);
+    }
+}
+
 //  Weft's figures of MODE in RUN.
 static void weft_run (const opts_t *o, int mode, int run)
 {
     cluster_t c;
-    cluster_open (&c, o, mode, run);
+    cluster_open (&c, o, mode, run, 2, 2);
     if (o->do_lat && mode == 0) //  first, on nodes that hold nothing yet
-        latency_run (&c, o, run);
+        latency_run (&c, o, run, 0);
     for (int s = 0; s < o->nsizes; s++)
         for (int k = 0; k < o->nreps; k++) {
             char queue[64], options[64];
             queue_name (o->sizes[s], o->reps[k], queue, sizeof queue);
             send_options (o->reps[k], options, sizeof options);
             warm_up (&c, queue, options);
-            jslot_t *owner = &s_journals[c.journal[owner_of (&c, queue)]];
+            jslot_t *owner = &s_journals[c.journal[owner_of (&c, o, queue)]];
             s_res.send[mode][s][k][run] = send_run (&c, o, queue, options, o->sizes[s], owner);
         }
     for (int k = 0; o->do_consume && k < o->nreps; k++) {
         char queue[64];
         queue_name (o->sizes[consume_size (o)], o->reps[k], queue, sizeof queue);
-        s_res.cons[mode][k][run] = consume_run (&c, o, queue, c.m[owner_of (&c, queue)]);
+        s_res.cons[mode][k][run] = consume_run (&c, o, queue, c.m[owner_of (&c, o, queue)]);
     }
     cluster_close (&c, o, mode, run);
 }
@@ -656,23 +609,26 @@ static void print_run (const opts_t *o, int mode, int run)
             const send_res_t *r = &s_res.send[mode][s][k][run];
             printf ("  run %d %s %zu B R=%d: send %.0f msgs/s, batch %.1f, CPU %.1f us/msg, "
                     "unconfirmed %ld, raw LevelDB %.0f entries/s\n",
-                    run + 1, s_mode_name[mode], o->sizes[s], o->reps[k], r->rate, r->batch,
+                    run + 1, mode_label (o, mode), o->sizes[s], o->reps[k], r->rate, r->batch,
                     r->cpu_us, r->unconfirmed, r->raw_ldb);
         }
     for (int k = 0; o->do_consume && k < o->nreps; k++)
         printf ("  run %d %s R=%d: consume+ack %.0f msgs/s (%ld msgs)\n", run + 1,
-                s_mode_name[mode], o->reps[k], s_res.cons[mode][k][run].rate,
+                mode_label (o, mode), o->reps[k], s_res.cons[mode][k][run].rate,
                 s_res.cons[mode][k][run].count);
-    if (mode == 0 && o->do_lat)
-        printf ("  run %d latency p50/p99 %.1f/%.1f us, raw %.1f/%.1f us\n", run + 1,
-                s_res.lat[0][run], s_res.lat[1][run], s_res.rtt[0][run], s_res.rtt[1][run]);
+    for (int k = 0; mode == 0 && o->do_lat && k < (o->raft ? o->nreps : 1); k++)
+        printf ("  run %d latency R=%d p50/p99 %.1f/%.1f us, raw %.1f/%.1f us\n", run + 1,
+                o->raft ? o->reps[k] : 1, s_res.lat[k][0][run], s_res.lat[k][1][run],
+                s_res.rtt[k][0][run], s_res.rtt[k][1][run]);
     fflush (stdout);
 }
 
 //  RUN: Weft in each mode, raw LevelDB at each row's batch, raw libzmq.
 static void one_run (const opts_t *o, int run)
 {
-    for (int mode = 0; mode < 2; mode++) {
+    if (o->raft)
+        raft_run (o, run);
+    for (int mode = 0; !o->raft && mode < 2; mode++) {
         if (!o->modes[mode])
             continue;
         weft_run (o, mode, run);
@@ -683,7 +639,7 @@ static void one_run (const opts_t *o, int run)
             }
     }
     for (int s = 0; s < o->nsizes; s++)
-        s_res.pipe[s][run] = raw_pipeline (o, o->sizes[s], &s_res.pipe_cpu[s][run]);
+        s_res.pipe[s][run] = raw_pipeline (o->raw_count, o->sizes[s], &s_res.pipe_cpu[s][run]);
     for (int mode = 0; o->verbose && mode < 2; mode++)
         if (o->modes[mode])
             print_run (o, mode, run);
@@ -737,7 +693,7 @@ static void print_send (const opts_t *o)
                 for (int i = 0; i < o->runs; i++)
                     unconf += v[i].unconfirmed;
                 printf ("%-5s %5zu %2d %10.0f %7.1f %7.2f %12.0f %8.3fx %11.0f %8.2f %8.3fx %6ld\n",
-                        s_mode_name[m], o->sizes[s], o->reps[k], rate, SEND_MED (o, v, batch),
+                        mode_label (o, m), o->sizes[s], o->reps[k], rate, SEND_MED (o, v, batch),
                         SEND_MED (o, v, cpu_us), ldb, ldb > 0 ? rate / ldb : 0, pipe,
                         RUNS_MED (o, s_res.pipe_cpu[s]), pipe > 0 ? rate / pipe : 0, unconf);
             }
@@ -753,7 +709,7 @@ static void print_consume_latency (const opts_t *o)
         printf ("%-5s %2s %11s %9s\n", "mode", "R", "msgs/s", "CPU us");
         for (int m = 0; m < 2; m++)
             for (int k = 0; o->modes[m] && k < o->nreps; k++)
-                printf ("%-5s %2d %11.0f %9.2f\n", s_mode_name[m], o->reps[k],
+                printf ("%-5s %2d %11.0f %9.2f\n", mode_label (o, m), o->reps[k],
                         CONS_MED (o, s_res.cons[m][k], rate),
                         CONS_MED (o, s_res.cons[m][k], cpu_us));
     }
@@ -762,12 +718,17 @@ static void print_consume_latency (const opts_t *o)
                 "median of %d runs, us\n",
                 o->pings, o->runs);
         printf ("%-34s %9s %9s\n", "", "p50", "p99");
-        double l50 = RUNS_MED (o, s_res.lat[0]), l99 = RUNS_MED (o, s_res.lat[1]);
-        double r50 = RUNS_MED (o, s_res.rtt[0]), r99 = RUNS_MED (o, s_res.rtt[1]);
-        printf ("%-34s %9.1f %9.1f\n", "weft_send (R=1, async, confirmed)", l50, l99);
-        printf ("%-34s %9.1f %9.1f\n", "raw DEALER/ROUTER round trip", r50, r99);
-        printf ("%-34s %8.2fx %8.2fx\n", "weft / raw", r50 > 0 ? l50 / r50 : 0,
-                r99 > 0 ? l99 / r99 : 0);
+        for (int k = 0; k < (o->raft ? o->nreps : 1); k++) {
+            double l50 = RUNS_MED (o, s_res.lat[k][0]), l99 = RUNS_MED (o, s_res.lat[k][1]);
+            double r50 = RUNS_MED (o, s_res.rtt[k][0]), r99 = RUNS_MED (o, s_res.rtt[k][1]);
+            char what[64];
+            snprintf (what, sizeof what, "weft_send (R=%d, %s, confirmed)",
+                      o->raft ? o->reps[k] : 1, mode_label (o, 0));
+            printf ("%-34s %9.1f %9.1f\n", what, l50, l99);
+            printf ("%-34s %9.1f %9.1f\n", "raw DEALER/ROUTER round trip", r50, r99);
+            printf ("%-34s %8.2fx %8.2fx\n", "weft / raw", r50 > 0 ? l50 / r50 : 0,
+                    r99 > 0 ? l99 / r99 : 0);
+        }
     }
 }
 
@@ -780,6 +741,18 @@ static void print_targets (const opts_t *o)
     for (int k = 0; k < o->nreps; k++)
         if (o->reps[k] == 1)
             r1 = k;
+    if (o->raft) { //  the Raft engine's goals against the raw pipeline (issue 9)
+        for (int k = 0; k < o->nreps; k++) {
+            double rate = SEND_MED (o, s_res.send[0][s64][k], rate);
+            double pipe = RUNS_MED (o, s_res.pipe[s64]);
+            char what[80];
+            snprintf (what, sizeof what, "raft R=%d 64 B send / raw acked pipeline", o->reps[k]);
+            target_line (what, pipe > 0 ? rate / pipe : 0, o->reps[k] == 1 ? 0.5 : 0.25, true,
+                         "%.3fx");
+        }
+        fflush (stdout);
+        return;
+    }
     if (o->modes[0] && r1 >= 0) {
         const send_res_t *v = s_res.send[0][s64][r1];
         double rate = SEND_MED (o, v, rate);
@@ -801,12 +774,13 @@ static void print_targets (const opts_t *o)
     for (int m = 0; o->do_consume && m < 2; m++)
         for (int k = 0; o->modes[m] && k < o->nreps; k++) {
             char what[80];
-            snprintf (what, sizeof what, "consume+ack %s R=%d, msgs/s", s_mode_name[m], o->reps[k]);
+            snprintf (what, sizeof what, "consume+ack %s R=%d, msgs/s", mode_label (o, m),
+                      o->reps[k]);
             target_line (what, CONS_MED (o, s_res.cons[m][k], rate), 400000, true, "%.0f");
         }
     if (o->do_lat && o->modes[0]) {
-        double l50 = RUNS_MED (o, s_res.lat[0]), l99 = RUNS_MED (o, s_res.lat[1]);
-        double r50 = RUNS_MED (o, s_res.rtt[0]), r99 = RUNS_MED (o, s_res.rtt[1]);
+        double l50 = RUNS_MED (o, s_res.lat[0][0]), l99 = RUNS_MED (o, s_res.lat[0][1]);
+        double r50 = RUNS_MED (o, s_res.rtt[0][0]), r99 = RUNS_MED (o, s_res.rtt[0][1]);
         target_line ("latency p50 / raw round trip p50", r50 > 0 ? l50 / r50 : 0, 2, false,
                      "%.2fx");
         target_line ("latency p99 / raw round trip p99", r99 > 0 ? l99 / r99 : 0, 2, false,
@@ -827,74 +801,96 @@ static int usage (void)
              "                   [--reps 1,2] [--pings N] [--raw-count N] [--raw-ms MS]\n"
              "                   [--window N] [--prefetch N] [--deadline-ms MS] [--no-consume]\n"
              "                   [--no-latency] [--dir DIR] [--verbose] [--quick]\n"
-             "                   [--perf-ctl FIFO --profile send|consume|latency|raw-latency]\n");
+             "                   [--engine owner|raft]\n"
+             "                   [--perf-ctl FIFO --profile send|consume|latency|raw-latency]\n"
+             "  --engine raft: queues.engine=raft on every node; per R of --reps (default 1,3)\n"
+             "                 a cluster of R members with queues.replicas=R; one mode, \"raft\"\n"
+             "                 (every Raft write is synced whatever journal.sync says)\n");
     return 2;
 }
 
-//  The integer options: name and field.
-static const struct {
-    const char *name; //  option
-    size_t offset;    //  its int in opts_t
-} s_int_options[] = {
-    {"--count", offsetof (opts_t, count)},       {"--runs", offsetof (opts_t, runs)},
-    {"--pings", offsetof (opts_t, pings)},       {"--raw-count", offsetof (opts_t, raw_count)},
-    {"--raw-ms", offsetof (opts_t, raw_ms)},     {"--window", offsetof (opts_t, window)},
-    {"--prefetch", offsetof (opts_t, prefetch)}, {"--deadline-ms", offsetof (opts_t, deadline_ms)},
-};
+//  The long options; an int option's val is 1000 + its index in s_int_fields.
+static const struct option s_long[] = {{"count", required_argument, NULL, 1000},
+                                       {"runs", required_argument, NULL, 1001},
+                                       {"pings", required_argument, NULL, 1002},
+                                       {"raw-count", required_argument, NULL, 1003},
+                                       {"raw-ms", required_argument, NULL, 1004},
+                                       {"window", required_argument, NULL, 1005},
+                                       {"prefetch", required_argument, NULL, 1006},
+                                       {"deadline-ms", required_argument, NULL, 1007},
+                                       {"sizes", required_argument, NULL, 's'},
+                                       {"reps", required_argument, NULL, 'r'},
+                                       {"modes", required_argument, NULL, 'm'},
+                                       {"dir", required_argument, NULL, 'd'},
+                                       {"perf-ctl", required_argument, NULL, 'P'},
+                                       {"profile", required_argument, NULL, 'p'},
+                                       {"engine", required_argument, NULL, 'e'},
+                                       {"verbose", no_argument, NULL, 'v'},
+                                       {"no-consume", no_argument, NULL, 'C'},
+                                       {"no-latency", no_argument, NULL, 'L'},
+                                       {"quick", no_argument, NULL, 'q'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
 
-//  Applies the list option NAME (--sizes, --reps, --modes) with VALUE to O;
+//  The int fields of the options 1000.. in s_long.
+static const size_t s_int_fields[] = {offsetof (opts_t, count),    offsetof (opts_t, runs),
+                                      offsetof (opts_t, pings),    offsetof (opts_t, raw_count),
+                                      offsetof (opts_t, raw_ms),   offsetof (opts_t, window),
+                                      offsetof (opts_t, prefetch), offsetof (opts_t, deadline_ms)};
+
+//  Applies the list option C (s: sizes, r: reps, m: modes) with VALUE to O;
 //  returns 0 or -1.
-static int take_list (opts_t *o, const char *name, const char *value)
+static int take_list (opts_t *o, int c, const char *value)
 {
     long list[MAX_SIZES];
     int n = 0;
-    if (strcmp (name, "--sizes") == 0) {
+    if (c == 's') {
         if ((n = o->nsizes = bench_parse_list (value, list, MAX_SIZES, 1, 1 << 20)) < 0)
             return -1;
         for (int i = 0; i < n; i++)
             o->sizes[i] = (size_t)list[i];
-    } else if (strcmp (name, "--reps") == 0) {
+    } else if (c == 'r') {
         if ((n = o->nreps = bench_parse_list (value, list, 2, 1, 9)) < 0)
             return -1;
         for (int i = 0; i < n; i++)
             o->reps[i] = (int)list[i];
-    } else if (strcmp (name, "--modes") == 0) {
+    } else {
         o->modes[0] = strstr (value, "async") != NULL;
         o->modes[1] = strcmp (value, "sync") == 0 || strstr (value, ",sync") ||
                       strncmp (value, "sync,", 5) == 0;
-    } else
-        return -1;
+    }
     return 0;
 }
 
-//  Applies option NAME with VALUE (NULL if none) to O; returns 0 or -1.
-static int take_option (opts_t *o, const char *name, const char *value)
+//  Applies option C with VALUE (optarg) to O; returns 0 or -1.
+static int take_option (opts_t *o, int c, const char *value, bool *reps_given)
 {
-    if (strcmp (name, "--verbose") == 0)
+    if (c >= 1000 && c < 1000 + (int)(sizeof s_int_fields / sizeof s_int_fields[0]))
+        *(int *)((char *)o + s_int_fields[c - 1000]) = atoi (value);
+    else if (c == 'v')
         o->verbose = true;
-    else if (strcmp (name, "--no-consume") == 0)
+    else if (c == 'C')
         o->do_consume = false;
-    else if (strcmp (name, "--no-latency") == 0)
+    else if (c == 'L')
         o->do_lat = false;
-    else if (strcmp (name, "--quick") == 0) {
+    else if (c == 'q') {
         o->count = 5000, o->runs = 1, o->pings = 500, o->raw_count = 20000, o->raw_ms = 100;
         o->deadline_ms = 10000;
-    } else if (!value)
-        return -1;
-    else if (strcmp (name, "--dir") == 0)
+    } else if (c == 'd')
         snprintf (o->dir, sizeof o->dir, "%s", value);
-    else if (strcmp (name, "--perf-ctl") == 0)
+    else if (c == 'P')
         o->perf_ctl = value;
-    else if (strcmp (name, "--profile") == 0)
+    else if (c == 'p')
         o->profile = value;
-    else {
-        for (size_t i = 0; i < sizeof s_int_options / sizeof s_int_options[0]; i++)
-            if (strcmp (name, s_int_options[i].name) == 0) {
-                *(int *)((char *)o + s_int_options[i].offset) = atoi (value);
-                return 0;
-            }
-        return take_list (o, name, value);
-    }
+    else if (c == 'e') {
+        if (strcmp (value, "raft") != 0 && strcmp (value, "owner") != 0)
+            return -1;
+        o->raft = strcmp (value, "raft") == 0;
+    } else if (c == 's' || c == 'r' || c == 'm') {
+        *reps_given |= c == 'r';
+        return take_list (o, c, value);
+    } else
+        return -1;
     return 0;
 }
 
@@ -916,14 +912,20 @@ static int parse (opts_t *o, int argc, char **argv)
                   .modes = {true, true},
                   .do_consume = true,
                   .do_lat = true};
-    for (int i = 1; i < argc; i++) {
-        const char *name = argv[i], *value = NULL;
-        bool flag = strcmp (name, "--verbose") == 0 || strcmp (name, "--quick") == 0 ||
-                    strncmp (name, "--no-", 5) == 0;
-        if (!flag && i + 1 < argc)
-            value = argv[++i];
-        if (take_option (o, name, value))
+    bool reps_given = false;
+    int c;
+    while ((c = getopt_long (argc, argv, "", s_long, NULL)) != -1)
+        if (take_option (o, c, optarg, &reps_given))
             return -1;
+    if (optind < argc)
+        return -1;
+    if (o->raft) { //  one mode; R members per R
+        o->modes[0] = true, o->modes[1] = false;
+        if (!reps_given)
+            o->reps[0] = 1, o->reps[1] = 3, o->nreps = 2;
+        for (int k = 0; k < o->nreps; k++)
+            if (o->reps[k] > MAX_MEMBERS)
+                return -1;
     }
     return o->count > 0 && o->runs > 0 && o->runs <= MAX_RUNS && o->pings >= 10 &&
                    o->raw_count > 0 && o->raw_ms > 0 && o->window > 0 && o->prefetch > 0 &&
