@@ -222,8 +222,10 @@ static weft_config_t *bench_config (const opts_t *o, const char *name, const cha
 {
     weft_config_t *cfg = bench_loopback_config (name, s_cluster, s_port);
     char text[32];
-    if (o->raft) { //  every node, clients too (they follow QLEADER hints)
-        bench_must_set (cfg, "queues.engine", "raft");
+    //  every node, clients too (they follow QLEADER hints); the owner engine is no longer
+    //  the default: say it
+    bench_must_set (cfg, "queues.engine", o->raft ? "raft" : "owner");
+    if (o->raft) {
         snprintf (text, sizeof text, "%d", replicas);
         bench_must_set (cfg, "queues.replicas", text);
     }
