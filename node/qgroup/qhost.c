@@ -31,14 +31,9 @@ static int s_apply (void *arg, uint64_t index, const void *buf, size_t len, void
     self->out_index = index;
     *result = self->out;
     self->dirty = true;
-    for (size_t i = 0; i < qfsm_out_letters (self->out); i++) {
-        qfsm_info_t info;
-        if (qfsm_out_letter (self->out, i, &info))
-            continue;
-        self->stats.letters++;
-        if (self->leading && self->conf.letter)
-            self->conf.letter (self->conf.arg, &info);
-    }
+    //  with a letter callback, each letter went first and is stored (its DEAD
+    //  is logged only then, qhost_lettered): here they are only counted
+    self->stats.letters += qfsm_out_letters (self->out);
     return 0;
 }
 
@@ -131,7 +126,7 @@ static void s_propose (qhost_t *self)
 
 int qh_add (qhost_t *self, const qfsm_cmd_t *cmd, qh_kind_t kind, qhost_done_fn *cb, void *arg)
 {
-    bool user = kind != QH_DELIVER && kind != QH_EXPIRE;
+    bool user = kind != QH_DELIVER && kind != QH_EXPIRE && kind != QH_LETTERED;
     if (user && self->npending >= self->conf.max_pending)
         return WEFT_EAGAIN;
     if (!self->open) {
@@ -185,7 +180,7 @@ static void s_depose (qhost_t *self)
     qfsm_batch_destroy (&self->batch);
     if (p)
         s_finish (self, p, QHOST_ENOTLEADER, NULL);
-    qh_forget (self);
+    qh_forget (self, QHOST_ENOTLEADER);
 }
 
 //  Follows what the room says about leadership.
@@ -265,7 +260,7 @@ void qhost_destroy (qhost_t **self_p)
     }
     qfsm_batch_destroy (&self->batch);
     rgroup_destroy (&self->g); //  fires the entries in flight: RG_ECLOSED
-    qh_forget (self);
+    qh_forget (self, WEFT_ECLOSED);
     zhashx_destroy (&self->leases);
     free (self->consumers);
     qfsm_out_destroy (&self->out);

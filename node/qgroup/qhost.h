@@ -37,8 +37,17 @@
         reject are logged and acknowledged (qhost_done_fn) once committed. A
         lease that lapses, or a consumer cancelled, makes its messages ready
         again. A message that used max_deliver deliveries is dead-lettered by
-        the leader (NACK, reason "max_deliver") instead of being handed out;
-        dead letters are reported (qhost_letter_fn), never dropped.
+        the leader (reason "max_deliver") instead of being handed out.
+      - Dead letters are never lost (with a letter callback): the leader hands
+        the letter to qhost_letter_fn first and keeps the message (held, not
+        dispatched); only once the host says the letter is stored in
+        `<queue>.dlq` (qhost_lettered) does it log the DEAD that removes it.
+        A leader that fails meanwhile leaves the message in the queue, and
+        the next one sends its letter again: a letter may reach `.dlq` twice
+        (at least once; its msg_id is the message's, so the dlq's dedup table
+        catches a repeat within its window). At most QHOST_LETTERS_MAX letters
+        travel at once. In a dead-letter queue (qfsm config dlq) a reject is
+        refused (WEFT_EINVAL from qfsm) and max_deliver does not apply.
       - A new leader serves (dispatches) only once it applied everything its
         log held when it was elected (the log of earlier terms commits with
         the room's barrier): every un-acked message is then ready again
@@ -71,6 +80,7 @@
 #define QHOST_DEFAULT_MAX_PENDING    65536
 #define QHOST_DEFAULT_MAX_INFLIGHT   4096
 #define QHOST_DEFAULT_MAX_CONSUMERS  1024
+#define QHOST_LETTERS_MAX            256 //  dead letters on their way to `.dlq` at once
 #define QHOST_BATCH_BYTES            (4u << 20) //  an entry is proposed when it grows past this
 
 typedef struct qhost qhost_t;
@@ -83,7 +93,9 @@ typedef void (qhost_done_fn) (void *arg, int status, uint64_t seq);
 //  call (msg->deliveries is this delivery's count).
 typedef void (qhost_deliver_fn) (void *arg, uint64_t consumer, const qfsm_info_t *msg,
                                  uint64_t term);
-//  A dead letter (leader only; MSG borrowed, msg->reason set): for `<queue>.dlq`.
+//  A dead letter to store in `<queue>.dlq` (leader only; MSG borrowed,
+//  msg->reason set); the host calls qhost_lettered (msg->seq) once it is
+//  stored. May call qhost_lettered at once (a letter with nowhere to go).
 typedef void (qhost_letter_fn) (void *arg, const qfsm_info_t *msg);
 
 typedef struct {
@@ -94,7 +106,8 @@ typedef struct {
     size_t max_inflight;       //  0: the default
     size_t max_consumers;      //  0: the default
     qhost_deliver_fn *deliver; //  required
-    qhost_letter_fn *letter;   //  may be NULL (letters are still counted)
+    qhost_letter_fn *letter;   //  may be NULL: letters are then only counted
+                               //  (dropped at once, as qfsm reports them)
     void *arg;                 //  for deliver and letter
 } qhost_conf_t;
 
@@ -117,7 +130,8 @@ typedef struct {
     uint64_t failed;     //  commands failed not-leader / unknown / closed
     uint64_t delivered;  //  hand-outs
     uint64_t lapsed;     //  leases that lapsed
-    uint64_t letters;    //  dead letters reported (leader) or applied (follower)
+    uint64_t letters;    //  dead letters applied here (their DEAD committed)
+    uint64_t letters_sent; //  letters handed to qhost_letter_fn (repeats too)
     uint64_t terms_led;  //  times this member became the serving leader
     uint64_t stale;      //  deliveries not handed out: their commit came after the lease
 } qhost_stats_t;
@@ -175,6 +189,12 @@ int qhost_nack (qhost_t *self, uint64_t consumer, uint64_t seq, int64_t delay_ms
                 void *arg);
 int qhost_reject (qhost_t *self, uint64_t consumer, uint64_t seq, const char *reason,
                   qhost_done_fn *cb, void *arg);
+
+//  The letter of SEQ (handed to qhost_letter_fn) is stored in `<queue>.dlq`:
+//  the leader logs its DEAD (the reject's or nack's callback fires once that
+//  commits). 0, QHOST_ENOTLEADER, WEFT_ENOTFOUND (no letter of SEQ travels
+//  from this leader now: a repeat, or an earlier leadership's), WEFT_ENOMEM.
+int qhost_lettered (qhost_t *self, uint64_t seq);
 
 //  Leases held now (reserved or handed out), and counters.
 size_t qhost_inflight (const qhost_t *self);

@@ -39,7 +39,7 @@ qh_lease_t *qh_lease (qhost_t *self, uint64_t seq)
     return zhashx_lookup (self->leases, (void *)(uintptr_t)seq);
 }
 
-static qh_consumer_t *s_consumer (qhost_t *self, uint64_t id)
+qh_consumer_t *qh_consumer (qhost_t *self, uint64_t id)
 {
     for (size_t i = 0; i < self->nconsumers; i++)
         if (self->consumers[i].id == id)
@@ -49,21 +49,23 @@ static qh_consumer_t *s_consumer (qhost_t *self, uint64_t id)
 
 void qh_lease_drop (qhost_t *self, qh_lease_t *lease)
 {
-    qh_consumer_t *c = lease->consumer ? s_consumer (self, lease->consumer) : NULL;
+    qh_consumer_t *c = lease->consumer ? qh_consumer (self, lease->consumer) : NULL;
     if (c && c->inflight)
         c->inflight--;
+    if (lease->state == QL_LETTERING)
+        self->lettering--;
     zhashx_delete (self->leases, (void *)(uintptr_t)lease->seq);
     free (lease);
     self->dirty = true;
 }
 
 //  A new lease of SEQ for CONSUMER in STATE; NULL when out of memory.
-static qh_lease_t *s_lease_new (qhost_t *self, uint64_t seq, qh_consumer_t *c, int state)
+qh_lease_t *qh_lease_new (qhost_t *self, uint64_t seq, qh_consumer_t *c, int state)
 {
     qh_lease_t *lease = calloc (1, sizeof *lease);
     if (!lease)
         return NULL;
-    *lease = (qh_lease_t){seq, c ? c->id : 0, self->epoch, 0, state};
+    *lease = (qh_lease_t){.seq = seq, .consumer = c ? c->id : 0, .epoch = self->epoch, .state = state};
     if (zhashx_insert (self->leases, (void *)(uintptr_t)seq, lease)) {
         free (lease);
         return NULL;
@@ -96,12 +98,22 @@ static bool s_any (qhost_t *self, qh_lease_t *l, void *arg)
     return true;
 }
 
-void qh_forget (qhost_t *self)
+void qh_forget (qhost_t *self, int status)
 {
+    //  the callbacks of letters on their way, collected first: they may call in
+    size_t n = self->lettering, k = 0;
+    qh_lease_t *told = n ? calloc (n, sizeof *told) : NULL;
+    for (qh_lease_t *l = zhashx_first (self->leases); l && told && k < n;
+         l = zhashx_next (self->leases))
+        if (l->state == QL_LETTERING && l->cb)
+            told[k++] = *l;
     s_drop_where (self, s_any, NULL);
     self->nconsumers = 0;
     self->rr = 0;
     self->next_lease_at = self->next_due = INT64_MAX;
+    for (size_t i = 0; i < k; i++)
+        told[i].cb (told[i].arg, status, told[i].seq);
+    free (told);
 }
 
 static bool s_lapsed (qhost_t *self, qh_lease_t *l, void *arg)
@@ -137,7 +149,7 @@ int qhost_consume (qhost_t *self, uint64_t consumer, uint32_t credits)
         return WEFT_EINVAL;
     if (!self->leading || !rgroup_is_leader (self->g))
         return QHOST_ENOTLEADER;
-    qh_consumer_t *c = s_consumer (self, consumer);
+    qh_consumer_t *c = qh_consumer (self, consumer);
     if (!c) {
         if (self->nconsumers == self->conf.max_consumers)
             return WEFT_EAGAIN;
@@ -156,7 +168,7 @@ static bool s_held_by (qhost_t *self, qh_lease_t *l, void *arg)
 
 int qhost_cancel (qhost_t *self, uint64_t consumer)
 {
-    qh_consumer_t *c = s_consumer (self, consumer);
+    qh_consumer_t *c = qh_consumer (self, consumer);
     if (!c)
         return self->leading ? WEFT_ENOTFOUND : QHOST_ENOTLEADER;
     s_drop_where (self, s_held_by, &consumer);
@@ -206,13 +218,27 @@ int64_t qh_due (const qhost_t *self)
     return self->serving && s_room (self) ? self->next_due : INT64_MAX;
 }
 
+/* ---------------------------------------------------------------------------
+   Dispatch
+*/
+
 //  One ready message INFO not leased: reserve it (DELIVERED logged first) or,
 //  when it used its deliveries, dead-letter it. False to stop the walk.
 static bool s_offer (qhost_t *self, const qfsm_info_t *info)
 {
+    if (info->exhausted && self->conf.letter) {
+        if (self->lettering >= QHOST_LETTERS_MAX)
+            return true; //  walk on: the next letters go once these are stored
+        qh_lease_t *l = qh_lease_new (self, info->seq, NULL, QL_LETTERING);
+        if (!l)
+            return false;
+        snprintf (l->reason, sizeof l->reason, "max_deliver");
+        qh_letter_out (self, l, info);
+        return true;
+    }
     if (info->exhausted) {
         qfsm_cmd_t cmd = {.op = QFSM_NACK, .seq = info->seq, .delay_ms = 0};
-        if (!s_lease_new (self, info->seq, NULL, QL_EXPIRING))
+        if (!qh_lease_new (self, info->seq, NULL, QL_EXPIRING))
             return false;
         if (qh_add (self, &cmd, QH_EXPIRE, NULL, NULL)) {
             qh_lease_drop (self, qh_lease (self, info->seq));
@@ -224,7 +250,7 @@ static bool s_offer (qhost_t *self, const qfsm_info_t *info)
     if (!c)
         return false;
     qfsm_cmd_t cmd = {.op = QFSM_DELIVERED, .seq = info->seq, .count = info->deliveries + 1};
-    if (!s_lease_new (self, info->seq, c, QL_RESERVED))
+    if (!qh_lease_new (self, info->seq, c, QL_RESERVED))
         return false;
     if (qh_add (self, &cmd, QH_DELIVER, NULL, NULL)) {
         qh_lease_drop (self, qh_lease (self, info->seq));
@@ -274,7 +300,7 @@ void qh_dispatch (qhost_t *self)
 //  next leader, or here once the lease lapses.
 static void s_delivered (qhost_t *self, qh_lease_t *l, const qfsm_result_t *r, int64_t at)
 {
-    qh_consumer_t *c = s_consumer (self, l->consumer);
+    qh_consumer_t *c = qh_consumer (self, l->consumer);
     qfsm_info_t info;
     int64_t et = self->conf.rg.election_ms ? self->conf.rg.election_ms : 1000;
     if (r && r->status == 0 && qh_now (self) - at >= et * 3 / 4) {
@@ -325,6 +351,15 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
             qh_lease_drop (self, l);
         return;
     }
+    if (op->kind == QH_LETTERED) { //  committed or not, the lease ends (not committed,
+        if (l && l->state == QL_KILLING) //  the message is ready: its letter goes again)
+            qh_lease_drop (self, l);
+        if (!r)
+            self->stats.failed++;
+        if (op->cb)
+            op->cb (op->arg, st, op->seq);
+        return;
+    }
     //  ACK, NACK, DEAD: committed, the lease ends; failed, it stays as it was
     //  (forgotten anyway when leadership went).
     if (l && l->state == QL_SETTLING) {
@@ -339,16 +374,27 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
         op->cb (op->arg, st, op->seq);
 }
 
+//  The lease of SEQ when CONSUMER may settle it (NULL: none, delivered by an
+//  earlier leader); 0, or a code (another's, not handed out yet, settling).
+static int s_settleable (qhost_t *self, uint64_t consumer, uint64_t seq, qh_lease_t **l)
+{
+    if (!self->leading || !rgroup_is_leader (self->g))
+        return QHOST_ENOTLEADER;
+    *l = qh_lease (self, seq);
+    if (*l && ((*l)->consumer != consumer || (*l)->state != QL_OUT))
+        return WEFT_ENOTFOUND;
+    return 0;
+}
+
 //  Logs a consumer's settlement CMD of its message.
 static int s_settle_cmd (qhost_t *self, uint64_t consumer, qfsm_cmd_t *cmd, qh_kind_t kind,
                          qhost_done_fn *cb, void *arg)
 {
-    if (!self->leading || !rgroup_is_leader (self->g))
-        return QHOST_ENOTLEADER;
-    qh_lease_t *l = qh_lease (self, cmd->seq);
-    if (l && (l->consumer != consumer || l->state != QL_OUT))
-        return WEFT_ENOTFOUND; //  another's, or not handed out (yet), or settling
-    int rc = qh_add (self, cmd, kind, cb, arg);
+    qh_lease_t *l;
+    int rc = s_settleable (self, consumer, cmd->seq, &l);
+    if (rc)
+        return rc;
+    rc = qh_add (self, cmd, kind, cb, arg);
     if (rc == 0 && l)
         l->state = QL_SETTLING;
     return rc;
@@ -365,6 +411,13 @@ int qhost_nack (qhost_t *self, uint64_t consumer, uint64_t seq, int64_t delay_ms
 {
     if (delay_ms < 0)
         return WEFT_EINVAL;
+    qh_lease_t *l;
+    qfsm_info_t info;
+    int rc = s_settleable (self, consumer, seq, &l);
+    if (rc)
+        return rc;
+    if (qh_letters_first (self, seq, &info) && info.exhausted)
+        return qh_letter_settle (self, l, &info, "max_deliver", cb, arg);
     qfsm_cmd_t cmd = {.op = QFSM_NACK, .seq = seq, .delay_ms = delay_ms};
     return s_settle_cmd (self, consumer, &cmd, QH_NACK, cb, arg);
 }
@@ -375,6 +428,13 @@ int qhost_reject (qhost_t *self, uint64_t consumer, uint64_t seq, const char *re
     size_t len = reason ? strlen (reason) : 0;
     if (len > QFSM_REASON_MAX)
         return WEFT_EINVAL;
+    qh_lease_t *l;
+    qfsm_info_t info;
+    int rc = s_settleable (self, consumer, seq, &l);
+    if (rc)
+        return rc;
+    if (qh_letters_first (self, seq, &info))
+        return qh_letter_settle (self, l, &info, reason ? reason : "", cb, arg);
     qfsm_cmd_t cmd = {.op = QFSM_DEAD, .seq = seq, .reason_len = (uint8_t)len, .reason = reason};
     return s_settle_cmd (self, consumer, &cmd, QH_DEAD, cb, arg);
 }

@@ -17,7 +17,8 @@ typedef enum {
     QH_NACK,    //  a consumer's NACK
     QH_DEAD,    //  a consumer's reject (DEAD)
     QH_DELIVER, //  the leader's DELIVERED: hand the message out once committed
-    QH_EXPIRE   //  the leader's NACK of an exhausted message: its dead letter
+    QH_EXPIRE,  //  the leader's NACK of an exhausted message (no letter callback)
+    QH_LETTERED //  the leader's DEAD of a message whose letter is stored in `.dlq`
 } qh_kind_t;
 
 typedef struct {
@@ -37,14 +38,19 @@ typedef struct {
     size_t user;        //  of which user commands (counted in npending)
 } qh_prop_t;
 
-//  A lease: a message reserved for, or handed out to, a consumer.
-enum { QL_RESERVED, QL_OUT, QL_SETTLING, QL_EXPIRING };
+//  A lease: a message reserved for, or handed out to, a consumer, or held
+//  while its dead letter travels (QL_LETTERING: sent, not yet stored; then
+//  QL_KILLING: stored, its DEAD in Raft).
+enum { QL_RESERVED, QL_OUT, QL_SETTLING, QL_EXPIRING, QL_LETTERING, QL_KILLING };
 typedef struct {
     uint64_t seq;      //  the message
-    uint64_t consumer; //  to whom (0: none, QL_EXPIRING)
+    uint64_t consumer; //  to whom (0: none, QL_EXPIRING, QL_LETTERING, QL_KILLING)
     uint64_t epoch;    //  the leadership that made it
     int64_t deadline;  //  QL_OUT: lapses then (env ms)
     int state;         //  QL_*
+    qhost_done_fn *cb; //  QL_LETTERING: a reject's or nack's callback, may be NULL
+    void *arg;         //  its argument
+    char reason[QFSM_REASON_MAX + 1]; //  QL_LETTERING, QL_KILLING: the letter's reason
 } qh_lease_t;
 
 typedef struct {
@@ -73,6 +79,7 @@ struct qhost {
     qh_consumer_t *consumers; //  registered (leader only)
     size_t nconsumers;        //  how many
     size_t rr;                //  round-robin cursor
+    size_t lettering;         //  leases in QL_LETTERING
     bool dirty;               //  something changed: walk again
     qhost_stats_t stats;      //  counters
 };
@@ -91,9 +98,23 @@ bool qh_wants_walk (const qhost_t *self);
 int64_t qh_due (const qhost_t *self);
 //  Leases that lapsed by now.
 void qh_expire (qhost_t *self);
-//  Forgets every lease and consumer (leadership lost).
-void qh_forget (qhost_t *self);
+//  Forgets every lease and consumer (leadership lost); the callbacks of
+//  letters on their way get STATUS.
+void qh_forget (qhost_t *self, int status);
 qh_lease_t *qh_lease (qhost_t *self, uint64_t seq);
+//  A new lease of SEQ for C (NULL: nobody's) in STATE; NULL when out of memory.
+qh_lease_t *qh_lease_new (qhost_t *self, uint64_t seq, qh_consumer_t *c, int state);
+qh_consumer_t *qh_consumer (qhost_t *self, uint64_t id);
+//  Dead letters (qhost_letter.c). out: lease L (QL_LETTERING, reason set) of
+//  message INFO sends its letter; nothing may touch L after the call (the
+//  host may store it at once). first: true when SEQ's letter goes before its
+//  DEAD (a letter callback, not a dead-letter queue); INFO gets the message.
+//  settle: a consumer's reject (or nack of an exhausted message) of INFO,
+//  leased as L (NULL: delivered by an earlier leader): 0 or WEFT_ENOMEM.
+void qh_letter_out (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info);
+bool qh_letters_first (qhost_t *self, uint64_t seq, qfsm_info_t *info);
+int qh_letter_settle (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, const char *reason,
+                      qhost_done_fn *cb, void *arg);
 void qh_lease_drop (qhost_t *self, qh_lease_t *lease);
 zhashx_t *qh_leases_new (void);
 

@@ -127,6 +127,7 @@ typedef struct {
     int64_t sent_at;                        //  when (monotonic ms), 0 if not sent
     int64_t deadline;                       //  fail after
     uint64_t src_seq;                       //  internal: its local seq in src_queue
+    uint64_t src_group;                     //  internal, Raft: the group it leaves (0: none)
     char src_owner[WIRE_UUID_SIZE * 2 + 1]; //  redrive: the dead-letter queue's owner
     const char *queue;                      //  Q: queue name (in strings)
     const char *msg_id;                     //  I: producer's id (in strings)
@@ -311,8 +312,11 @@ void queue_client_on_confirm (node_t *self, const wire_queue_t *msg);
 void queue_client_on_deliver (node_t *self, peer_t *from, const wire_queue_t *msg, zmq_msg_t *body);
 void queue_client_ring_changed (node_t *self);
 void queue_client_tick (node_t *self, int64_t now, bool interval);
+//  An internal send into TO_QUEUE that never gives up; once confirmed, the
+//  message SEQ it carries leaves SRC_QUEUE (Raft: group SRC_GROUP, else 0).
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,
-                         uint64_t src_seq, const wire_queue_t *meta, const void *body, size_t len);
+                         uint64_t src_group, uint64_t src_seq, const wire_queue_t *meta,
+                         const void *body, size_t len);
 
 //  --- queue_raft.c: the groups of this member
 #define QRAFT_GROUPS_MAX 4096 //  groups one member hosts at most
@@ -328,12 +332,13 @@ void qraft_stop (node_t *self);
 uint64_t qraft_id_of (const char *uuid_hex);
 const char *qraft_uuid_of (node_t *self, uint64_t id); //  a live member's uuid, or NULL
 rgq_t *qraft_group (node_t *self, const char *queue);
+rgq_t *qraft_group_by_id (node_t *self, uint64_t id);
 rgq_t *qraft_group_new (node_t *self, const char *queue, const char *founder, uint64_t id,
                         const uint64_t *voters, size_t nvoters);
 void qraft_on_raft (node_t *self, peer_t *peer, const wire_queue_t *msg, zmq_msg_t *body);
 int qraft_group_bootstrap (node_t *self, rgq_t *g, const uint64_t *voters, size_t n);
 bool qraft_superseded (node_t *self, const rgq_t *g);
-void qraft_moved (node_t *self, const char *queue, uint64_t seq);
+void qraft_moved (node_t *self, uint64_t group, uint64_t seq);
 void qraft_on_timer (node_t *self, int64_t now, bool interval);
 void qraft_before_commit (node_t *self);
 void qraft_after_commit (node_t *self, bool ok);

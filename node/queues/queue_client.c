@@ -131,7 +131,8 @@ static outgoing_t *outgoing_new (node_t *self, uint64_t token, const char *queue
 }
 
 uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_queue,
-                         uint64_t src_seq, const wire_queue_t *meta, const void *body, size_t len)
+                         uint64_t src_group, uint64_t src_seq, const wire_queue_t *meta,
+                         const void *body, size_t len)
 {
     struct queues *qs = queues_of (self);
     zmq_msg_t frame;
@@ -143,10 +144,13 @@ uint64_t queue_transfer (node_t *self, const char *to_queue, const char *src_que
     zmq_msg_close (&frame);
     if (!o)
         return 0;
-    o->replication = qs->replication;
+    //  on Raft a move or letter takes the target group's own copies (asking
+    //  for more than it has voters would be refused, and retried for ever)
+    o->replication = qs->raft ? 1 : qs->replication;
     o->acks = qs->acks;
     o->internal = true;
     o->src_seq = src_seq;
+    o->src_group = src_group;
     route (self, o);
     return o->token;
 }
@@ -173,8 +177,8 @@ static void complete (node_t *self, outgoing_t *o, int status, uint64_t seq, boo
         if (status != 0)
             return;                   //  a transfer never gives up: it is sent again later
         if (queues_of (self)->raft) { //  a move out of a superseded group (or a dead letter)
-            if (*o->src_queue)
-                qraft_moved (self, o->src_queue, o->src_seq);
+            if (o->src_group)
+                qraft_moved (self, o->src_group, o->src_seq);
         } else if (*o->src_owner) //  redrive: the dead letter may go now
             settle (self, o->src_owner, o->src_queue, o->consumer, o->src_seq, WIRE_SETTLE_ACK, 0);
         else
@@ -372,7 +376,7 @@ static void redrive_one (node_t *self, peer_t *from, const wire_queue_t *msg, zm
     memcpy (meta, msg, offsetof (wire_queue_t, seqs)); //  its consumer comes along
     snprintf (meta->reason, sizeof meta->reason, "redrive");
     meta->deliveries = 0;
-    uint64_t token = queue_transfer (self, target, msg->queue, msg->seq, meta,
+    uint64_t token = queue_transfer (self, target, msg->queue, 0, msg->seq, meta,
                                      body ? (const void *)zmq_msg_data (body) : "",
                                      body ? zmq_msg_size (body) : 0);
     outgoing_t *o = token ? find_outgoing (self, token) : NULL;

@@ -316,7 +316,7 @@ static void dead_letter (node_t *self, queue_t *queue, qstate_dead_t *dead)
         meta->priority = dead->priority;
         meta->deliveries = 0;
         meta->value = body ? body->time_us : 0;
-        queue_transfer (self, dlq, queue->name, dead->seq, meta, body ? body->data : "",
+        queue_transfer (self, dlq, queue->name, 0, dead->seq, meta, body ? body->data : "",
                         body ? body->len : 0);
     }
     free (body);

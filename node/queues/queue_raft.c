@@ -53,6 +53,13 @@ static void id_key (uint64_t id, char *out)
     snprintf (out, 17, "%016" PRIx64, id);
 }
 
+rgq_t *qraft_group_by_id (node_t *self, uint64_t id)
+{
+    char key[17];
+    id_key (id, key);
+    return zhashx_lookup (queues_of (self)->group_ids, key);
+}
+
 rgq_t *qraft_group (node_t *self, const char *queue)
 {
     return zhashx_lookup (queues_of (self)->groups, queue);
@@ -75,15 +82,12 @@ static uint64_t env_random (void *arg)
 static int env_send (void *arg, uint64_t group, uint64_t to, const void *buf, size_t len)
 {
     node_t *self = arg;
-    struct queues *qs = queues_of (self);
-    char key[17];
-    id_key (group, key);
-    rgq_t *g = zhashx_lookup (qs->group_ids, key);
+    rgq_t *g = qraft_group_by_id (self, group);
     const char *uuid = g ? qraft_uuid_of (self, to) : NULL;
     peer_t *peer = uuid && uuid != self->uuid_hex ? node_peer_find_hex (self, uuid) : NULL;
     if (!peer || self->silenced)
         return -1;
-    wire_queue_t *out = qs->out;
+    wire_queue_t *out = queues_of (self)->out;
     memset (out, 0, offsetof (wire_queue_t, seqs));
     snprintf (out->queue, sizeof out->queue, "%s", g->name);
     out->seq = group;

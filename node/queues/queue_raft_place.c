@@ -17,14 +17,16 @@ bool qraft_superseded (node_t *self, const rgq_t *g)
     return (k && k->id && k->id < g->id) || (first && first->id < g->id);
 }
 
-void qraft_moved (node_t *self, const char *queue, uint64_t seq)
+//  A transfer out of group GROUP (message SEQ) is confirmed: a dead letter
+//  is stored (the group logs its DEAD), or a drained message arrived (the
+//  mover acks it).
+void qraft_moved (node_t *self, uint64_t group, uint64_t seq)
 {
-    struct queues *qs = queues_of (self);
-    for (rgq_t *g = zhashx_first (qs->group_ids); g; g = zhashx_next (qs->group_ids))
-        if (strcmp (g->name, queue) == 0 && qhost_serving (g->host, NULL)) {
-            qhost_ack (g->host, QRAFT_DRAIN, seq, NULL, NULL);
-            return;
-        }
+    rgq_t *g = qraft_group_by_id (self, group);
+    if (!g || !qhost_serving (g->host, NULL))
+        return; //  gone, or no longer led here: its next leader sends it again
+    if (qhost_lettered (g->host, seq) != 0)
+        qhost_ack (g->host, QRAFT_DRAIN, seq, NULL, NULL);
 }
 
 //  Leader of G, a superseded group (two foundings of one queue): its

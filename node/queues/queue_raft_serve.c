@@ -258,7 +258,7 @@ void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64
         }
         meta->priority = msg->priority;
         meta->value = time_unpack (msg);
-        queue_transfer (self, g->move_to, g->name, msg->seq, meta, msg->body_len ? msg->body : "",
+        queue_transfer (self, g->move_to, g->name, g->id, msg->seq, meta, msg->body_len ? msg->body : "",
                         msg->body_len);
         if (g->move_left != UINT64_MAX && --g->move_left == 0) {
             qhost_cancel (g->host, QRAFT_DRAIN); //  those there at the redrive: done
@@ -295,8 +295,12 @@ void qraft_letter (void *arg, const qfsm_info_t *msg)
     rgq_t *g = arg;
     node_t *self = g->node;
     char dlq[WIRE_TOPIC_MAX + 1];
-    if (snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, g->name) >= (int)sizeof dlq)
-        return; //  no room for the suffix: counted by qhost (letters)
+    if (snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, g->name) >= (int)sizeof dlq) {
+        wlog_warn (&self->log, "queue %s: no room for a dead-letter queue's name: letter %s dropped",
+                   g->name, msg->id);
+        qhost_lettered (g->host, msg->seq); //  nowhere to store it: it goes (counted)
+        return;
+    }
     wire_queue_t *meta = queues_of (self)->out;
     memset (meta, 0, offsetof (wire_queue_t, seqs));
     snprintf (meta->queue, sizeof meta->queue, "%s", dlq);
@@ -305,7 +309,9 @@ void qraft_letter (void *arg, const qfsm_info_t *msg)
               msg->deliveries);
     meta->priority = msg->priority;
     meta->value = time_unpack (msg);
-    queue_transfer (self, dlq, "", 0, meta, msg->body_len ? msg->body : "", msg->body_len);
+    //  the message stays here until the dlq confirms (qraft_moved: qhost_lettered)
+    queue_transfer (self, dlq, g->name, g->id, msg->seq, meta, msg->body_len ? msg->body : "",
+                    msg->body_len);
 }
 
 //  QREDRIVE of QUEUE: the leader of QUEUE.dlq moves the letters it holds now

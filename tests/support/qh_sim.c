@@ -143,12 +143,17 @@ static void s_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uin
     }
 }
 
+//  A dead letter goes to the dlq: stored after the ack delay, unless its
+//  sender crashed meanwhile (then the next leader must send it again).
 static void s_letter (void *arg, const qfsm_info_t *msg)
 {
-    qhsim_t *self = ((qhsim_member_t *)arg)->sim;
+    qhsim_member_t *m = arg;
+    qhsim_t *self = m->sim;
     qhsim_seq_room (self, msg->seq);
-    self->letters += !self->lettered[msg->seq];
-    self->lettered[msg->seq] = 1;
+    self->intents = qhsim_grow (self->intents, &self->intents_cap, self->nintents + 1,
+                                sizeof *self->intents);
+    self->intents[self->nintents++] =
+        (qhsim_intent_t){self->now + self->o.ack_delay_ms, m->id, m->life, 0, msg->seq};
 }
 
 /* ---------------------------------------------------------------------------
@@ -189,6 +194,7 @@ static void s_start (qhsim_member_t *m)
     int rc = qhost_start (m->h);
     cr_assert_eq (rc, 0, "start member %d: %s", m->id, rgroup_strerror (rc));
     m->up = true;
+    m->life++;
     m->lazy_due = false;
     m->reg_term = 0;
 }

@@ -54,10 +54,10 @@ typedef struct {
 } qhsim_prod_t;
 
 typedef struct {
-    int64_t due;       //  when the consumer acks
-    int member;        //  at whom (the delivering leader)
-    uint64_t term;     //  in which term
-    uint64_t consumer; //  who
+    int64_t due;       //  when the consumer acks (or a dead letter is stored)
+    int member;        //  at whom (the delivering leader, or the letter's sender)
+    uint64_t term;     //  in which term (a letter: the sender's life)
+    uint64_t consumer; //  who (0: a dead letter on its way to the dlq)
     uint64_t seq;      //  what
 } qhsim_intent_t;
 
@@ -86,6 +86,7 @@ typedef struct {
     bool lazy_due;      //  a batch written unsynced, completions due
     uint64_t lazy_step; //  the step that wrote it
     uint64_t reg_term;  //  the term consumers registered in (0: none)
+    uint64_t life;      //  starts so far: a letter sent before a crash is lost
 } qhsim_member_t;
 
 typedef struct {
@@ -124,7 +125,7 @@ struct qhsim {
     uint8_t *acked;       //  by seq: ack committed
     uint8_t *ack_unknown; //  by seq: an ack's outcome unknown (it may have committed)
     uint32_t *count;      //  by seq: highest delivery count seen
-    uint8_t *lettered;    //  by seq: dead-lettered
+    uint8_t *lettered;    //  by seq: its dead letter stored (in the dlq)
     size_t seq_cap;
     uint64_t last_first[QHSIM_PRIOS]; //  FIFO: last first delivery per priority
     int *dispatcher;                  //  by term: who delivered (0: none)

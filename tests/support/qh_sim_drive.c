@@ -212,6 +212,14 @@ static void s_drive_consumers (qhsim_t *self)
         }
         self->intents[i] = self->intents[--self->nintents];
         qhsim_member_t *m = &self->m[in.member];
+        if (in.consumer == 0) { //  a dead letter reaches the dlq, if its sender lived on
+            if (!m->up || m->life != in.term)
+                continue;
+            self->letters += !self->lettered[in.seq];
+            self->lettered[in.seq] = 1;
+            qhost_lettered (m->h, in.seq); //  not leading any more: the next leader resends
+            continue;
+        }
         uint64_t term;
         if (!m->up || !qhost_serving (m->h, &term) || term != in.term)
             continue; //  the consumer's leader is gone: it will get the message again
