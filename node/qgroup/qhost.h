@@ -80,7 +80,7 @@
 #define QHOST_DEFAULT_MAX_PENDING    65536
 #define QHOST_DEFAULT_MAX_INFLIGHT   4096
 #define QHOST_DEFAULT_MAX_CONSUMERS  1024
-#define QHOST_LETTERS_MAX            256 //  dead letters on their way to `.dlq` at once
+#define QHOST_LETTERS_MAX            256        //  dead letters on their way to `.dlq` at once
 #define QHOST_BATCH_BYTES            (4u << 20) //  an entry is proposed when it grows past this
 
 typedef struct qhost qhost_t;

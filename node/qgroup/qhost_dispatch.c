@@ -65,7 +65,8 @@ qh_lease_t *qh_lease_new (qhost_t *self, uint64_t seq, qh_consumer_t *c, int sta
     qh_lease_t *lease = calloc (1, sizeof *lease);
     if (!lease)
         return NULL;
-    *lease = (qh_lease_t){.seq = seq, .consumer = c ? c->id : 0, .epoch = self->epoch, .state = state};
+    *lease =
+        (qh_lease_t){.seq = seq, .consumer = c ? c->id : 0, .epoch = self->epoch, .state = state};
     if (zhashx_insert (self->leases, (void *)(uintptr_t)seq, lease)) {
         free (lease);
         return NULL;
@@ -218,10 +219,6 @@ int64_t qh_due (const qhost_t *self)
     return self->serving && s_room (self) ? self->next_due : INT64_MAX;
 }
 
-/* ---------------------------------------------------------------------------
-   Dispatch
-*/
-
 //  One ready message INFO not leased: reserve it (DELIVERED logged first) or,
 //  when it used its deliveries, dead-letter it. False to stop the walk.
 static bool s_offer (qhost_t *self, const qfsm_info_t *info)
@@ -229,12 +226,7 @@ static bool s_offer (qhost_t *self, const qfsm_info_t *info)
     if (info->exhausted && self->conf.letter) {
         if (self->lettering >= QHOST_LETTERS_MAX)
             return true; //  walk on: the next letters go once these are stored
-        qh_lease_t *l = qh_lease_new (self, info->seq, NULL, QL_LETTERING);
-        if (!l)
-            return false;
-        snprintf (l->reason, sizeof l->reason, "max_deliver");
-        qh_letter_out (self, l, info);
-        return true;
+        return qh_letter_send (self, NULL, info, "max_deliver", NULL, NULL) == 0;
     }
     if (info->exhausted) {
         qfsm_cmd_t cmd = {.op = QFSM_NACK, .seq = info->seq, .delay_ms = 0};
@@ -351,7 +343,7 @@ void qh_settle (qhost_t *self, const qh_prop_t *p, const qh_op_t *op, int status
             qh_lease_drop (self, l);
         return;
     }
-    if (op->kind == QH_LETTERED) { //  committed or not, the lease ends (not committed,
+    if (op->kind == QH_LETTERED) {       //  committed or not, the lease ends (not committed,
         if (l && l->state == QL_KILLING) //  the message is ready: its letter goes again)
             qh_lease_drop (self, l);
         if (!r)
@@ -417,7 +409,7 @@ int qhost_nack (qhost_t *self, uint64_t consumer, uint64_t seq, int64_t delay_ms
     if (rc)
         return rc;
     if (qh_letters_first (self, seq, &info) && info.exhausted)
-        return qh_letter_settle (self, l, &info, "max_deliver", cb, arg);
+        return qh_letter_send (self, l, &info, "max_deliver", cb, arg);
     qfsm_cmd_t cmd = {.op = QFSM_NACK, .seq = seq, .delay_ms = delay_ms};
     return s_settle_cmd (self, consumer, &cmd, QH_NACK, cb, arg);
 }
@@ -434,7 +426,7 @@ int qhost_reject (qhost_t *self, uint64_t consumer, uint64_t seq, const char *re
     if (rc)
         return rc;
     if (qh_letters_first (self, seq, &info))
-        return qh_letter_settle (self, l, &info, reason ? reason : "", cb, arg);
+        return qh_letter_send (self, l, &info, reason ? reason : "", cb, arg);
     qfsm_cmd_t cmd = {.op = QFSM_DEAD, .seq = seq, .reason_len = (uint8_t)len, .reason = reason};
     return s_settle_cmd (self, consumer, &cmd, QH_DEAD, cb, arg);
 }

@@ -105,16 +105,14 @@ qh_lease_t *qh_lease (qhost_t *self, uint64_t seq);
 //  A new lease of SEQ for C (NULL: nobody's) in STATE; NULL when out of memory.
 qh_lease_t *qh_lease_new (qhost_t *self, uint64_t seq, qh_consumer_t *c, int state);
 qh_consumer_t *qh_consumer (qhost_t *self, uint64_t id);
-//  Dead letters (qhost_letter.c). out: lease L (QL_LETTERING, reason set) of
-//  message INFO sends its letter; nothing may touch L after the call (the
-//  host may store it at once). first: true when SEQ's letter goes before its
-//  DEAD (a letter callback, not a dead-letter queue); INFO gets the message.
-//  settle: a consumer's reject (or nack of an exhausted message) of INFO,
-//  leased as L (NULL: delivered by an earlier leader): 0 or WEFT_ENOMEM.
-void qh_letter_out (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info);
+//  Dead letters (qhost_letter.c). first: true when SEQ's letter goes before
+//  its DEAD (a letter callback, not a dead-letter queue); INFO gets the
+//  message. send: the letter of INFO goes out with REASON, its message held
+//  by lease L turned QL_LETTERING (a consumer's, whose credit is free again;
+//  NULL: a new lease); CB fires once its DEAD commits. 0 or WEFT_ENOMEM.
 bool qh_letters_first (qhost_t *self, uint64_t seq, qfsm_info_t *info);
-int qh_letter_settle (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, const char *reason,
-                      qhost_done_fn *cb, void *arg);
+int qh_letter_send (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, const char *reason,
+                    qhost_done_fn *cb, void *arg);
 void qh_lease_drop (qhost_t *self, qh_lease_t *lease);
 zhashx_t *qh_leases_new (void);
 

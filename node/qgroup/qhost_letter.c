@@ -10,7 +10,9 @@
 
 #include "weft.h"
 
-void qh_letter_out (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info)
+//  Lease L (QL_LETTERING, reason set): the letter of INFO goes out. Nothing
+//  touches L after the call: the host may store it at once.
+static void s_letter_out (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info)
 {
     qfsm_info_t letter = *info;
     letter.reason = l->reason;
@@ -27,8 +29,8 @@ bool qh_letters_first (qhost_t *self, uint64_t seq, qfsm_info_t *info)
            !info->parked;
 }
 
-int qh_letter_settle (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, const char *reason,
-                      qhost_done_fn *cb, void *arg)
+int qh_letter_send (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, const char *reason,
+                    qhost_done_fn *cb, void *arg)
 {
     if (!l) {
         l = qh_lease_new (self, info->seq, NULL, QL_LETTERING);
@@ -45,7 +47,7 @@ int qh_letter_settle (qhost_t *self, qh_lease_t *l, const qfsm_info_t *info, con
     l->cb = cb;
     l->arg = arg;
     snprintf (l->reason, sizeof l->reason, "%s", reason);
-    qh_letter_out (self, l, info);
+    s_letter_out (self, l, info);
     return 0;
 }
 

@@ -258,8 +258,8 @@ void qraft_deliver (void *arg, uint64_t consumer, const qfsm_info_t *msg, uint64
         }
         meta->priority = msg->priority;
         meta->value = time_unpack (msg);
-        queue_transfer (self, g->move_to, g->name, g->id, msg->seq, meta, msg->body_len ? msg->body : "",
-                        msg->body_len);
+        queue_transfer (self, g->move_to, g->name, g->id, msg->seq, meta,
+                        msg->body_len ? msg->body : "", msg->body_len);
         if (g->move_left != UINT64_MAX && --g->move_left == 0) {
             qhost_cancel (g->host, QRAFT_DRAIN); //  those there at the redrive: done
             g->draining = false;
@@ -296,8 +296,9 @@ void qraft_letter (void *arg, const qfsm_info_t *msg)
     node_t *self = g->node;
     char dlq[WIRE_TOPIC_MAX + 1];
     if (snprintf (dlq, sizeof dlq, "%s" QUEUE_SUFFIX_DLQ, g->name) >= (int)sizeof dlq) {
-        wlog_warn (&self->log, "queue %s: no room for a dead-letter queue's name: letter %s dropped",
-                   g->name, msg->id);
+        wlog_warn (&self->log,
+                   "queue %s: no room for a dead-letter queue's name: letter %s dropped", g->name,
+                   msg->id);
         qhost_lettered (g->host, msg->seq); //  nowhere to store it: it goes (counted)
         return;
     }

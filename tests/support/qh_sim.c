@@ -150,8 +150,8 @@ static void s_letter (void *arg, const qfsm_info_t *msg)
     qhsim_member_t *m = arg;
     qhsim_t *self = m->sim;
     qhsim_seq_room (self, msg->seq);
-    self->intents = qhsim_grow (self->intents, &self->intents_cap, self->nintents + 1,
-                                sizeof *self->intents);
+    self->intents =
+        qhsim_grow (self->intents, &self->intents_cap, self->nintents + 1, sizeof *self->intents);
     self->intents[self->nintents++] =
         (qhsim_intent_t){self->now + self->o.ack_delay_ms, m->id, m->life, 0, msg->seq};
 }
