@@ -30,6 +30,7 @@
 #ifndef WEFT_NODE_CORE_CORE_H
 #define WEFT_NODE_CORE_CORE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,9 +131,10 @@ typedef struct {
     void (*before_commit) (node_t *node, void *state, int64_t now);
     void (*after_commit) (node_t *node, void *state, bool ok);
 
-    //  Its part of the node's status: JSON members ("k":v,...) with no
-    //  braces, in a new string (caller frees); NULL for none.
-    char *(*status) (node_t *node, void *state);
+    //  Its part of the node's status: adds its members to the status
+    //  object INTO (node_status_json () writes it). Returns 0, or -1 when out
+    //  of memory (the node then has no status to give).
+    int (*status) (node_t *node, void *state, json_t *into);
 } subsystem_t;
 
 //  Facts a subsystem reports to an observer (node_probe): the simulator's

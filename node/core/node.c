@@ -1,8 +1,9 @@
 /*  node/core/node.c - the node's lifecycle (new, start, stop, crash), the
-    one journal commit per turn, the status, and the core's own commands.
+    one journal commit per turn, and the core's own commands.
 
     See node.h for the command protocol between the API thread and the node,
-    loop.c for the turn, peers.c for the peer table, io.c for sends and events.
+    loop.c for the turn, peers.c for the peer table, io.c for sends and events,
+    status.c for the status document.
 */
 #include "node/core/node.h"
 
@@ -252,53 +253,6 @@ bool node_commit (node_t *self)
         board_set_journal (self->board, 0);
     }
     return true;
-}
-
-//  The status parts of every started subsystem, joined with commas (each
-//  part is JSON members without braces); NULL when none has one.
-static char *subsystems_status (node_t *self)
-{
-    char *all = NULL;
-    for (int i = 0; i < SUBSYS_MAX; i++) {
-        const subsystem_t *sub = node_subsystems[i];
-        char *part = self->started[i] && sub->status ? sub->status (self, self->state[i]) : NULL;
-        if (!part)
-            continue;
-        char *joined = all ? zsys_sprintf ("%s,%s", all, part) : strdup (part);
-        free (all);
-        free (part);
-        all = joined;
-    }
-    return all;
-}
-
-char *node_status_json (node_t *self)
-{
-    const node_counters_t *c = &self->counters;
-    char *parts = subsystems_status (self);
-    char *json = zsys_sprintf (
-        "{\"name\":\"%s\",\"uuid\":\"%s\",\"role\":\"%s\",\"cluster\":\"%s\","
-        "\"version\":\"%d.%d.%d\",\"incarnation\":%" PRIu64 ",\"router\":\"%s\",\"pub\":\"%s\","
-        "\"beacons\":%s,\"uptime_ms\":%" PRId64 ",\"peers\":%zu,\"subscriptions\":%zu,"
-        "\"counters\":{\"published\":%" PRIu64 ",\"received\":%" PRIu64 ",\"delivered\":%" PRIu64
-        ",\"gaps\":%" PRIu64 ",\"app_drops\":%" PRIu64 ",\"bad_frames\":%" PRIu64
-        ",\"bad_beacons\":%" PRIu64 ",\"foreign_beacons\":%" PRIu64 ",\"foreign_hellos\":%" PRIu64
-        ",\"oversized\":%" PRIu64 ",\"unknown_type\":%" PRIu64 ",\"joins\":%" PRIu64
-        ",\"leaves\":%" PRIu64 ",\"expiries\":%" PRIu64 ",\"journaled\":%" PRIu64
-        ",\"journal_errors\":%" PRIu64 ",\"replayed\":%" PRIu64 ",\"repaired\":%" PRIu64
-        ",\"held_drops\":%" PRIu64 ",\"commits\":%" PRIu64 ",\"commit_failures\":%" PRIu64
-        ",\"commit_ops\":%" PRIu64 "}%s%s}",
-        self->name, self->uuid_hex, self->role == WIRE_ROLE_CLIENT ? "client" : "member",
-        config_value (self->cfg, CFG_CLUSTER_NAME), WEFT_VERSION_MAJOR, WEFT_VERSION_MINOR,
-        WEFT_VERSION_PATCH, self->incarnation, self->router_ep, self->pub_ep,
-        self->beacons ? "true" : "false", node_now (self) - self->started_at,
-        node_peer_count (self), topic_set_size (self->subs), c->published, c->received,
-        c->delivered, c->gaps, c->app_drops, c->bad_frames, c->bad_beacons, c->foreign_beacons,
-        c->foreign_hellos, c->oversized, c->unknown_type, c->joins, c->leaves, c->expiries,
-        c->journaled, c->journal_errors, c->replayed, c->repaired, c->held_drops, self->commits,
-        self->commit_failures, self->commit_ops, parts ? "," : "", parts ? parts : "");
-    free (parts);
-    return json;
 }
 
 //  --- The core's commands ------------------------------------------------------

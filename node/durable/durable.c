@@ -14,6 +14,7 @@
 #include "node/wire/entry.h"
 
 #include "common/hex.h"
+#include "common/jout.h"
 #include "node/core/config.h"
 
 #define RETENTION_BUDGET 1024 //  entries deleted by retention per loop turn
@@ -270,30 +271,36 @@ void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval)
         journal_meta_put (self->journal, "node/probe", &now, sizeof now); //  retried by the flush
 }
 
-char *durable_journal_json (node_t *self)
+//  The status row of STREAM with its stats ST; NULL when out of memory.
+static json_t *stream_json (const char *stream, const journal_stats_t *st)
+{
+    json_t *row = json_object ();
+    if (row && !jout_set_str (row, "stream", stream) && !jout_set_uint (row, "count", st->count) &&
+        !jout_set_uint (row, "bytes", st->bytes) &&
+        !jout_set_uint (row, "first_seq", st->first_seq) &&
+        !jout_set_uint (row, "last_seq", st->last_seq) &&
+        !jout_set_int (row, "first_time_us", st->first_time_us) &&
+        !jout_set_int (row, "last_time_us", st->last_time_us))
+        return row;
+    json_decref (row);
+    return NULL;
+}
+
+json_t *durable_journal_json (node_t *self)
 {
     if (!self->journal)
-        return strdup ("null");
+        return json_null ();
+    json_t *streams = json_array ();
     size_t count = journal_stream_count (self->journal);
-    size_t cap = 64 + count * 400, used = 0;
-    char *json = malloc (cap);
-    if (!json)
-        return NULL;
-    used += (size_t)snprintf (json, cap, "[");
-    for (size_t i = 0; i < count && used < cap; i++) {
+    for (size_t i = 0; streams && i < count; i++) {
         const char *stream = journal_stream_name (self->journal, i);
         journal_stats_t st;
         if (!stream || journal_stats (self->journal, stream, &st))
             continue;
-        used +=
-            (size_t)snprintf (json + used, cap - used,
-                              "%s{\"stream\":\"%.300s\",\"count\":%" PRIu64 ",\"bytes\":%" PRIu64
-                              ",\"first_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
-                              ",\"first_time_us\":%" PRId64 ",\"last_time_us\":%" PRId64 "}",
-                              used > 1 ? "," : "", stream, st.count, st.bytes, st.first_seq,
-                              st.last_seq, st.first_time_us, st.last_time_us);
+        if (json_array_append_new (streams, stream_json (stream, &st))) {
+            json_decref (streams);
+            return NULL;
+        }
     }
-    if (used < cap)
-        snprintf (json + used, cap - used, "]");
-    return json;
+    return streams;
 }

@@ -118,8 +118,10 @@ void durable_after_commit (node_t *self, durable_t *ds, bool ok);
 //  Timers: HEAD announcements (each INTERVAL), retention, failure probe.
 void durable_on_timer (node_t *self, durable_t *ds, int64_t now, bool interval);
 
-//  The journal's streams as a JSON array ("null" without a journal); caller frees.
-char *durable_journal_json (node_t *self);
+//  The journal's streams, the status' "journal": a new JSON array of
+//  {stream, count, bytes, first_seq, last_seq, first_time_us, last_time_us},
+//  JSON null without a journal; NULL when out of memory.
+json_t *durable_journal_json (node_t *self);
 
 //  Announces SEQ as the head of TOPIC for the next HEAD_LINGER intervals
 //  (after a commit sent it, and at start for the streams of the journal).

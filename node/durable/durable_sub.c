@@ -162,12 +162,10 @@ static void on_after_commit (node_t *self, void *state, bool ok)
     durable_after_commit (self, state, ok);
 }
 
-static char *on_status (node_t *self, void *state)
+//  The status part: "journal":[...] (null without a journal).
+static int on_status (node_t *self, void *state, json_t *into)
 {
-    char *streams = durable_journal_json (self);
-    char *part = streams ? zsys_sprintf ("\"journal\":%s", streams) : NULL;
-    free (streams);
-    return part;
+    return json_object_set_new (into, "journal", durable_journal_json (self));
 }
 
 static const char *const s_commands[] = {"DURABLE", "RSUB", "ACK", "TAKEN", NULL};

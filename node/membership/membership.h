@@ -127,8 +127,8 @@ void swim_heartbeat (node_t *self);
 void swim_flush (node_t *self);
 //  Our alive number goes above ALIVE, and everyone is told.
 void swim_refute (node_t *self, uint64_t alive);
-//  The status part: "membership":{...}.
-char *swim_status (node_t *self, void *state);
+//  The status part: adds "membership":{...} to INTO; 0 or -1.
+int swim_status (node_t *self, void *state, json_t *into);
 
 //  membership_cmd.c: STATUS_REQ (answered with our status) and STATUS_REP
 //  (completes a pending PSTATUS) from PEER; PSTATUS requests past their deadline.

@@ -28,6 +28,8 @@
 */
 #include "node/membership/membership.h"
 
+#include "common/jout.h"
+
 //  Half the gap between evasive and expired: how long a probe round waits
 //  for an answer, and how long a suspicion waits to be refuted.
 static int64_t half_gap (node_t *self)
@@ -372,24 +374,36 @@ void swim_dead (node_t *self, peer_t *peer, bool left)
         gossip (self, peer->uuid, peer->incarnation, mp->alive, WIRE_MEMBER_DEAD);
 }
 
-char *swim_status (node_t *self, void *state)
+int swim_status (node_t *self, void *state, json_t *into)
 {
     membership_t *ms = state;
     swim_counters_t *c = &ms->swim;
     size_t dead = 0;
     for (size_t i = 0; i < MEMBERSHIP_DEAD_MAX; i++)
         dead += ms->dead[i].used;
-    char *json = NULL;
-    if (asprintf (&json,
-                  "\"membership\":{\"alive\":%" PRIu64 ",\"probes\":%" PRIu64
-                  ",\"probes_saved\":%" PRIu64 ",\"probes_served\":%" PRIu64
-                  ",\"probes_refused\":%" PRIu64 ",\"suspicions\":%" PRIu64 ",\"refuted\":%" PRIu64
-                  ",\"refutations\":%" PRIu64 ",\"expired_learned\":%" PRIu64
-                  ",\"readmits\":%" PRIu64 ",\"gossip_ignored\":%" PRIu64
-                  ",\"hello_retries\":%" PRIu64 ",\"dead_remembered\":%zu}",
-                  ms->alive, c->probes, c->probes_saved, c->served, c->served_dropped,
-                  c->suspicions, c->refuted, c->refutations, c->expired_learned, c->readmits,
-                  c->gossip_ignored, c->hello_retries, dead) < 0)
-        return NULL;
-    return json;
+    const struct {
+        const char *key;
+        uint64_t value;
+    } rows[] = {{"alive", ms->alive},
+                {"probes", c->probes},
+                {"probes_saved", c->probes_saved},
+                {"probes_served", c->served},
+                {"probes_refused", c->served_dropped},
+                {"suspicions", c->suspicions},
+                {"refuted", c->refuted},
+                {"refutations", c->refutations},
+                {"expired_learned", c->expired_learned},
+                {"readmits", c->readmits},
+                {"gossip_ignored", c->gossip_ignored},
+                {"hello_retries", c->hello_retries},
+                {"dead_remembered", dead}};
+    json_t *part = json_object ();
+    int rc = part ? 0 : -1;
+    for (size_t i = 0; !rc && i < sizeof rows / sizeof rows[0]; i++)
+        rc = jout_set_uint (part, rows[i].key, rows[i].value);
+    if (rc) {
+        json_decref (part);
+        return -1;
+    }
+    return json_object_set_new (into, "membership", part);
 }

@@ -24,6 +24,7 @@
     disconnects a while after it left (see STALE_AFTER_MS).
 */
 #include "common/hex.h"
+#include "common/jout.h"
 #include "node/core/config.h"
 #include "node/core/node.h"
 
@@ -359,25 +360,34 @@ static void pubsub_on_timer (node_t *self, void *state, int64_t now, bool interv
     }
 }
 
-//  "missed" and "dropped" per peer that has any: {"name": {"uuid":...}}.
-static char *pubsub_status (node_t *self, void *state)
+//  One row of the status' "pubsub" peers: {"uuid":...,"missed":N,"dropped":N};
+//  NULL when out of memory.
+static json_t *peer_row (const peer_t *p, const pubsub_peer_t *pp)
 {
-    char *out = strdup ("\"pubsub\":{\"peers\":[");
-    bool first = true;
-    for (peer_t *p = zhashx_first (self->peers); p && out; p = zhashx_next (self->peers)) {
+    json_t *row = json_object ();
+    if (row && !jout_set_str (row, "uuid", p->uuid_hex) &&
+        !jout_set_uint (row, "missed", pp->missed) && !jout_set_uint (row, "dropped", pp->dropped))
+        return row;
+    json_decref (row);
+    return NULL;
+}
+
+//  The status part: "pubsub":{"peers":[...]}, a row per peer whose missed or
+//  dropped count is not 0.
+static int pubsub_status (node_t *self, void *state, json_t *into)
+{
+    json_t *part = json_object (), *peers = json_array ();
+    int rc = json_object_set_new (part, "peers", peers); //  PEERS borrowed from here on
+    for (peer_t *p = zhashx_first (self->peers); p && !rc; p = zhashx_next (self->peers)) {
         pubsub_peer_t *pp = node_peer_state (p, SUBSYS_PUBSUB);
-        if (!pp->missed && !pp->dropped)
-            continue;
-        char *next =
-            zsys_sprintf ("%s%s{\"uuid\":\"%s\",\"missed\":%" PRIu64 ",\"dropped\":%" PRIu64 "}",
-                          out, first ? "" : ",", p->uuid_hex, pp->missed, pp->dropped);
-        free (out);
-        out = next;
-        first = false;
+        if (pp->missed || pp->dropped)
+            rc = json_array_append_new (peers, peer_row (p, pp));
     }
-    char *done = out ? zsys_sprintf ("%s]}", out) : NULL;
-    free (out);
-    return done;
+    if (rc) {
+        json_decref (part);
+        return -1;
+    }
+    return json_object_set_new (into, "pubsub", part);
 }
 
 const subsystem_t pubsub_subsystem = {

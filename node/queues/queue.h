@@ -348,9 +348,12 @@ size_t qraft_wanted (node_t *self, const char *queue, const char **out, size_t m
 //  --- queue_raft_place.c: placement and moves
 void qraft_plan (node_t *self, rgq_t *g);  //  leader: the next membership change, if any
 void qraft_drain (node_t *self, rgq_t *g); //  leader of a superseded group: start moving out
-char *qraft_status_json (node_t *self);
-//  The groups as items of the status' "queues" array (the owner engine's fields), or NULL.
-char *qraft_queues_json (node_t *self);
+//  --- queue_raft_status.c: status (built with jansson)
+//  Adds "queue_engine", "queue_groups" and "raft_bad" to the status INTO; 0 or -1.
+int qraft_status_add (node_t *self, json_t *into);
+//  Appends the groups to QUEUES, the status' "queues" array, as items with the
+//  owner engine's fields (and leader, term, commit); 0 or -1.
+int qraft_queues_add (node_t *self, json_t *queues);
 
 //  --- queue_raft_found.c: leader hints, the known groups, founding
 const char *qraft_leader_of (node_t *self, rgq_t *g); //  its leader's uuid, or ""
@@ -405,8 +408,9 @@ void queues_on_timer (node_t *self, int64_t now, bool interval);
 //  True while queue jobs (sync, replication) have more to send.
 bool queues_busy (node_t *self);
 
-//  Status: ring and queues as JSON members ("ring":...,"queues":...); caller frees.
-char *queues_status_json (node_t *self);
+//  Status: adds "ring", "queues", "queue_counters" and the Raft groups'
+//  members to the status INTO; 0 or -1 (out of memory).
+int queues_status (node_t *self, json_t *into);
 
 //  Commands from the API thread (the frames follow on the pipe).
 void queues_cmd_send (node_t *self);

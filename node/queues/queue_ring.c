@@ -10,6 +10,7 @@
 */
 #include "node/queues/queue.h"
 
+#include "common/jout.h"
 #include "node/core/config.h"
 
 void queue_free (void **item)
@@ -405,76 +406,88 @@ bool queues_busy (node_t *self)
     return qs->started && (queue_jobs_pump (self) | (qs->raft && qraft_busy (self)));
 }
 
-//  Appends the JSON of QUEUE to BUF.
-static void queue_json (node_t *self, queue_t *queue, zchunk_t *buf)
+//  The status object of QUEUE (the owner engine's fields); NULL when out of memory.
+static json_t *queue_json (node_t *self, queue_t *queue)
 {
     qstate_stats_t st = {0};
     if (queue->q)
         qstate_stats (queue->q, &st);
     journal_stats_t js = {0};
     journal_stats (self->journal, queue->stream, &js);
-    char *text = zsys_sprintf (
-        "{\"name\":\"%s\",\"role\":\"%s\",\"active\":%s,\"stored\":%" PRIu64 ",\"depth\":%zu,"
-        "\"delayed\":%zu,\"in_flight\":%zu,\"consumers\":%zu,\"enqueued\":%" PRIu64
-        ",\"delivered\":%" PRIu64 ",\"redelivered\":%" PRIu64 ",\"acked\":%" PRIu64
-        ",\"dead\":%" PRIu64 ",\"replicas\":%zu}",
-        queue->name,
-        queue->owner                           ? "owner"
-        : queue_is_replica (self, queue->name) ? "replica"
-                                               : "holder",
-        queue->active ? "true" : "false", js.count, st.ready, st.delayed, st.in_flight,
-        st.consumers, st.enqueued, st.delivered, st.redelivered, st.acked, queue->dead,
-        queue->nreplicas);
-    if (text)
-        zchunk_extend (buf, text, strlen (text));
-    zstr_free (&text);
+    const char *role = queue->owner                           ? "owner"
+                       : queue_is_replica (self, queue->name) ? "replica"
+                                                              : "holder";
+    json_t *o = json_object ();
+    if (!o)
+        return NULL;
+    int rc = jout_set_str (o, "name", queue->name);
+    rc |= jout_set_str (o, "role", role);
+    rc |= json_object_set_new (o, "active", json_boolean (queue->active));
+    rc |= jout_set_uint (o, "stored", js.count);
+    rc |= jout_set_uint (o, "depth", st.ready);
+    rc |= jout_set_uint (o, "delayed", st.delayed);
+    rc |= jout_set_uint (o, "in_flight", st.in_flight);
+    rc |= jout_set_uint (o, "consumers", st.consumers);
+    rc |= jout_set_uint (o, "enqueued", st.enqueued);
+    rc |= jout_set_uint (o, "delivered", st.delivered);
+    rc |= jout_set_uint (o, "redelivered", st.redelivered);
+    rc |= jout_set_uint (o, "acked", st.acked);
+    rc |= jout_set_uint (o, "dead", queue->dead);
+    rc |= jout_set_uint (o, "replicas", queue->nreplicas);
+    if (rc)
+        json_decref (o);
+    return rc ? NULL : o;
 }
 
-char *queues_status_json (node_t *self)
+//  The status' "ring": {"epoch": hex, "members": [{uuid, name, weight}]}; NULL
+//  when out of memory.
+static json_t *ring_json (struct queues *qs)
 {
-    struct queues *qs = queues_of (self);
-    zchunk_t *buf = zchunk_new (NULL, 0);
-    char *head = zsys_sprintf ("\"ring\":{\"epoch\":\"%016" PRIx64 "\",\"members\":[", qs->epoch);
-    zchunk_extend (buf, head, strlen (head));
-    zstr_free (&head);
-    for (size_t i = 0; i < ring_size (qs->ring); i++) {
+    char epoch[17];
+    snprintf (epoch, sizeof epoch, "%016" PRIx64, qs->epoch);
+    json_t *ring = json_object (), *members = json_array ();
+    int rc = jout_set_str (ring, "epoch", epoch);
+    rc |= json_object_set_new (ring, "members", members); //  MEMBERS borrowed from here on
+    for (size_t i = 0; !rc && i < ring_size (qs->ring); i++) {
         const char *uuid = NULL, *name = NULL;
         int weight = 0;
         ring_member (qs->ring, i, &uuid, &name, &weight);
-        char *row = zsys_sprintf ("%s{\"uuid\":\"%s\",\"name\":\"%s\",\"weight\":%d}", i ? "," : "",
-                                  uuid, name, weight);
-        zchunk_extend (buf, row, strlen (row));
-        zstr_free (&row);
+        json_t *row = json_object ();
+        rc = json_array_append_new (members, row);
+        rc |= row ? jout_set_str (row, "uuid", uuid) : -1;
+        rc |= row ? jout_set_str (row, "name", name) : -1;
+        rc |= row ? jout_set_int (row, "weight", weight) : -1;
     }
-    zchunk_extend (buf, "]},\"queues\":[", 13);
-    bool first = true;
-    for (queue_t *q = zhashx_first (qs->queues); q; q = zhashx_next (qs->queues)) {
-        if (!first)
-            zchunk_extend (buf, ",", 1);
-        first = false;
-        queue_json (self, q, buf);
-    }
-    char *groups_q = qraft_queues_json (self);
-    if (groups_q) {
-        if (!first)
-            zchunk_extend (buf, ",", 1);
-        zchunk_extend (buf, groups_q, strlen (groups_q));
-    }
-    free (groups_q);
-    char *stats = zsys_sprintf ("],\"queue_counters\":{\"unconfirmed\":%zu,\"consumers\":%zu,"
-                                "\"fenced\":%" PRIu64 ",\"duplicates\":%" PRIu64 "}",
-                                zlistx_size (qs->outgoing), zhashx_size (qs->consumers), qs->fenced,
-                                qs->duplicates);
-    zchunk_extend (buf, stats, strlen (stats));
-    zstr_free (&stats);
-    char *groups = qraft_status_json (self);
-    if (groups) {
-        zchunk_extend (buf, ",", 1);
-        zchunk_extend (buf, groups, strlen (groups));
-    }
-    free (groups);
-    zchunk_extend (buf, "", 1);
-    char *json = strdup ((char *)zchunk_data (buf));
-    zchunk_destroy (&buf);
-    return json;
+    if (rc)
+        json_decref (ring);
+    return rc ? NULL : ring;
+}
+
+//  The status' "queue_counters"; NULL when out of memory.
+static json_t *counters_json (struct queues *qs)
+{
+    json_t *o = json_object ();
+    if (!o)
+        return NULL;
+    int rc = jout_set_uint (o, "unconfirmed", zlistx_size (qs->outgoing));
+    rc |= jout_set_uint (o, "consumers", zhashx_size (qs->consumers));
+    rc |= jout_set_uint (o, "fenced", qs->fenced);
+    rc |= jout_set_uint (o, "duplicates", qs->duplicates);
+    if (rc)
+        json_decref (o);
+    return rc ? NULL : o;
+}
+
+int queues_status (node_t *self, json_t *into)
+{
+    struct queues *qs = queues_of (self);
+    json_t *queues = json_array ();
+    int rc = json_object_set_new (into, "ring", ring_json (qs));
+    rc |= json_object_set_new (into, "queues", queues); //  QUEUES borrowed from here on
+    for (queue_t *q = zhashx_first (qs->queues); !rc && q; q = zhashx_next (qs->queues))
+        rc = json_array_append_new (queues, queue_json (self, q));
+    rc |= rc ? -1 : qraft_queues_add (self, queues);
+    rc |= json_object_set_new (into, "queue_counters", counters_json (qs));
+    rc |= rc ? -1 : qraft_status_add (self, into);
+    return rc ? -1 : 0;
 }

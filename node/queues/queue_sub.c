@@ -65,9 +65,13 @@ static void on_after_commit (node_t *self, void *state, bool ok)
     queues_after_commit (self, ok);
 }
 
-static char *on_status (node_t *self, void *state)
+//  The status part: ring, queues, counters and Raft groups (queue_ring.c);
+//  "queues":[] before the subsystem started.
+static int on_status (node_t *self, void *state, json_t *into)
 {
-    return queues_of (self)->started ? queues_status_json (self) : strdup ("\"queues\":[]");
+    if (!queues_of (self)->started)
+        return json_object_set_new (into, "queues", json_array ());
+    return queues_status (self, into);
 }
 
 static const char *const s_commands[] = {"QSEND", "CONSUME", "CANCEL", "SETTLE", NULL};
