@@ -1,4 +1,4 @@
-/*  cli/json.c - JSON string writer and flat-object reader (see json.h). */
+/*  cli/json.c - the tools' JSON helpers over jansson (see json.h). */
 #include "json.h"
 
 #include <stdint.h>
@@ -25,241 +25,72 @@ static size_t utf8_length (const unsigned char *p, size_t left)
     return n;
 }
 
-void json_write_string (FILE *out, const void *data, size_t len)
+json_t *cli_json_bytes (const void *data, size_t len)
 {
+    json_t *string = json_stringn (data ? data : "", data ? len : 0);
+    if (string)
+        return string;
+    //  not UTF-8: each byte that is not, read as Latin-1 (two bytes of UTF-8)
     const unsigned char *p = data;
-    fputc ('"', out);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
+    char *text = malloc (len * 2 + 1);
+    size_t used = 0;
+    for (size_t i = 0; text && i < len;) {
         size_t n = utf8_length (p + i, len - i);
-        if (c == '"' || c == '\\')
-            fprintf (out, "\\%c", c);
-        else if (c == '\n')
-            fputs ("\\n", out);
-        else if (c == '\t')
-            fputs ("\\t", out);
-        else if (c == '\r')
-            fputs ("\\r", out);
-        else if (c < 0x20 || c == 0x7f || n == 0)
-            fprintf (out, "\\u%04x", c);
-        else
-            fwrite (p + i, 1, n, out);
-        i += n ? n : 1;
-    }
-    fputc ('"', out);
-}
-
-//  Returns P past any white space.
-static const char *skip_space (const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-//  Returns P (at '"') past the closing quote of its string, or NULL.
-static const char *skip_string (const char *p)
-{
-    for (p++; *p && *p != '"'; p++)
-        if (*p == '\\' && !*++p)
-            return NULL;
-    return *p == '"' ? p + 1 : NULL;
-}
-
-//  Returns P past one value (string, object, array or scalar), or NULL.
-static const char *skip_value (const char *p)
-{
-    if (*p == '"')
-        return skip_string (p);
-    int depth = 0;
-    const char *start = p;
-    while (*p) {
-        if (*p == '"') {
-            if (!(p = skip_string (p)))
-                return NULL;
-            continue;
+        if (n) {
+            memcpy (text + used, p + i, n);
+            used += n;
+            i += n;
+        } else {
+            text[used++] = (char)(0xc0 | p[i] >> 6);
+            text[used++] = (char)(0x80 | (p[i++] & 0x3f));
         }
-        if (*p == '{' || *p == '[')
-            depth++;
-        else if (*p == '}' || *p == ']') {
-            if (depth == 0)
-                break;
-            if (--depth == 0)
-                return p + 1;
-        } else if (depth == 0 && (*p == ',' || *p == ' ' || *p == '\n' || *p == '\t'))
-            break;
-        p++;
     }
-    return depth == 0 && p > start ? p : NULL;
-}
-
-//  Writes code point CP (below 0x10000) as UTF-8 at OUT; returns the bytes.
-static size_t utf8_put (char *out, unsigned cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    out[0] = (char)(0xe0 | cp >> 12);
-    out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-}
-
-//  Returns the character that escape letter C stands for (\n -> newline).
-static char escaped (char c)
-{
-    switch (c) {
-    case 'b':
-        return '\b';
-    case 'f':
-        return '\f';
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    default:
-        return c; //  '"', '\\', '/'
-    }
-}
-
-//  Decodes the \uXXXX escape whose 'u' is at P (with 4 hex digits before
-//  END) into OUT; returns the bytes written. Surrogates come out as '?'.
-static size_t unicode_escape (const char *p, const char *end, char *out)
-{
-    char hex[5] = {0};
-    if (end - p <= 4)
-        return 0;
-    memcpy (hex, p + 1, 4);
-    unsigned cp = (unsigned)strtoul (hex, NULL, 16);
-    return utf8_put (out, cp >= 0xd800 && cp < 0xe000 ? '?' : cp);
-}
-
-//  Returns a malloc'ed, unescaped copy of the string P..END (quotes at both
-//  ends), or NULL when out of memory.
-static char *unescape (const char *p, const char *end)
-{
-    char *out = malloc ((size_t)(end - p) + 1);
-    size_t n = 0;
-    for (p++, end--; out && p < end; p++) {
-        if (*p != '\\')
-            out[n++] = *p;
-        else if (*++p == 'u') {
-            n += unicode_escape (p, end, out + n);
-            p += end - p > 4 ? 4 : 0;
-        } else
-            out[n++] = escaped (*p);
-    }
-    if (out)
-        out[n] = 0;
-    return out;
-}
-
-//  Calls FN for the field at P (a key string); returns P past its value.
-static const char *one_field (const char *p, json_field_fn *fn, void *arg)
-{
-    const char *key_end = *p == '"' ? skip_string (p) : NULL;
-    const char *colon = key_end ? skip_space (key_end) : NULL;
-    if (!colon || *colon != ':')
-        return NULL;
-    const char *value = skip_space (colon + 1);
-    const char *value_end = skip_value (value);
-    if (!value_end)
-        return NULL;
-    char *key = unescape (p, key_end);
-    bool is_string = *value == '"';
-    char *text =
-        is_string ? unescape (value, value_end) : strndup (value, (size_t)(value_end - value));
-    if (key && text)
-        fn (key, text, is_string, arg);
-    free (key);
+    string = text ? json_stringn (text, used) : NULL;
     free (text);
-    return value_end;
+    return string;
 }
 
-int json_fields (const char *json, json_field_fn *fn, void *arg)
+json_t *cli_json_str (const char *text)
 {
-    const char *p = skip_space (json ? json : "");
-    if (*p++ != '{')
-        return -1;
-    p = skip_space (p);
-    if (*p == '}')
-        return 0;
-    for (;;) {
-        if (!(p = one_field (skip_space (p), fn, arg)))
-            return -1;
-        p = skip_space (p);
-        if (*p == '}')
-            return 0;
-        if (*p++ != ',')
-            return -1;
+    return cli_json_bytes (text, text ? strlen (text) : 0);
+}
+
+json_t *cli_json_parse (const char *text)
+{
+    json_t *json = text ? json_loads (text, 0, NULL) : NULL;
+    if (json && !json_is_object (json)) {
+        json_decref (json);
+        return NULL;
     }
+    return json;
 }
 
-//  What json_get () looks for and where it puts it.
-typedef struct {
-    const char *key; //  the field wanted
-    char *buf;       //  where its value goes (NULL: a malloc'ed copy in dup)
-    size_t cap;      //  size of buf
-    char *dup;       //  json_get_dup (): the copy
-    bool found;      //  seen
-} json_probe_t;
-
-//  json_field_fn of json_get (): keeps the first field named probe->key.
-static void probe_field (const char *key, const char *value, bool is_string, void *arg)
+int cli_json_print (FILE *out, const json_t *json, size_t flags)
 {
-    json_probe_t *probe = arg;
-    if (probe->found || strcmp (key, probe->key) != 0)
-        return;
-    if (probe->buf)
-        snprintf (probe->buf, probe->cap, "%s", value);
-    else
-        probe->dup = strdup (value);
-    probe->found = true;
+    int rc = json ? json_dumpf (json, out, flags | JSON_ENCODE_ANY) : -1;
+    if (rc == 0 && (fputc ('\n', out) == EOF || fflush (out)))
+        rc = -1;
+    return rc;
 }
 
-bool json_get (const char *json, const char *key, char *buf, size_t cap)
+const char *cli_json_cell (const json_t *value, const char *fallback, char *buf, size_t cap)
 {
-    json_probe_t probe = {key, buf, cap, NULL, false};
-    json_fields (json, probe_field, &probe);
-    return probe.found;
-}
-
-char *json_get_dup (const char *json, const char *key)
-{
-    json_probe_t probe = {key, NULL, 0, NULL, false};
-    json_fields (json, probe_field, &probe);
-    return probe.dup;
-}
-
-int json_items (const char *json, json_item_fn *fn, void *arg)
-{
-    const char *p = skip_space (json ? json : "");
-    if (*p++ != '[')
-        return -1;
-    p = skip_space (p);
-    if (*p == ']')
-        return 0;
-    for (;;) {
-        const char *end = skip_value (p);
-        if (!end)
-            return -1;
-        char *item = strndup (p, (size_t)(end - p));
-        if (item)
-            fn (item, arg);
-        free (item);
-        p = skip_space (end);
-        if (*p == ']')
-            return 0;
-        if (*p++ != ',')
-            return -1;
-        p = skip_space (p);
+    if (!value)
+        snprintf (buf, cap, "%s", fallback);
+    else if (json_is_string (value))
+        snprintf (buf, cap, "%s", json_string_value (value));
+    else if (json_is_integer (value))
+        snprintf (buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
+    else {
+        char *text = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf (buf, cap, "%s", text ? text : "?");
+        free (text);
     }
+    return buf;
+}
+
+const char *cli_json_text (const json_t *object, const char *key, const char *fallback)
+{
+    const char *text = json_string_value (json_object_get (object, key));
+    return text ? text : fallback;
 }

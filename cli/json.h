@@ -1,43 +1,46 @@
-/*  cli/json.h - the little JSON the tools need: writing strings, reading
-    the top-level fields of an object such as weft_status () returns, and
-    the items of an array (its "journal").
-    Thread: pure functions (the writers write to the given stream).
+/*  cli/json.h - the JSON of the tools, on jansson: strings from any bytes
+    (message bodies), a node's status parsed, table cells from values, and
+    documents printed (every --json output goes through cli_json_print ()).
+    Thread: pure functions (the printer writes to the given stream).
 */
 #ifndef WEFT_CLI_JSON_H
 #define WEFT_CLI_JSON_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-//  Writes DATA (LEN bytes) as a quoted JSON string: control characters,
-//  quotes and backslashes escaped, bytes that are not valid UTF-8 written as
-//  \u00XX (read as Latin-1), so any body gives valid JSON.
-void json_write_string (FILE *out, const void *data, size_t len);
+//  Separators of the --json outputs: the tools' own documents put a space
+//  after ',' and ':' ({"sent": 1, "confirmed": 1}); status and journal print
+//  the node's status compact, as the node writes it ({"name":"edge-1",...}).
+#define CLI_JSON_SPACED  0
+#define CLI_JSON_COMPACT JSON_COMPACT
 
-//  Called by json_fields () with a field's KEY and its VALUE: the unescaped
-//  text of a string, or the raw text of a number, true, false, null, object
-//  or array; IS_STRING says which. Both borrowed for the call only.
-typedef void (json_field_fn) (const char *key, const char *value, bool is_string, void *arg);
+//  A new JSON string of the LEN bytes at DATA: as is when they are valid
+//  UTF-8, else with each byte that is not read as Latin-1 (U+0080 to U+00FF),
+//  so that any body gives a string. NULL only when out of memory.
+json_t *cli_json_bytes (const void *data, size_t len);
 
-//  Calls FN for each top-level field of the JSON object JSON, in order.
-//  Returns 0, or -1 when JSON is not an object (FN may have been called).
-int json_fields (const char *json, json_field_fn *fn, void *arg);
+//  cli_json_bytes () of the C string TEXT (NULL: "").
+json_t *cli_json_str (const char *text);
 
-//  Stores the value of top-level field KEY of object JSON in BUF (CAP bytes,
-//  as json_fields () gives it). Returns true when found.
-bool json_get (const char *json, const char *key, char *buf, size_t cap);
+//  Parses TEXT (a node's status): a new object, or NULL when TEXT is not a
+//  JSON object.
+json_t *cli_json_parse (const char *text);
 
-//  Returns a malloc'ed copy of the value of top-level field KEY of object
-//  JSON (as json_fields () gives it), or NULL when absent or out of memory.
-char *json_get_dup (const char *json, const char *key);
+//  Writes JSON to OUT with FLAGS (CLI_JSON_*), then a newline, and flushes.
+//  Returns 0, or -1 when JSON is NULL (it could not be built: out of memory)
+//  or writing failed.
+int cli_json_print (FILE *out, const json_t *json, size_t flags);
 
-//  Called by json_items () with the raw text of one item of an array
-//  (borrowed for the call only).
-typedef void (json_item_fn) (const char *item, void *arg);
+//  Writes the text of VALUE for a table cell into BUF (CAP bytes) and returns
+//  BUF: a string as is, an integer in decimal, true, false, null; an array or
+//  an object as compact JSON; FALLBACK when VALUE is NULL (a missing member).
+const char *cli_json_cell (const json_t *value, const char *fallback, char *buf, size_t cap);
 
-//  Calls FN for each item of the JSON array JSON, in order. Returns 0, or -1
-//  when JSON is not an array (FN may have been called).
-int json_items (const char *json, json_item_fn *fn, void *arg);
+//  The string member KEY of OBJECT, or FALLBACK when it is missing or not a
+//  string (borrowed from OBJECT).
+const char *cli_json_text (const json_t *object, const char *key, const char *fallback);
 
 #endif

@@ -79,13 +79,18 @@ static const weft_command_t s_commands[] = {
      "else 1.\n"},
     {"ring", weft_cmd_ring, 0, 0, "", "list the ring's members and the queues each owns",
      "Asks every member for its status and lists the members of the queue ring\n"
-     "(those with a journal): name, uuid, weight and the queues each owns. With\n"
-     "--json an array of {name, uuid, weight, owns: [...]}.\n"},
+     "(those with a journal): name, uuid, weight and the queues each owns; on\n"
+     "the Raft engine then each queue's group: leader, term, commit, voters,\n"
+     "standbys and the lag of each member. With --json an array of {name, uuid,\n"
+     "weight, owns: [...]}, plus groups: [{queue, term, commit, voters,\n"
+     "standbys, lag}] for the groups each leads.\n"},
     {"queues", weft_cmd_queues, 0, 0, "", "list the queues with their owner and counters",
      "Asks every member for its status and lists each queue it owns (dead-letter\n"
      "queues \"Q.dlq\" included): queue, owner, depth (ready), delayed, in_flight,\n"
-     "consumers, delivered, acked, dead. With --json an array of objects with\n"
-     "every counter of the status.\n"},
+     "consumers, delivered, acked, dead; on the Raft engine (the owner is the\n"
+     "group's leader) also term, commit, voters, standbys and lag (name:N, the\n"
+     "entries each member lacks). With --json an array of objects with every\n"
+     "counter of the status, and those of the group.\n"},
     {"redrive", weft_cmd_redrive, 1, 1, "QUEUE", "move the dead letters of QUEUE back into it",
      "Moves every message of the dead-letter queue QUEUE.dlq back to QUEUE and\n"
      "prints \"redriven N\", or {\"redriven\": N} with --json.\n"},

@@ -12,6 +12,7 @@
 #ifndef WEFT_CLI_WEFT_CLI_H
 #define WEFT_CLI_WEFT_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,9 +62,10 @@ typedef struct {
     size_t index;     //  how many nodes answered before it
 } weft_node_info_t;
 
-//  Called by weft_each_status () with the status JSON of NODE (borrowed for
-//  the call); ARG is the command's own state.
-typedef void (weft_status_fn) (weft_cli_t *self, const weft_node_info_t *node, const char *json,
+//  Called by weft_each_status () with the status of NODE, parsed (an
+//  object, borrowed for the call: json_incref () what is kept); ARG is the
+//  command's own state.
+typedef void (weft_status_fn) (weft_cli_t *self, const weft_node_info_t *node, json_t *status,
                                void *arg);
 
 //  Parses ARGV with weft's own flags and the config flags (cli_parse ()):
@@ -95,12 +97,18 @@ int weft_wait (weft_cli_t *self, wait_goal_t goal);
 int weft_wait_failure (const weft_cli_t *self, const char *name, int rc, const char *what);
 
 //  Waits for the targets (WAIT_TARGET), asks each for its status over the
-//  network and calls FN for each that answered. With JSON_ARRAY and --json,
-//  FN opens a JSON array (with its first item) and this closes it. Returns
-//  the exit code of command NAME: 1, reported, when no target joined or
-//  some did not answer (after FN saw the others).
+//  network and calls FN for each that answered. With ROWS (an array FN
+//  fills, borrowed) and --json, prints ROWS compact when all have answered
+//  (before a failure is reported). Returns the exit code of command NAME:
+//  1, reported, when no target joined or some did not answer or gave a
+//  status that is not a JSON object (after FN saw the others).
 int weft_each_status (weft_cli_t *self, const char *name, weft_status_fn *fn, void *arg,
-                      bool json_array);
+                      json_t *rows);
+
+//  Prints the --json output JSON of command NAME (cli_json_print () with
+//  FLAGS); returns 0, or the exit code (1, reported) when it could not be
+//  built (JSON is NULL) or written.
+int weft_print_json (const char *name, const json_t *json, size_t flags);
 
 //  True when peer INDEX of PEERS is the one --node named (or any member
 //  without --node), joined: a target of status and of pub's wait.

@@ -42,28 +42,43 @@ static bool is_self (const weft_cli_t *self, const weft_peers_t *peers, size_t i
     return strcmp (peer_field (peers, i, "uuid"), weft_node_uuid (self->node)) == 0;
 }
 
-//  Prints peer I as a JSON object.
-static void peer_json (const weft_peers_t *peers, size_t i)
+//  Peer I as a JSON object; NULL when out of memory.
+static json_t *peer_json (const weft_peers_t *peers, size_t i)
 {
-    for (size_t f = 0; s_peer_fields[f]; f++) {
+    json_t *o = json_object ();
+    int rc = o ? 0 : -1;
+    for (size_t f = 0; !rc && s_peer_fields[f]; f++) {
         const char *name = s_peer_fields[f];
         const char *value = peer_field (peers, i, name);
-        printf ("%s\"%s\": ", f ? ", " : "{", name);
+        json_t *v;
         if (strcmp (name, "ready") == 0)
-            printf ("%s", strcmp (value, "yes") == 0 ? "true" : "false");
+            v = json_boolean (strcmp (value, "yes") == 0);
         else if (strcmp (name, "last_seen_ms") == 0 && *value &&
                  strspn (value, "0123456789-") == strlen (value))
-            printf ("%s", value);
+            v = json_integer (strtoll (value, NULL, 10));
         else
-            json_write_string (stdout, value, strlen (value));
+            v = cli_json_str (value);
+        rc = json_object_set_new (o, name, v);
     }
-    printf ("}");
+    if (rc)
+        json_decref (o);
+    return rc ? NULL : o;
 }
 
-//  Prints the peers table (or JSON array) of PEERS.
-static void peers_print (const weft_cli_t *self, const weft_peers_t *peers)
+//  Prints the peers table (or JSON array) of PEERS; returns the exit code.
+static int peers_print (const weft_cli_t *self, const weft_peers_t *peers)
 {
-    size_t count = weft_peers_count (peers), listed = 0;
+    size_t count = weft_peers_count (peers);
+    if (self->json) {
+        json_t *rows = json_array ();
+        int rc = rows ? 0 : -1;
+        for (size_t i = 0; !rc && i < count; i++)
+            if (!is_self (self, peers, i))
+                rc = json_array_append_new (rows, peer_json (peers, i));
+        int code = weft_print_json ("peers", rc ? NULL : rows, CLI_JSON_SPACED);
+        json_decref (rows);
+        return code;
+    }
     int width[8] = {0};
     for (size_t c = 0; s_peer_columns[c]; c++) {
         width[c] = (int)strlen (s_peer_columns[c]);
@@ -72,23 +87,16 @@ static void peers_print (const weft_cli_t *self, const weft_peers_t *peers)
             width[c] = w > width[c] ? w : width[c];
         }
     }
-    if (!self->json)
-        for (size_t c = 0; s_peer_columns[c]; c++)
-            printf ("%-*s%s", width[c], s_peer_columns[c], s_peer_columns[c + 1] ? "  " : "\n");
+    for (size_t c = 0; s_peer_columns[c]; c++)
+        printf ("%-*s%s", width[c], s_peer_columns[c], s_peer_columns[c + 1] ? "  " : "\n");
     for (size_t i = 0; i < count; i++) {
         if (is_self (self, peers, i))
             continue;
-        if (self->json) {
-            printf ("%s", listed++ ? ",\n " : "[");
-            peer_json (peers, i);
-            continue;
-        }
         for (size_t c = 0; s_peer_columns[c]; c++)
             printf ("%-*s%s", s_peer_columns[c + 1] ? width[c] : 0,
                     peer_field (peers, i, s_peer_columns[c]), s_peer_columns[c + 1] ? "  " : "\n");
     }
-    if (self->json)
-        printf ("%s\n", listed ? "]" : "[]");
+    return CLI_EXIT_OK;
 }
 
 int weft_cmd_peers (weft_cli_t *self)
@@ -97,9 +105,9 @@ int weft_cmd_peers (weft_cli_t *self)
     weft_peers_t *peers = NULL;
     if (rc || (rc = weft_peers (self->node, &peers)))
         return weft_wait_failure (self, "peers", rc, "no answer");
-    peers_print (self, peers);
+    int code = peers_print (self, peers);
     weft_peers_destroy (&peers);
-    return CLI_EXIT_OK;
+    return code;
 }
 
 //  Publishes LEN bytes of BODY on TOPIC; returns 0 or an exit code.
@@ -142,13 +150,16 @@ int weft_cmd_pub (weft_cli_t *self)
     int code = self->arg_count == 2
                    ? publish_one (self, topic, self->args[1], strlen (self->args[1]), &published)
                    : publish_lines (self, topic, &published);
-    if (!code && self->json)
-        printf ("{\"published\": %zu}\n", published);
+    if (!code && self->json) {
+        json_t *out = json_pack ("{s:I}", "published", (json_int_t)published);
+        code = weft_print_json ("pub", out, CLI_JSON_SPACED);
+        json_decref (out);
+    }
     return code;
 }
 
-//  Prints message MSG as sub does.
-static void sub_print (const weft_cli_t *self, const weft_msg_t *msg)
+//  Prints message MSG as sub does; returns 0 or -1 (not written).
+static int sub_print (const weft_cli_t *self, const weft_msg_t *msg)
 {
     size_t len = 0;
     const void *body = weft_msg_body (msg, &len);
@@ -156,17 +167,17 @@ static void sub_print (const weft_cli_t *self, const weft_msg_t *msg)
         printf ("%s ", weft_msg_topic (msg));
         fwrite (body, 1, len, stdout);
         printf ("\n");
-    } else {
-        printf ("{\"topic\": ");
-        json_write_string (stdout, weft_msg_topic (msg), strlen (weft_msg_topic (msg)));
-        printf (", \"from\": \"%s\", \"from_name\": ", weft_msg_sender (msg));
-        json_write_string (stdout, weft_msg_sender_name (msg), strlen (weft_msg_sender_name (msg)));
-        printf (", \"seq\": %llu, \"time_us\": %lld, \"body\": ",
-                (unsigned long long)weft_msg_seq (msg), (long long)weft_msg_time_us (msg));
-        json_write_string (stdout, body, len);
-        printf ("}\n");
+        fflush (stdout);
+        return 0;
     }
-    fflush (stdout);
+    json_t *out = json_pack (
+        "{s:o, s:o, s:o, s:I, s:I, s:o}", "topic", cli_json_str (weft_msg_topic (msg)), "from",
+        cli_json_str (weft_msg_sender (msg)), "from_name",
+        cli_json_str (weft_msg_sender_name (msg)), "seq", (json_int_t)weft_msg_seq (msg), "time_us",
+        (json_int_t)weft_msg_time_us (msg), "body", cli_json_bytes (body, len));
+    int rc = cli_json_print (stdout, out, CLI_JSON_SPACED);
+    json_decref (out);
+    return rc;
 }
 
 //  Prints a TRUNCATED event: the replay of a stream starts at seq (), later
@@ -181,12 +192,11 @@ static void sub_truncated (const weft_cli_t *self, const weft_msg_t *msg)
         fprintf (stderr, "weft: sub: truncated topic=%s first=%llu from=%s\n", topic, first, name);
         return;
     }
-    printf ("{\"event\": \"truncated\", \"topic\": ");
-    json_write_string (stdout, topic, strlen (topic));
-    printf (", \"from\": \"%s\", \"from_name\": ", weft_msg_sender (msg));
-    json_write_string (stdout, name, strlen (name));
-    printf (", \"first\": %llu}\n", first);
-    fflush (stdout);
+    json_t *out = json_pack ("{s:s, s:o, s:o, s:o, s:I}", "event", "truncated", "topic",
+                             cli_json_str (topic), "from", cli_json_str (weft_msg_sender (msg)),
+                             "from_name", cli_json_str (name), "first", (json_int_t)first);
+    cli_json_print (stdout, out, CLI_JSON_SPACED);
+    json_decref (out);
 }
 
 int weft_count_end (const weft_cli_t *self, const char *name, int rc, long long received)
@@ -222,7 +232,8 @@ static int sub_subscribe (weft_cli_t *self)
 //  Returns 0 or an exit code.
 static int sub_deliver (weft_cli_t *self, const weft_msg_t *msg)
 {
-    sub_print (self, msg);
+    if (sub_print (self, msg))
+        return weft_fail (CLI_EXIT_FAILURE, "sub: the message could not be written to stdout");
     if (!self->durable || self->ack_auto)
         return 0;
     int rc = weft_ack (self->node, msg);
@@ -271,30 +282,29 @@ static const char *const s_summary_fields[] = {"uuid",
                                                "counters.gaps",
                                                NULL};
 
-//  Prints the summary of status object JSON: " key=value" per known field.
-static void summary_print (const char *json)
+//  Prints the summary of STATUS: " key=value" per known field.
+static void summary_print (const json_t *status)
 {
-    char counters[2048] = "", value[256];
-    json_get (json, "counters", counters, sizeof counters);
+    const json_t *counters = json_object_get (status, "counters");
+    char value[256];
     for (size_t i = 0; s_summary_fields[i]; i++) {
         const char *key = s_summary_fields[i];
         bool nested = strncmp (key, "counters.", 9) == 0;
-        if (json_get (nested ? counters : json, nested ? key + 9 : key, value, sizeof value))
-            printf (" %s=%s", nested ? key + 9 : key, value);
+        const json_t *v = json_object_get (nested ? counters : status, nested ? key + 9 : key);
+        if (v)
+            printf (" %s=%s", nested ? key + 9 : key, cli_json_cell (v, "", value, sizeof value));
     }
 }
 
 //  weft_status_fn of status: the object as is (an item of the --json
-//  array), or a summary line.
-static void status_print (weft_cli_t *self, const weft_node_info_t *node, const char *json,
-                          void *arg)
+//  array in ARG), or a summary line.
+static void status_print (weft_cli_t *self, const weft_node_info_t *node, json_t *status, void *arg)
 {
-    (void)arg;
     if (self->json)
-        printf ("%s%s", node->index ? ",\n " : "[", json);
+        json_array_append (arg, status);
     else {
         printf ("%s", node->name);
-        summary_print (json);
+        summary_print (status);
         printf ("\n");
     }
 }
@@ -311,11 +321,19 @@ static int status_ask (weft_cli_t *self, const weft_peers_t *peers, size_t i, ch
                              json_p);
 }
 
-//  Asks every target for its status and gives it to FN; with JSON_ARRAY and
-//  --json closes the array FN opened. Returns the exit code of command NAME
-//  (1 when some did not answer, after the others).
+int weft_print_json (const char *name, const json_t *json, size_t flags)
+{
+    if (cli_json_print (stdout, json, flags) == 0)
+        return CLI_EXIT_OK;
+    return weft_fail (CLI_EXIT_FAILURE, "%s: %s", name,
+                      json ? "writing stdout failed" : "out of memory building the JSON");
+}
+
+//  Asks every target for its status and gives it, parsed, to FN; with ROWS
+//  and --json prints ROWS. Returns the exit code of command NAME (1 when
+//  some did not answer, after the others).
 static int status_all (weft_cli_t *self, const char *name, const weft_peers_t *peers,
-                       weft_status_fn *fn, void *arg, bool json_array)
+                       weft_status_fn *fn, void *arg, json_t *rows)
 {
     size_t answered = 0, failed = 0;
     const char *failed_name = "", *why = "";
@@ -326,39 +344,44 @@ static int status_all (weft_cli_t *self, const char *name, const weft_peers_t *p
         weft_node_info_t node = {peer_field (peers, i, "name"), peer_field (peers, i, "uuid"),
                                  answered};
         int rc = status_ask (self, peers, i, &json);
-        if (rc == 0) {
-            fn (self, &node, json, arg);
+        json_t *status = rc == 0 ? cli_json_parse (json) : NULL;
+        if (status) {
+            fn (self, &node, status, arg);
             answered++;
         } else if (failed++ == 0) {
             failed_name = node.name;
-            why = weft_strerror (rc);
+            why = rc ? weft_strerror (rc) : "its status is not a JSON object";
         }
+        json_decref (status);
         weft_free (json);
     }
-    if (json_array && self->json)
-        printf ("%s\n", answered ? "]" : "[]");
+    int code = rows && self->json ? weft_print_json (name, rows, CLI_JSON_COMPACT) : CLI_EXIT_OK;
     if (failed)
         return weft_fail (CLI_EXIT_FAILURE, "%s: %zu of %zu nodes did not answer (%s: %s)", name,
                           failed, failed + answered, failed_name, why);
-    return CLI_EXIT_OK;
+    return code;
 }
 
 int weft_each_status (weft_cli_t *self, const char *name, weft_status_fn *fn, void *arg,
-                      bool json_array)
+                      json_t *rows)
 {
     int rc = weft_wait (self, WAIT_TARGET);
     weft_peers_t *peers = NULL;
     if (rc || (rc = weft_peers (self->node, &peers)))
         return weft_wait_failure (
             self, name, rc, self->node_endpoint ? "the node did not answer" : "no member joined");
-    int code = status_all (self, name, peers, fn, arg, json_array);
+    int code = status_all (self, name, peers, fn, arg, rows);
     weft_peers_destroy (&peers);
     return code;
 }
 
 int weft_cmd_status (weft_cli_t *self)
 {
-    return weft_each_status (self, "status", status_print, NULL, true);
+    json_t *rows = self->json ? json_array () : NULL;
+    int code = self->json && !rows ? weft_print_json ("status", NULL, 0)
+                                   : weft_each_status (self, "status", status_print, rows, rows);
+    json_decref (rows);
+    return code;
 }
 
 /*  weft journal: the "journal" array of every member's status, printed as a
@@ -378,6 +401,7 @@ static const char *const s_stream_fields[JOURNAL_COLUMNS - 1] = {
 typedef struct {
     cli_table_t table; //  node, then the stream's fields
     const char *node;  //  name of the node whose streams are being read
+    json_t *rows;      //  --json: {name, uuid, journal} per node
 } journal_table_t;
 
 //  Writes microseconds since the Unix epoch US as UTC ISO 8601 into BUF
@@ -396,17 +420,15 @@ static void format_time (const char *us, char *buf, size_t cap)
     snprintf (buf, cap, "%s.%06lldZ", date, value % 1000000);
 }
 
-//  json_item_fn: adds a row for one stream object ITEM of the node being read.
-static void table_stream (const char *item, void *arg)
+//  Adds a row for STREAM, an item of the "journal" of the node being read.
+static void table_stream (journal_table_t *journal, const json_t *stream)
 {
-    journal_table_t *journal = arg;
     char values[JOURNAL_COLUMNS - 1][320];
     const char *cells[JOURNAL_COLUMNS] = {journal->node};
     for (size_t f = 0; f < JOURNAL_COLUMNS - 1; f++) {
-        cells[f + 1] = values[f];
-        if (!json_get (item, s_stream_fields[f], values[f], sizeof values[f]))
-            snprintf (values[f], sizeof values[f], "-");
-        else if (strstr (s_stream_fields[f], "_time_us")) {
+        const json_t *v = json_object_get (stream, s_stream_fields[f]);
+        cells[f + 1] = cli_json_cell (v, "-", values[f], sizeof values[f]);
+        if (v && strstr (s_stream_fields[f], "_time_us")) {
             char us[32];
             snprintf (us, sizeof us, "%.31s", values[f]);
             format_time (us, values[f], sizeof values[f]);
@@ -415,39 +437,50 @@ static void table_stream (const char *item, void *arg)
     cli_table_add (&journal->table, cells);
 }
 
-//  weft_status_fn of journal: with --json prints {name, uuid, journal};
-//  else adds the node's streams to the table in ARG.
-static void journal_print (weft_cli_t *self, const weft_node_info_t *node, const char *json,
+//  weft_status_fn of journal: with --json adds {name, uuid, journal} to the
+//  rows; else adds the node's streams to the table.
+static void journal_print (weft_cli_t *self, const weft_node_info_t *node, json_t *status,
                            void *arg)
 {
     journal_table_t *journal = arg;
-    char *streams = json_get_dup (json, "journal");
+    json_t *streams = json_object_get (status, "journal");
     if (self->json) {
-        printf ("%s{\"name\": ", node->index ? ",\n " : "[");
-        json_write_string (stdout, node->name, strlen (node->name));
-        printf (", \"uuid\": \"%s\", \"journal\": %s}", node->uuid, streams ? streams : "null");
-    } else {
-        size_t before = journal->table.count;
-        journal->node = node->name;
-        const char *none = NULL;
-        if (!streams || json_items (streams, table_stream, journal) < 0)
-            none = "(no journal)";
-        else if (journal->table.count == before)
-            none = "(no streams)";
-        if (none)
-            cli_table_add (&journal->table, (const char *[JOURNAL_COLUMNS]){node->name, none});
+        json_array_append_new (journal->rows,
+                               json_pack ("{s:o, s:o, s:O}", "name", cli_json_str (node->name),
+                                          "uuid", cli_json_str (node->uuid), "journal",
+                                          streams ? streams : json_null ()));
+        return;
     }
-    free (streams);
+    size_t before = journal->table.count;
+    journal->node = node->name;
+    const char *none = NULL;
+    if (!json_is_array (streams))
+        none = "(no journal)";
+    else {
+        size_t i;
+        json_t *stream;
+        json_array_foreach (streams, i, stream)
+        {
+            table_stream (journal, stream);
+        }
+        if (journal->table.count == before)
+            none = "(no streams)";
+    }
+    if (none)
+        cli_table_add (&journal->table, (const char *[JOURNAL_COLUMNS]){node->name, none});
 }
 
 int weft_cmd_journal (weft_cli_t *self)
 {
     static const size_t pick[JOURNAL_COLUMNS] = {0, 1, 2, 3, 4, 5, 6, 7};
-    journal_table_t journal = {.node = ""};
+    journal_table_t journal = {.node = "", .rows = self->json ? json_array () : NULL};
     cli_table_init (&journal.table, JOURNAL_COLUMNS);
-    int code = weft_each_status (self, "journal", journal_print, &journal, true);
+    int code = self->json && !journal.rows
+                   ? weft_print_json ("journal", NULL, 0)
+                   : weft_each_status (self, "journal", journal_print, &journal, journal.rows);
     if (!self->json && journal.table.count)
         cli_table_print (&journal.table, stdout, s_journal_columns, pick, JOURNAL_COLUMNS);
     cli_table_free (&journal.table);
+    json_decref (journal.rows);
     return code;
 }

@@ -222,9 +222,15 @@ static const char *send_error_text (int rc)
 //  send_loop ()); returns the exit code.
 static int send_report (const weft_cli_t *self, const send_run_t *run, int rc)
 {
-    if (self->json)
-        printf ("{\"sent\": %llu, \"confirmed\": %llu, \"duplicates\": %llu}\n", run->sent,
-                run->confirmed, run->duplicates);
+    if (self->json) {
+        json_t *out =
+            json_pack ("{s:I, s:I, s:I}", "sent", (json_int_t)run->sent, "confirmed",
+                       (json_int_t)run->confirmed, "duplicates", (json_int_t)run->duplicates);
+        int code = weft_print_json ("send", out, CLI_JSON_SPACED);
+        json_decref (out);
+        if (code && rc == 0)
+            return code;
+    }
     if (rc != 0 && rc != WEFT_ETIMEDOUT && rc != CLI_SIGNALED)
         return rc; //  reported already
     unsigned long long missing = run->sent - run->confirmed;
@@ -260,38 +266,48 @@ int weft_cmd_send (weft_cli_t *self)
 
 /*  weft recv: consume, print each delivery, then acknowledge it. */
 
-//  Prints delivery MSG: its body on a line, or a JSON object.
-static void recv_print (const weft_cli_t *self, const weft_msg_t *msg)
+//  Delivery MSG as a JSON object (queue, msg_id, deliveries, priority, for
+//  dead letters reason and dead_deliveries, body); NULL when out of memory.
+static json_t *delivery_json (const weft_msg_t *msg)
 {
     size_t len = 0;
     const void *body = weft_msg_body (msg, &len);
-    if (!self->json) {
-        fwrite (body, 1, len, stdout);
-        printf ("\n");
-        fflush (stdout);
-        return;
-    }
-    const char *queue = weft_msg_topic (msg), *id = weft_msg_header (msg, "msg_id");
+    const char *id = weft_msg_header (msg, "msg_id");
     const char *deliveries = weft_msg_header (msg, "deliveries");
     const char *priority = weft_msg_header (msg, "priority");
     const char *reason = weft_msg_header (msg, "reason");
     const char *dead = weft_msg_header (msg, "dead_deliveries");
-    printf ("{\"queue\": ");
-    json_write_string (stdout, queue, strlen (queue));
-    printf (", \"msg_id\": ");
-    json_write_string (stdout, id ? id : "", id ? strlen (id) : 0);
-    printf (", \"deliveries\": %d, \"priority\": %d", deliveries ? atoi (deliveries) : 0,
-            priority ? atoi (priority) : 0);
-    if (reason) {
-        printf (", \"reason\": ");
-        json_write_string (stdout, reason, strlen (reason));
-    }
+    json_t *o =
+        json_pack ("{s:o, s:o, s:i, s:i}", "queue", cli_json_str (weft_msg_topic (msg)), "msg_id",
+                   cli_json_str (id), "deliveries", deliveries ? atoi (deliveries) : 0, "priority",
+                   priority ? atoi (priority) : 0);
+    int rc = o ? 0 : -1;
+    if (reason)
+        rc |= json_object_set_new (o, "reason", cli_json_str (reason));
     if (dead)
-        printf (", \"dead_deliveries\": %d", atoi (dead));
-    printf (", \"body\": ");
-    json_write_string (stdout, body, len);
-    printf ("}\n");
-    fflush (stdout);
+        rc |= json_object_set_new (o, "dead_deliveries", json_integer (atoi (dead)));
+    rc |= json_object_set_new (o, "body", cli_json_bytes (body, len));
+    if (rc)
+        json_decref (o);
+    return rc ? NULL : o;
+}
+
+//  Prints delivery MSG: its body on a line, or a JSON object. Returns 0, or
+//  -1 when it could not be written.
+static int recv_print (const weft_cli_t *self, const weft_msg_t *msg)
+{
+    if (!self->json) {
+        size_t len = 0;
+        const void *body = weft_msg_body (msg, &len);
+        fwrite (body, 1, len, stdout);
+        printf ("\n");
+        fflush (stdout);
+        return 0;
+    }
+    json_t *out = delivery_json (msg);
+    int rc = cli_json_print (stdout, out, CLI_JSON_SPACED);
+    json_decref (out);
+    return rc;
 }
 
 //  The owners recv acknowledged deliveries to (by UUID).
@@ -329,7 +345,8 @@ static void recv_flush (weft_cli_t *self, const recv_owners_t *owners)
 //  reached stdout counts as done. Returns 0 or an exit code.
 static int recv_deliver (weft_cli_t *self, const weft_msg_t *msg, recv_owners_t *owners)
 {
-    recv_print (self, msg);
+    if (recv_print (self, msg))
+        return weft_fail (CLI_EXIT_FAILURE, "recv: the delivery could not be written to stdout");
     if (self->no_ack)
         return 0;
     int rc = weft_ack (self->node, msg);
@@ -400,6 +417,12 @@ int weft_cmd_redrive (weft_cli_t *self)
     if (rc < 0)
         return weft_fail (CLI_EXIT_FAILURE, "redrive: '%.60s': %s", self->args[0],
                           weft_strerror (rc));
-    printf (self->json ? "{\"redriven\": %d}\n" : "redriven %d\n", rc);
-    return CLI_EXIT_OK;
+    if (!self->json) {
+        printf ("redriven %d\n", rc);
+        return CLI_EXIT_OK;
+    }
+    json_t *out = json_pack ("{s:i}", "redriven", rc);
+    code = weft_print_json ("redrive", out, CLI_JSON_SPACED);
+    json_decref (out);
+    return code;
 }

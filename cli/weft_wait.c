@@ -62,28 +62,18 @@ bool weft_is_target (const weft_cli_t *self, const weft_peers_t *peers, size_t i
     return strcmp (field (peers, index, "role"), "member") == 0;
 }
 
-//  json_item_fn: counts one item.
-static void count_item (const char *item, void *arg)
-{
-    (void)item;
-    (*(size_t *)arg)++;
-}
-
 //  The number of members on the ring of SELF's node, read from its own
 //  status ("ring": {"members": [...]}); 0 when there is none.
 static size_t ring_size (weft_cli_t *self)
 {
-    char *json = NULL;
+    char *text = NULL;
     size_t count = 0;
-    if (weft_status (self->node, &json) == 0) {
-        char *ring = json_get_dup (json, "ring");
-        char *members = ring ? json_get_dup (ring, "members") : NULL;
-        if (members)
-            json_items (members, count_item, &count);
-        free (members);
-        free (ring);
+    if (weft_status (self->node, &text) == 0) {
+        json_t *status = cli_json_parse (text);
+        count = json_array_size (json_object_get (json_object_get (status, "ring"), "members"));
+        json_decref (status);
     }
-    weft_free (json);
+    weft_free (text);
     return count;
 }
 

@@ -201,11 +201,13 @@ static int configure (weftd_t *self, int argc, char **argv)
 static void print_ready (weftd_t *self)
 {
     char router[160] = "", pub[160] = "";
-    char *status = NULL;
-    if (weft_status (self->node, &status) == 0) {
-        json_get (status, "router", router, sizeof router);
-        json_get (status, "pub", pub, sizeof pub);
-        weft_free (status);
+    char *text = NULL;
+    if (weft_status (self->node, &text) == 0) {
+        json_t *status = cli_json_parse (text);
+        snprintf (router, sizeof router, "%s", cli_json_text (status, "router", ""));
+        snprintf (pub, sizeof pub, "%s", cli_json_text (status, "pub", ""));
+        json_decref (status);
+        weft_free (text);
     }
     printf ("ready name=%s uuid=%s", weft_node_name (self->node), weft_node_uuid (self->node));
     if (*router)

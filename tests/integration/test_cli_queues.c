@@ -197,6 +197,7 @@ Test (cli_queues, send_recv_queues_ring, .timeout = 120)
     run_weft (&run, NULL, "queues", NULL);
     cr_assert_eq (run.code, 0, "queues: exit %d: %s", run.code, run.err);
     cr_assert (strstr (run.out, "queue") && strstr (run.out, "in_flight"), "%s", run.out);
+    cr_assert_null (strstr (run.out, "voters"), "no group columns without Raft: %s", run.out);
 
     run_weft (&run, NULL, "ring", "--json", NULL);
     cr_assert_eq (run.code, 0, "ring: exit %d: %s", run.code, run.err);
@@ -205,6 +206,7 @@ Test (cli_queues, send_recv_queues_ring, .timeout = 120)
         cr_assert (strstr (run.out, s_fab.members[i].uuid), "%s missing: %s", s_fab.members[i].name,
                    run.out);
     cr_assert_eq (dm_count_of (run.out, "\"owns\": [\"q\"]"), 1, "%s", run.out);
+    cr_assert_null (strstr (run.out, "\"groups\""), "no groups without Raft: %s", run.out);
 }
 
 Test (cli_queues, duplicate_id_and_redrive_of_nothing, .timeout = 120)
