@@ -94,6 +94,7 @@ typedef struct {
     int hosts;        //  1 .. SIM_HOSTS_MAX
     unsigned faults;  //  SIM_F_* mask
     int64_t duration; //  virtual ms the fault plan covers (0: 60 s)
+    int64_t calm;     //  least ms between one fault's end and the next (0: 500)
     FILE *trace;      //  every trace line goes here too (NULL: only hashed)
 } sim_config_t;
 

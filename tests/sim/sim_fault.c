@@ -198,7 +198,8 @@ void sim_plan_faults (sim_t *self, FILE *out)
         }
         plan (self, out, t, f);
         plan (self, out, t + dur, done);
-        t += dur + sim_rng_range (&rng, 500, 5000);
+        int64_t calm = self->config.calm > 0 ? self->config.calm : 500;
+        t += dur + sim_rng_range (&rng, calm, calm + 4500);
     }
 }
 

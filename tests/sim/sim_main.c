@@ -33,6 +33,8 @@ static void usage (FILE *out)
              "  --seeds N        sweep N seeds from --seed; failures are listed with the\n"
              "                   command that replays each\n"
              "  --time SECONDS   virtual seconds per run (default 60)\n"
+             "  --calm MS        least quiet between the end of one planned fault and the\n"
+             "                   next (default 500; the gap is drawn from MS .. MS + 4500)\n"
              "  --hosts N        hosts (default 3, at most %d)\n"
              "  --faults LIST    fault classes, comma-separated, or all / none (default none):\n"
              "                   delay, loss, dup, reorder, partition, oneway, pause, crash, disk\n"
@@ -71,6 +73,7 @@ static int parse (cli_t *cli, int argc, char **argv)
     static const struct option longopts[] = {{"seed", required_argument, 0, 's'},
                                              {"seeds", required_argument, 0, 'n'},
                                              {"time", required_argument, 0, 't'},
+                                             {"calm", required_argument, 0, 'm'},
                                              {"hosts", required_argument, 0, 'H'},
                                              {"faults", required_argument, 0, 'f'},
                                              {"scenario", required_argument, 0, 'c'},
@@ -97,6 +100,10 @@ static int parse (cli_t *cli, int argc, char **argv)
         case 't':
             ok = number (optarg, &v) && v > 0 && v < 86400;
             cli->run.time_ms = (int64_t)v * 1000;
+            break;
+        case 'm':
+            ok = number (optarg, &v) && v < 3600000;
+            cli->run.calm_ms = (int64_t)v;
             break;
         case 'H':
             ok = number (optarg, &v) && v > 0 && v <= SIM_HOSTS_MAX;
@@ -152,11 +159,14 @@ static int parse (cli_t *cli, int argc, char **argv)
 //  The command that replays SEED.
 static void print_replay (const cli_t *cli, uint64_t seed)
 {
-    char faults[160];
+    char faults[160], calm[32] = "";
     sim_faults_format (cli->run.faults, faults, sizeof faults);
+    if (cli->run.calm_ms)
+        snprintf (calm, sizeof calm, " --calm %lld", (long long)cli->run.calm_ms);
     printf ("  replay: weft-sim --scenario %s --seed %" PRIu64
-            " --time %lld --hosts %d --faults %s%s%s%s%s%s\n",
+            " --time %lld --hosts %d --faults %s%s%s%s%s%s%s\n",
             cli->scenario, seed, (long long)(cli->run.time_ms / 1000), cli->run.hosts, faults,
+            calm,
             cli->plant ? " --plant " : "", cli->plant ? cli->plant : "",
             cli->run.strict ? " --strict" : "", cli->run.async_pub ? " --async-publisher" : "",
             cli->run.raft_queues ? " --queue-engine raft" : "");

@@ -79,6 +79,7 @@ int sim_run_one (const sim_scenario_t *scenario, const sim_run_opts_t *opts, sim
                            .hosts = opts->hosts,
                            .faults = opts->faults,
                            .duration = opts->time_ms,
+                           .calm = opts->calm_ms,
                            .trace = opts->trace};
     sim_t *sim = sim_new (&config);
     if (!sim)

@@ -16,6 +16,7 @@ typedef struct {
     int hosts;          //  hosts to boot
     unsigned faults;    //  SIM_F_* mask
     int64_t time_ms;    //  virtual time to run
+    int64_t calm_ms;    //  least quiet between two faults of the plan (0: 500 ms)
     unsigned plant;     //  scenario-specific planted bugs (0: none)
     bool strict;        //  assert every invariant, whatever the faults claim
     const char *checks; //  assert exactly these (scenario's names, comma-separated); NULL: contract

@@ -22,7 +22,8 @@
         and no (publisher, topic, seq) is ever delivered with two bodies,
         on any host in any run (a sequence number reused);
       - no confirmed queue message lost: at the end (after a quiet settle
-        period) every confirmed id was delivered at least once;
+        period, longer while a backlog still drains) every confirmed id was
+        delivered at least once;
       - views converge: at the end every live host lists every other live
         host as joined and not evasive, with its current incarnation;
       - acked stays acked: no owner dispatches a message again once an

@@ -38,6 +38,7 @@ typedef struct {
     uint64_t confirmed;               //  queue sends confirmed
     uint64_t delivered;               //  queue deliveries (with duplicates)
     uint64_t duplicates;              //  deliveries of an id already delivered
+    uint64_t firsts;                  //  first deliveries of an id (progress)
     uint64_t planted;                 //  events a planted bug tampered with
     unsigned broken;                  //  WEFT_CHECK_* broken so far
     bool strict;                      //  --strict: record, fail only at the end
