@@ -26,6 +26,7 @@ targets=(bench_pubsub)
 [ -f bench/bench_journal.c ] && targets+=(bench_journal)
 [ -f bench/bench_durable.c ] && targets+=(bench_durable)
 [ -f bench/bench_queue.c ] && targets+=(bench_queue)
+[ -f bench/bench_restart.c ] && targets+=(bench_restart)
 jetstream=""    # why the JetStream baseline is skipped, or empty
 if ! command -v nats-server >/dev/null; then
     jetstream="nats-server is not installed"
@@ -78,6 +79,15 @@ fi
 if [ -x "$dir/bench/bench_queue" ]; then
     echo "=== queues"
     "$dir/bench/bench_queue" $quick    # --quick: 5000 msgs x 1 run per row
+fi
+
+if [ -x "$dir/bench/bench_restart" ]; then
+    echo "=== Raft queue restart"
+    if [ -n "$quick" ]; then
+        "$dir/bench/bench_restart" --messages 20000 --runs 1
+    else
+        "$dir/bench/bench_restart" --messages 1000000 --runs 3 --crash
+    fi
 fi
 
 if [ -n "$jetstream" ]; then

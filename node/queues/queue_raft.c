@@ -194,8 +194,26 @@ rgq_t *qraft_group_new (node_t *self, const char *queue, const char *founder, ui
     return g;
 }
 
+//  Erases the log and snapshot of group ID, which this member no longer
+//  hosts (rgroup_erase (): its term and vote stay). WHY says when.
+static void group_erase (node_t *self, uint64_t id, const char *why)
+{
+    const store_ops_t *ops;
+    store_t *store;
+    store_batch_t *batch;
+    journal_raw (self->journal, &ops, &store, &batch);
+    size_t erased = 0;
+    char key[17];
+    id_key (id, key);
+    int rc = rgroup_erase (ops, store, QRAFT_PREFIX, id, &erased);
+    if (rc)
+        wlog_warn (&self->log, "group %s %s: its keys not erased (%d)", key, why, rc);
+    else if (erased)
+        wlog_info (&self->log, "group %s %s: %zu keys erased", key, why, erased);
+}
+
 //  Forgets group G (we left its configuration): its meta record goes, so a
-//  restart does not bring it back; its Raft keys stay (RAFT.md, leftovers).
+//  restart does not bring it back, and its log and snapshot are erased.
 static void group_drop (node_t *self, rgq_t *g)
 {
     struct queues *qs = queues_of (self);
@@ -210,7 +228,50 @@ static void group_drop (node_t *self, rgq_t *g)
             if (o != g && strcmp (o->name, g->name) == 0 && !zhashx_lookup (qs->groups, g->name))
                 zhashx_insert (qs->groups, g->name, o);
     }
-    zhashx_delete (qs->group_ids, key); //  frees it
+    uint64_t id = g->id;
+    zhashx_delete (qs->group_ids, key); //  frees it (and closes its Raft group)
+    group_erase (self, id, "left");
+}
+
+//  A group id with keys in the store (rgroup_stored ()): kept in the list
+//  ARG when no group of ours has it (a drop whose erase a crash undid, or
+//  one from before erasing existed).
+static void on_stored (void *arg, uint64_t id)
+{
+    node_t *self = ((void **)arg)[0];
+    zlistx_t *orphans = ((void **)arg)[1];
+    char key[17];
+    id_key (id, key);
+    uint64_t *copy = zhashx_lookup (queues_of (self)->group_ids, key) ? NULL : malloc (sizeof *copy);
+    if (copy) {
+        *copy = id;
+        zlistx_add_end (orphans, copy);
+    }
+}
+
+static void id_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  Erases what the store keeps of groups no meta record names. 0 or a code.
+static int erase_orphans (node_t *self)
+{
+    const store_ops_t *ops;
+    store_t *store;
+    store_batch_t *batch;
+    journal_raw (self->journal, &ops, &store, &batch);
+    zlistx_t *orphans = zlistx_new ();
+    if (!orphans)
+        return WEFT_ENOMEM;
+    zlistx_set_destructor (orphans, id_free);
+    void *arg[2] = {self, orphans};
+    int rc = rgroup_stored (ops, store, QRAFT_PREFIX, on_stored, arg) ? WEFT_EIO : 0;
+    for (uint64_t *id = zlistx_first (orphans); rc == 0 && id; id = zlistx_next (orphans))
+        group_erase (self, *id, "left before");
+    zlistx_destroy (&orphans);
+    return rc;
 }
 
 int qraft_group_bootstrap (node_t *self, rgq_t *g, const uint64_t *voters, size_t n)
@@ -271,6 +332,8 @@ int qraft_start (node_t *self, char *err, size_t errlen)
     int rc = journal_meta_scan (self->journal, QRAFT_META, on_meta, self);
     if (rc == 0)
         rc = qraft_known_load (self);
+    if (rc == 0)
+        rc = erase_orphans (self);
     if (rc)
         snprintf (err, errlen, "queue groups not loaded: %s", journal_error (self->journal));
     return rc;

@@ -357,3 +357,95 @@ int rgs_load (rgroup_t *self, raft_term *term, raft_id *vote, struct raft_snapsh
     self->next_index = self->disk_next;
     return 0;
 }
+
+/* ---------------------------------------------------------------------------
+   Leftovers of groups no longer hosted
+*/
+
+#define ERASE_BATCH 4096 //  deletes per store write
+
+//  The prefix of group ID under KEY_PREFIX into OUT; its length.
+static size_t s_group_prefix (const char *key_prefix, uint64_t id, uint8_t *out)
+{
+    size_t n = strlen (key_prefix);
+    memcpy (out, key_prefix, n);
+    for (int i = 7; i >= 0; i--)
+        out[n++] = (uint8_t)(id >> (8 * i));
+    return n;
+}
+
+int rgroup_erase (const store_ops_t *ops, store_t *store, const char *key_prefix, uint64_t id,
+                  size_t *erased)
+{
+    if (strlen (key_prefix) > RG_KEY_MAX - 20)
+        return RG_EINVAL;
+    uint8_t prefix[RG_KEY_MAX];
+    size_t plen = s_group_prefix (key_prefix, id, prefix);
+    store_iter_t *it = ops->iter_new (store, false);
+    store_batch_t *b = ops->batch_new ();
+    int rc = it && b ? 0 : RG_ENOMEM;
+    size_t count = 0, inbatch = 0;
+    store_err_t err;
+    for (ops->iter_seek (it, prefix, plen); rc == 0 && it && ops->iter_valid (it);
+         ops->iter_next (it)) {
+        size_t klen;
+        const uint8_t *key = ops->iter_key (it, &klen);
+        if (klen <= plen || memcmp (key, prefix, plen) != 0)
+            break;
+        if (key[plen] == 'm')
+            continue; //  term and vote stay
+        ops->batch_del (b, key, klen);
+        count++;
+        if (++inbatch == ERASE_BATCH) {
+            rc = ops->write (store, b, false, &err) ? RG_EIO : 0;
+            ops->batch_clear (b);
+            inbatch = 0;
+        }
+    }
+    if (rc == 0 && it && ops->iter_error (it, &err))
+        rc = RG_EIO;
+    if (rc == 0 && inbatch)
+        rc = ops->write (store, b, false, &err) ? RG_EIO : 0;
+    if (b)
+        ops->batch_destroy (&b);
+    if (it)
+        ops->iter_destroy (&it);
+    if (erased)
+        *erased = count;
+    return rc;
+}
+
+int rgroup_stored (const store_ops_t *ops, store_t *store, const char *key_prefix,
+                   void (*fn) (void *arg, uint64_t id), void *arg)
+{
+    size_t plen = strlen (key_prefix);
+    if (plen > RG_KEY_MAX - 20)
+        return RG_EINVAL;
+    store_iter_t *it = ops->iter_new (store, false);
+    if (!it)
+        return RG_ENOMEM;
+    ops->iter_seek (it, key_prefix, plen);
+    //  bounded: each step moves to a later key or past a group
+    while (ops->iter_valid (it)) {
+        size_t klen;
+        const uint8_t *key = ops->iter_key (it, &klen);
+        if (klen < plen || memcmp (key, key_prefix, plen) != 0)
+            break;
+        if (klen < plen + 9 || key[plen + 8] == 'm') {
+            ops->iter_next (it); //  a group's term and vote alone: nothing to erase
+            continue;
+        }
+        uint64_t id = 0;
+        for (int i = 0; i < 8; i++)
+            id = id << 8 | key[plen + (size_t)i];
+        fn (arg, id);
+        if (id == UINT64_MAX)
+            break;
+        uint8_t next[RG_KEY_MAX];
+        ops->iter_seek (it, next, s_group_prefix (key_prefix, id + 1, next));
+    }
+    store_err_t err;
+    int rc = ops->iter_error (it, &err) ? RG_EIO : 0;
+    ops->iter_destroy (&it);
+    return rc;
+}

@@ -151,6 +151,19 @@ rgroup_t *rgroup_new (const rg_env_t *env, uint64_t group_id, uint64_t my_id,
 //  stop). Pending callbacks fire with RG_ECLOSED.
 void rgroup_destroy (rgroup_t **self_p);
 
+//  Leftovers of groups this host no longer has (none of them open).
+//  rgroup_erase: deletes the log entries and the snapshot of group ID under
+//  KEY_PREFIX in STORE (unsynced: a crash may bring them back, to be erased
+//  again). Its term and vote stay (16 bytes), so that if the member is
+//  added to the group again it can never vote twice in one term. 0 or
+//  RG_EIO / RG_ENOMEM / RG_EINVAL; *ERASED (may be NULL) gets the keys deleted.
+//  rgroup_stored: calls FN once for each group id with log entries or a
+//  snapshot under KEY_PREFIX, in order. 0 or RG_EIO / RG_ENOMEM.
+int rgroup_erase (const store_ops_t *ops, store_t *store, const char *key_prefix, uint64_t id,
+                  size_t *erased);
+int rgroup_stored (const store_ops_t *ops, store_t *store, const char *key_prefix,
+                   void (*fn) (void *arg, uint64_t id), void *arg);
+
 //  Writes the first configuration: the N voters IDS. Only on a pristine
 //  store (no key of the group) and before rgroup_start (): every founding
 //  member bootstraps with the same list. A member that joins later does not.

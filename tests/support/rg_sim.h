@@ -153,4 +153,21 @@ uint64_t rgsim_failures (rgsim_t *self);
 rgsim_t *rgsim_chaos (uint64_t seed, bool pre_vote, unsigned threshold, bool keep_none,
                       uint64_t *crashes);
 
+//  --- Membership changes ----------------------------------------------------------
+
+//  A callback's outcome: rgsim_done () is an rg_done_cb that fills it,
+//  rgsim_is_done () a predicate for rgsim_run_until ().
+typedef struct {
+    bool done;
+    int status;
+} rgsim_wait_t;
+void rgsim_done (void *arg, int status);
+bool rgsim_is_done (rgsim_t *self, void *arg);
+
+//  Runs a change at whoever leads (retried while nobody does, 2 s) and
+//  waits up to 20 s for it to commit; fails the test otherwise. ADD: member
+//  ID as a spare; ASSIGN: ROLE; REMOVE: out of the group.
+enum { RGSIM_ADD, RGSIM_ASSIGN, RGSIM_REMOVE };
+void rgsim_change (rgsim_t *self, int kind, uint64_t id, int role);
+
 #endif

@@ -1,6 +1,6 @@
 /*  tests/support/rg_sim_chaos.c - workloads of the Raft room's harness that
-    several tests share (see rg_sim.h): settling, and the chaos sweep's
-    crash phase. */
+    several tests share (see rg_sim.h): settling, the chaos sweep's
+    crash phase, membership changes. */
 #include <criterion/criterion.h>
 
 #include "rg_sim.h"
@@ -69,4 +69,70 @@ rgsim_t *rgsim_chaos (uint64_t seed, bool pre_vote, unsigned threshold, bool kee
             rgsim_restart (sim, i);
     sim->loss_pct = 0;
     return sim;
+}
+
+/* ---------------------------------------------------------------------------
+   Membership changes
+*/
+
+static bool s_has_leader (rgsim_t *sim, void *arg)
+{
+    (void)arg;
+    return rgsim_leader (sim) != 0;
+}
+
+void rgsim_done (void *arg, int status)
+{
+    rgsim_wait_t *w = arg;
+    w->done = true;
+    w->status = status;
+}
+
+bool rgsim_is_done (rgsim_t *self, void *arg)
+{
+    (void)self;
+    return ((rgsim_wait_t *)arg)->done;
+}
+
+//  Starts change KIND at G; 0 or a code.
+static int s_start_change (rgroup_t *g, int kind, uint64_t id, int role, rgsim_wait_t *w)
+{
+    return kind == RGSIM_ADD      ? rgroup_add (g, id, rgsim_done, w)
+           : kind == RGSIM_ASSIGN ? rgroup_assign (g, id, role, rgsim_done, w)
+                                  : rgroup_remove (g, id, rgsim_done, w);
+}
+
+//  True when the leader's configuration shows change KIND of ID done.
+static bool s_change_seen (rgsim_t *self, int kind, uint64_t id, int role)
+{
+    int leader = rgsim_leader (self);
+    int now = leader ? rgroup_role (self->m[leader].g, id) : -2;
+    return leader && (kind == RGSIM_ADD      ? now >= 0
+                      : kind == RGSIM_ASSIGN ? now == role
+                                             : now == -1);
+}
+
+void rgsim_change (rgsim_t *self, int kind, uint64_t id, int role)
+{
+    //  a leadership change may cut a change short (RG_ELOST: it may or may
+    //  not have committed): once the new leader is there, look, and again
+    int status = RG_ELOST;
+    for (int attempt = 0; attempt < 5 && status == RG_ELOST; attempt++) {
+        rgsim_wait_t w = {false, 0};
+        int rc = RG_ENOTLEADER;
+        for (int i = 0; i < 200 && rc; i++) {
+            int leader = rgsim_leader (self);
+            if (attempt && leader && s_change_seen (self, kind, id, role))
+                return;
+            rc = leader ? s_start_change (self->m[leader].g, kind, id, role, &w) : RG_ENOTLEADER;
+            if (rc)
+                rgsim_run (self, 10);
+        }
+        cr_assert_eq (rc, 0, "change refused: %s", rgroup_strerror (rc));
+        cr_assert (rgsim_run_until (self, 20000, rgsim_is_done, &w), "change never done");
+        status = w.status;
+        if (status == RG_ELOST)
+            rgsim_run_until (self, 5000, s_has_leader, NULL);
+    }
+    cr_assert_eq (status, 0, "change failed: %s", rgroup_strerror (status));
 }

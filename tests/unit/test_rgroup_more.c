@@ -316,53 +316,6 @@ Test (rgroup_snapshot, truncates_and_rejoins_from_snapshot, .timeout = 60)
    6. Membership and transfer
 */
 
-typedef struct {
-    bool done;
-    int status;
-} s_wait_t;
-
-static void s_done (void *arg, int status)
-{
-    s_wait_t *w = arg;
-    w->done = true;
-    w->status = status;
-}
-
-static bool s_is_done (rgsim_t *sim, void *arg)
-{
-    return ((s_wait_t *)arg)->done;
-}
-
-//  Runs the change START at the leader and waits for its callback.
-static void s_change (rgsim_t *sim, int (*start) (rgroup_t *, uint64_t, int, s_wait_t *),
-                      uint64_t id, int role)
-{
-    s_wait_t w = {false, 0};
-    int rc = RG_ENOTLEADER;
-    for (int i = 0; i < 200 && rc; i++) {
-        int leader = rgsim_leader (sim);
-        rc = leader ? start (sim->m[leader].g, id, role, &w) : RG_ENOTLEADER;
-        if (rc)
-            rgsim_run (sim, 10);
-    }
-    cr_assert_eq (rc, 0, "change refused: %s", rgroup_strerror (rc));
-    cr_assert (rgsim_run_until (sim, 20000, s_is_done, &w), "change never done");
-    cr_assert_eq (w.status, 0, "change failed: %s", rgroup_strerror (w.status));
-}
-
-static int s_add (rgroup_t *g, uint64_t id, int role, s_wait_t *w)
-{
-    return rgroup_add (g, id, s_done, w);
-}
-static int s_assign (rgroup_t *g, uint64_t id, int role, s_wait_t *w)
-{
-    return rgroup_assign (g, id, role, s_done, w);
-}
-static int s_remove (rgroup_t *g, uint64_t id, int role, s_wait_t *w)
-{
-    return rgroup_remove (g, id, s_done, w);
-}
-
 Test (rgroup_members, add_promote_remove, .timeout = 60)
 {
     for (uint64_t seed = 1; seed <= 5; seed++) {
@@ -370,18 +323,18 @@ Test (rgroup_members, add_promote_remove, .timeout = 60)
         cr_assert (rgsim_run_until (sim, 5000, s_has_leader, NULL));
         s_load (sim, 100, 10);
         rgsim_add_member (sim, 4); //  empty, not bootstrapped
-        s_change (sim, s_add, 4, 0);
+        rgsim_change (sim, RGSIM_ADD, 4, 0);
         int leader = rgsim_leader (sim);
         cr_assert_eq (rgroup_role (sim->m[leader].g, 4), RG_ROLE_SPARE);
-        s_change (sim, s_assign, 4, RG_ROLE_STANDBY);
+        rgsim_change (sim, RGSIM_ASSIGN, 4, RG_ROLE_STANDBY);
         s_load (sim, 50, 10);
         rgsim_settle (sim, 10000); //  the standby replicates
         cr_assert_eq (sim->m[4].napplied, 150);
-        s_change (sim, s_assign, 4, RG_ROLE_VOTER);
+        rgsim_change (sim, RGSIM_ASSIGN, 4, RG_ROLE_VOTER);
         //  Remove a founder (the leader in odd seeds: it hands over).
         leader = rgsim_leader (sim);
         int gone = seed % 2 ? leader : leader % 3 + 1;
-        s_change (sim, s_remove, (uint64_t)gone, 0);
+        rgsim_change (sim, RGSIM_REMOVE, (uint64_t)gone, 0);
         rgsim_run (sim, 300);
         rgsim_crash (sim, gone, UINT64_MAX, false);
         s_load (sim, 50, 10);
@@ -404,21 +357,21 @@ Test (rgroup_members, transfer_and_its_bound, .timeout = 60)
         s_load (sim, 20, 5);
         rgsim_settle (sim, 5000);
         int leader = rgsim_leader (sim), target = leader % 3 + 1;
-        s_wait_t w = {false, 0};
-        cr_assert_eq (rgroup_transfer (sim->m[leader].g, (uint64_t)target, s_done, &w), 0);
-        cr_assert (rgsim_run_until (sim, 5000, s_is_done, &w));
+        rgsim_wait_t w = {false, 0};
+        cr_assert_eq (rgroup_transfer (sim->m[leader].g, (uint64_t)target, rgsim_done, &w), 0);
+        cr_assert (rgsim_run_until (sim, 5000, rgsim_is_done, &w));
         cr_assert_eq (w.status, 0, "transfer: %s", rgroup_strerror (w.status));
         cr_assert_eq (rgsim_leader (sim), target);
         //  The hand-off (TimeoutNow) lost: the transfer ends in time and the
         //  leader serves again.
         leader = target, target = leader % 3 + 1;
         sim->drop_type = RAFT_IO_TIMEOUT_NOW;
-        w = (s_wait_t){false, 0};
+        w = (rgsim_wait_t){false, 0};
         int64_t t0 = sim->now;
-        cr_assert_eq (rgroup_transfer (sim->m[leader].g, (uint64_t)target, s_done, &w), 0);
+        cr_assert_eq (rgroup_transfer (sim->m[leader].g, (uint64_t)target, rgsim_done, &w), 0);
         uint64_t v = 1;
         cr_assert_eq (rgroup_apply (sim->m[leader].g, &v, 8, NULL, NULL), RG_ENOTLEADER);
-        cr_assert (rgsim_run_until (sim, 5000, s_is_done, &w), "transfer never ended");
+        cr_assert (rgsim_run_until (sim, 5000, rgsim_is_done, &w), "transfer never ended");
         cr_assert_eq (w.status, RG_ETIMEDOUT);
         cr_assert_leq (sim->now - t0, 3 * 100, "took %lld ms", (long long)(sim->now - t0));
         sim->drop_type = 0;
@@ -538,6 +491,15 @@ static void s_flush_all (rgroup_t *g)
     cr_assert (!rgroup_pending (g));
 }
 
+//  rgroup_stored () callback: LIST[0] counts, LIST[1..3] get the ids.
+static void s_list (void *arg, uint64_t id)
+{
+    uint64_t *list = arg;
+    if (list[0] < 3)
+        list[1 + list[0]] = id;
+    list[0]++;
+}
+
 Test (rgroup_store, two_groups_one_store)
 {
     jdisk_t *disk = jdisk_new ();
@@ -587,5 +549,29 @@ Test (rgroup_store, two_groups_one_store)
             rgroup_destroy (&g[k]);
         store_mem_ops.close (&store);
     }
+    //  Erasing one group's log leaves the other's whole.
+    cr_assert_eq (store_mem_ops.open (&conf, &store, &err), 0);
+    uint64_t listed[4] = {0}, nlisted;
+    cr_assert_eq (rgroup_erase (&store_mem_ops, store, "raft/", 101, NULL), 0);
+    cr_assert_eq (rgroup_stored (&store_mem_ops, store, "raft/", s_list, listed), 0);
+    nlisted = listed[0];
+    cr_assert (nlisted == 1 && listed[1] == 100, "%llu groups listed",
+               (unsigned long long)nlisted);
+    rg_env_t env = {.now_ms = s_fixed_now,
+                    .random = s_zero_random,
+                    .send = s_no_send,
+                    .store_ops = &store_mem_ops,
+                    .store = store,
+                    .key_prefix = "raft/"};
+    char msg[200];
+    memset (&acc[0], 0, sizeof acc[0]);
+    rgroup_t *g = rgroup_new (&env, 100, 1, &ops, &acc[0], msg, sizeof msg);
+    cr_assert_not_null (g, "%s", msg);
+    cr_assert_eq (rgroup_start (g), 0);
+    s_flush_all (g);
+    cr_assert_eq (acc[0].sum, 55, "group 100 after the erase of 101: %llu",
+                  (unsigned long long)acc[0].sum);
+    rgroup_destroy (&g);
+    store_mem_ops.close (&store);
     jdisk_destroy (&disk);
 }
